@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+// BankHub: a real-time banking hub on libwebsockets, SQLite and OpenSSL.
+// Targets are layers; see docs/architecture.md for what each one holds and how data flows.
+import PackageDescription
+
+let package = Package(
+    name: "BankHub",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "bankhub", targets: ["bankhub"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // C boundary: system libraries with a small shim header each.
+        .systemLibrary(name: "CLibWebSockets", pkgConfig: "libwebsockets",
+                       providers: [.apt(["libwebsockets-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+
+        // Pure domain: money, ledger rules, errors, roles. No I/O.
+        .target(name: "BankCore"),
+        // Wire format: JSON values, protocol envelopes and argument parsing. No I/O.
+        .target(name: "BankWire", dependencies: ["BankCore"]),
+        // OpenSSL-backed crypto: CSPRNG, SHA-256, HMAC, PBKDF2 password hashing, TOTP.
+        .target(name: "BankCrypto", dependencies: ["COpenSSL"]),
+        // Persistence: SQLite connection, schema, group-commit writer, readers, stores.
+        .target(name: "BankStore", dependencies: ["BankCore", "CSQLite"]),
+        // WebSocket + static HTTP server on libwebsockets. Knows nothing about banking.
+        .target(name: "WebSocketTransport", dependencies: ["CLibWebSockets"]),
+        // WebSocket client over POSIX sockets, for tests and the load generator.
+        .target(name: "WebSocketClient"),
+        // The hub: connections, sessions, dispatch, ledger service, fan-out.
+        .target(name: "BankHub", dependencies: [
+            "BankCore", "BankWire", "BankCrypto", "BankStore", "WebSocketTransport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The executable: serve, bench, admin, outbox.
+        .executableTarget(name: "bankhub", dependencies: [
+            "BankHub", "BankWire", "WebSocketClient",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
+
+        .testTarget(name: "BankCoreTests", dependencies: ["BankCore"]),
+        .testTarget(name: "BankWireTests", dependencies: ["BankWire"]),
+        .testTarget(name: "BankCryptoTests", dependencies: ["BankCrypto"]),
+        .testTarget(name: "BankStoreTests", dependencies: ["BankStore"]),
+        .testTarget(name: "WebSocketTransportTests", dependencies: ["WebSocketTransport", "WebSocketClient"]),
+        .testTarget(name: "BankHubTests", dependencies: ["BankHub", "BankWire", "WebSocketClient"]),
+    ]
+)
