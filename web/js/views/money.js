@@ -1,0 +1,128 @@
+/**
+ * Money movement: "Deposit or withdraw" and "Transfer" forms, with inline validation and the hub's errors
+ * shown next to the field it names (or under the form).
+ *
+ * Each form keeps one idempotency key until the request succeeds or the person edits the form, so pressing
+ * the button again after a timeout or a dropped connection can never move money twice.
+ * @module views/money
+ */
+import { $, busy, clearFormErrors, setFieldError, setMessage } from '../dom.js';
+import { accountLabel, formatMoney, parseAmountInput } from '../format.js';
+import { applyBalance } from './accounts.js';
+
+let ctx;
+const keys = new WeakMap(); // form -> idempotency key of the attempt in progress
+
+export function mount(context) {
+  ctx = context;
+  for (const form of [$('dw-form'), $('tx-form')]) {
+    form.addEventListener('input', (e) => {
+      keys.delete(form); // different arguments: a new operation
+      if (e.target.name) setFieldError(e.target, '');
+      setMessage(form.querySelector('.form-success'), '');
+    });
+    form.addEventListener('change', () => keys.delete(form));
+    // Normalize the amount when leaving the field ("1,250.5" -> "1250.50") and say what is wrong early.
+    form.elements.amount.addEventListener('blur', (e) => {
+      if (!e.target.value.trim()) return;
+      const r = parseAmountInput(e.target.value);
+      if (r.ok) e.target.value = r.amount; else setFieldError(e.target, r.error);
+    });
+  }
+  $('dw-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const op = e.submitter?.value === 'withdraw' ? 'withdraw' : 'deposit';
+    busy($('dw-form'), () => depositOrWithdraw(op));
+  });
+  $('tx-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    busy($('tx-form'), transfer);
+  });
+  ctx.store.on('select', (id) => {
+    for (const sel of [$('dw-account'), $('tx-from')]) if ([...sel.options].some((o) => o.value === id)) sel.value = id;
+  });
+}
+
+function keyFor(form) {
+  if (!keys.has(form)) keys.set(form, ctx.newIdempotencyKey());
+  return keys.get(form);
+}
+
+function checkAmount(form) {
+  const r = parseAmountInput(form.elements.amount.value);
+  if (!r.ok) setFieldError(form.elements.amount, r.error);
+  return r.ok ? r.amount : null;
+}
+
+function showFailure(form, err) {
+  const field = err.field && form.elements[err.field];
+  const message = ctx.describeError(err);
+  if (field) { setFieldError(field, message); field.focus(); return; }
+  if (err.code === 'invalid_amount' || err.code === 'insufficient_funds') {
+    setFieldError(form.elements.amount, message);
+    form.elements.amount.focus();
+    return;
+  }
+  if (err.code === 'same_account' || (err.code === 'not_found' && form.elements.to)) {
+    setFieldError(form.elements.to, err.code === 'not_found' ? 'There is no open account with that number.' : message);
+    form.elements.to.focus();
+    return;
+  }
+  setMessage(form.querySelector('.form-error'), message);
+}
+
+function succeed(form, text, { balance, txn }, accountId) {
+  keys.delete(form);
+  form.elements.amount.value = '';
+  form.elements.note.value = '';
+  if (balance !== undefined) applyBalance({ account: accountId, balance, txn: txn?.id });
+  setMessage(form.querySelector('.form-success'), text);
+}
+
+async function depositOrWithdraw(op) {
+  const form = $('dw-form');
+  clearFormErrors(form);
+  const account = form.elements.account.value;
+  if (!account) setFieldError(form.elements.account, 'Open an account first.');
+  const amount = checkAmount(form);
+  if (!account || !amount) { form.querySelector('[aria-invalid="true"]')?.focus(); return; }
+  const args = { account, amount, idempotency_key: keyFor(form) };
+  const note = form.elements.note.value.trim();
+  if (note) args.note = note;
+  try {
+    const res = await ctx.call(op, args);
+    const acct = ctx.store.accounts.get(account);
+    const verb = op === 'deposit' ? 'Deposited' : 'Withdrew';
+    const prep = op === 'deposit' ? 'to' : 'from';
+    const again = res.replayed ? ' (already done earlier; nothing moved twice)' : '';
+    succeed(form, `${verb} ${formatMoney(amount)} ${prep} ${accountLabel(acct) || account}${again}. New balance: ${formatMoney(res.balance)}.`, res, account);
+  } catch (err) {
+    showFailure(form, err);
+  }
+}
+
+async function transfer() {
+  const form = $('tx-form');
+  clearFormErrors(form);
+  const from = form.elements.from.value;
+  const to = form.elements.to.value.trim().replace(/\s+/g, '');
+  let ok = true;
+  if (!from) { setFieldError(form.elements.from, 'Open an account first.'); ok = false; }
+  if (!to) { setFieldError(form.elements.to, 'Enter the account number to send to.'); ok = false; }
+  else if (!/^[0-9]{1,20}$/.test(to)) { setFieldError(form.elements.to, 'An account number has digits only.'); ok = false; }
+  else if (to === from) { setFieldError(form.elements.to, 'Choose a different account from the one you send from.'); ok = false; }
+  const amount = checkAmount(form);
+  if (!ok || !amount) { form.querySelector('[aria-invalid="true"]')?.focus(); return; }
+  const args = { from, to, amount, idempotency_key: keyFor(form) };
+  const note = form.elements.note.value.trim();
+  if (note) args.note = note;
+  try {
+    const res = await ctx.call('transfer', args);
+    const dest = ctx.store.accounts.get(to);
+    const again = res.replayed ? ' (already done earlier; nothing moved twice)' : '';
+    succeed(form, `Sent ${formatMoney(amount)} to ${dest ? accountLabel(dest) : `account ${to}`}${again}. New balance: ${formatMoney(res.balance)}.`, res, from);
+    form.elements.to.value = '';
+  } catch (err) {
+    showFailure(form, err);
+  }
+}
