@@ -6,4 +6,7 @@
 static inline sqlite3_destructor_type bankhub_sqlite_transient(void) {
     return SQLITE_TRANSIENT;
 }
+/* Extended result codes are macros built from shifts; Swift cannot import them. */
+static const int bankhub_sqlite_constraint_unique = SQLITE_CONSTRAINT_UNIQUE;
+static const int bankhub_sqlite_constraint_primarykey = SQLITE_CONSTRAINT_PRIMARYKEY;
 #endif

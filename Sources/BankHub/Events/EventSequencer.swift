@@ -1,0 +1,51 @@
+import BankCore
+import BankStore
+import BankWire
+import Synchronization
+
+/// An event before it has a seq.
+struct EventDraft: Sendable {
+    let stream: StreamName
+    let kind: String
+    let data: JSONValue
+}
+
+/// Gives events their per-stream seq and writes them in the same commit as the change that caused them.
+///
+/// Seq assignment and submission to the writer happen under one lock, so the writer sees events in seq order,
+/// commits them in that order, and publishes them in that order once durable. Event jobs use the writer's
+/// `.ledger` isolation: a failed event write stops the process rather than leave a hole in a stream.
+final class EventSequencer: Sendable {
+    private let heads: Mutex<[String: Int64]>
+    let writer: DatabaseWriter
+    let fanout: any EventFanout
+
+    init(heads: [String: Int64], writer: DatabaseWriter, fanout: any EventFanout) {
+        self.heads = Mutex(heads)
+        self.writer = writer
+        self.fanout = fanout
+    }
+
+    /// Queues `body` plus the events in one job; `completion` runs after the commit, once the events are published.
+    func submit(_ drafts: [EventDraft], at: Timestamp,
+                body: @escaping @Sendable (SQLiteConnection) throws -> Void = { _ in },
+                completion: @escaping @Sendable () -> Void = {}) {
+        heads.withLock { heads in
+            let events = drafts.map { draft -> StoredEvent in
+                let stream = draft.stream.description
+                let seq = (heads[stream] ?? 0) + 1
+                heads[stream] = seq
+                return StoredEvent(stream: stream, seq: seq, kind: draft.kind, data: JSONWriter.string(draft.data),
+                                   at: at.milliseconds)
+            }
+            writer.submit(.ledger, { db in
+                try body(db)
+                for event in events { try EventRecords.append(db, event) }
+            }, completion: { [fanout] result in
+                guard case .success = result else { preconditionFailure("ledger jobs fail-stop inside the writer") }
+                fanout.publish(events)
+                completion()
+            })
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import BankCore
+import BankStore
+import BankWire
+
+/// A deposit, withdrawal or transfer as asked for, after argument parsing.
+struct MoneyRequest: Sendable {
+    let command: LedgerCommand
+    let user: UserID
+    let note: String?
+    let idempotencyKey: String?
+}
+
+/// What a money operation answers: the transaction and the balance of the caller's account right after it.
+struct MoneyOutcome: Sendable {
+    let transaction: TransactionID
+    let command: LedgerCommand
+    let note: String?
+    let at: Timestamp
+    let balance: Money
+    /// True when an idempotent retry returned an earlier result.
+    let replayed: Bool
+}
+
+/// The ledger's single point of order: account state lives here, isolated in this actor.
+///
+/// `submit` checks and applies a money operation to the in-memory state synchronously (no `await` between
+/// the check and the balance change, so no other operation can interleave), then queues its postings and
+/// events for the group-commit writer. The caller's completion runs only after that commit is durable.
+/// The in-memory state and the database agree because every change goes through here, in one order.
+actor LedgerService {
+    private var state: LedgerState
+    private var idempotency: IdempotencyRegistry
+    private let sequencer: EventSequencer
+
+    init(snapshot: LedgerSnapshot, sequencer: EventSequencer) {
+        self.state = snapshot.state
+        self.idempotency = snapshot.idempotency
+        self.sequencer = sequencer
+    }
+
+    /// Applies `request` now and calls `completion` after its commit (or at once with the error).
+    /// `at` backdates the transaction (demo seeding on an empty ledger only); normally it is now.
+    func submit(_ request: MoneyRequest, at: Timestamp? = nil,
+                completion: @escaping @Sendable (Result<MoneyOutcome, BankError>) -> Void) {
+        let fingerprint = IdempotencyRegistry.Fingerprint(request.command, note: request.note)
+        if let key = request.idempotencyKey {
+            do {
+                if case .replay(let original) = try idempotency.lookup(user: request.user, key: key,
+                                                                       fingerprint: fingerprint) {
+                    replay(original, account: request.command.reportedAccount, completion: completion)
+                    return
+                }
+            } catch {
+                completion(.failure(error))
+                return
+            }
+        }
+        let now = at ?? Clock.now()
+        let applied: AppliedTransaction
+        do {
+            applied = try state.apply(request.command, by: request.user, note: request.note, at: now)
+        } catch {
+            reportRejection(request, error, at: now)
+            completion(.failure(error))
+            return
+        }
+        if let key = request.idempotencyKey {
+            idempotency.record(user: request.user, key: key, entry: .init(fingerprint: fingerprint, transaction: applied.id))
+        }
+        guard let balance = applied.balanceAfter(request.command.reportedAccount) else {
+            preconditionFailure("a transaction always posts to the caller's account")
+        }
+        let outcome = MoneyOutcome(transaction: applied.id, command: request.command, note: request.note, at: now,
+                                   balance: balance, replayed: false)
+        sequencer.submit(LedgerEvents.drafts(for: applied), at: now, body: { db in
+            try LedgerRecords.insertTransaction(db, applied, idempotencyKey: request.idempotencyKey)
+            for posting in applied.postings {
+                try LedgerRecords.updateBalance(db, posting.account, posting.balanceAfter)
+            }
+        }, completion: { completion(.success(outcome)) })
+    }
+
+    /// Opens an account for `owner`; returns once it is committed.
+    func openAccount(owner: UserID, name: String, at: Timestamp? = nil) async throws(BankError) -> AccountRecord {
+        let account = try state.openAccount(owner: owner)
+        let now = at ?? Clock.now()
+        let record = AccountRecord(id: account.id, owner: owner, name: name, currency: "USD", status: account.status,
+                                   balance: account.balance, createdAt: now)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            sequencer.submit([], at: now, body: { db in
+                try LedgerRecords.insertAccount(db, account, name: name, at: now)
+            }, completion: { continuation.resume() })
+        }
+        return record
+    }
+
+    /// The owner of a customer account, or nil when there is no such account.
+    func owner(of account: AccountID) -> UserID? {
+        guard let found = state.accounts[account], found.kind == .customer else { return nil }
+        return found.owner
+    }
+
+    /// The sum of all balances (zero unless money was created or lost) and the number of accounts.
+    func totals() -> (total: Money, accounts: Int) {
+        (state.totalBalance, state.accounts.count)
+    }
+
+    /// Answers a retry with the original transaction, after any commit still pending for it.
+    private func replay(_ original: TransactionID, account: AccountID,
+                        completion: @escaping @Sendable (Result<MoneyOutcome, BankError>) -> Void) {
+        // A write-path read queued behind the original's write: it runs after that write, and `write`
+        // returns only after the commit that made the original durable.
+        let writer = sequencer.writer
+        Task {
+            do {
+                let outcome = try await writer.write { db -> MoneyOutcome in
+                    guard let record = try LedgerRecords.transaction(db, original),
+                          let balance = try LedgerRecords.balance(db, of: account, after: original) else {
+                        throw BankError(.internalError, "transaction \(original) of an idempotency key is missing")
+                    }
+                    return MoneyOutcome(transaction: record.id, command: record.command, note: record.note,
+                                        at: record.at, balance: balance, replayed: true)
+                }
+                completion(.success(outcome))
+            } catch {
+                completion(.failure(error as? BankError ?? BankError(.internalError, "could not read the original result")))
+            }
+        }
+    }
+
+    /// A transfer refused by the rules (not a malformed one) is told to the payer's other screens as a
+    /// `transfer` event with status `rejected`. Nothing moves.
+    private func reportRejection(_ request: MoneyRequest, _ error: BankError, at now: Timestamp) {
+        guard case .transfer = request.command, [.insufficientFunds, .accountLocked].contains(error.code),
+              owner(of: request.command.debited) == request.user else { return }
+        sequencer.submit([LedgerEvents.rejectedTransfer(request.command, reason: error.code, at: now)], at: now)
+    }
+}

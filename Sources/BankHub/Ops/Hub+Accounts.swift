@@ -1,0 +1,54 @@
+import BankCore
+import BankStore
+import BankWire
+import WebSocketTransport
+
+/// open_account, accounts, history, balance_at.
+extension Hub {
+    func openAccount(_ args: Arguments, from id: ConnectionID, _ responder: Responder) throws(BankError) {
+        let user = try session(of: id).user.id
+        let name = try args.optionalText("name", lengthMax: UserInputRules.accountNameLengthMax) ?? "Checking"
+        respond(responder) { [ledger] in
+            ["account": WireObjects.account(try await ledger.openAccount(owner: user, name: name))]
+        }
+    }
+
+    func listAccounts(from id: ConnectionID, _ responder: Responder) throws(BankError) {
+        let user = try session(of: id).user.id
+        respond(responder) { [readers] in
+            let accounts = try await readers.read { db in try LedgerRecords.accounts(db, ownedBy: user) }
+            return ["accounts": .array(accounts.map(WireObjects.account))]
+        }
+    }
+
+    func history(_ args: Arguments, from id: ConnectionID, _ responder: Responder) async throws(BankError) {
+        let user = try session(of: id).user.id
+        let requested = try args.account("account")
+        let pageMax = configuration.historyPageMax
+        let limit = Int(try args.optionalInteger("limit", in: 1...Int64(pageMax)) ?? Int64(configuration.historyPageDefault))
+        let before: Int64? = try args.has("before") ? args.identifier("before") : nil
+        let account = try await ownedAccount(requested, by: user)
+        respond(responder) { [readers] in
+            let entries = try await readers.read { db in
+                try HistoryRecords.history(db, account: account, limit: limit + 1, before: before)
+            }
+            var result: JSONObject = ["entries": .array(entries.prefix(limit).map(WireObjects.historyEntry))]
+            if entries.count > limit, let last = entries.prefix(limit).last {
+                result.append(key: "next", value: .string(String(last.cursor)))
+            }
+            return .object(result)
+        }
+    }
+
+    func balanceAt(_ args: Arguments, from id: ConnectionID, _ responder: Responder) async throws(BankError) {
+        let user = try session(of: id).user.id
+        let requested = try args.account("account")
+        let at = try args.timestamp("at")
+        let account = try await ownedAccount(requested, by: user)
+        respond(responder) { [readers] in
+            let balance = try await readers.read { db in try HistoryRecords.balance(db, account: account, at: at) }
+            return ["account": .string(account.description), "balance": .string(balance.description),
+                    "at": .string(at.rfc3339)]
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import BankCore
+import BankStore
+import BankWire
+import Logging
+import WebSocketTransport
+
+/// The hub: who is connected, as whom, and what each request does. One actor, so connection state needs no
+/// locks; slow work (database reads, password hashing, commits) runs elsewhere and answers through a
+/// `Responder`. Handlers live in `Hub+*.swift` by area.
+actor Hub {
+    struct Connection {
+        let info: ConnectionInfo
+        var session: Session?
+    }
+
+    var connections: [ConnectionID: Connection] = [:]
+    var accepting = true
+    let sink: any FrameSink
+    let ledger: LedgerService
+    let auth: AuthService
+    let readers: DatabaseReaders
+    let fanout: any EventFanout
+    let configuration: HubConfiguration
+    let inFlight = InFlightCounter()
+    let logger: Logger
+
+    init(sink: any FrameSink, ledger: LedgerService, auth: AuthService, readers: DatabaseReaders,
+         fanout: any EventFanout, configuration: HubConfiguration, logger: Logger) {
+        self.sink = sink
+        self.ledger = ledger
+        self.auth = auth
+        self.readers = readers
+        self.fanout = fanout
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    func opened(_ id: ConnectionID, _ info: ConnectionInfo) {
+        connections[id] = Connection(info: info, session: nil)
+    }
+
+    func closed(_ id: ConnectionID) {
+        connections[id] = nil
+        fanout.drop(id)
+    }
+
+    /// New requests are answered `unavailable` from now on (shutdown).
+    func stopAccepting() { accepting = false }
+
+    func handle(_ id: ConnectionID, _ request: Request) async {
+        guard connections[id] != nil else { return }
+        let responder = Responder(connection: id, requestID: request.id, sink: sink, inFlight: inFlight)
+        guard accepting else {
+            sink.send(Reply.failure(id: request.id, error: BankError(.unavailable, "the hub is shutting down")), to: id)
+            return
+        }
+        guard inFlight.begin(id, limit: configuration.requestsInFlightMax) else {
+            sink.send(Reply.failure(id: request.id, error: BankError(
+                .rateLimited, "more than \(configuration.requestsInFlightMax) requests in flight", retryAfterSeconds: 1)),
+                      to: id)
+            return
+        }
+        do {
+            try await dispatch(request, from: id, responder: responder)
+        } catch {
+            responder.fail(error)
+        }
+    }
+
+    private func dispatch(_ request: Request, from id: ConnectionID, responder: Responder) async throws(BankError) {
+        let args = request.args
+        switch request.op {
+        case "signup": try signUp(args, responder)
+        case "login": try logIn(args, from: id, responder)
+        case "auth": try authenticate(args, from: id, responder)
+        case "logout": try logOut(from: id, responder)
+        case "open_account": try openAccount(args, from: id, responder)
+        case "accounts": try listAccounts(from: id, responder)
+        case "deposit", "withdraw", "transfer": try await moveMoney(request.op, args, from: id, responder)
+        case "history": try await history(args, from: id, responder)
+        case "balance_at": try await balanceAt(args, from: id, responder)
+        case "subscribe": try await subscribe(args, from: id, responder)
+        case "unsubscribe": try unsubscribe(args, from: id, responder)
+        default: throw .badRequest("unknown op \"\(request.op.prefix(40))\"", field: "op")
+        }
+    }
+
+    /// The connection's valid session, or `unauthorized`.
+    func session(of id: ConnectionID) throws(BankError) -> Session {
+        guard let session = connections[id]?.session else {
+            throw BankError(.unauthorized, "log in first (op login or auth)")
+        }
+        guard session.isValid(at: Clock.now()) else {
+            connections[id]?.session = nil
+            throw BankError(.unauthorized, "the session has expired; log in again")
+        }
+        return session
+    }
+
+    /// Runs `work` off the actor's critical path and answers with its result; any error that is not a
+    /// `BankError` is logged and answered `internal`.
+    func respond(_ responder: Responder, _ work: @escaping @Sendable () async throws -> JSONValue) {
+        let logger = self.logger
+        Task {
+            do {
+                responder.succeed(try await work())
+            } catch let error as BankError {
+                responder.fail(error)
+            } catch {
+                logger.error("request failed", metadata: ["error": "\(error)"])
+                responder.fail(BankError(.internalError, "the operation failed inside the hub; it did not happen"))
+            }
+        }
+    }
+
+    /// A customer account the caller owns, or `not_found` (also for other customers' accounts).
+    func ownedAccount(_ account: AccountID, by user: UserID) async throws(BankError) -> AccountID {
+        guard await ledger.owner(of: account) == user else { throw .notFound("no account \(account)") }
+        return account
+    }
+}

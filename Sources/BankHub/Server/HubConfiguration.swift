@@ -1,0 +1,24 @@
+import BankCrypto
+
+/// The hub's limits and policies. Every limit is named here with its unit, has a default, and is printed
+/// in docs/protocol.md.
+public struct HubConfiguration: Sendable {
+    /// Requests a connection may have unanswered at once; past this, `rate_limited`.
+    public var requestsInFlightMax = 1_024
+    /// Events `subscribe` will replay for one `since`; past this, `resync_required`.
+    public var replayEventsMax = 10_000
+    public var historyPageDefault = 50
+    public var historyPageMax = 500
+    public var sessionLifetimeHours = 24
+    /// PBKDF2-HMAC-SHA256 iterations for new password hashes (verification reads the count from each hash).
+    public var passwordIterations = PasswordHasher.defaultIterations
+    /// How long shutdown waits for requests in flight to be answered before closing connections.
+    public var shutdownGraceMilliseconds = 5_000
+
+    public init() {}
+
+    func validate() {
+        precondition(requestsInFlightMax > 0 && replayEventsMax > 0, "limits must be positive")
+        precondition((1...historyPageMax).contains(historyPageDefault), "the default page fits the maximum")
+    }
+}

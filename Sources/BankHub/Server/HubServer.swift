@@ -1,0 +1,126 @@
+import BankCore
+import BankCrypto
+import BankStore
+import BankWire
+import Foundation
+import Logging
+import Synchronization
+import WebSocketTransport
+
+/// What `bankhub serve` runs: the database, the ledger, the hub and the libwebsockets transport, wired
+/// together. See docs/architecture.md for the data flow.
+public final class HubServer: Sendable {
+    public struct Options: Sendable {
+        public var transport = WebSocketServerConfiguration()
+        public var hub = HubConfiguration()
+        public var databasePath = "./data/bankhub.sqlite"
+
+        public init() {}
+    }
+
+    public static let version = "0.1.0"
+
+    public let transport: WebSocketServer
+    let writer: DatabaseWriter
+    let readers: DatabaseReaders
+    let hub: Hub
+    let ledger: LedgerService
+    let auth: AuthService
+    private let logger: Logger
+    private let shutdownStarted = Mutex(false)
+
+    /// Opens (creating or migrating) the database, checks the stored ledger's invariants and loads it.
+    /// Refuses to start on a ledger whose balances do not match its postings.
+    public static func open(_ options: Options, logger: Logger) async throws -> HubServer {
+        options.hub.validate()
+        let directory = URL(fileURLWithPath: options.databasePath).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let writer = try DatabaseWriter(path: options.databasePath)
+        let (problems, snapshot, heads) = try await writer.write { db in
+            (try LedgerRecords.violations(db), try LedgerRecords.load(db), try EventRecords.heads(db))
+        }
+        guard problems.isEmpty else {
+            writer.close()
+            throw HubStartError(message: "the stored ledger is inconsistent: " + problems.joined(separator: "; "))
+        }
+        let readers = try DatabaseReaders(path: options.databasePath)
+        return HubServer(options: options, writer: writer, readers: readers, snapshot: snapshot, heads: heads,
+                         logger: logger)
+    }
+
+    private init(options: Options, writer: DatabaseWriter, readers: DatabaseReaders, snapshot: LedgerSnapshot,
+                 heads: [String: Int64], logger: Logger) {
+        var transportOptions = options.transport
+        transportOptions.tooLargeReply = Reply.failure(id: nil, error: BankError(
+            .tooLarge, "messages are limited to \(transportOptions.messageBytesMax) bytes; closing"))
+        let transport = WebSocketServer(configuration: transportOptions, health: HubServer.healthBody)
+        let fanout = LocalEventFanout(sink: transport)
+        let sequencer = EventSequencer(heads: heads, writer: writer, fanout: fanout)
+        let ledger = LedgerService(snapshot: snapshot, sequencer: sequencer)
+        let auth = AuthService(hasher: PasswordHasher(iterations: options.hub.passwordIterations), writer: writer,
+                               readers: readers, sessionLifetimeHours: options.hub.sessionLifetimeHours)
+        self.transport = transport
+        self.writer = writer
+        self.readers = readers
+        self.ledger = ledger
+        self.auth = auth
+        self.logger = logger
+        self.hub = Hub(sink: transport, ledger: ledger, auth: auth, readers: readers, fanout: fanout,
+                       configuration: options.hub, logger: logger)
+    }
+
+    /// Binds the port and starts the service thread; returns the bound port.
+    public func start() throws -> Int {
+        try transport.start()
+        return transport.port
+    }
+
+    /// Feeds transport events to the hub until the transport shuts down. Frames are decoded here, before
+    /// they reach the hub actor, so JSON parsing does not hold the actor.
+    public func run() async {
+        for await event in transport.events {
+            switch event {
+            case .opened(let id, let info):
+                await hub.opened(id, info)
+            case .message(let id, let bytes):
+                switch Request.decode(bytes) {
+                case .success(let request): await hub.handle(id, request)
+                case .failure(let failure): transport.send(Reply.failure(id: failure.id, error: failure.error), to: id)
+                }
+            case .closed(let id):
+                await hub.closed(id)
+            }
+        }
+    }
+
+    /// Graceful stop: refuse new requests, let those in flight be answered (bounded wait), close every
+    /// connection with 1001, commit what is queued and close the database. Idempotent.
+    public func shutdown() async {
+        let already = shutdownStarted.withLock { started in
+            defer { started = true }
+            return started
+        }
+        guard !already else { return }
+        logger.info("shutting down: refusing new requests")
+        await hub.stopAccepting()
+        let grace = hub.configuration.shutdownGraceMilliseconds
+        var waited = 0
+        while hub.inFlight.total > 0, waited < grace {
+            try? await Task.sleep(for: .milliseconds(10))
+            waited += 10
+        }
+        transport.shutdown()
+        writer.close()
+        readers.close()
+        logger.info("shut down: database closed")
+    }
+
+    private static func healthBody() -> [UInt8] {
+        Array(#"{"status":"ok","version":"\#(version)"}"#.utf8)
+    }
+}
+
+public struct HubStartError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}

@@ -1,0 +1,91 @@
+import BankCore
+import BankCrypto
+import BankStore
+import Dispatch
+
+/// Sign-up, login, token sessions and logout.
+///
+/// Passwords: PBKDF2-HMAC-SHA256 from OpenSSL (600,000 iterations by default), salted per user, compared in
+/// constant time. The key derivation runs on its own dispatch queue so it never holds one of the two threads
+/// of Swift's cooperative pool. Tokens: 256 random bits from OpenSSL's CSPRNG; only their SHA-256 is stored.
+final class AuthService: Sendable {
+    private let hasher: PasswordHasher
+    private let writer: DatabaseWriter
+    private let readers: DatabaseReaders
+    private let sessionLifetimeMilliseconds: Int64
+    private let kdfQueue = DispatchQueue(label: "bankhub.kdf", attributes: .concurrent)
+    /// Verified against when a username is unknown, so both failures cost the same time.
+    private let decoyHash: String
+
+    init(hasher: PasswordHasher, writer: DatabaseWriter, readers: DatabaseReaders, sessionLifetimeHours: Int) {
+        precondition(sessionLifetimeHours > 0, "sessions must live for some time")
+        self.hasher = hasher
+        self.writer = writer
+        self.readers = readers
+        self.sessionLifetimeMilliseconds = Int64(sessionLifetimeHours) * 3_600_000
+        self.decoyHash = hasher.hash(password: Base64URL.encode(SecureRandom.bytes(16)))
+    }
+
+    struct SignUp: Sendable {
+        let username: String
+        let password: String
+        let email: String?
+        let phone: String?
+        let fullName: String?
+        var role: Role = .customer
+    }
+
+    func signUp(_ request: SignUp) async throws -> UserRecord {
+        let hash = await derive { [hasher] in hasher.hash(password: request.password) }
+        let user = UserRecords.NewUser(username: request.username, passwordHash: hash, role: request.role,
+                                       email: request.email, phone: request.phone, fullName: request.fullName,
+                                       at: Clock.now())
+        return try await writer.write { db in try UserRecords.insert(db, user) }
+    }
+
+    /// Checks the password and opens a session. A wrong username and a wrong password fail alike.
+    func logIn(username: String, password: String) async throws -> (token: String, session: Session) {
+        let found = try await readers.read { db in try UserRecords.credentials(db, username: username) }
+        let encoded = found?.1 ?? decoyHash
+        let matches = await derive { [hasher] in hasher.verify(password: password, encoded: encoded) }
+        guard let user = found?.0, matches else {
+            throw BankError(.unauthorized, "wrong username or password")
+        }
+        guard user.status == .active else { throw BankError(.accountLocked, "user \(user.username) is locked") }
+        let token = SecureRandom.bytes(32)
+        let tokenHash = SHA256.hash(token)
+        let now = Clock.now()
+        let expiresAt = Timestamp(milliseconds: now.milliseconds + sessionLifetimeMilliseconds)
+        try await writer.write { db in
+            try UserRecords.insertSession(db, tokenHash: tokenHash, user: user.id, at: now, expiresAt: expiresAt)
+        }
+        return (Base64URL.encode(token), Session(user: user, tokenHash: tokenHash, expiresAt: expiresAt))
+    }
+
+    /// Resumes a session from a token given by `logIn`.
+    func authenticate(token: String) async throws -> Session {
+        guard let raw = Base64URL.decode(token), raw.count == 32 else {
+            throw BankError(.unauthorized, "token is not valid")
+        }
+        let tokenHash = SHA256.hash(raw)
+        let record = try await readers.read { db in try UserRecords.session(db, tokenHash: tokenHash) }
+        guard let record, !record.revoked, Clock.now() < record.expiresAt else {
+            throw BankError(.unauthorized, "token is not valid or has expired")
+        }
+        guard record.user.status == .active else {
+            throw BankError(.accountLocked, "user \(record.user.username) is locked")
+        }
+        return Session(user: record.user, tokenHash: tokenHash, expiresAt: record.expiresAt)
+    }
+
+    func revoke(tokenHash: [UInt8]) async throws {
+        let now = Clock.now()
+        try await writer.write { db in try UserRecords.revokeSession(db, tokenHash: tokenHash, at: now) }
+    }
+
+    private func derive<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            kdfQueue.async { continuation.resume(returning: work()) }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+/// An event as stored: its data is the JSON object sent as `data` on the wire.
+public struct StoredEvent: Sendable, Equatable {
+    public let stream: String
+    public let seq: Int64
+    public let kind: String
+    public let data: String
+    public let at: Int64
+
+    public init(stream: String, seq: Int64, kind: String, data: String, at: Int64) {
+        self.stream = stream
+        self.seq = seq
+        self.kind = kind
+        self.data = data
+        self.at = at
+    }
+}
+
+/// The append-only event log that lets a client resume a stream from the last seq it saw.
+public enum EventRecords {
+    public static func append(_ db: SQLiteConnection, _ event: StoredEvent) throws {
+        try db.prepare("INSERT INTO events(stream, seq, kind, data, created_at) VALUES (?, ?, ?, ?, ?)")
+            .run(event.stream, event.seq, event.kind, event.data, event.at)
+    }
+
+    /// Events of `stream` with seq greater than `after`, oldest first, at most `limit`.
+    public static func events(_ db: SQLiteConnection, stream: String, after: Int64, limit: Int) throws -> [StoredEvent] {
+        try db.prepare("SELECT seq, kind, data, created_at FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?")
+            .query(stream, after, limit) { row in
+                StoredEvent(stream: stream, seq: row.int64(0), kind: row.string(1), data: row.string(2), at: row.int64(3))
+            }
+    }
+
+    /// The latest seq of every stream.
+    public static func heads(_ db: SQLiteConnection) throws -> [String: Int64] {
+        var heads: [String: Int64] = [:]
+        try db.prepare("SELECT stream, MAX(seq) FROM events GROUP BY stream").query { row in
+            heads[row.string(0)] = row.int64(1)
+        }
+        return heads
+    }
+
+    public static func head(_ db: SQLiteConnection, stream: String) throws -> Int64 {
+        try db.prepare("SELECT COALESCE(MAX(seq), 0) FROM events WHERE stream = ?").queryOne(stream) { $0.int64(0) } ?? 0
+    }
+}

@@ -1,0 +1,115 @@
+import BankCore
+
+/// A user as stored (without the password hash, which only `credentials` returns).
+public struct UserRecord: Sendable, Equatable {
+    public let id: UserID
+    public let username: String
+    public let role: Role
+    public let status: UserStatus
+    public let email: String?
+    public let phone: String?
+    public let fullName: String?
+    public let createdAt: Timestamp
+
+    public init(id: UserID, username: String, role: Role, status: UserStatus, email: String?, phone: String?,
+                fullName: String?, createdAt: Timestamp) {
+        self.id = id
+        self.username = username
+        self.role = role
+        self.status = status
+        self.email = email
+        self.phone = phone
+        self.fullName = fullName
+        self.createdAt = createdAt
+    }
+}
+
+/// A session row: the token itself is never stored, only its SHA-256.
+public struct SessionRecord: Sendable, Equatable {
+    public let user: UserRecord
+    public let expiresAt: Timestamp
+    public let revoked: Bool
+}
+
+/// Users and sessions.
+public enum UserRecords {
+    public struct NewUser: Sendable {
+        public let username: String
+        public let passwordHash: String
+        public let role: Role
+        public let email: String?
+        public let phone: String?
+        public let fullName: String?
+        public let at: Timestamp
+
+        public init(username: String, passwordHash: String, role: Role, email: String?, phone: String?,
+                    fullName: String?, at: Timestamp) {
+            self.username = username
+            self.passwordHash = passwordHash
+            self.role = role
+            self.email = email
+            self.phone = phone
+            self.fullName = fullName
+            self.at = at
+        }
+    }
+
+    /// Inserts a user; a taken username throws `BankError(.conflict)`.
+    public static func insert(_ db: SQLiteConnection, _ user: NewUser) throws -> UserRecord {
+        let insert = try db.prepare("""
+            INSERT INTO users(username, password_hash, role, email, phone, full_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        let outcome = Result { () throws(SQLiteError) in
+            try insert.run(user.username, user.passwordHash, user.role.rawValue, user.email, user.phone, user.fullName,
+                           user.at.milliseconds)
+        }
+        if case .failure(let error) = outcome {
+            if error.isUniqueViolation {
+                throw BankError(.conflict, "username \"\(user.username)\" is taken", field: "username")
+            }
+            throw error
+        }
+        return UserRecord(id: UserID(db.lastInsertRowID), username: user.username, role: user.role, status: .active,
+                          email: user.email, phone: user.phone, fullName: user.fullName, createdAt: user.at)
+    }
+
+    /// The user and password hash for `username`, for login.
+    public static func credentials(_ db: SQLiteConnection, username: String) throws -> (UserRecord, String)? {
+        try db.prepare(userColumns + ", password_hash FROM users WHERE username = ?").queryOne(username) { row in
+            (user(row), row.string(8))
+        }
+    }
+
+    public static func user(_ db: SQLiteConnection, id: UserID) throws -> UserRecord? {
+        try db.prepare(userColumns + " FROM users WHERE id = ?").queryOne(id.rawValue, row: user)
+    }
+
+    public static func insertSession(_ db: SQLiteConnection, tokenHash: [UInt8], user: UserID, at: Timestamp,
+                                     expiresAt: Timestamp) throws {
+        try db.prepare("INSERT INTO sessions(token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .run(tokenHash, user.rawValue, at.milliseconds, expiresAt.milliseconds)
+    }
+
+    public static func session(_ db: SQLiteConnection, tokenHash: [UInt8]) throws -> SessionRecord? {
+        try db.prepare("""
+            SELECT u.id, u.username, u.role, u.status, u.email, u.phone, u.full_name, u.created_at, s.expires_at, s.revoked_at
+            FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?
+            """).queryOne(tokenHash) { row in
+            SessionRecord(user: user(row), expiresAt: Timestamp(milliseconds: row.int64(8)), revoked: !row.isNull(9))
+        }
+    }
+
+    public static func revokeSession(_ db: SQLiteConnection, tokenHash: [UInt8], at: Timestamp) throws {
+        try db.prepare("UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL")
+            .run(at.milliseconds, tokenHash)
+    }
+
+    private static let userColumns = "SELECT id, username, role, status, email, phone, full_name, created_at"
+
+    private static func user(_ row: SQLiteRow) -> UserRecord {
+        UserRecord(id: UserID(row.int64(0)), username: row.string(1), role: Role(rawValue: row.string(2)) ?? .customer,
+                   status: UserStatus(rawValue: row.string(3)) ?? .active, email: row.optionalString(4),
+                   phone: row.optionalString(5), fullName: row.optionalString(6),
+                   createdAt: Timestamp(milliseconds: row.int64(7)))
+    }
+}

@@ -1,0 +1,120 @@
+import CSQLite
+
+/// A value bound to a statement parameter.
+public enum SQLiteValue: Sendable, Equatable {
+    case integer(Int64)
+    case text(String)
+    case blob([UInt8])
+    case null
+}
+
+public protocol SQLiteBindable {
+    var sqliteValue: SQLiteValue { get }
+}
+
+extension Int64: SQLiteBindable { public var sqliteValue: SQLiteValue { .integer(self) } }
+extension Int: SQLiteBindable { public var sqliteValue: SQLiteValue { .integer(Int64(self)) } }
+extension String: SQLiteBindable { public var sqliteValue: SQLiteValue { .text(self) } }
+extension Array: SQLiteBindable where Element == UInt8 { public var sqliteValue: SQLiteValue { .blob(self) } }
+extension Optional: SQLiteBindable where Wrapped: SQLiteBindable {
+    public var sqliteValue: SQLiteValue { self?.sqliteValue ?? .null }
+}
+
+/// A prepared statement owned by one connection (and so by one thread).
+public final class SQLiteStatement {
+    private let statement: OpaquePointer
+    private unowned let connection: SQLiteConnection
+    let sql: String
+
+    init(connection: SQLiteConnection, sql: String) throws(SQLiteError) {
+        var prepared: OpaquePointer?
+        let rc = sqlite3_prepare_v3(connection.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil)
+        guard rc == SQLITE_OK, let prepared else { throw connection.error(rc, sql: sql) }
+        self.statement = prepared
+        self.connection = connection
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(statement) }
+
+    func reset() {
+        sqlite3_reset(statement)
+        sqlite3_clear_bindings(statement)
+    }
+
+    /// Binds parameters by position (1-based in SQLite; here in order).
+    @discardableResult
+    public func bind(_ values: [any SQLiteBindable]) throws(SQLiteError) -> SQLiteStatement {
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let rc: Int32
+            switch value.sqliteValue {
+            case .integer(let number): rc = sqlite3_bind_int64(statement, index, number)
+            case .text(let text): rc = sqlite3_bind_text(statement, index, text, -1, bankhub_sqlite_transient())
+            case .blob(let bytes):
+                rc = bytes.withUnsafeBytes { raw in
+                    sqlite3_bind_blob(statement, index, raw.baseAddress, Int32(raw.count), bankhub_sqlite_transient())
+                }
+            case .null: rc = sqlite3_bind_null(statement, index)
+            }
+            guard rc == SQLITE_OK else { throw connection.error(rc, sql: sql) }
+        }
+        return self
+    }
+
+    /// Runs a statement that returns no rows.
+    public func run(_ values: any SQLiteBindable...) throws(SQLiteError) {
+        try bind(values)
+        let rc = sqlite3_step(statement)
+        defer { sqlite3_reset(statement) }
+        guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw connection.error(rc, sql: sql) }
+    }
+
+    /// Runs a query and maps each row.
+    @discardableResult
+    public func query<T>(_ values: any SQLiteBindable..., row map: (SQLiteRow) throws -> T) throws -> [T] {
+        try bind(values)
+        defer { sqlite3_reset(statement) }
+        var results: [T] = []
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { return results }
+            guard rc == SQLITE_ROW else { throw connection.error(rc, sql: sql) }
+            results.append(try map(SQLiteRow(statement: statement)))
+        }
+    }
+
+    /// Runs a query returning at most one row.
+    public func queryOne<T>(_ values: any SQLiteBindable..., row map: (SQLiteRow) throws -> T) throws -> T? {
+        try bind(values)
+        defer { sqlite3_reset(statement) }
+        let rc = sqlite3_step(statement)
+        if rc == SQLITE_DONE { return nil }
+        guard rc == SQLITE_ROW else { throw connection.error(rc, sql: sql) }
+        return try map(SQLiteRow(statement: statement))
+    }
+}
+
+/// The current row of a stepping statement; valid only inside the `row` closure.
+public struct SQLiteRow {
+    let statement: OpaquePointer
+
+    public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
+
+    public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
+
+    public func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
+
+    public func string(_ column: Int32) -> String {
+        guard let text = sqlite3_column_text(statement, column) else { return "" }
+        return String(cString: text)
+    }
+
+    public func optionalString(_ column: Int32) -> String? { isNull(column) ? nil : string(column) }
+
+    public func blob(_ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(statement, column))
+        guard count > 0, let base = sqlite3_column_blob(statement, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: base, count: count))
+    }
+}

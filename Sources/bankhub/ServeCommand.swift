@@ -1,0 +1,60 @@
+import ArgumentParser
+import BankHub
+import Dispatch
+import Glibc
+import Logging
+import WebSocketTransport
+
+/// `bankhub serve`: runs the hub until SIGTERM or SIGINT, then shuts down gracefully.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the hub.")
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free one and prints it).") var port = 8080
+    @Option(help: "SQLite database file (created if missing).") var db = "./data/bankhub.sqlite"
+    @Option(help: "Folder of static files served at /.") var web = "./web"
+    @Flag(help: "Seed demo customers, accounts and history into an empty database and print their credentials.")
+    var demo = false
+    @Option(help: "Event loop: libev or poll.") var eventLoop = "libev"
+    @Option(help: "Largest inbound message, in bytes.") var messageBytesMax = 65_536
+    @Option(help: "Hours a login token stays valid.") var sessionTtlHours = 24
+    @Option(help: "PBKDF2-HMAC-SHA256 iterations for new password hashes.") var passwordIterations = 600_000
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+
+    func run() async throws {
+        var logger = Logger(label: "bankhub")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        var options = HubServer.Options()
+        options.databasePath = db
+        options.transport.host = host
+        options.transport.port = port
+        options.transport.webRoot = web
+        options.transport.messageBytesMax = messageBytesMax
+        options.transport.eventLoop = EventLoop(rawValue: eventLoop) ?? .libev
+        options.hub.sessionLifetimeHours = sessionTtlHours
+        options.hub.passwordIterations = passwordIterations
+        let server = try await HubServer.open(options, logger: logger)
+        if demo {
+            for credential in try await server.seedDemo() {
+                print("demo user \(credential.username) password \(credential.password) accounts \(credential.accounts.joined(separator: ", "))")
+            }
+        }
+        let boundPort = try server.start()
+        print("bankhub listening on http://\(host):\(boundPort) (WebSocket /ws, subprotocol bankhub.v1), database \(db)")
+        let signals = Self.onTerminationSignal { Task { await server.shutdown() } }
+        await server.run()
+        await server.shutdown()
+        withExtendedLifetime(signals) {}
+    }
+
+    /// SIGTERM and SIGINT start a graceful shutdown instead of killing the process.
+    private static func onTerminationSignal(_ handler: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
+        [SIGTERM, SIGINT].map { signalNumber in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            return source
+        }
+    }
+}
