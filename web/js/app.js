@@ -208,5 +208,5 @@ if (client.token) {
 }
 
 fetch('healthz').then((r) => (r.ok ? r.json() : null)).then((h) => {
-  if (h?.version) $('footer-version').textContent = `Hub ${h.version}`;
+  if (h?.version) $('footer-version').textContent = ` · Hub ${h.version}`;
 }).catch(() => {});
