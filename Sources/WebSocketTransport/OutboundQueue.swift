@@ -1,0 +1,87 @@
+/// A close the service thread must perform once the queue ahead of it is written.
+struct CloseRequest: Sendable, Equatable {
+    let code: UInt16
+    let reason: String
+}
+
+/// What the service thread should do on the next writeable callback of one connection.
+enum WriteStep: Sendable {
+    /// Write this message; `moreRemain` says whether to ask for another writeable callback.
+    case write([UInt8], moreRemain: Bool)
+    /// Send the close frame and hang up.
+    case close(CloseRequest)
+    /// Nothing queued.
+    case idle
+}
+
+/// One connection's outbound messages. Touched only under ``OutboundState``'s mutex.
+struct OutboundQueue: Sendable {
+    private var messages: [[UInt8]] = []
+    private var head = 0
+    private(set) var queuedBytes = 0
+    private(set) var closeRequest: CloseRequest?
+
+    var queuedMessages: Int { messages.count - head }
+    var hasWork: Bool { queuedMessages > 0 || closeRequest != nil }
+
+    enum EnqueueResult: Equatable {
+        /// Queued; `wasIdle` means the service thread must be told (queue went empty -> non-empty).
+        case queued(wasIdle: Bool)
+        /// The queue is closing; the message was dropped.
+        case closing
+        /// A limit was hit: the queue was emptied and a 4008 close takes its place.
+        case overflowed
+    }
+
+    /// Appends a message unless the connection is closing or a limit would be exceeded.
+    mutating func enqueue(_ bytes: [UInt8], bytesMax: Int, messagesMax: Int) -> EnqueueResult {
+        guard closeRequest == nil else { return .closing }
+        let wasIdle = !hasWork
+        if queuedBytes + bytes.count > bytesMax || queuedMessages + 1 > messagesMax {
+            // The peer cannot keep up: what it has not received yet is not worth sending.
+            messages = []
+            head = 0
+            queuedBytes = 0
+            closeRequest = CloseRequest(code: TransportCloseCode.slowConsumer, reason: "slow consumer")
+            return .overflowed
+        }
+        messages.append(bytes)
+        queuedBytes += bytes.count
+        assert(queuedBytes <= bytesMax && queuedMessages <= messagesMax)
+        return .queued(wasIdle: wasIdle)
+    }
+
+    /// Requests a close after what is already queued; returns true if the queue was idle before.
+    mutating func requestClose(_ request: CloseRequest) -> Bool {
+        guard closeRequest == nil else { return false }
+        let wasIdle = !hasWork
+        closeRequest = request
+        return wasIdle
+    }
+
+    /// Takes the next thing to do: queued messages first, then the close.
+    mutating func nextStep() -> WriteStep {
+        if head < messages.count {
+            let bytes = messages[head]
+            messages[head] = []
+            head += 1
+            queuedBytes -= bytes.count
+            assert(queuedBytes >= 0)
+            compactIfWorthIt()
+            return .write(bytes, moreRemain: hasWork)
+        }
+        if let closeRequest { return .close(closeRequest) }
+        return .idle
+    }
+
+    /// Drops consumed slots once they outnumber the live ones, so memory stays bounded.
+    private mutating func compactIfWorthIt() {
+        if head == messages.count {
+            messages.removeAll(keepingCapacity: messages.count <= 64)
+            head = 0
+        } else if head >= 64 && head * 2 >= messages.count {
+            messages.removeFirst(head)
+            head = 0
+        }
+    }
+}

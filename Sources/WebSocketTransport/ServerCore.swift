@@ -1,0 +1,117 @@
+import CLibWebSockets
+import Dispatch
+import Synchronization
+
+/// An lws context pointer that other threads may use for `lws_cancel_service` only.
+// @unchecked Sendable: the pointer is only dereferenced by lws_cancel_service (documented thread-safe)
+// while ServerCore.contextHandle's mutex is held, and the service thread clears it under that mutex
+// before destroying the context.
+struct ContextHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+/// Where a server is in its life: start once, shut down once.
+enum Lifecycle: Sendable {
+    case created
+    case running(port: Int)
+    case stopped
+}
+
+/// The server's shared heart: reached from the lws callback (through the context user pointer)
+/// and from any thread through ``WebSocketServer``.
+final class ServerCore: Sendable {
+    let configuration: WebSocketServerConfiguration
+    let health: @Sendable () -> [UInt8]
+    let policy: HandshakePolicy
+    let events: AsyncStream<TransportEvent>
+    let continuation: AsyncStream<TransportEvent>.Continuation
+    let outbound = Mutex(OutboundState())
+    let serviceState = ServiceThreadState()
+    let contextHandle = Mutex<ContextHandle?>(nil)
+    let lifecycle = Mutex(Lifecycle.created)
+    /// Signalled once when the service thread has destroyed the context; re-signalled by each waiter.
+    let serviceThreadFinished = DispatchSemaphore(value: 0)
+
+    init(configuration: WebSocketServerConfiguration, health: @escaping @Sendable () -> [UInt8]) {
+        configuration.validate()
+        self.configuration = configuration
+        self.health = health
+        self.policy = HandshakePolicy(webSocketPath: configuration.webSocketPath,
+                                      allowedOrigins: configuration.allowedOrigins,
+                                      usesTLS: configuration.usesTLS)
+        (events, continuation) = AsyncStream.makeStream(of: TransportEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    /// Wakes the service thread so it looks at writable requests and shutdown (any thread).
+    func wakeServiceThread() {
+        contextHandle.withLock { handle in
+            if let handle { lws_cancel_service(handle.pointer) }
+        }
+    }
+
+    func send(_ bytes: [UInt8], to id: ConnectionID) -> Bool {
+        let bytesMax = configuration.outboundQueueBytesMax
+        let messagesMax = configuration.outboundQueueMessagesMax
+        let (accepted, wake) = outbound.withLock { state in
+            state.enqueue(bytes, to: id, bytesMax: bytesMax, messagesMax: messagesMax)
+        }
+        if wake { wakeServiceThread() }
+        return accepted
+    }
+
+    /// Fan-out: one lock, one wake-up, and the same array storage shared by every queue.
+    func send(_ bytes: [UInt8], to ids: [ConnectionID]) {
+        let bytesMax = configuration.outboundQueueBytesMax
+        let messagesMax = configuration.outboundQueueMessagesMax
+        let wake = outbound.withLock { state in
+            var wake = false
+            for id in ids {
+                wake = state.enqueue(bytes, to: id, bytesMax: bytesMax, messagesMax: messagesMax).wake || wake
+            }
+            return wake
+        }
+        if wake { wakeServiceThread() }
+    }
+
+    func close(_ id: ConnectionID, code: UInt16, reason: String) {
+        let request = CloseRequest(code: code, reason: String(reason.utf8.prefix(123)) ?? "")
+        let wake = outbound.withLock { $0.requestClose(request, for: id) }
+        if wake { wakeServiceThread() }
+    }
+
+    var connectionCount: Int {
+        outbound.withLock { $0.queues.count }
+    }
+
+    var port: Int {
+        lifecycle.withLock { state in
+            if case .running(let port) = state { return port }
+            return configuration.port
+        }
+    }
+
+    /// Asks the service thread to close everything with 1001 and stop, then waits for it.
+    func shutdown() {
+        let wasRunning = lifecycle.withLock { state -> Bool in
+            if case .running = state {
+                state = .stopped
+                return true
+            }
+            state = .stopped
+            return false
+        }
+        if wasRunning {
+            outbound.withLock { $0.shutdownRequested = true }
+            wakeServiceThread()
+        }
+        guard wasRunning || serviceThreadStarted.withLock({ $0 }) else {
+            continuation.finish()
+            return
+        }
+        serviceThreadFinished.wait()
+        serviceThreadFinished.signal()
+    }
+
+    /// True once a service thread exists, so a second `shutdown()` knows to wait for it.
+    let serviceThreadStarted = Mutex(false)
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Synchronization
+
+/// A WebSocket + static-HTTP server on libwebsockets. Knows nothing about what the messages mean.
+///
+/// One service thread runs `lws_service` and is the only thread touching lws connection handles.
+/// Inbound messages arrive, in per-connection order, on ``events`` (one consumer). Outbound
+/// messages go through per-connection queues that any thread may fill with ``send(_:to:)``.
+///
+/// Close codes the server sends:
+/// - 1001 going away: ``shutdown()`` closes every connection with it after flushing its queue.
+/// - 1009 message too big: an inbound message exceeded `messageBytesMax`; `tooLargeReply` precedes it.
+/// - 4008 slow consumer: a connection's queue exceeded `outboundQueueBytesMax` or
+///   `outboundQueueMessagesMax`; what was still queued is dropped.
+/// - any code passed to ``close(_:code:reason:)``, after the messages already queued.
+///
+/// HTTP: `GET /healthz` answers 200 `application/json` with the `health` bytes; with a `webRoot`,
+/// lws serves its files at "/" (`index.html` by default). `responseHeaders` go on every response.
+public final class WebSocketServer: Sendable {
+    private let core: ServerCore
+
+    /// `health` runs on the service thread for each GET /healthz: it must be quick and never block.
+    public init(configuration: WebSocketServerConfiguration, health: @escaping @Sendable () -> [UInt8]) {
+        core = ServerCore(configuration: configuration, health: health)
+    }
+
+    deinit {
+        core.shutdown()
+    }
+
+    /// Creates the lws context, binds, and starts the service thread. Throws ``WebSocketServerError``
+    /// (`.addressInUse` when the port is taken).
+    public func start() throws {
+        let mayStart = core.lifecycle.withLock { state -> Bool in
+            guard case .created = state else { return false }
+            return true
+        }
+        guard mayStart, !core.serviceThreadStarted.withLock({ started in
+            defer { started = true }
+            return started
+        }) else {
+            throw WebSocketServerError(.alreadyStarted, "start() may be called once")
+        }
+        let outcome = Mutex<ServerCore.StartOutcome?>(nil)
+        let reported = DispatchSemaphore(value: 0)
+        let resources = LwsResources(configuration: core.configuration)
+        let core = self.core
+        let thread = Thread {
+            core.runServiceThread(resources: resources) { result in
+                outcome.withLock { $0 = result }
+                reported.signal()
+            }
+            core.serviceThreadFinished.signal()
+        }
+        thread.name = "lws-service"
+        thread.start()
+        reported.wait()
+        switch outcome.withLock({ $0 })! {
+        case .listening(let port):
+            core.lifecycle.withLock { $0 = .running(port: port) }
+        case .failed(let error):
+            core.lifecycle.withLock { $0 = .stopped }
+            throw error
+        }
+    }
+
+    /// The bound port once started (also for port 0); the configured port before.
+    public var port: Int { core.port }
+
+    /// Every connection's events, in order per connection. Single consumer; ends after shutdown.
+    public var events: AsyncStream<TransportEvent> { core.events }
+
+    /// Queues one text message. Thread-safe. False if the connection is gone or closing, or if this
+    /// message overflowed its queue (the connection is then closed with 4008).
+    @discardableResult
+    public func send(_ bytes: [UInt8], to id: ConnectionID) -> Bool {
+        core.send(bytes, to: id)
+    }
+
+    /// Queues the same message for many connections; the bytes are shared, not copied per recipient.
+    public func send(_ bytes: [UInt8], to ids: [ConnectionID]) {
+        core.send(bytes, to: ids)
+    }
+
+    /// Closes a connection with `code` once the messages already queued for it are written.
+    public func close(_ id: ConnectionID, code: UInt16, reason: String) {
+        core.close(id, code: code, reason: reason)
+    }
+
+    /// Stops accepting, closes every connection with 1001 after flushing (waiting at most
+    /// `shutdownGraceSeconds`), stops the thread and destroys the context. Idempotent; blocks.
+    public func shutdown() {
+        core.shutdown()
+    }
+
+    /// Open WebSocket connections right now.
+    public var connectionCount: Int { core.connectionCount }
+}

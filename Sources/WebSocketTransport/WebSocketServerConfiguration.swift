@@ -1,0 +1,71 @@
+import Foundation
+
+/// Everything a ``WebSocketServer`` needs to know before `start()`. Limits are per connection unless said.
+public struct WebSocketServerConfiguration: Sendable {
+    /// The address to listen on; an IPv4 literal turns IPv6 off for the listener.
+    public var host: String = "127.0.0.1"
+    /// The TCP port; 0 asks the kernel for an ephemeral port (read it back from ``WebSocketServer/port``).
+    public var port: Int = 8080
+    /// Directory served at "/" (with `index.html` as the default file); nil serves no static files.
+    public var webRoot: String?
+    /// The only path on which a WebSocket upgrade is accepted.
+    public var webSocketPath: String = "/ws"
+    /// The WebSocket subprotocol name; clients may ask for it or for none.
+    public var subprotocol: String = "bankhub.v1"
+    /// Largest inbound message after reassembly; a bigger one gets `tooLargeReply` and close 1009.
+    public var messageBytesMax: Int = 65_536
+    /// Text frame sent before closing with 1009 when an inbound message is too large.
+    public var tooLargeReply: [UInt8] = Array(#"{"error":"message_too_large"}"#.utf8)
+    /// Bytes queued for one connection before it is closed with 4008 "slow consumer".
+    public var outboundQueueBytesMax: Int = 8 << 20
+    /// Messages queued for one connection before it is closed with 4008 "slow consumer".
+    public var outboundQueueMessagesMax: Int = 65_536
+    /// Seconds of silence after which lws sends a ping.
+    public var pingIntervalSeconds: Int = 25
+    /// Seconds of silence (no pong, no data) after which lws hangs up.
+    public var idleTimeoutSeconds: Int = 60
+    /// Seconds `shutdown()` waits for connections to flush and close before destroying the context.
+    public var shutdownGraceSeconds: Int = 5
+    /// PEM certificate; with `tlsPrivateKeyPath` set too, the server speaks https/wss.
+    public var tlsCertificatePath: String?
+    /// PEM private key matching `tlsCertificatePath`.
+    public var tlsPrivateKeyPath: String?
+    /// Origins allowed besides the server's own; a request without `Origin` always passes.
+    public var allowedOrigins: [String] = []
+    /// Headers added to every HTTP response (static files, /healthz, refusals), e.g. CSP and nosniff.
+    public var responseHeaders: [(name: String, value: String)] = []
+    /// The event loop; `.libev` falls back to `.poll` (with a log line) when its plugin cannot load.
+    public var eventLoop: EventLoop = .libev
+    /// Bytes lws allocates per connection for receiving; a bigger frame arrives in several pieces.
+    public var receiveBufferBytes: Int = 4_096
+    /// Where the transport's own log lines go (one line each, no newline).
+    public var log: @Sendable (String) -> Void = { line in
+        FileHandle.standardError.write(Data("[WebSocketTransport] \(line)\n".utf8))
+    }
+
+    public init() {}
+
+    /// True when both TLS paths are set.
+    public var usesTLS: Bool { tlsCertificatePath != nil && tlsPrivateKeyPath != nil }
+
+    /// Crashes on a configuration no server could run with: these are programmer errors.
+    func validate() {
+        precondition((0...65_535).contains(port), "port \(port) out of range")
+        precondition(webSocketPath.hasPrefix("/"), "webSocketPath must start with /")
+        precondition(!subprotocol.isEmpty, "subprotocol must not be empty")
+        precondition(messageBytesMax > 0, "messageBytesMax must be positive")
+        precondition(outboundQueueBytesMax > 0, "outboundQueueBytesMax must be positive")
+        precondition(outboundQueueMessagesMax > 0, "outboundQueueMessagesMax must be positive")
+        precondition((1...65_535).contains(pingIntervalSeconds), "pingIntervalSeconds must fit 16 bits")
+        precondition(idleTimeoutSeconds > pingIntervalSeconds && idleTimeoutSeconds <= 65_535,
+                     "idleTimeoutSeconds must exceed pingIntervalSeconds")
+        precondition(shutdownGraceSeconds >= 0, "shutdownGraceSeconds must not be negative")
+        precondition((tlsCertificatePath == nil) == (tlsPrivateKeyPath == nil),
+                     "set both TLS paths or neither")
+        precondition(receiveBufferBytes >= 128, "receiveBufferBytes too small")
+        for header in responseHeaders {
+            precondition(!header.name.isEmpty && !header.name.contains(":"), "bad header name \(header.name)")
+            precondition(!header.value.contains("\r") && !header.value.contains("\n"), "header value with CR/LF")
+        }
+    }
+}

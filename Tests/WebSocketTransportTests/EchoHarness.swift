@@ -1,0 +1,85 @@
+import Foundation
+import Synchronization
+import Testing
+import WebSocketClient
+import WebSocketTransport
+
+/// A real server on an ephemeral port, with a temporary web root, whose single consumer echoes
+/// every message back to its sender. No mocks: tests talk to it over loopback sockets.
+final class EchoHarness: Sendable {
+    static let indexHTML = "<!doctype html><title>BankHub test</title><p>hello</p>\n"
+    static let healthBody = Array(#"{"status":"ok"}"#.utf8)
+    static let securityHeaders: [(name: String, value: String)] = [
+        ("Content-Security-Policy", "default-src 'self'"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "no-referrer"),
+    ]
+
+    let server: WebSocketServer
+    let webRoot: URL
+    private let openConnections = OpenConnections()
+    private let consumer: Task<Void, Never>
+
+    init(echo: Bool = true, configure: (inout WebSocketServerConfiguration) -> Void = { _ in }) throws {
+        webRoot = FileManager.default.temporaryDirectory.appendingPathComponent("bankhub-ws-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: webRoot, withIntermediateDirectories: true)
+        try Data(Self.indexHTML.utf8).write(to: webRoot.appendingPathComponent("index.html"))
+        var configuration = WebSocketServerConfiguration()
+        configuration.port = 0
+        configuration.webRoot = webRoot.path
+        configuration.responseHeaders = Self.securityHeaders
+        configuration.shutdownGraceSeconds = 2
+        configure(&configuration)
+        let server = WebSocketServer(configuration: configuration, health: { EchoHarness.healthBody })
+        try server.start()
+        self.server = server
+        let openConnections = self.openConnections
+        consumer = Task.detached {
+            for await event in server.events {
+                switch event {
+                case .opened(let id, _): openConnections.ids.withLock { $0.append(id) }
+                case .message(let id, let bytes): if echo { server.send(bytes, to: id) }
+                case .closed(let id): openConnections.ids.withLock { $0.removeAll { $0 == id } }
+                }
+            }
+        }
+    }
+
+    var port: Int { server.port }
+
+    func connect(path: String = "/ws", subprotocol: String? = "bankhub.v1",
+                 origin: String? = nil) async throws -> WebSocketConnection {
+        try await WebSocketConnection.connect(host: "127.0.0.1", port: port, path: path,
+                                              subprotocol: subprotocol, origin: origin)
+    }
+
+    /// The server-side id of the only open connection, once the server has reported it.
+    func soleConnectionID() async throws -> ConnectionID {
+        for _ in 0..<500 {
+            if let id = openConnections.ids.withLock({ $0.count == 1 ? $0.first : nil }) { return id }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("the server never reported exactly one open connection")
+        throw WebSocketClientError.timedOut
+    }
+
+    func stop() {
+        server.shutdown()
+        consumer.cancel()
+        try? FileManager.default.removeItem(at: webRoot)
+    }
+}
+
+/// Ids of the connections the server reported open and not yet closed.
+final class OpenConnections: Sendable {
+    let ids = Mutex<[ConnectionID]>([])
+}
+
+extension WebSocketConnection {
+    /// The next message, which must be text.
+    func receiveText(timeout: Duration = .seconds(5)) async throws -> String? {
+        if case .text(let text) = try await receive(timeout: timeout) { return text }
+        return nil
+    }
+}
