@@ -60,6 +60,7 @@ const ANONYMOUS_OPS = new Set(['signup', 'login', 'auth']);
  * @property {number} [timeoutMs] default per-request timeout; default 15000.
  * @property {number} [backoffInitialMs] first reconnect delay cap; default 250 (doubles per attempt).
  * @property {number} [backoffMaxMs] largest reconnect delay cap; default 10000.
+ * @property {number} [connectTimeoutMs] give up on an opening handshake after this long; default 10000.
  * @property {boolean} [reconnect] reconnect after an unexpected close; default true.
  * @property {(state: ConnectionState, info?: object) => void} [onState]
  * @property {(ev: HubEvent) => void} [onEvent] every event, after seq de-duplication.
@@ -78,6 +79,7 @@ export class BankHubClient {
     this.backoffInitialMs = opts.backoffInitialMs ?? 250;
     this.backoffMaxMs = opts.backoffMaxMs ?? 10000;
     this.autoReconnect = opts.reconnect ?? true;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 10000;
     this._WS = opts.WebSocket ?? globalThis.WebSocket;
     /** @type {ConnectionState} */ this._state = 'idle';
     this._ws = null;
@@ -281,10 +283,20 @@ export class BankHubClient {
       return;
     }
     this._ws = ws;
-    ws.onopen = () => { this._restore(ws); };
+    // A hub that accepts TCP but never answers the upgrade (e.g. while shutting down) would leave the socket
+    // CONNECTING forever: treat a slow handshake as a failed attempt.
+    const handshakeTimer = setTimeout(() => {
+      if (this._ws !== ws) return;
+      ws.onopen = ws.onclose = ws.onmessage = ws.onerror = null;
+      try { ws.close(); } catch { /* ignore */ }
+      this._ws = null;
+      this._scheduleReconnect({ code: 4000, reason: 'handshake timed out' });
+    }, this.connectTimeoutMs);
+    ws.onopen = () => { clearTimeout(handshakeTimer); this._restore(ws); };
     ws.onmessage = (msg) => this._onMessage(msg.data);
     ws.onerror = () => { /* onclose follows and carries the details */ };
     ws.onclose = (ev) => {
+      clearTimeout(handshakeTimer);
       if (this._ws !== ws) return;
       this._ws = null;
       this._ready = false;
