@@ -50,11 +50,14 @@ export async function busy(form, fn) {
   const controls = [...form.elements].filter((el) => !el.disabled);
   form.setAttribute('aria-busy', 'true');
   for (const el of controls) if (el.tagName === 'BUTTON') el.disabled = true;
+  const focused = document.activeElement;
   try {
     return await fn();
   } finally {
     for (const el of controls) el.disabled = false;
     form.removeAttribute('aria-busy');
+    // Disabling the focused button drops focus to <body>: give it back to keyboard users.
+    if (focused && form.contains(focused) && (document.activeElement === document.body || !document.activeElement)) focused.focus();
   }
 }
 
