@@ -53,6 +53,6 @@ let package = Package(
         .testTarget(name: "BankCryptoTests", dependencies: ["BankCrypto"]),
         .testTarget(name: "BankStoreTests", dependencies: ["BankStore"]),
         .testTarget(name: "WebSocketTransportTests", dependencies: ["WebSocketTransport", "WebSocketClient"]),
-        .testTarget(name: "BankHubTests", dependencies: ["BankHub", "BankWire", "WebSocketClient"]),
+        .testTarget(name: "BankHubTests", dependencies: ["BankHub", "BankCore", "BankStore", "BankWire", "WebSocketClient"]),
     ]
 )

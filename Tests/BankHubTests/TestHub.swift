@@ -1,0 +1,91 @@
+import BankHub
+import BankStore
+import BankWire
+import Foundation
+import Logging
+import Testing
+import WebSocketClient
+
+/// The real hub (libwebsockets server, SQLite file, group-commit writer) on an ephemeral port with a temporary
+/// database. Tests talk to it only over real WebSockets.
+///
+/// New password hashes use 1,000 PBKDF2 iterations instead of 600,000 so that sign-ups take microseconds;
+/// the code path is the same.
+final class TestHub: Sendable {
+    let server: HubServer
+    let port: Int
+    let directory: URL
+    private let runner: Task<Void, Never>
+
+    var databasePath: String { directory.appendingPathComponent("bank.sqlite").path }
+
+    static let webRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("web").path
+
+    private init(server: HubServer, port: Int, directory: URL) {
+        self.server = server
+        self.port = port
+        self.directory = directory
+        runner = Task.detached { await server.run() }
+    }
+
+    /// Starts a hub, runs `body` against it, and always shuts it down and removes its files.
+    static func with<T>(configure: (inout HubServer.Options) -> Void = { _ in },
+                        _ body: (TestHub) async throws -> T) async throws -> T {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bankhub-hub-\(UUID().uuidString)")
+        var options = HubServer.Options()
+        options.databasePath = directory.appendingPathComponent("bank.sqlite").path
+        options.transport.port = 0
+        options.transport.webRoot = webRoot
+        options.hub.passwordIterations = 1_000
+        configure(&options)
+        var logger = Logger(label: "bankhub-test")
+        logger.logLevel = .warning
+        let server = try await HubServer.open(options, logger: logger)
+        let hub = TestHub(server: server, port: try server.start(), directory: directory)
+        do {
+            let result = try await body(hub)
+            await hub.stop()
+            return result
+        } catch {
+            await hub.stop()
+            throw error
+        }
+    }
+
+    func stop() async {
+        await server.shutdown()
+        await runner.value
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func client() async throws -> HubClient {
+        HubClient(try await WebSocketConnection.connect(port: port, path: "/ws", subprotocol: "bankhub.v1"))
+    }
+
+    /// A signed-up, logged-in customer with one account holding `deposit`.
+    func customer(_ name: String, deposit: String? = "100.00") async throws -> Customer {
+        let client = try await client()
+        _ = try await client.ok("signup", ["username": .string(name), "password": "correct horse battery"])
+        let login = try await client.ok("login", ["username": .string(name), "password": "correct horse battery"])
+        let account = try await client.ok("open_account", ["name": "Checking"])["account"]?["id"]?.stringValue ?? ""
+        if let deposit {
+            _ = try await client.ok("deposit", ["account": .string(account), "amount": .string(deposit)])
+        }
+        return Customer(client: client, token: login["token"]?.stringValue ?? "", account: account,
+                        userID: login["user"]?["id"]?.stringValue ?? "")
+    }
+
+    /// Reads the stored ledger's invariant violations (empty when every balance equals its postings).
+    func ledgerViolations() throws -> [String] {
+        let connection = try SQLiteConnection(path: databasePath, mode: .readOnly)
+        return try LedgerRecords.violations(connection)
+    }
+}
+
+struct Customer {
+    let client: HubClient
+    let token: String
+    let account: String
+    let userID: String
+}
