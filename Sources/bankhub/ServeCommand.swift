@@ -36,11 +36,11 @@ struct ServeCommand: AsyncParsableCommand {
         let server = try await HubServer.open(options, logger: logger)
         if demo {
             for credential in try await server.seedDemo() {
-                print("demo user \(credential.username) password \(credential.password) accounts \(credential.accounts.joined(separator: ", "))")
+                Console.line("demo user \(credential.username) password \(credential.password) accounts \(credential.accounts.joined(separator: ", "))")
             }
         }
         let boundPort = try server.start()
-        print("bankhub listening on http://\(host):\(boundPort) (WebSocket /ws, subprotocol bankhub.v1), database \(db)")
+        Console.line("bankhub listening on http://\(host):\(boundPort) (WebSocket /ws, subprotocol bankhub.v1), database \(db)")
         let signals = Self.onTerminationSignal { Task { await server.shutdown() } }
         await server.run()
         await server.shutdown()

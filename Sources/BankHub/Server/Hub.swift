@@ -22,10 +22,12 @@ actor Hub {
     let fanout: any EventFanout
     let configuration: HubConfiguration
     let inFlight = InFlightCounter()
+    let statistics: HubStatistics
     let logger: Logger
 
     init(sink: any FrameSink, ledger: LedgerService, auth: AuthService, readers: DatabaseReaders,
-         fanout: any EventFanout, configuration: HubConfiguration, logger: Logger) {
+         fanout: any EventFanout, configuration: HubConfiguration, statistics: HubStatistics, logger: Logger) {
+        self.statistics = statistics
         self.sink = sink
         self.ledger = ledger
         self.auth = auth
@@ -37,10 +39,12 @@ actor Hub {
 
     func opened(_ id: ConnectionID, _ info: ConnectionInfo) {
         connections[id] = Connection(info: info, session: nil)
+        statistics.connections.add(1, ordering: .relaxed)
     }
 
     func closed(_ id: ConnectionID) {
-        connections[id] = nil
+        guard connections.removeValue(forKey: id) != nil else { return }
+        statistics.connections.subtract(1, ordering: .relaxed)
         fanout.drop(id)
     }
 
@@ -49,6 +53,7 @@ actor Hub {
 
     func handle(_ id: ConnectionID, _ request: Request) async {
         guard connections[id] != nil else { return }
+        statistics.requests.add(1, ordering: .relaxed)
         let responder = Responder(connection: id, requestID: request.id, sink: sink, inFlight: inFlight)
         guard accepting else {
             sink.send(Reply.failure(id: request.id, error: BankError(.unavailable, "the hub is shutting down")), to: id)

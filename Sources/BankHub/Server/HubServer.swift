@@ -53,7 +53,13 @@ public final class HubServer: Sendable {
         var transportOptions = options.transport
         transportOptions.tooLargeReply = Reply.failure(id: nil, error: BankError(
             .tooLarge, "messages are limited to \(transportOptions.messageBytesMax) bytes; closing"))
-        let transport = WebSocketServer(configuration: transportOptions, health: HubServer.healthBody)
+        if transportOptions.responseHeaders.isEmpty {
+            transportOptions.responseHeaders = Self.securityHeaders(tls: transportOptions.tlsCertificatePath != nil)
+        }
+        let statistics = HubStatistics()
+        let transport = WebSocketServer(configuration: transportOptions, health: {
+            statistics.healthBody(version: HubServer.version)
+        })
         let fanout = LocalEventFanout(sink: transport)
         let sequencer = EventSequencer(heads: heads, writer: writer, fanout: fanout)
         let ledger = LedgerService(snapshot: snapshot, sequencer: sequencer)
@@ -66,7 +72,7 @@ public final class HubServer: Sendable {
         self.auth = auth
         self.logger = logger
         self.hub = Hub(sink: transport, ledger: ledger, auth: auth, readers: readers, fanout: fanout,
-                       configuration: options.hub, logger: logger)
+                       configuration: options.hub, statistics: statistics, logger: logger)
     }
 
     /// Binds the port and starts the service thread; returns the bound port.
@@ -115,8 +121,18 @@ public final class HubServer: Sendable {
         logger.info("shut down: database closed")
     }
 
-    private static func healthBody() -> [UInt8] {
-        Array(#"{"status":"ok","version":"\#(version)"}"#.utf8)
+    /// Headers on every static and HTTP response: no inline script (CSP), no MIME sniffing, no framing, no
+    /// referrer leaks, and HSTS when serving TLS.
+    static func securityHeaders(tls: Bool) -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = [
+            ("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                + "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("X-Frame-Options", "DENY"),
+            ("Referrer-Policy", "no-referrer"),
+        ]
+        if tls { headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains")) }
+        return headers
     }
 }
 
