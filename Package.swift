@@ -42,7 +42,7 @@ let package = Package(
         ]),
         // The executable: serve, bench, admin, outbox.
         .executableTarget(name: "bankhub", dependencies: [
-            "BankHub", "BankWire",
+            "BankHub", "BankWire", "WebSocketClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
