@@ -29,6 +29,8 @@ final class ServerCore: Sendable {
     let serviceState = ServiceThreadState()
     let contextHandle = Mutex<ContextHandle?>(nil)
     let lifecycle = Mutex(Lifecycle.created)
+    /// True once a service thread exists, so a second `shutdown()` knows to wait for it.
+    let serviceThreadStarted = Mutex(false)
     /// Signalled once when the service thread has destroyed the context; re-signalled by each waiter.
     let serviceThreadFinished = DispatchSemaphore(value: 0)
 
@@ -111,7 +113,4 @@ final class ServerCore: Sendable {
         serviceThreadFinished.wait()
         serviceThreadFinished.signal()
     }
-
-    /// True once a service thread exists, so a second `shutdown()` knows to wait for it.
-    let serviceThreadStarted = Mutex(false)
 }

@@ -38,7 +38,9 @@ final class EchoHarness: Sendable {
         consumer = Task.detached {
             for await event in server.events {
                 switch event {
-                case .opened(let id, _): openConnections.ids.withLock { $0.append(id) }
+                case .opened(let id, let info):
+                    openConnections.ids.withLock { $0.append(id) }
+                    openConnections.infos.withLock { $0[id] = info }
                 case .message(let id, let bytes): if echo { server.send(bytes, to: id) }
                 case .closed(let id): openConnections.ids.withLock { $0.removeAll { $0 == id } }
                 }
@@ -64,6 +66,11 @@ final class EchoHarness: Sendable {
         throw WebSocketClientError.timedOut
     }
 
+    /// What the server reported when `id` opened.
+    func info(of id: ConnectionID) -> ConnectionInfo? {
+        openConnections.infos.withLock { $0[id] }
+    }
+
     func stop() {
         server.shutdown()
         consumer.cancel()
@@ -74,6 +81,7 @@ final class EchoHarness: Sendable {
 /// Ids of the connections the server reported open and not yet closed.
 final class OpenConnections: Sendable {
     let ids = Mutex<[ConnectionID]>([])
+    let infos = Mutex<[ConnectionID: ConnectionInfo]>([:])
 }
 
 extension WebSocketConnection {

@@ -14,6 +14,20 @@ struct EchoTests {
         client.close()
     }
 
+    /// The opened event carries the peer address, User-Agent and Origin of the handshake.
+    @Test func openedEventCarriesHandshakeDetails() async throws {
+        let harness = try EchoHarness()
+        defer { harness.stop() }
+        let origin = "http://127.0.0.1:\(harness.port)"
+        let client = try await harness.connect(origin: origin)
+        let id = try await harness.soleConnectionID()
+        let info = try #require(harness.info(of: id))
+        #expect(info.peerAddress == "127.0.0.1")
+        #expect(info.userAgent == "BankHub-WebSocketClient/1")
+        #expect(info.origin == origin)
+        client.close()
+    }
+
     /// 200 clients at once each get their own echoes, in the order they sent them.
     @Test func manyConcurrentConnectionsGetTheirOwnEchoesInOrder() async throws {
         let harness = try EchoHarness()
