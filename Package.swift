@@ -33,11 +33,13 @@ let package = Package(
         .target(name: "BankStore", dependencies: ["BankCore", "CSQLite"]),
         // WebSocket + static HTTP server on libwebsockets. Knows nothing about banking.
         .target(name: "WebSocketTransport", dependencies: ["CLibWebSockets"]),
+        // SMTP client (STARTTLS via OpenSSL) for the e-mail notification sink.
+        .target(name: "SMTPClient", dependencies: ["COpenSSL"]),
         // WebSocket client over POSIX sockets, for tests and the load generator.
         .target(name: "WebSocketClient"),
         // The hub: connections, sessions, dispatch, ledger service, fan-out.
         .target(name: "BankHub", dependencies: [
-            "BankCore", "BankWire", "BankCrypto", "BankStore", "WebSocketTransport",
+            "BankCore", "BankWire", "BankCrypto", "BankStore", "WebSocketTransport", "SMTPClient",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The executable: serve, bench, admin, outbox.
@@ -53,6 +55,7 @@ let package = Package(
         .testTarget(name: "BankCryptoTests", dependencies: ["BankCrypto"]),
         .testTarget(name: "BankStoreTests", dependencies: ["BankStore"]),
         .testTarget(name: "WebSocketTransportTests", dependencies: ["WebSocketTransport", "WebSocketClient"]),
+        .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient"]),
         .testTarget(name: "BankHubTests", dependencies: ["BankHub", "BankCore", "BankStore", "BankWire", "WebSocketClient"]),
     ]
 )

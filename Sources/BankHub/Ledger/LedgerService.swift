@@ -94,6 +94,22 @@ actor LedgerService {
         return record
     }
 
+    /// Locks, unlocks or closes a customer account; returns once committed. Closing needs a zero balance.
+    func setStatus(_ status: AccountStatus, of account: AccountID) async throws(BankError) {
+        guard let current = state.accounts[account], current.kind == .customer else {
+            throw .notFound("no account \(account)")
+        }
+        if status == .closed, current.balance != .zero {
+            throw BankError(.conflict, "account \(account) holds \(current.balance); only an empty account can be closed")
+        }
+        try state.setStatus(status, of: account)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            sequencer.submit([], at: Clock.now(), body: { db in
+                try LedgerRecords.updateStatus(db, account, status)
+            }, completion: { continuation.resume() })
+        }
+    }
+
     /// The owner of a customer account, or nil when there is no such account.
     func owner(of account: AccountID) -> UserID? {
         guard let found = state.accounts[account], found.kind == .customer else { return nil }

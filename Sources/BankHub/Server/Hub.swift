@@ -18,6 +18,7 @@ actor Hub {
     let sink: any FrameSink
     let ledger: LedgerService
     let auth: AuthService
+    let totp: SecondFactor
     let readers: DatabaseReaders
     let fanout: any EventFanout
     let configuration: HubConfiguration
@@ -25,12 +26,13 @@ actor Hub {
     let statistics: HubStatistics
     let logger: Logger
 
-    init(sink: any FrameSink, ledger: LedgerService, auth: AuthService, readers: DatabaseReaders,
+    init(sink: any FrameSink, ledger: LedgerService, auth: AuthService, totp: SecondFactor, readers: DatabaseReaders,
          fanout: any EventFanout, configuration: HubConfiguration, statistics: HubStatistics, logger: Logger) {
         self.statistics = statistics
         self.sink = sink
         self.ledger = ledger
         self.auth = auth
+        self.totp = totp
         self.readers = readers
         self.fanout = fanout
         self.configuration = configuration
@@ -74,6 +76,8 @@ actor Hub {
 
     private func dispatch(_ request: Request, from id: ConnectionID, responder: Responder) async throws(BankError) {
         let args = request.args
+        let rule = try Permissions.check(op: request.op, role: try currentRole(of: id))
+        if rule.needsStepUp { try await checkStepUp(args, session: try session(of: id)) }
         switch request.op {
         case "signup": try signUp(args, responder)
         case "login": try logIn(args, from: id, responder)
@@ -86,8 +90,14 @@ actor Hub {
         case "balance_at": try await balanceAt(args, from: id, responder)
         case "subscribe": try await subscribe(args, from: id, responder)
         case "unsubscribe": try unsubscribe(args, from: id, responder)
-        default: throw .badRequest("unknown op \"\(request.op.prefix(40))\"", field: "op")
+        default: throw BankError(.badRequest, "op \(request.op) is not available in this hub yet", field: "op")
         }
+    }
+
+    /// The role of the connection's user, nil when anonymous; an expired session counts as anonymous.
+    private func currentRole(of id: ConnectionID) throws(BankError) -> Role? {
+        guard connections[id]?.session != nil else { return nil }
+        return try session(of: id).user.role
     }
 
     /// The connection's valid session, or `unauthorized`.

@@ -71,7 +71,8 @@ public final class HubServer: Sendable {
         self.ledger = ledger
         self.auth = auth
         self.logger = logger
-        self.hub = Hub(sink: transport, ledger: ledger, auth: auth, readers: readers, fanout: fanout,
+        self.hub = Hub(sink: transport, ledger: ledger, auth: auth, totp: SecondFactor(writer: writer, readers: readers),
+                       readers: readers, fanout: fanout,
                        configuration: options.hub, statistics: statistics, logger: logger)
     }
 

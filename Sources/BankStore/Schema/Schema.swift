@@ -82,6 +82,87 @@ enum Schema {
             BEGIN SELECT RAISE(ABORT, 'events are immutable'); END;
         INSERT INTO accounts(id, owner_id, kind, name, created_at) VALUES (1, NULL, 'cash', 'Bank cash', 0);
         """),
+        (2, """
+        ALTER TABLE users ADD COLUMN locked_until INTEGER;
+        ALTER TABLE users ADD COLUMN lock_reason TEXT;
+        ALTER TABLE users ADD COLUMN totp_secret BLOB;
+        ALTER TABLE users ADD COLUMN totp_enabled INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE users ADD COLUMN totp_last_step INTEGER;
+        CREATE INDEX transactions_user ON transactions(user_id, id);
+        CREATE INDEX transactions_time ON transactions(created_at);
+        CREATE TABLE login_attempts(
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER REFERENCES users(id),
+            username TEXT NOT NULL,
+            ip TEXT NOT NULL,
+            user_agent TEXT,
+            outcome TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX login_attempts_user ON login_attempts(user_id, created_at);
+        CREATE INDEX login_attempts_ip ON login_attempts(ip, created_at);
+        CREATE TABLE otp_challenges(
+            id TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            purpose TEXT NOT NULL CHECK (purpose IN ('transfer', 'withdraw', 'password_reset')),
+            payload TEXT NOT NULL,
+            code_hash BLOB NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'used', 'dead')),
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE outbox(
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL CHECK (channel IN ('sms', 'email')),
+            recipient TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            body TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            last_error TEXT,
+            created_at INTEGER NOT NULL,
+            sent_at INTEGER
+        );
+        CREATE INDEX outbox_pending ON outbox(status, next_attempt_at);
+        CREATE TABLE threats(
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            severity TEXT NOT NULL CHECK (severity IN ('low', 'medium', 'high')),
+            user_id INTEGER REFERENCES users(id),
+            ip TEXT,
+            detail TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            acked_by INTEGER REFERENCES users(id),
+            acked_at INTEGER
+        );
+        CREATE TABLE service_requests(
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            kind TEXT NOT NULL CHECK (kind IN ('password_reset', 'kyc_update', 'account_closure', 'limit_increase')),
+            note TEXT NOT NULL,
+            account_id INTEGER REFERENCES accounts(id),
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected', 'cancelled')),
+            created_at INTEGER NOT NULL,
+            resolved_at INTEGER,
+            resolved_by INTEGER REFERENCES users(id),
+            reason TEXT
+        );
+        CREATE INDEX service_requests_user ON service_requests(user_id, id);
+        CREATE TABLE audit_log(
+            id INTEGER PRIMARY KEY,
+            actor_id INTEGER NOT NULL REFERENCES users(id),
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            detail TEXT,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TRIGGER audit_log_is_immutable_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER audit_log_is_immutable_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        """),
     ]
 
     /// Pragmas set on every connection. WAL lets readers run beside the one writer; `synchronous=FULL`
