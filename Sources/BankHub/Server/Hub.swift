@@ -16,26 +16,26 @@ actor Hub {
     var connections: [ConnectionID: Connection] = [:]
     var accepting = true
     let sink: any FrameSink
-    let ledger: LedgerService
-    let auth: AuthService
-    let totp: SecondFactor
-    let readers: DatabaseReaders
-    let fanout: any EventFanout
+    let services: HubServices
     let configuration: HubConfiguration
     let inFlight = InFlightCounter()
     let statistics: HubStatistics
     let logger: Logger
 
-    init(sink: any FrameSink, ledger: LedgerService, auth: AuthService, totp: SecondFactor, readers: DatabaseReaders,
-         fanout: any EventFanout, configuration: HubConfiguration, statistics: HubStatistics, logger: Logger) {
-        self.statistics = statistics
+    var ledger: LedgerService { services.ledger }
+    var auth: AuthService { services.auth }
+    var totp: SecondFactor { services.totp }
+    var readers: DatabaseReaders { services.readers }
+    var fanout: any EventFanout { services.fanout }
+    var security: SecurityGuard { services.security }
+    var threats: ThreatReporter { services.threats }
+
+    init(sink: any FrameSink, services: HubServices, configuration: HubConfiguration, statistics: HubStatistics,
+         logger: Logger) {
         self.sink = sink
-        self.ledger = ledger
-        self.auth = auth
-        self.totp = totp
-        self.readers = readers
-        self.fanout = fanout
+        self.services = services
         self.configuration = configuration
+        self.statistics = statistics
         self.logger = logger
     }
 

@@ -14,6 +14,8 @@ public struct HubConfiguration: Sendable {
     public var passwordIterations = PasswordHasher.defaultIterations
     /// How long shutdown waits for requests in flight to be answered before closing connections.
     public var shutdownGraceMilliseconds = 5_000
+    /// Login defence, rate limits, one-time codes and threat thresholds.
+    public var security = SecurityPolicy()
     /// The admin step-up key (only its hash); from `BANKHUB_ADMIN_KEY`.
     public var adminKey = AdminKey(secret: nil)
 

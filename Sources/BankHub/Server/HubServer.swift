@@ -36,8 +36,9 @@ public final class HubServer: Sendable {
         let directory = URL(fileURLWithPath: options.databasePath).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let writer = try DatabaseWriter(path: options.databasePath)
-        let (problems, snapshot, heads) = try await writer.write { db in
-            (try LedgerRecords.violations(db), try LedgerRecords.load(db), try EventRecords.heads(db))
+        let (problems, snapshot, heads, lastThreatID) = try await writer.write { db in
+            (try LedgerRecords.violations(db), try LedgerRecords.load(db), try EventRecords.heads(db),
+             try SecurityRecords.lastThreatID(db))
         }
         guard problems.isEmpty else {
             writer.close()
@@ -45,11 +46,11 @@ public final class HubServer: Sendable {
         }
         let readers = try DatabaseReaders(path: options.databasePath)
         return HubServer(options: options, writer: writer, readers: readers, snapshot: snapshot, heads: heads,
-                         logger: logger)
+                         lastThreatID: lastThreatID, logger: logger)
     }
 
     private init(options: Options, writer: DatabaseWriter, readers: DatabaseReaders, snapshot: LedgerSnapshot,
-                 heads: [String: Int64], logger: Logger) {
+                 heads: [String: Int64], lastThreatID: Int64, logger: Logger) {
         var transportOptions = options.transport
         transportOptions.tooLargeReply = Reply.failure(id: nil, error: BankError(
             .tooLarge, "messages are limited to \(transportOptions.messageBytesMax) bytes; closing"))
@@ -71,9 +72,12 @@ public final class HubServer: Sendable {
         self.ledger = ledger
         self.auth = auth
         self.logger = logger
-        self.hub = Hub(sink: transport, ledger: ledger, auth: auth, totp: SecondFactor(writer: writer, readers: readers),
-                       readers: readers, fanout: fanout,
-                       configuration: options.hub, statistics: statistics, logger: logger)
+        let services = HubServices(
+            writer: writer, readers: readers, sequencer: sequencer, fanout: fanout, ledger: ledger, auth: auth,
+            totp: SecondFactor(writer: writer, readers: readers), security: SecurityGuard(policy: options.hub.security),
+            threats: ThreatReporter(lastID: lastThreatID, sequencer: sequencer))
+        self.hub = Hub(sink: transport, services: services, configuration: options.hub, statistics: statistics,
+                       logger: logger)
     }
 
     /// Binds the port and starts the service thread; returns the bound port.

@@ -80,6 +80,10 @@ public enum UserRecords {
         }
     }
 
+    public static func user(_ db: SQLiteConnection, username: String) throws -> UserRecord? {
+        try db.prepare(userColumns + " FROM users WHERE username = ?").queryOne(username, row: user)
+    }
+
     public static func user(_ db: SQLiteConnection, id: UserID) throws -> UserRecord? {
         try db.prepare(userColumns + " FROM users WHERE id = ?").queryOne(id.rawValue, row: user)
     }
@@ -92,7 +96,11 @@ public enum UserRecords {
 
     public static func session(_ db: SQLiteConnection, tokenHash: [UInt8]) throws -> SessionRecord? {
         try db.prepare("""
-            SELECT u.id, u.username, u.role, u.status, u.email, u.phone, u.full_name, u.created_at, s.expires_at, s.revoked_at
+            SELECT u.id, u.username, u.role,
+                   CASE WHEN u.status = 'locked' AND (u.locked_until IS NULL
+                             OR u.locked_until > CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
+                        THEN 'locked' ELSE 'active' END,
+                   u.email, u.phone, u.full_name, u.created_at, s.expires_at, s.revoked_at
             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?
             """).queryOne(tokenHash) { row in
             SessionRecord(user: user(row), expiresAt: Timestamp(milliseconds: row.int64(8)), revoked: !row.isNull(9))
@@ -104,9 +112,16 @@ public enum UserRecords {
             .run(at.milliseconds, tokenHash)
     }
 
-    private static let userColumns = "SELECT id, username, role, status, email, phone, full_name, created_at"
+    /// `status` is derived: a lock whose `locked_until` has passed reads as `active` (the cool-down is over).
+    static let userColumns = """
+        SELECT id, username, role,
+               CASE WHEN status = 'locked' AND (locked_until IS NULL
+                         OR locked_until > CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
+                    THEN 'locked' ELSE 'active' END,
+               email, phone, full_name, created_at
+        """
 
-    private static func user(_ row: SQLiteRow) -> UserRecord {
+    static func user(_ row: SQLiteRow) -> UserRecord {
         UserRecord(id: UserID(row.int64(0)), username: row.string(1), role: Role(rawValue: row.string(2)) ?? .customer,
                    status: UserStatus(rawValue: row.string(3)) ?? .active, email: row.optionalString(4),
                    phone: row.optionalString(5), fullName: row.optionalString(6),

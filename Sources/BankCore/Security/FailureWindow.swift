@@ -1,0 +1,37 @@
+/// Counts events per key within a sliding window (e.g. failed logins per user in 15 minutes). Pure: time is
+/// passed in. Each key keeps at most `eventsMax` timestamps and at most `keysMax` keys are tracked.
+public struct FailureWindow<Key: Hashable & Sendable>: Sendable {
+    public let windowMilliseconds: Int64
+    public let eventsMax: Int
+    public let keysMax: Int
+    private var events: [Key: [Int64]] = [:]
+
+    public init(windowMilliseconds: Int64, eventsMax: Int = 64, keysMax: Int = 100_000) {
+        precondition(windowMilliseconds > 0 && eventsMax > 0 && keysMax > 0, "window limits must be positive")
+        self.windowMilliseconds = windowMilliseconds
+        self.eventsMax = eventsMax
+        self.keysMax = keysMax
+    }
+
+    /// Records one event and returns how many fall inside the window, this one included.
+    public mutating func record(_ key: Key, now: Int64) -> Int {
+        if events.count >= keysMax { prune(now: now) }
+        var times = (events[key] ?? []).filter { now - $0 < windowMilliseconds }
+        times.append(now)
+        if times.count > eventsMax { times.removeFirst(times.count - eventsMax) }
+        events[key] = times
+        return times.count
+    }
+
+    /// How many events of `key` fall inside the window.
+    public func count(_ key: Key, now: Int64) -> Int {
+        events[key]?.filter { now - $0 < windowMilliseconds }.count ?? 0
+    }
+
+    public mutating func reset(_ key: Key) { events[key] = nil }
+
+    private mutating func prune(now: Int64) {
+        events = events.filter { $0.value.contains { now - $0 < windowMilliseconds } }
+        if events.count >= keysMax { events.removeAll(keepingCapacity: true) }
+    }
+}

@@ -1,0 +1,34 @@
+import BankCore
+
+/// Thresholds of the login defence, rate limits, step-up codes and threat detection. Each is a flag of
+/// `bankhub serve` with the default documented in docs/protocol.md.
+public struct SecurityPolicy: Sendable {
+    public var rateLimitsEnabled = true
+    public var connectionRate = TokenBucket.Limit(ratePerSecond: 1_000, capacity: 2_000)
+    public var userRate = TokenBucket.Limit(ratePerSecond: 2_000, capacity: 4_000)
+    public var addressRate = TokenBucket.Limit(ratePerSecond: 5_000, capacity: 10_000)
+    /// signup, login, forgot_password and reset_password per address.
+    public var authRate = TokenBucket.Limit.perMinute(120, burst: 120)
+
+    /// Failed logins of one user within `failureWindowMinutes` that lock it.
+    public var lockoutFailures = 5
+    /// Failed logins from one address within the window after which its logins are refused.
+    public var addressFailuresMax = 20
+    public var failureWindowMinutes = 15
+    /// How long a lock caused by failures lasts (admin locks last until unlocked).
+    public var lockoutMinutes = 15
+
+    /// Transfers and withdrawals of at least this need a one-time code.
+    public var otpThreshold = Money(cents: 100_000)
+    /// Also challenge the first transfer to an account the user never paid before.
+    public var otpNewPayee = false
+    public var otpLifetimeMinutes = 5
+    public var otpAttemptsMax = 3
+
+    /// Transfers from one account in a minute above which a `transfer_burst` threat is raised.
+    public var burstTransfersPerMinute = 20
+
+    public init() {}
+
+    var failureWindowMilliseconds: Int64 { Int64(failureWindowMinutes) * 60_000 }
+}

@@ -1,0 +1,14 @@
+import BankStore
+
+/// The services behind the hub actor, built once by `HubServer` and shared read-only.
+struct HubServices: Sendable {
+    let writer: DatabaseWriter
+    let readers: DatabaseReaders
+    let sequencer: EventSequencer
+    let fanout: any EventFanout
+    let ledger: LedgerService
+    let auth: AuthService
+    let totp: SecondFactor
+    let security: SecurityGuard
+    let threats: ThreatReporter
+}

@@ -1,0 +1,143 @@
+import BankCore
+
+/// One login attempt, as shown by `login_history`.
+public struct LoginAttempt: Sendable, Equatable {
+    public let user: UserID?
+    public let username: String
+    public let ip: String
+    public let userAgent: String?
+    public let outcome: String
+    public let at: Timestamp
+
+    public init(user: UserID?, username: String, ip: String, userAgent: String?, outcome: String, at: Timestamp) {
+        self.user = user
+        self.username = username
+        self.ip = ip
+        self.userAgent = userAgent
+        self.outcome = outcome
+        self.at = at
+    }
+}
+
+/// A security alert as stored.
+public struct ThreatRecord: Sendable, Equatable {
+    public let id: Int64
+    public let kind: String
+    public let severity: String
+    public let user: UserID?
+    public let ip: String?
+    public let detail: String
+    public let at: Timestamp
+    public let ackedBy: UserID?
+    public let ackedAt: Timestamp?
+
+    public init(id: Int64, kind: String, severity: String, user: UserID?, ip: String?, detail: String, at: Timestamp,
+                ackedBy: UserID? = nil, ackedAt: Timestamp? = nil) {
+        self.id = id
+        self.kind = kind
+        self.severity = severity
+        self.user = user
+        self.ip = ip
+        self.detail = detail
+        self.at = at
+        self.ackedBy = ackedBy
+        self.ackedAt = ackedAt
+    }
+}
+
+/// Login attempts, user locks and roles, and threats.
+public enum SecurityRecords {
+    public static func insertAttempt(_ db: SQLiteConnection, _ attempt: LoginAttempt) throws {
+        try db.prepare("""
+            INSERT INTO login_attempts(user_id, username, ip, user_agent, outcome, created_at) VALUES (?, ?, ?, ?, ?, ?)
+            """).run(attempt.user?.rawValue, attempt.username, attempt.ip, attempt.userAgent, attempt.outcome,
+                     attempt.at.milliseconds)
+    }
+
+    public static func attempts(_ db: SQLiteConnection, user: UserID, limit: Int) throws -> [LoginAttempt] {
+        try db.prepare("""
+            SELECT user_id, username, ip, user_agent, outcome, created_at FROM login_attempts
+            WHERE user_id = ? ORDER BY id DESC LIMIT ?
+            """).query(user.rawValue, limit) { row in
+            LoginAttempt(user: row.optionalInt64(0).map(UserID.init), username: row.string(1), ip: row.string(2),
+                         userAgent: row.optionalString(3), outcome: row.string(4), at: Timestamp(milliseconds: row.int64(5)))
+        }
+    }
+
+    /// Whether `user` logged in successfully before, and whether from `ip`.
+    public static func priorLogins(_ db: SQLiteConnection, user: UserID, ip: String) throws -> (any: Bool, fromIP: Bool) {
+        let row = try db.prepare("""
+            SELECT EXISTS(SELECT 1 FROM login_attempts WHERE user_id = ?1 AND outcome = 'success'),
+                   EXISTS(SELECT 1 FROM login_attempts WHERE user_id = ?1 AND outcome = 'success' AND ip = ?2)
+            """).queryOne(user.rawValue, ip) { ($0.int64(0) == 1, $0.int64(1) == 1) }
+        return row ?? (false, false)
+    }
+
+    /// Successful logins per user per calendar month (UTC) since `since`.
+    public static func monthlyLogins(_ db: SQLiteConnection, since: Timestamp) throws -> [(month: String, user: UserID, username: String, logins: Int64)] {
+        try db.prepare("""
+            SELECT strftime('%Y-%m', a.created_at / 1000, 'unixepoch') AS month, a.user_id, u.username, COUNT(*)
+            FROM login_attempts a JOIN users u ON u.id = a.user_id
+            WHERE a.outcome = 'success' AND a.created_at >= ?
+            GROUP BY month, a.user_id ORDER BY month DESC, COUNT(*) DESC
+            """).query(since.milliseconds) { row in
+            (row.string(0), UserID(row.int64(1)), row.string(2), row.int64(3))
+        }
+    }
+
+    /// Locks a user until `until` (nil: until an admin unlocks).
+    public static func lock(_ db: SQLiteConnection, user: UserID, until: Timestamp?, reason: String) throws {
+        try db.prepare("UPDATE users SET status = 'locked', locked_until = ?, lock_reason = ? WHERE id = ?")
+            .run(until?.milliseconds, reason, user.rawValue)
+    }
+
+    public static func unlock(_ db: SQLiteConnection, user: UserID) throws {
+        try db.prepare("UPDATE users SET status = 'active', locked_until = NULL, lock_reason = NULL WHERE id = ?")
+            .run(user.rawValue)
+    }
+
+    public static func setRole(_ db: SQLiteConnection, user: UserID, role: Role) throws {
+        try db.prepare("UPDATE users SET role = ? WHERE id = ?").run(role.rawValue, user.rawValue)
+    }
+
+    public static func setPassword(_ db: SQLiteConnection, user: UserID, hash: String) throws {
+        try db.prepare("UPDATE users SET password_hash = ? WHERE id = ?").run(hash, user.rawValue)
+    }
+
+    /// Revokes every session of `user` except the one with `keeping` (if given).
+    public static func revokeSessions(_ db: SQLiteConnection, user: UserID, keeping: [UInt8]?, at: Timestamp) throws {
+        try db.prepare("""
+            UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND token_hash IS NOT ?
+            """).run(at.milliseconds, user.rawValue, keeping)
+    }
+
+    public static func lastThreatID(_ db: SQLiteConnection) throws -> Int64 {
+        try db.prepare("SELECT COALESCE(MAX(id), 0) FROM threats").queryOne { $0.int64(0) } ?? 0
+    }
+
+    public static func insertThreat(_ db: SQLiteConnection, _ threat: ThreatRecord) throws {
+        try db.prepare("INSERT INTO threats(id, kind, severity, user_id, ip, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .run(threat.id, threat.kind, threat.severity, threat.user?.rawValue, threat.ip, threat.detail,
+                 threat.at.milliseconds)
+    }
+
+    /// Marks a threat acknowledged; returns it, or nil when there is no such threat.
+    public static func ackThreat(_ db: SQLiteConnection, id: Int64, by user: UserID, at: Timestamp) throws -> ThreatRecord? {
+        try db.prepare("UPDATE threats SET acked_by = ?, acked_at = ? WHERE id = ? AND acked_at IS NULL")
+            .run(user.rawValue, at.milliseconds, id)
+        return try threats(db, before: id + 1, limit: 1).first { $0.id == id }
+    }
+
+    /// Threats newest first with id below `before`.
+    public static func threats(_ db: SQLiteConnection, before: Int64?, limit: Int) throws -> [ThreatRecord] {
+        try db.prepare("""
+            SELECT id, kind, severity, user_id, ip, detail, created_at, acked_by, acked_at FROM threats
+            WHERE id < ? ORDER BY id DESC LIMIT ?
+            """).query(before ?? Int64.max, limit) { row in
+            ThreatRecord(id: row.int64(0), kind: row.string(1), severity: row.string(2),
+                         user: row.optionalInt64(3).map(UserID.init), ip: row.optionalString(4), detail: row.string(5),
+                         at: Timestamp(milliseconds: row.int64(6)), ackedBy: row.optionalInt64(7).map(UserID.init),
+                         ackedAt: row.optionalInt64(8).map(Timestamp.init(milliseconds:)))
+        }
+    }
+}
