@@ -33,14 +33,17 @@ public struct BankError: Error, Sendable, Equatable {
     public var retryAfterSeconds: Int?
     /// The OTP challenge id of an `otp_required` answer.
     public var challenge: String?
+    /// When that challenge expires (RFC 3339).
+    public var expiresAt: String?
 
     public init(_ code: ErrorCode, _ message: String, field: String? = nil,
-                retryAfterSeconds: Int? = nil, challenge: String? = nil) {
+                retryAfterSeconds: Int? = nil, challenge: String? = nil, expiresAt: String? = nil) {
         self.code = code
         self.message = message
         self.field = field
         self.retryAfterSeconds = retryAfterSeconds
         self.challenge = challenge
+        self.expiresAt = expiresAt
     }
 
     public static func badRequest(_ message: String, field: String? = nil) -> BankError {

@@ -20,6 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Hours a login token stays valid.") var sessionTtlHours = 24
     @Option(help: "PBKDF2-HMAC-SHA256 iterations for new password hashes.") var passwordIterations = 600_000
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @OptionGroup(title: "Security") var security: SecurityOptions
 
     func run() async throws {
         var logger = Logger(label: "bankhub")
@@ -33,14 +34,16 @@ struct ServeCommand: AsyncParsableCommand {
         options.transport.eventLoop = EventLoop(rawValue: eventLoop) ?? .libev
         options.hub.sessionLifetimeHours = sessionTtlHours
         options.hub.passwordIterations = passwordIterations
+        try security.apply(to: &options)
         let server = try await HubServer.open(options, logger: logger)
         if demo {
             for credential in try await server.seedDemo() {
-                Console.line("demo user \(credential.username) password \(credential.password) accounts \(credential.accounts.joined(separator: ", "))")
+                let role = credential.accounts.isEmpty ? "staff" : "customer"
+                Console.line("demo \(role) \(credential.username) password \(credential.password) accounts \(credential.accounts.joined(separator: ", "))")
             }
         }
         let boundPort = try server.start()
-        Console.line("bankhub listening on http://\(host):\(boundPort) (WebSocket /ws, subprotocol bankhub.v1), database \(db)")
+        Console.line("bankhub listening on \(security.scheme)://\(host):\(boundPort) (WebSocket /ws, subprotocol bankhub.v1), database \(db)")
         let signals = Self.onTerminationSignal { Task { await server.shutdown() } }
         await server.run()
         await server.shutdown()

@@ -110,6 +110,11 @@ actor LedgerService {
         }
     }
 
+    /// Checks `command` against the rules now without applying it (used before holding it for a code).
+    func check(_ command: LedgerCommand, by user: UserID) throws(BankError) {
+        _ = try state.plan(command, by: user)
+    }
+
     /// The owner of a customer account, or nil when there is no such account.
     func owner(of account: AccountID) -> UserID? {
         guard let found = state.accounts[account], found.kind == .customer else { return nil }

@@ -1,4 +1,5 @@
 import BankCore
+import BankStore
 import BankWire
 import WebSocketTransport
 
@@ -20,15 +21,82 @@ extension Hub {
         }
     }
 
+    /// Checks the credentials (and TOTP when enrolled), counts failures toward the lockout, records the attempt
+    /// in the login history, and on success binds a new session to this connection.
     func logIn(_ args: Arguments, from id: ConnectionID, _ responder: Responder) throws(BankError) {
         let username = try args.string("username").lowercased()
         let password = try args.string("password")
-        respond(responder) { [auth] in
-            let (token, session) = try await auth.logIn(username: username, password: password)
-            try await self.attach(session, to: id)
-            return ["token": .string(token), "user": WireObjects.user(session.user),
-                    "expires_at": .string(session.expiresAt.rfc3339)]
+        let totpCode = try args.optionalString("totp")
+        guard let info = connections[id]?.info else { return }
+        if security.isAddressBlocked(info.peerAddress, now: Clock.nowMilliseconds()) {
+            recordAttempt(nil, username, info, "rate_limited")
+            throw BankError(.rateLimited, "too many failed logins from this address; try later",
+                            retryAfterSeconds: security.policy.failureWindowMinutes * 60)
         }
+        respond(responder) { [auth, totp] in
+            switch try await auth.check(username: username, password: password) {
+            case .unknownUser:
+                await self.loginFailed(nil, username, info, outcome: "unknown_user")
+                throw BankError(.unauthorized, "wrong username or password")
+            case .wrongPassword(let user):
+                await self.loginFailed(user, username, info, outcome: "bad_password")
+                throw BankError(.unauthorized, "wrong username or password")
+            case .locked(let user):
+                await self.recordAttempt(user.id, username, info, "locked")
+                self.threats.report(.lockedAction, user: user.id, username: username, ip: info.peerAddress,
+                                    detail: "login attempt on a locked user")
+                throw BankError(.accountLocked, "user \(username) is locked; an admin can unlock it, or wait")
+            case .valid(let user):
+                if await totp.isEnabled(for: user.id) {
+                    guard let totpCode, await totp.accepts(totpCode, for: user.id) else {
+                        await self.recordAttempt(user.id, username, info, "totp_required")
+                        throw BankError(.otpRequired, "this user has a second factor: send a current totp code",
+                                        field: "totp")
+                    }
+                }
+                return try await self.loggedIn(user, info, connection: id)
+            }
+        }
+    }
+
+    private func loggedIn(_ user: UserRecord, _ info: ConnectionInfo, connection id: ConnectionID) async throws -> JSONValue {
+        let address = info.peerAddress
+        let prior = try await readers.read { db in try SecurityRecords.priorLogins(db, user: user.id, ip: address) }
+        let (token, session) = try await auth.openSession(for: user)
+        recordAttempt(user.id, user.username, info, "success")
+        security.clearFailures(username: user.username)
+        if prior.any, !prior.fromIP {
+            threats.report(.newIP, user: user.id, username: user.username, ip: address,
+                           detail: "first login from \(address)")
+        }
+        try attach(session, to: id)
+        return ["token": .string(token), "user": WireObjects.user(session.user),
+                "expires_at": .string(session.expiresAt.rfc3339)]
+    }
+
+    /// Counts a failure: raises `brute_force` from the 3rd failure of a user (10th of an address) and locks the
+    /// user at the 5th, closing its connections.
+    private func loginFailed(_ user: UserRecord?, _ username: String, _ info: ConnectionInfo, outcome: String) async {
+        recordAttempt(user?.id, username, info, outcome)
+        let policy = security.policy
+        let now = Clock.nowMilliseconds()
+        let failures = security.recordLoginFailure(username: username, address: info.peerAddress, now: now)
+        if failures.user >= 3, security.mayRaise("brute:user:\(username):\(failures.user)", now: now) {
+            threats.report(.bruteForce, user: user?.id, username: username, ip: info.peerAddress,
+                           detail: "\(failures.user) failed logins for \(username) in \(policy.failureWindowMinutes) minutes")
+        }
+        if failures.address >= 10, security.mayRaise("brute:ip:\(info.peerAddress)", now: now) {
+            threats.report(.bruteForce, user: nil, username: nil, ip: info.peerAddress,
+                           detail: "\(failures.address) failed logins from \(info.peerAddress) in \(policy.failureWindowMinutes) minutes")
+        }
+        guard let user, failures.user >= policy.lockoutFailures, user.status == .active else { return }
+        let until = Timestamp(milliseconds: now + Int64(policy.lockoutMinutes) * 60_000)
+        try? await services.writer.write { db in
+            try SecurityRecords.lock(db, user: user.id, until: until, reason: "too many failed logins")
+        }
+        threats.report(.accountLocked, user: user.id, username: username, ip: info.peerAddress,
+                       detail: "locked for \(policy.lockoutMinutes) minutes after \(failures.user) failed logins")
+        disconnect(user: user.id, reason: "user locked")
     }
 
     func authenticate(_ args: Arguments, from id: ConnectionID, _ responder: Responder) throws(BankError) {
@@ -54,8 +122,24 @@ extension Hub {
         }
     }
 
+    /// Closes every connection of `user` with 1008 (policy): used when the user is locked.
+    func disconnect(user: UserID, reason: String) {
+        for (id, connection) in connections where connection.session?.user.id == user {
+            connections[id]?.session = nil
+            fanout.drop(id)
+            sink.close(id, code: 1008, reason: reason)
+        }
+    }
+
+    /// Appends to the login history (time, address, user agent, outcome) in the next commit.
+    func recordAttempt(_ user: UserID?, _ username: String, _ info: ConnectionInfo, _ outcome: String) {
+        let attempt = LoginAttempt(user: user, username: username, ip: info.peerAddress, userAgent: info.userAgent,
+                                   outcome: outcome, at: Clock.now())
+        services.writer.submit(.savepoint, { db in try SecurityRecords.insertAttempt(db, attempt) }, completion: { _ in })
+    }
+
     /// Binds a session to a connection that may have closed while the password was being checked.
-    private func attach(_ session: Session, to id: ConnectionID) throws(BankError) {
+    func attach(_ session: Session, to id: ConnectionID) throws(BankError) {
         // Re-checked after the await in the caller: the actor may have run other work meanwhile.
         guard connections[id] != nil else { throw BankError(.unavailable, "the connection closed") }
         if let previous = connections[id]?.session, previous.user.id != session.user.id {

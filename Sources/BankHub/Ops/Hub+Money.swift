@@ -1,12 +1,14 @@
 import BankCore
+import BankStore
 import BankWire
 import WebSocketTransport
 
-/// deposit, withdraw, transfer.
+/// deposit, withdraw, transfer, and the one-time-code step-up in front of large ones.
 extension Hub {
     func moveMoney(_ op: String, _ args: Arguments, from id: ConnectionID,
                    _ responder: Responder) async throws(BankError) {
-        let user = try session(of: id).user.id
+        let session = try session(of: id)
+        let user = session.user.id
         let amount = try args.amount()
         let command: LedgerCommand
         switch op {
@@ -17,8 +19,26 @@ extension Hub {
         let request = MoneyRequest(command: command, user: user,
                                    note: try args.optionalText("note", lengthMax: UserInputRules.noteLengthMax),
                                    idempotencyKey: try args.idempotencyKey())
+        let policy = security.policy
+        if command.kind != .deposit, amount >= policy.otpThreshold || policy.otpNewPayee,
+           try await needsCode(request, session: session) {
+            try await holdForCode(request, session: session, responder)
+            return
+        }
+        watchForThreats(request, session: session)
         // Awaited so that requests enter the ledger in the order they arrived; the reply comes after commit.
+        await execute(request, session: session, responder)
+    }
+
+    /// Submits to the ledger; the reply (and a `locked_action` threat when refused for a lock) follow.
+    func execute(_ request: MoneyRequest, session: Session, _ responder: Responder) async {
+        let threats = self.threats
+        let address = connections.first { $0.value.session?.user.id == session.user.id }?.value.info.peerAddress
         await ledger.submit(request) { result in
+            if case .failure(let error) = result, error.code == .accountLocked {
+                threats.report(.lockedAction, user: session.user.id, username: session.user.username, ip: address,
+                               detail: "\(request.command.kind.rawValue) refused: \(error.message)")
+            }
             responder.finish(result.map(Self.moneyResult))
         }
     }
@@ -31,5 +51,38 @@ extension Hub {
         ]
         if outcome.replayed { result.append(key: "replayed", value: true) }
         return .object(result)
+    }
+
+    /// Whether this withdrawal or transfer must be confirmed with a code: at or above the threshold, or (with
+    /// `otpNewPayee`) a first transfer to that account. One that would fail anyway fails now with its own error.
+    private func needsCode(_ request: MoneyRequest, session: Session) async throws(BankError) -> Bool {
+        let policy = security.policy
+        try await ledger.check(request.command, by: session.user.id)
+        if request.command.amount >= policy.otpThreshold { return true }
+        guard policy.otpNewPayee, case .transfer(_, let to, _) = request.command else { return false }
+        let user = session.user.id
+        let paidBefore = try? await readers.read { db in
+            try db.prepare("""
+                SELECT EXISTS(SELECT 1 FROM transactions WHERE user_id = ? AND kind = 'transfer' AND credit_account = ?)
+                """).queryOne(user.rawValue, to.rawValue) { $0.int64(0) == 1 }
+        }
+        return paidBefore != true
+    }
+
+    /// Raises `large_transfer` and `transfer_burst` threats for what is about to execute.
+    private func watchForThreats(_ request: MoneyRequest, session: Session) {
+        let now = Clock.nowMilliseconds()
+        let policy = security.policy
+        let user = session.user
+        if request.command.amount >= policy.otpThreshold {
+            threats.report(.largeTransfer, user: user.id, username: user.username, ip: nil,
+                           detail: "\(request.command.kind.rawValue) of \(request.command.amount) from \(request.command.debited)")
+        }
+        guard case .transfer(let from, _, _) = request.command else { return }
+        let count = security.recordTransfer(from: from, now: now)
+        if count > policy.burstTransfersPerMinute, security.mayRaise("burst:\(from)", now: now) {
+            threats.report(.transferBurst, user: user.id, username: user.username, ip: nil,
+                           detail: "\(count) transfers from account \(from) in a minute")
+        }
     }
 }

@@ -41,7 +41,13 @@ extension HubServer {
                                by: bob.id, "Dinner split", at: base + (6 + week * 7) * day)
             }
         }
+        for (name, role) in [("erin", Role.employee), ("adam", Role.admin)] {
+            _ = try await auth.signUp(.init(username: name, password: "\(name)-demo-2026", email: "\(name)@example.com",
+                                            phone: nil, fullName: name == "erin" ? "Erin Employee" : "Adam Admin", role: role))
+        }
         return [
+            DemoCredential(username: "erin", password: "erin-demo-2026", accounts: []),
+            DemoCredential(username: "adam", password: "adam-demo-2026", accounts: []),
             DemoCredential(username: "alice", password: "alice-demo-2026",
                            accounts: [aliceChecking.id.description, aliceSavings.id.description]),
             DemoCredential(username: "bob", password: "bob-demo-2026", accounts: [bobChecking.id.description]),

@@ -22,13 +22,13 @@ actor Hub {
     let statistics: HubStatistics
     let logger: Logger
 
-    var ledger: LedgerService { services.ledger }
-    var auth: AuthService { services.auth }
-    var totp: SecondFactor { services.totp }
-    var readers: DatabaseReaders { services.readers }
-    var fanout: any EventFanout { services.fanout }
-    var security: SecurityGuard { services.security }
-    var threats: ThreatReporter { services.threats }
+    nonisolated var ledger: LedgerService { services.ledger }
+    nonisolated var auth: AuthService { services.auth }
+    nonisolated var totp: SecondFactor { services.totp }
+    nonisolated var readers: DatabaseReaders { services.readers }
+    nonisolated var fanout: any EventFanout { services.fanout }
+    nonisolated var security: SecurityGuard { services.security }
+    nonisolated var threats: ThreatReporter { services.threats }
 
     init(sink: any FrameSink, services: HubServices, configuration: HubConfiguration, statistics: HubStatistics,
          logger: Logger) {
@@ -48,6 +48,7 @@ actor Hub {
         guard connections.removeValue(forKey: id) != nil else { return }
         statistics.connections.subtract(1, ordering: .relaxed)
         fanout.drop(id)
+        security.forget(connection: id)
     }
 
     /// New requests are answered `unavailable` from now on (shutdown).
@@ -59,6 +60,10 @@ actor Hub {
         let responder = Responder(connection: id, requestID: request.id, sink: sink, inFlight: inFlight)
         guard accepting else {
             sink.send(Reply.failure(id: request.id, error: BankError(.unavailable, "the hub is shutting down")), to: id)
+            return
+        }
+        if let refusal = rateLimit(request.op, from: id) {
+            sink.send(Reply.failure(id: request.id, error: refusal), to: id)
             return
         }
         guard inFlight.begin(id, limit: configuration.requestsInFlightMax) else {
@@ -90,8 +95,40 @@ actor Hub {
         case "balance_at": try await balanceAt(args, from: id, responder)
         case "subscribe": try await subscribe(args, from: id, responder)
         case "unsubscribe": try unsubscribe(args, from: id, responder)
+        case "confirm_otp": try await confirmCode(args, from: id, responder)
+        case "forgot_password": try forgotPassword(args, responder)
+        case "reset_password": try resetPassword(args, responder)
+        case "change_password": try changePassword(args, from: id, responder)
+        case "totp_enroll": try totpEnroll(from: id, responder)
+        case "totp_confirm": try totpConfirm(args, from: id, responder)
+        case "set_role": try setRole(args, from: id, responder)
+        case "lock_user": try lockUser(args, from: id, responder)
+        case "unlock_user": try unlockUser(args, from: id, responder)
+        case "lock_account": try setAccountLock(true, args, from: id, responder)
+        case "unlock_account": try setAccountLock(false, args, from: id, responder)
+        case "threats": try listThreats(args, responder)
+        case "ack_threat": try ackThreat(args, from: id, responder)
+        case "login_history": try loginHistory(args, from: id, responder)
+        case "login_stats": try loginStats(args, responder)
         default: throw BankError(.badRequest, "op \(request.op) is not available in this hub yet", field: "op")
         }
+    }
+
+    /// The token buckets' answer for this request: nil to go on, else `rate_limited` with `retry_after`.
+    /// Each refused source raises at most one `rate_limited` threat a minute.
+    private func rateLimit(_ op: String, from id: ConnectionID) -> BankError? {
+        guard let connection = connections[id] else { return nil }
+        let user = connection.session?.user
+        let address = connection.info.peerAddress
+        let now = Clock.nowMilliseconds()
+        guard let (wait, bucket) = security.admit(op: op, connection: id, user: user?.id, address: address, now: now) else {
+            return nil
+        }
+        if security.mayRaise("rate:\(bucket):\(user?.username ?? address)", now: now) {
+            threats.report(.rateLimited, user: user?.id, username: user?.username, ip: address,
+                           detail: "\(bucket) rate limit hit on \(op)")
+        }
+        return BankError(.rateLimited, "too many requests (\(bucket) limit); retry in \(wait) s", retryAfterSeconds: wait)
     }
 
     /// The role of the connection's user, nil when anonymous; an expired session counts as anonymous.

@@ -74,7 +74,8 @@ public final class HubServer: Sendable {
         self.logger = logger
         let services = HubServices(
             writer: writer, readers: readers, sequencer: sequencer, fanout: fanout, ledger: ledger, auth: auth,
-            totp: SecondFactor(writer: writer, readers: readers), security: SecurityGuard(policy: options.hub.security),
+            totp: SecondFactor(writer: writer, readers: readers),
+            codes: OneTimeCodes(writer: writer, attemptsMax: options.hub.security.otpAttemptsMax), security: SecurityGuard(policy: options.hub.security),
             threats: ThreatReporter(lastID: lastThreatID, sequencer: sequencer))
         self.hub = Hub(sink: transport, services: services, configuration: options.hub, statistics: statistics,
                        logger: logger)

@@ -9,6 +9,7 @@ struct HubServices: Sendable {
     let ledger: LedgerService
     let auth: AuthService
     let totp: SecondFactor
+    let codes: OneTimeCodes
     let security: SecurityGuard
     let threats: ThreatReporter
 }

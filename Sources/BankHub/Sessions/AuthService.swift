@@ -43,15 +43,26 @@ final class AuthService: Sendable {
         return try await writer.write { db in try UserRecords.insert(db, user) }
     }
 
-    /// Checks the password and opens a session. A wrong username and a wrong password fail alike.
-    func logIn(username: String, password: String) async throws -> (token: String, session: Session) {
+    /// What a username and password amount to. Both failures cost one key derivation, so timing does not
+    /// tell an unknown user from a wrong password.
+    enum CredentialCheck: Sendable {
+        case unknownUser
+        case wrongPassword(UserRecord)
+        case locked(UserRecord)
+        case valid(UserRecord)
+    }
+
+    func check(username: String, password: String) async throws -> CredentialCheck {
         let found = try await readers.read { db in try UserRecords.credentials(db, username: username) }
         let encoded = found?.1 ?? decoyHash
         let matches = await derive { [hasher] in hasher.verify(password: password, encoded: encoded) }
-        guard let user = found?.0, matches else {
-            throw BankError(.unauthorized, "wrong username or password")
-        }
-        guard user.status == .active else { throw BankError(.accountLocked, "user \(user.username) is locked") }
+        guard let user = found?.0 else { return .unknownUser }
+        guard matches else { return .wrongPassword(user) }
+        return user.status == .active ? .valid(user) : .locked(user)
+    }
+
+    /// Opens a session for a user whose credentials were checked: a new token, stored only as its hash.
+    func openSession(for user: UserRecord) async throws -> (token: String, session: Session) {
         let token = SecureRandom.bytes(32)
         let tokenHash = SHA256.hash(token)
         let now = Clock.now()
@@ -60,6 +71,16 @@ final class AuthService: Sendable {
             try UserRecords.insertSession(db, tokenHash: tokenHash, user: user.id, at: now, expiresAt: expiresAt)
         }
         return (Base64URL.encode(token), Session(user: user, tokenHash: tokenHash, expiresAt: expiresAt))
+    }
+
+    /// Sets a new password hash for `user` and revokes their sessions except `keeping`.
+    func setPassword(_ password: String, for user: UserID, keeping: [UInt8]?) async throws {
+        let hash = await derive { [hasher] in hasher.hash(password: password) }
+        let now = Clock.now()
+        try await writer.write { db in
+            try SecurityRecords.setPassword(db, user: user, hash: hash)
+            try SecurityRecords.revokeSessions(db, user: user, keeping: keeping, at: now)
+        }
     }
 
     /// Resumes a session from a token given by `logIn`.

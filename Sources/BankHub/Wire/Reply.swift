@@ -16,6 +16,7 @@ public enum Reply {
         if let field = error.field { object.append(key: "field", value: .string(field)) }
         if let seconds = error.retryAfterSeconds { object.append(key: "retry_after", value: .integer(seconds)) }
         if let challenge = error.challenge { object.append(key: "challenge", value: .string(challenge)) }
+        if let expiresAt = error.expiresAt { object.append(key: "expires_at", value: .string(expiresAt)) }
         return .object(object)
     }
 }

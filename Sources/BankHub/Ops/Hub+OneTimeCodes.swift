@@ -1,0 +1,96 @@
+import BankCore
+import BankStore
+import BankWire
+import WebSocketTransport
+
+/// Step-up codes for large money movements (`otp_required` → `confirm_otp`), password reset and change,
+/// and TOTP enrolment.
+extension Hub {
+    /// Holds a checked operation behind a challenge: stores it, pushes an `otp` event on `user:ID`, sends the
+    /// code, and answers `otp_required` with the challenge.
+    func holdForCode(_ request: MoneyRequest, session: Session, _ responder: Responder) async throws(BankError) {
+        let user = session.user
+        let policy = security.policy
+        let purpose: OneTimeCodes.Purpose = request.command.kind == .withdrawal ? .withdraw : .transfer
+        let summary = Self.summary(of: request.command)
+        let payload = JSONWriter.string(Self.payload(of: request))
+        let codes = services.codes
+        let issued: OneTimeCodes.Issued
+        do {
+            issued = try await codes.issue(for: user.id, purpose: purpose, payload: payload,
+                                           lifetimeMinutes: policy.otpLifetimeMinutes)
+        } catch {
+            throw BankError(.internalError, "could not start the code check")
+        }
+        threats.report(.largeTransfer, user: user.id, username: user.username, ip: nil, detail: "\(summary) held for a code")
+        services.sequencer.submit([EventDraft(stream: .user(user.id), kind: "otp", data: [
+            "challenge": .string(issued.challenge), "op": .string(purpose.rawValue), "summary": .string(summary),
+            "expires_at": .string(issued.expiresAt.rfc3339),
+        ])], at: Clock.now())
+        deliver(to: user, subject: "Your BankHub code",
+                body: "Your BankHub code is \(issued.code). It confirms: \(summary). It expires in \(policy.otpLifetimeMinutes) minutes.",
+                preferSMS: true)
+        responder.fail(BankError(.otpRequired, "a one-time code was sent to confirm: \(summary)",
+                                 challenge: issued.challenge, expiresAt: issued.expiresAt.rfc3339))
+    }
+
+    /// `confirm_otp {challenge, code}`: runs the held operation once, checked again now.
+    func confirmCode(_ args: Arguments, from id: ConnectionID, _ responder: Responder) async throws(BankError) {
+        let session = try session(of: id)
+        let challenge = try args.string("challenge")
+        let code = try args.string("code")
+        let record: ChallengeRecord
+        do {
+            record = try await services.codes.redeem(challenge, user: session.user.id, purposes: [.transfer, .withdraw],
+                                                     code: code)
+        } catch {
+            reportCodeFailure(error, session: session, id: id)
+            throw Self.bankError(error)
+        }
+        guard let request = Self.request(from: record.payload, user: session.user.id) else {
+            throw BankError(.internalError, "the held operation could not be read back")
+        }
+        await execute(request, session: session, responder)
+    }
+
+    private func reportCodeFailure(_ error: any Error, session: Session, id: ConnectionID) {
+        guard let error = error as? BankError, error.code == .otpInvalid || error.code == .otpExpired else { return }
+        threats.report(.otpFailed, user: session.user.id, username: session.user.username,
+                       ip: connections[id]?.info.peerAddress, detail: error.message)
+    }
+
+    static func bankError(_ error: any Error) -> BankError {
+        error as? BankError ?? BankError(.internalError, "the code check failed inside the hub")
+    }
+
+    static func summary(of command: LedgerCommand) -> String {
+        switch command {
+        case .deposit(let account, let amount): "deposit \(amount) to \(account)"
+        case .withdraw(let account, let amount): "withdraw \(amount) from \(account)"
+        case .transfer(let from, let to, let amount): "transfer \(amount) from \(from) to \(to)"
+        }
+    }
+
+    /// The held operation, as stored with its challenge.
+    static func payload(of request: MoneyRequest) -> JSONValue {
+        var object: JSONObject = ["kind": .string(request.command.kind.rawValue),
+                                  "from": .string(request.command.debited.description),
+                                  "to": .string(request.command.credited.description),
+                                  "amount": .string(request.command.amount.description)]
+        if let note = request.note { object.append(key: "note", value: .string(note)) }
+        if let key = request.idempotencyKey { object.append(key: "idempotency_key", value: .string(key)) }
+        return .object(object)
+    }
+
+    static func request(from payload: String, user: UserID) -> MoneyRequest? {
+        guard let value = try? JSONParser.parse(payload), let kind = value["kind"]?.stringValue,
+              let from = value["from"]?.stringValue.flatMap(parseIdentifier),
+              let to = value["to"]?.stringValue.flatMap(parseIdentifier),
+              let amount = value["amount"]?.stringValue.flatMap({ try? Money.parseAmount($0) }) else { return nil }
+        let command: LedgerCommand = kind == TransactionKind.withdrawal.rawValue
+            ? .withdraw(account: AccountID(from), amount: amount)
+            : .transfer(from: AccountID(from), to: AccountID(to), amount: amount)
+        return MoneyRequest(command: command, user: user, note: value["note"]?.stringValue,
+                            idempotencyKey: value["idempotency_key"]?.stringValue)
+    }
+}

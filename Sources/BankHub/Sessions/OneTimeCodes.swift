@@ -1,0 +1,82 @@
+import BankCore
+import BankCrypto
+import BankStore
+
+/// Six-digit one-time codes from OpenSSL's CSPRNG, bound to a challenge that holds back an operation (a
+/// large transfer) or a password reset. Only a hash of challenge id and code is stored; a challenge allows
+/// `attemptsMax` wrong codes, lives `lifetime`, and is used at most once.
+final class OneTimeCodes: Sendable {
+    enum Purpose: String, Sendable {
+        case transfer, withdraw
+        case passwordReset = "password_reset"
+    }
+
+    struct Issued: Sendable {
+        let challenge: String
+        let code: String
+        let expiresAt: Timestamp
+    }
+
+    private let writer: DatabaseWriter
+    private let attemptsMax: Int
+
+    init(writer: DatabaseWriter, attemptsMax: Int) {
+        precondition(attemptsMax > 0, "a challenge allows at least one try")
+        self.writer = writer
+        self.attemptsMax = attemptsMax
+    }
+
+    func issue(for user: UserID, purpose: Purpose, payload: String, lifetimeMinutes: Int) async throws -> Issued {
+        let challenge = Base64URL.encode(SecureRandom.bytes(18))
+        let code = SecureRandom.numericCode(digits: 6)
+        let now = Clock.now()
+        let expiresAt = Timestamp(milliseconds: now.milliseconds + Int64(lifetimeMinutes) * 60_000)
+        let record = ChallengeRecord(id: challenge, user: user, purpose: purpose.rawValue, payload: payload,
+                                     codeHash: Self.hash(challenge: challenge, code: code), attempts: 0,
+                                     status: "pending", expiresAt: expiresAt)
+        try await writer.write { db in try ChallengeRecords.insert(db, record, at: now) }
+        return Issued(challenge: challenge, code: code, expiresAt: expiresAt)
+    }
+
+    /// Checks `code` against a challenge of `user` and marks it used; returns the held payload.
+    /// `otp_invalid` for a wrong code, an unknown or used challenge; `otp_expired` once dead or past its time.
+    func redeem(_ challengeID: String?, user: UserID, purposes: Set<Purpose>, code: String) async throws -> ChallengeRecord {
+        precondition(challengeID != nil || purposes.count == 1, "a challenge is found by id, or by its one purpose")
+        let purposeNames = Set(purposes.map(\.rawValue))
+        let attemptsMax = self.attemptsMax
+        // The body returns its refusal instead of throwing it, so that the counted failure is committed
+        // rather than rolled back with the job's savepoint.
+        let outcome = try await writer.write { db -> Result<ChallengeRecord, BankError> in
+            let found = try challengeID.map { try ChallengeRecords.challenge(db, id: $0) }
+                ?? ChallengeRecords.latestPending(db, user: user, purpose: purposeNames.first ?? "")
+            guard let challenge = found, challenge.user == user, purposeNames.contains(challenge.purpose) else {
+                return .failure(BankError(.otpInvalid, "no such challenge", field: "challenge"))
+            }
+            switch challenge.status {
+            case "used": return .failure(BankError(.otpInvalid, "this challenge was already used", field: "challenge"))
+            case "dead": return .failure(BankError(.otpExpired, "this challenge has expired or had too many wrong codes"))
+            default: break
+            }
+            guard Clock.now() < challenge.expiresAt else {
+                try ChallengeRecords.markDead(db, id: challenge.id)
+                return .failure(BankError(.otpExpired, "this code has expired; start again"))
+            }
+            guard constantTimeEquals(Self.hash(challenge: challenge.id, code: code), challenge.codeHash) else {
+                let attempts = try ChallengeRecords.recordFailure(db, id: challenge.id, attemptsMax: attemptsMax)
+                if attempts >= attemptsMax {
+                    return .failure(BankError(.otpExpired, "too many wrong codes; the challenge is closed"))
+                }
+                return .failure(BankError(.otpInvalid, "wrong code; \(attemptsMax - attempts) tries left", field: "code"))
+            }
+            guard try ChallengeRecords.markUsed(db, id: challenge.id) else {
+                return .failure(BankError(.otpInvalid, "this challenge was already used", field: "challenge"))
+            }
+            return .success(challenge)
+        }
+        return try outcome.get()
+    }
+
+    private static func hash(challenge: String, code: String) -> [UInt8] {
+        SHA256.hash(Array("\(challenge):\(code)".utf8))
+    }
+}
