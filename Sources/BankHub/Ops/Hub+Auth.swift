@@ -29,7 +29,7 @@ extension Hub {
         let totpCode = try args.optionalString("totp")
         guard let info = connections[id]?.info else { return }
         if security.isAddressBlocked(info.peerAddress, now: Clock.nowMilliseconds()) {
-            recordAttempt(nil, username, info, "rate_limited")
+            Task { await recordAttempt(nil, username, info, "rate_limited") }
             throw BankError(.rateLimited, "too many failed logins from this address; try later",
                             retryAfterSeconds: security.policy.failureWindowMinutes * 60)
         }
@@ -63,7 +63,7 @@ extension Hub {
         let address = info.peerAddress
         let prior = try await readers.read { db in try SecurityRecords.priorLogins(db, user: user.id, ip: address) }
         let (token, session) = try await auth.openSession(for: user)
-        recordAttempt(user.id, user.username, info, "success")
+        await recordAttempt(user.id, user.username, info, "success")
         security.clearFailures(username: user.username)
         if prior.any, !prior.fromIP {
             threats.report(.newIP, user: user.id, username: user.username, ip: address,
@@ -77,7 +77,7 @@ extension Hub {
     /// Counts a failure: raises `brute_force` from the 3rd failure of a user (10th of an address) and locks the
     /// user at the 5th, closing its connections.
     private func loginFailed(_ user: UserRecord?, _ username: String, _ info: ConnectionInfo, outcome: String) async {
-        recordAttempt(user?.id, username, info, outcome)
+        await recordAttempt(user?.id, username, info, outcome)
         let policy = security.policy
         let now = Clock.nowMilliseconds()
         let failures = security.recordLoginFailure(username: username, address: info.peerAddress, now: now)
@@ -131,11 +131,12 @@ extension Hub {
         }
     }
 
-    /// Appends to the login history (time, address, user agent, outcome) in the next commit.
-    func recordAttempt(_ user: UserID?, _ username: String, _ info: ConnectionInfo, _ outcome: String) {
+    /// Appends to the login history (time, address, user agent, outcome); returns once committed, so the
+    /// answer to a login comes after its line in the history.
+    nonisolated func recordAttempt(_ user: UserID?, _ username: String, _ info: ConnectionInfo, _ outcome: String) async {
         let attempt = LoginAttempt(user: user, username: username, ip: info.peerAddress, userAgent: info.userAgent,
                                    outcome: outcome, at: Clock.now())
-        services.writer.submit(.savepoint, { db in try SecurityRecords.insertAttempt(db, attempt) }, completion: { _ in })
+        try? await services.writer.write { db in try SecurityRecords.insertAttempt(db, attempt) }
     }
 
     /// Binds a session to a connection that may have closed while the password was being checked.
