@@ -1,9 +1,9 @@
 /**
- * BankHub customer dashboard: wires the client library to the views.
+ * BankHub web client: wires the client library to the views.
  *
  * Views are modules under ./views/ exporting `mount(ctx)`; they talk to each other only through the
  * shared `store` (state + a tiny event bus) and `ctx.call` (requests, with step-up OTP handled here).
- * Staff views (employee console, threat monitor) are loaded on demand when the user's role allows.
+ * Pages are chosen by the URL hash (#/, #/services, #/staff, #/admin); staff pages only for their roles.
  * @module app
  */
 import { BankHubClient, BankHubError } from './bankhub.js';
@@ -12,8 +12,12 @@ import * as authView from './views/auth.js';
 import * as accountsView from './views/accounts.js';
 import * as moneyView from './views/money.js';
 import * as historyView from './views/history.js';
+import * as insightsView from './views/insights.js';
 import * as activityView from './views/activity.js';
 import * as otpView from './views/otp.js';
+import * as servicesView from './views/services.js';
+import * as employeeView from './views/employee.js';
+import * as adminView from './views/admin.js';
 
 /** Shared state. `accounts` keeps the hub's order (oldest first). */
 export const store = {
@@ -23,9 +27,11 @@ export const store = {
   accounts: new Map(),
   /** @type {string|null} id of the account whose history is shown */
   selected: null,
+  /** @type {string} the page shown: accounts, services, staff or admin */
+  page: 'accounts',
   _listeners: new Map(),
-  /** Listen: `accounts` (list changed), `balance` ({id, before, after}), `select` (id), `event` (hub event),
-   * `user` (user|null), `resync` (stream). */
+  /** Listen: `accounts` (list changed), `balance` ({id, before, after, txn}), `select` (id), `event` (hub
+   * event), `user` (user|null), `resync` (stream), `page` (name), `connection` (state). */
   on(type, fn) {
     if (!this._listeners.has(type)) this._listeners.set(type, new Set());
     this._listeners.get(type).add(fn);
@@ -55,6 +61,9 @@ const FRIENDLY = {
   internal: 'Something went wrong at the bank. Nothing was changed; please try again.',
   unavailable: 'The bank is restarting. Please try again in a moment.',
   cancelled: 'Cancelled.',
+  otp_invalid: 'That code is not right. Check it and try again.',
+  otp_expired: 'That code has expired. Start again to get a new one.',
+  account_locked: 'This account is locked. Contact the bank to unlock it.',
 };
 
 /** A sentence for a person, from a BankHubError (the hub's own message when it has one). */
@@ -64,22 +73,27 @@ export function describeError(err) {
     const secs = Math.max(1, Math.ceil(Number(err.retry_after) || 1));
     return `Too many requests. Try again in ${secs} second${secs === 1 ? '' : 's'}.`;
   }
-  if (FRIENDLY[err.code] && ['timeout', 'disconnected', 'closed', 'internal', 'cancelled'].includes(err.code)) {
+  if (isUnavailable(err)) return 'This hub does not offer that yet.';
+  if (FRIENDLY[err.code] && ['timeout', 'disconnected', 'closed', 'internal', 'cancelled', 'otp_invalid', 'otp_expired'].includes(err.code)) {
     return FRIENDLY[err.code];
   }
   const msg = (err.message || FRIENDLY[err.code] || err.code).trim();
   return msg.charAt(0).toUpperCase() + msg.slice(1) + (/[.!?]$/.test(msg) ? '' : '.');
 }
 
-/** Send a request; when the hub asks for a step-up code (`otp_required`), prompt for it, confirm it and
- * retry the request once (money ops carry an idempotency key, so the retry cannot double-post). */
+/** The hub answers `bad_request` "op X is not available ..." for ops it does not implement yet. */
+export function isUnavailable(err) {
+  return err instanceof BankHubError && err.code === 'bad_request' && err.field === 'op' && /not available|unknown op/i.test(err.message);
+}
+
+/** Send a request. When the hub holds it for a step-up code (`otp_required`), prompt for the code; the
+ * hub then runs the held operation on `confirm_otp` and its reply is this call's result. Nothing is resent. */
 async function call(op, args, opts) {
   try {
     return await client.request(op, args, opts);
   } catch (err) {
     if (!(err instanceof BankHubError) || err.code !== 'otp_required' || !err.challenge) throw err;
-    await otpView.prompt(err.challenge, err.message);
-    return client.request(op, args, opts);
+    return otpView.prompt({ challenge: err.challenge, op, args, expires_at: err.expires_at, message: err.message, origin: true });
   }
 }
 
@@ -91,21 +105,28 @@ export function newIdempotencyKey() {
 
 function showBanner(text) { setMessage($('banner'), text); }
 
-const ctx = { client, store, call, describeError, announce, showBanner, newIdempotencyKey };
+/** Subscribe a stream for the signed-in user; the library resumes it with `since` after reconnects. */
+function subscribe(stream) {
+  return client.subscribe(stream, (ev) => store.emit('event', ev));
+}
+
+const ctx = { client, store, call, subscribe, describeError, isUnavailable, announce, showBanner, newIdempotencyKey };
 
 // ---- connection indicator -------------------------------------------------------------------------
 
-const CONN_TEXT = { idle: 'Offline', connecting: 'Connecting…', open: 'Connected', reconnecting: 'Reconnecting…', closed: 'Offline' };
+const CONN_TEXT = { idle: 'Offline', connecting: 'Connecting…', open: 'Live', reconnecting: 'Reconnecting…', closed: 'Offline' };
 let lastAnnouncedConn = 'open';
 client.on('state', (state, info) => {
   $('conn').dataset.state = state;
   let text = CONN_TEXT[state] ?? state;
   if (state === 'reconnecting' && info?.delayMs > 1500) text = `Reconnecting in ${Math.round(info.delayMs / 1000)} s…`;
   $('conn-text').textContent = text;
+  $('conn').title = state === 'open' ? 'Connected: changes appear as they happen' : 'Not connected to the bank';
   // Tell screen-reader users about losing and regaining the connection, once each.
   if (state === 'reconnecting' && lastAnnouncedConn === 'open') { announce('Connection lost. Reconnecting.'); lastAnnouncedConn = state; }
   if (state === 'open' && lastAnnouncedConn !== 'open') { announce('Connected again.'); lastAnnouncedConn = state; }
   if (state === 'open') showBanner('');
+  store.emit('connection', state);
 });
 
 // ---- theme ----------------------------------------------------------------------------------------
@@ -127,48 +148,82 @@ $('theme-toggle').addEventListener('click', () => {
 darkQuery.addEventListener('change', renderThemeToggle);
 renderThemeToggle();
 
-// ---- views and session ----------------------------------------------------------------------------
+// ---- pages ----------------------------------------------------------------------------------------
 
-/** Views that later issues fill in: shown only to the roles listed. */
-const STAFF_VIEWS = [
-  { section: 'employee-view', roles: ['employee', 'admin'], load: () => import('./views/employee.js') },
-  { section: 'admin-view', roles: ['admin'], load: () => import('./views/admin.js') },
-];
-const mountedStaff = new Set();
+const PAGES = {
+  accounts: { hash: '#/', roles: null, title: 'Accounts' },
+  services: { hash: '#/services', roles: null, title: 'Services & security' },
+  staff: { hash: '#/staff', roles: ['employee', 'admin'], title: 'Employee console' },
+  admin: { hash: '#/admin', roles: ['admin'], title: 'Threat monitor' },
+};
 
-function showView(name) {
-  $('auth-view').hidden = name !== 'auth';
-  $('dashboard-view').hidden = name !== 'dashboard';
-  if (name !== 'dashboard') for (const v of STAFF_VIEWS) $(v.section).hidden = true;
+function pageFromHash() {
+  const h = location.hash.replace(/^#\/?/, '').split(/[/?]/)[0];
+  return PAGES[h] ? h : 'accounts';
 }
 
-async function enterDashboard(user) {
-  store.user = user;
-  $('session-user').textContent = user.full_name || user.username;
-  $('session-box').hidden = false;
-  $('greeting').textContent = `Hello, ${(user.full_name || user.username).split(' ')[0]}`;
-  showView('dashboard');
-  store.emit('user', user);
-  for (const v of STAFF_VIEWS) {
-    if (!v.roles.includes(user.role)) continue;
-    $(v.section).hidden = false;
-    if (!mountedStaff.has(v.section)) {
-      mountedStaff.add(v.section);
-      v.load().then((m) => m.mount(ctx, $(v.section))).catch((err) => console.error(err));
-    }
+function allowed(page, user) {
+  const roles = PAGES[page]?.roles;
+  return !!user && (!roles || roles.includes(user.role));
+}
+
+function renderPage({ focus = false } = {}) {
+  const user = store.user;
+  let page = pageFromHash();
+  if (!allowed(page, user)) page = 'accounts';
+  for (const el of document.querySelectorAll('[data-page]')) el.hidden = el.dataset.page !== page;
+  for (const a of $('main-nav').querySelectorAll('a[data-route]')) {
+    a.hidden = !allowed(a.dataset.route, user);
+    if (a.dataset.route === page) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
-  // Step-up codes pushed to the user's stream (reserved in protocol v1: ignore a refusal).
-  client.subscribe(`user:${user.id}`, (ev) => store.emit('event', ev)).catch(() => {});
+  document.title = `${PAGES[page].title} · BankHub`;
+  const changed = store.page !== page;
+  store.page = page;
+  if (changed || focus) store.emit('page', page);
+  if (changed && focus) {
+    // Move keyboard and screen-reader focus to the new page's heading.
+    const h1 = document.querySelector(`[data-page="${page}"] h1`);
+    if (h1) { h1.setAttribute('tabindex', '-1'); h1.focus(); }
+  }
+}
+window.addEventListener('hashchange', () => { if (store.user) renderPage({ focus: true }); });
+
+// ---- session --------------------------------------------------------------------------------------
+
+function showSignedIn(signedIn) {
+  $('auth-view').hidden = signedIn;
+  $('app-shell').hidden = !signedIn;
+  $('main-nav').hidden = !signedIn;
+  $('session-box').hidden = !signedIn;
+}
+
+const ROLE_TEXT = { customer: 'Personal', employee: 'Employee', admin: 'Administrator' };
+
+async function enterApp(user) {
+  store.user = user;
+  const name = user.full_name || user.username;
+  $('session-user').textContent = name;
+  $('session-role').textContent = ROLE_TEXT[user.role] ?? user.role;
+  $('session-avatar').textContent = name.split(/\s+/).map((w) => w[0]).join('').slice(0, 2).toUpperCase();
+  const hour = new Date().getHours();
+  const greet = hour < 12 ? 'Good morning' : hour < 18 ? 'Good afternoon' : 'Good evening';
+  $('greeting').textContent = `${greet}, ${name.split(' ')[0]}`;
+  $('greeting-date').textContent = new Intl.DateTimeFormat(undefined, { dateStyle: 'full' }).format(new Date());
+  showSignedIn(true);
+  store.page = null;
+  renderPage();
+  store.emit('user', user);
+  // Step-up prompts and service-request updates are pushed on the user's own stream.
+  subscribe(`user:${user.id}`).catch((err) => console.warn(`subscribe user:${user.id}`, err));
   await accountsView.load();
 }
 
-function leaveDashboard(reason) {
+function leaveApp(reason) {
   store.user = null;
   store.accounts.clear();
   store.selected = null;
   store.emit('user', null);
-  $('session-box').hidden = true;
-  showView('auth');
+  showSignedIn(false);
   const why = { expired: 'Your session has ended. Please log in again.', revoked: 'You were signed out. Please log in again.' };
   authView.showNotice(why[reason] ?? '');
 }
@@ -177,33 +232,33 @@ client.on('session', (user, reason) => {
   if (user) {
     // A reconnect re-auths the same user: the library has already resubscribed; nothing to reload.
     if (store.user?.id === user.id) return;
-    enterDashboard(user).catch((err) => showBanner(describeError(err)));
+    enterApp(user).catch((err) => showBanner(describeError(err)));
   } else if (store.user || reason !== 'logout') {
-    leaveDashboard(reason);
+    leaveApp(reason);
   }
 });
 
 client.on('resync', (stream) => store.emit('resync', stream));
-client.on('event', (ev) => { if (ev.event === 'otp') store.emit('event', ev); });
 
 $('logout').addEventListener('click', async () => {
-  // The library clears the session even when the hub cannot be told; its `session` event hides the dashboard.
+  // The library clears the session even when the hub cannot be told; its `session` event hides the app.
   try { await client.logout(); } catch (err) { console.warn('logout', err); }
   announce('You are logged out.');
   $('auth-username').focus();
 });
 
-for (const view of [otpView, authView, accountsView, moneyView, historyView, activityView]) view.mount(ctx);
+for (const view of [otpView, authView, accountsView, moneyView, historyView, insightsView, activityView,
+  servicesView, employeeView, adminView]) view.mount(ctx);
 
 // Start: with a stored token, wait for the restore before showing the login form.
 if (client.token) {
   $('main').setAttribute('aria-busy', 'true');
   client.connect().then(() => {
     $('main').removeAttribute('aria-busy');
-    if (!client.user) showView('auth');
+    if (!client.user) showSignedIn(false);
   });
 } else {
-  showView('auth');
+  showSignedIn(false);
   client.connect();
 }
 

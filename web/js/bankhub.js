@@ -45,7 +45,7 @@ function defaultStorage() {
 }
 
 /** Ops that do not need (and must not trigger) the "session ended" handling on `unauthorized`. */
-const ANONYMOUS_OPS = new Set(['signup', 'login', 'auth']);
+const ANONYMOUS_OPS = new Set(['signup', 'login', 'auth', 'forgot_password', 'reset_password']);
 
 /**
  * @typedef {'idle'|'connecting'|'open'|'reconnecting'|'closed'} ConnectionState
@@ -140,9 +140,10 @@ export class BankHubClient {
     return this._request(op, args, timeoutMs ?? this.timeoutMs, false);
   }
 
-  /** `login`, then keep the token for restores. @returns {Promise<{token, user, expires_at}>} */
-  async login(username, password) {
-    const res = await this.request('login', { username, password });
+  /** `login` (with `extra` such as `{totp}` once the user enrolled a second factor), then keep the token
+   * for restores. @returns {Promise<{token, user, expires_at}>} */
+  async login(username, password, extra = {}) {
+    const res = await this.request('login', { username, password, ...extra });
     this._storeToken(res.token);
     this._setUser(res.user, 'login');
     return res;

@@ -23,6 +23,7 @@ export function mount(context) {
   store.on('user', (user) => { if (!user) render(); });
   store.on('resync', (stream) => { if (stream.startsWith('account:')) load().catch(() => {}); });
   store.on('event', (ev) => { if (ev.event === 'balance') applyBalance(ev.data); });
+  store.on('reply-balance', applyBalance);
 }
 
 /** Read the accounts, subscribe to each, then read them again: a change between the first read and the
@@ -32,13 +33,14 @@ export async function load() {
   const { accounts } = await ctx.call('accounts');
   setAccounts(accounts);
   await Promise.all(accounts.map((a) => subscribe(a.id)));
+  if (!ctx.store.user) return;
   const again = await ctx.call('accounts');
   setAccounts(again.accounts);
   if (!store.selected && store.accounts.size) store.select(store.accounts.keys().next().value);
 }
 
 function subscribe(id) {
-  return ctx.client.subscribe(`account:${id}`, (ev) => ctx.store.emit('event', ev)).catch((err) => {
+  return ctx.subscribe(`account:${id}`).catch((err) => {
     console.warn(`subscribe account:${id}`, err);
   });
 }
@@ -75,7 +77,7 @@ export function applyBalance({ account, balance, txn }) {
   renderTotal();
   flash(acct.id, before, balance);
   ctx.announce(`${acct.name || 'Account'} ending ${acct.id.slice(-4)}: balance is now ${spokenMoney(balance)}.`);
-  ctx.store.emit('balance', { id: acct.id, before, after: balance });
+  ctx.store.emit('balance', { id: acct.id, before, after: balance, txn: txn == null ? null : String(txn) });
 }
 
 function flash(id, before, after) {

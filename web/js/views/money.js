@@ -68,7 +68,18 @@ function showFailure(form, err) {
     form.elements.to.focus();
     return;
   }
+  if (err.code === 'cancelled') {
+    setMessage(form.querySelector('.form-error'), 'Not sent: the verification was cancelled.');
+    return;
+  }
   setMessage(form.querySelector('.form-error'), message);
+}
+
+/** The end of a success sentence: replay note and new balance (unknown when confirmed on another screen). */
+function tail(res) {
+  const again = res.replayed ? ' (already done earlier; nothing moved twice)' : '';
+  const where = res.confirmedElsewhere ? ', confirmed on another screen' : '';
+  return `${again}${where}.${res.balance !== undefined ? ` New balance: ${formatMoney(res.balance)}.` : ''}`;
 }
 
 function succeed(form, text, { balance, txn }, accountId) {
@@ -94,8 +105,7 @@ async function depositOrWithdraw(op) {
     const acct = ctx.store.accounts.get(account);
     const verb = op === 'deposit' ? 'Deposited' : 'Withdrew';
     const prep = op === 'deposit' ? 'to' : 'from';
-    const again = res.replayed ? ' (already done earlier; nothing moved twice)' : '';
-    succeed(form, `${verb} ${formatMoney(amount)} ${prep} ${accountLabel(acct) || account}${again}. New balance: ${formatMoney(res.balance)}.`, res, account);
+    succeed(form, `${verb} ${formatMoney(amount)} ${prep} ${accountLabel(acct) || account}${tail(res)}`, res, account);
   } catch (err) {
     showFailure(form, err);
   }
@@ -119,8 +129,7 @@ async function transfer() {
   try {
     const res = await ctx.call('transfer', args);
     const dest = ctx.store.accounts.get(to);
-    const again = res.replayed ? ' (already done earlier; nothing moved twice)' : '';
-    succeed(form, `Sent ${formatMoney(amount)} to ${dest ? accountLabel(dest) : `account ${to}`}${again}. New balance: ${formatMoney(res.balance)}.`, res, from);
+    succeed(form, `Sent ${formatMoney(amount)} to ${dest ? accountLabel(dest) : `account ${to}`}${tail(res)}`, res, from);
     form.elements.to.value = '';
   } catch (err) {
     showFailure(form, err);
