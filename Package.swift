@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "BankCryptoTests", dependencies: ["BankCrypto"]),
         .testTarget(name: "BankStoreTests", dependencies: ["BankStore"]),
         .testTarget(name: "WebSocketTransportTests", dependencies: ["WebSocketTransport", "WebSocketClient"]),
-        .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient"]),
-        .testTarget(name: "BankHubTests", dependencies: ["BankHub", "BankCore", "BankStore", "BankWire", "WebSocketClient"]),
+        .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient"], exclude: ["smtp_peer.py"]),
+        .testTarget(name: "BankHubTests", dependencies: ["BankHub", "BankCore", "BankCrypto", "BankStore", "BankWire", "WebSocketClient"]),
     ]
 )

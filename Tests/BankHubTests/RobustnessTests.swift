@@ -66,7 +66,7 @@ import WebSocketClient
     @Test func shutsDownGracefully() async throws {
         let directory = try await TestHub.with { hub -> String in
             let alice = try await hub.customer("alice")
-            _ = try await hub.server.shutdown()
+            await hub.server.shutdown()
             #expect(try await alice.client.receiveRaw() == .close(code: 1001, reason: "server shutting down"))
             return hub.databasePath
         }

@@ -18,7 +18,7 @@ extension Hub {
         let issued: OneTimeCodes.Issued
         do {
             issued = try await codes.issue(for: user.id, purpose: purpose, payload: payload,
-                                           lifetimeMinutes: policy.otpLifetimeMinutes)
+                                           lifetimeSeconds: policy.otpLifetimeSeconds)
         } catch {
             throw BankError(.internalError, "could not start the code check")
         }
@@ -28,7 +28,7 @@ extension Hub {
             "expires_at": .string(issued.expiresAt.rfc3339),
         ])], at: Clock.now())
         deliver(to: user, subject: "Your BankHub code",
-                body: "Your BankHub code is \(issued.code). It confirms: \(summary). It expires in \(policy.otpLifetimeMinutes) minutes.",
+                body: "Your BankHub code is \(issued.code). It confirms: \(summary). It expires in \(policy.otpLifetimeSeconds / 60) minutes.",
                 preferSMS: true)
         responder.fail(BankError(.otpRequired, "a one-time code was sent to confirm: \(summary)",
                                  challenge: issued.challenge, expiresAt: issued.expiresAt.rfc3339))

@@ -19,7 +19,7 @@ extension Hub {
     /// Sends `user` a 6-digit code (15 minutes, 3 tries) for `reset_password`.
     func issuePasswordReset(for user: UserRecord) async {
         guard let issued = try? await services.codes.issue(for: user.id, purpose: .passwordReset, payload: "{}",
-                                                           lifetimeMinutes: 15) else { return }
+                                                           lifetimeSeconds: 15 * 60) else { return }
         deliver(to: user, subject: "Reset your BankHub password",
                 body: "Your BankHub password reset code is \(issued.code). It expires in 15 minutes. "
                     + "If you did not ask for it, ignore this message.", preferSMS: false)

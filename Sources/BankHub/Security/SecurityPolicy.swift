@@ -22,7 +22,7 @@ public struct SecurityPolicy: Sendable {
     public var otpThreshold = Money(cents: 100_000)
     /// Also challenge the first transfer to an account the user never paid before.
     public var otpNewPayee = false
-    public var otpLifetimeMinutes = 5
+    public var otpLifetimeSeconds = 300
     public var otpAttemptsMax = 3
 
     /// Transfers from one account in a minute above which a `transfer_burst` threat is raised.

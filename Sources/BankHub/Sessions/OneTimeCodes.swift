@@ -26,11 +26,11 @@ final class OneTimeCodes: Sendable {
         self.attemptsMax = attemptsMax
     }
 
-    func issue(for user: UserID, purpose: Purpose, payload: String, lifetimeMinutes: Int) async throws -> Issued {
+    func issue(for user: UserID, purpose: Purpose, payload: String, lifetimeSeconds: Int) async throws -> Issued {
         let challenge = Base64URL.encode(SecureRandom.bytes(18))
         let code = SecureRandom.numericCode(digits: 6)
         let now = Clock.now()
-        let expiresAt = Timestamp(milliseconds: now.milliseconds + Int64(lifetimeMinutes) * 60_000)
+        let expiresAt = Timestamp(milliseconds: now.milliseconds + Int64(lifetimeSeconds) * 1_000)
         let record = ChallengeRecord(id: challenge, user: user, purpose: purpose.rawValue, payload: payload,
                                      codeHash: Self.hash(challenge: challenge, code: code), attempts: 0,
                                      status: "pending", expiresAt: expiresAt)
