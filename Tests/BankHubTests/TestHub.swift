@@ -81,18 +81,6 @@ final class TestHub: Sendable {
     /// The admin step-up key every test hub is started with.
     static let adminKey = "test-admin-key"
 
-    /// A logged-in staff member: signed up over the protocol, then given `role` in the database (as
-    /// `bankhub admin create` would), then logged in.
-    func staff(_ name: String, role: Role) async throws -> Customer {
-        let client = try await client()
-        let signup = try await client.ok("signup", ["username": .string(name), "password": "correct horse battery"])
-        let connection = try SQLiteConnection(path: databasePath, mode: .readWrite)
-        try connection.prepare("UPDATE users SET role = ? WHERE username = ?").run(role.rawValue, name)
-        let login = try await client.ok("login", ["username": .string(name), "password": "correct horse battery"])
-        return Customer(client: client, token: login["token"]?.stringValue ?? "", account: "",
-                        userID: signup["user"]?["id"]?.stringValue ?? "")
-    }
-
     /// Reads the stored ledger's invariant violations (empty when every balance equals its postings).
     func ledgerViolations() throws -> [String] {
         let connection = try SQLiteConnection(path: databasePath, mode: .readOnly)

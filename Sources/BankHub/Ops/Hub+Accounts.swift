@@ -3,7 +3,7 @@ import BankStore
 import BankWire
 import WebSocketTransport
 
-/// open_account, accounts, history, balance_at.
+/// open_account, accounts, history, balance_at (an admin may read any account's history and balances).
 extension Hub {
     func openAccount(_ args: Arguments, from id: ConnectionID, _ responder: Responder) throws(BankError) {
         let user = try session(of: id).user.id
@@ -22,12 +22,12 @@ extension Hub {
     }
 
     func history(_ args: Arguments, from id: ConnectionID, _ responder: Responder) async throws(BankError) {
-        let user = try session(of: id).user.id
+        let user = try session(of: id).user
         let requested = try args.account("account")
         let pageMax = configuration.historyPageMax
         let limit = Int(try args.optionalInteger("limit", in: 1...Int64(pageMax)) ?? Int64(configuration.historyPageDefault))
         let before: Int64? = try args.has("before") ? args.identifier("before") : nil
-        let account = try await ownedAccount(requested, by: user)
+        let account = try await readableAccount(requested, by: user)
         respond(responder) { [readers] in
             let entries = try await readers.read { db in
                 try HistoryRecords.history(db, account: account, limit: limit + 1, before: before)
@@ -41,10 +41,10 @@ extension Hub {
     }
 
     func balanceAt(_ args: Arguments, from id: ConnectionID, _ responder: Responder) async throws(BankError) {
-        let user = try session(of: id).user.id
+        let user = try session(of: id).user
         let requested = try args.account("account")
         let at = try args.timestamp("at")
-        let account = try await ownedAccount(requested, by: user)
+        let account = try await readableAccount(requested, by: user)
         respond(responder) { [readers] in
             let balance = try await readers.read { db in try HistoryRecords.balance(db, account: account, at: at) }
             return ["account": .string(account.description), "balance": .string(balance.description),

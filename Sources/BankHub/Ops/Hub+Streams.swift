@@ -12,7 +12,7 @@ extension Hub {
             throw .badRequest("stream must be account:ID, user:ID, admin:threats or staff:requests", field: "stream")
         }
         let since = try args.optionalInteger("since", in: 0...Int64.max)
-        try await authorize(stream, for: user.id)
+        try await authorize(stream, for: user)
         let name = stream.description
         let replayMax = configuration.replayEventsMax
         // Held back first, then read: whatever commits after this point is either in the read or held.
@@ -53,13 +53,22 @@ extension Hub {
         responder.succeed(["stream": .string(name)])
     }
 
-    /// A customer may follow their own accounts and their own user stream; anything else is `not_found`
-    /// (accounts) or `forbidden` (staff streams).
-    private func authorize(_ stream: StreamName, for user: UserID) async throws(BankError) {
+    /// A customer may follow their own accounts and their own user stream; an admin any account and any user
+    /// stream. Employees and admins may follow `staff:requests`, admins `admin:threats`. Anything else is
+    /// `not_found` (accounts, users) or `forbidden` (staff streams).
+    private func authorize(_ stream: StreamName, for user: UserRecord) async throws(BankError) {
         switch stream {
-        case .account(let account): _ = try await ownedAccount(account, by: user)
-        case .user(let other): guard other == user else { throw .notFound("no stream \(stream)") }
-        case .adminThreats, .staffRequests: throw BankError(.forbidden, "stream \(stream) is for staff")
+        case .account(let account): _ = try await readableAccount(account, by: user)
+        case .user(let other):
+            guard other == user.id || user.role == .admin else { throw .notFound("no stream \(stream)") }
+        case .staffRequests:
+            guard Permissions.Access.staff.allows(user.role) else {
+                throw BankError(.forbidden, "stream \(stream) is for employees and admins")
+            }
+        case .adminThreats:
+            guard Permissions.Access.admin.allows(user.role) else {
+                throw BankError(.forbidden, "stream \(stream) is for admins")
+            }
         }
     }
 }

@@ -19,6 +19,8 @@ actor Hub {
     let services: HubServices
     let configuration: HubConfiguration
     let inFlight = InFlightCounter()
+    /// Orders changes to the service-request queue (see `ServiceRequestGate`).
+    let requestGate = ServiceRequestGate()
     let statistics: HubStatistics
     let logger: Logger
 
@@ -110,6 +112,15 @@ actor Hub {
         case "ack_threat": try ackThreat(args, from: id, responder)
         case "login_history": try loginHistory(args, from: id, responder)
         case "login_stats": try loginStats(args, responder)
+        case "request_create": try await createRequest(args, from: id, responder)
+        case "requests": try listRequests(args, from: id, responder)
+        case "request_cancel": try cancelRequest(args, from: id, responder)
+        case "request_approve": try approveRequest(args, from: id, responder)
+        case "request_reject": try rejectRequest(args, from: id, responder)
+        case "customers": try searchCustomers(args, responder)
+        case "transactions": try listTransactions(args, responder)
+        case "users": try listUsers(args, responder)
+        case "audit": try listAudit(args, responder)
         default: throw BankError(.badRequest, "op \(request.op) is not available in this hub yet", field: "op")
         }
     }

@@ -33,18 +33,15 @@ public enum AuditRecords {
     /// The longest `detail` stored, in characters; longer details are cut (never refused: the action happened).
     public static let detailLengthMax = 1_000
 
-    /// Appends one entry and returns its id.
-    @discardableResult
+    /// Appends one entry.
     public static func append(_ db: SQLiteConnection, actor: UserID, action: String, target: String, detail: String?,
-                              at: Timestamp) throws -> Int64 {
+                              at: Timestamp) throws {
         precondition(!action.isEmpty && action.count <= nameLengthMax, "an audit action is a short name")
         precondition(!target.isEmpty && target.count <= nameLengthMax, "an audit target is a short name")
         let cut = detail.map { String($0.prefix(detailLengthMax)) }
         try db.prepare("INSERT INTO audit_log(actor_id, action, target, detail, created_at) VALUES (?, ?, ?, ?, ?)")
             .run(actor.rawValue, action, target, cut, at.milliseconds)
-        let id = db.lastInsertRowID
-        assert(id > 0, "an appended entry has an id")
-        return id
+        assert(db.changes == 1, "an append adds one entry")
     }
 
     /// Entries newest first, strictly older than the entry id `before`; at most `limit`.

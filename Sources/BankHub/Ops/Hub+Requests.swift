@@ -1,0 +1,183 @@
+import BankCore
+import BankStore
+import BankWire
+import WebSocketTransport
+
+/// request_create, requests, request_cancel, request_approve, request_reject: the service-request queue.
+///
+/// Each new request and each resolution is one commit holding the row change, the audit entry (for staff
+/// resolutions) and a `request` event on `staff:requests` and on the owner's `user:ID`.
+extension Hub {
+    /// The longest `note` of a request and `reason` of a rejection, in characters.
+    static let requestTextLengthMax = 500
+    /// The most requests `requests` answers with, newest first.
+    static let requestsListMax = 200
+
+    func createRequest(_ args: Arguments, from id: ConnectionID, _ responder: Responder) async throws(BankError) {
+        let user = try session(of: id).user
+        guard let kind = ServiceRequestKind(rawValue: try args.string("kind")) else {
+            throw .badRequest("kind must be one of " + ServiceRequestKind.allCases.map(\.rawValue).joined(separator: ", "),
+                              field: "kind")
+        }
+        let note = try Self.requiredText(args, "note", lengthMax: Self.requestTextLengthMax)
+        var account: AccountID?
+        if args.has("account") { account = try await ownedAccount(try args.account("account"), by: user.id) }
+        if kind == .accountClosure, account == nil {
+            throw .badRequest("account_closure needs the account to close", field: "account")
+        }
+        respond(responder) { [services, requestGate, account] in
+            let filing = requestGate.beginFiling(user.id)
+            defer { requestGate.endFiling(user.id) }
+            let (pending, last) = try await services.readers.read { db in
+                (try ServiceRequestRecords.pendingCount(db, user: user.id), try ServiceRequestRecords.lastID(db))
+            }
+            // `filing` counts this request and any other of the user's still between here and their commit.
+            guard pending + filing <= ServiceRequestGate.pendingPerUserMax else {
+                throw BankError(.conflict, "at most \(ServiceRequestGate.pendingPerUserMax) requests may be pending; "
+                                + "cancel one or wait for staff")
+            }
+            let now = Clock.now()
+            let new = ServiceRequestRecords.NewRequest(id: requestGate.nextID(committedLast: last), user: user.id,
+                                                       kind: kind, note: note, account: account, at: now)
+            let record = ServiceRequestRecord(id: new.id, user: user.id, username: user.username, kind: kind, note: note,
+                                              account: account, status: .pending, createdAt: now, resolvedAt: nil,
+                                              resolvedBy: nil, reason: nil)
+            await Self.commitRequest(record, at: now, sequencer: services.sequencer) { db in
+                _ = try ServiceRequestRecords.insert(db, new)
+            }
+            return ["request": WireObjects.serviceRequest(record)]
+        }
+    }
+
+    /// A customer's own requests; every request for staff. Newest first.
+    func listRequests(_ args: Arguments, from id: ConnectionID, _ responder: Responder) throws(BankError) {
+        let user = try session(of: id).user
+        var status: ServiceRequestStatus?
+        if let text = try args.optionalString("status") {
+            guard let parsed = ServiceRequestStatus(rawValue: text) else {
+                throw .badRequest("status must be pending, approved, rejected or cancelled", field: "status")
+            }
+            status = parsed
+        }
+        let owner: UserID? = Permissions.Access.staff.allows(user.role) ? nil : user.id
+        respond(responder) { [services, status] in
+            let requests = try await services.readers.read { db in
+                try ServiceRequestRecords.list(db, user: owner, status: status, limit: Self.requestsListMax)
+            }
+            return ["requests": .array(requests.map(WireObjects.serviceRequest))]
+        }
+    }
+
+    func cancelRequest(_ args: Arguments, from id: ConnectionID, _ responder: Responder) throws(BankError) {
+        let user = try session(of: id).user
+        let requestID = try args.identifier("id")
+        respond(responder) {
+            try await self.resolve(requestID, by: user, to: .cancelled, reason: nil) { request in
+                // Someone else's request is not confirmed to exist, as with accounts.
+                guard request.user == user.id else { throw BankError.notFound("no request \(requestID)") }
+            }
+        }
+    }
+
+    func approveRequest(_ args: Arguments, from id: ConnectionID, _ responder: Responder) throws(BankError) {
+        let staff = try session(of: id).user
+        let requestID = try args.identifier("id")
+        respond(responder) {
+            try await self.resolve(requestID, by: staff, to: .approved, reason: nil) { request in
+                try Self.refuseOwn(request, staff)
+                try await self.applyApproval(of: request)
+            }
+        }
+    }
+
+    func rejectRequest(_ args: Arguments, from id: ConnectionID, _ responder: Responder) throws(BankError) {
+        let staff = try session(of: id).user
+        let requestID = try args.identifier("id")
+        let reason = try Self.requiredText(args, "reason", lengthMax: Self.requestTextLengthMax)
+        respond(responder) {
+            try await self.resolve(requestID, by: staff, to: .rejected, reason: reason) { request in
+                try Self.refuseOwn(request, staff)
+            }
+        }
+    }
+
+    /// Resolves pending request `requestID`: `prepare` checks it and applies any effect; then the new status,
+    /// the audit entry (when staff resolve) and the events are committed together. Only one resolution of a
+    /// request runs at a time; a request that is no longer pending is `conflict`.
+    private nonisolated func resolve(_ requestID: Int64, by actor: UserRecord, to status: ServiceRequestStatus,
+                                     reason: String?,
+                                     prepare: (ServiceRequestRecord) async throws -> Void) async throws -> JSONValue {
+        guard requestGate.beginResolving(requestID) else {
+            throw BankError(.conflict, "request \(requestID) is being resolved by someone else")
+        }
+        defer { requestGate.endResolving(requestID) }
+        guard let request = try await services.readers.read({ db in try ServiceRequestRecords.get(db, id: requestID) })
+        else { throw BankError.notFound("no request \(requestID)") }
+        try await prepare(request)
+        guard request.status == .pending else {
+            throw BankError(.conflict, "request \(requestID) is already \(request.status.rawValue)")
+        }
+        let now = Clock.now()
+        let resolved = request.resolved(status, by: actor.id, at: now, reason: reason)
+        let action = status == .cancelled ? nil : (status == .approved ? "request_approve" : "request_reject")
+        let detail = "\(request.kind.rawValue) of \(request.username)" + (reason.map { ": \($0)" } ?? "")
+        await Self.commitRequest(resolved, at: now, sequencer: services.sequencer) { db in
+            // The gate let no other resolution of this request run since the read above; the hub is the only
+            // writer, so the request is still pending. If it were not, stopping beats a wrong event.
+            guard try ServiceRequestRecords.resolve(db, resolved) else {
+                preconditionFailure("request \(requestID) changed outside the hub while being resolved")
+            }
+            if let action {
+                try AuditRecords.append(db, actor: actor.id, action: action, target: "request:\(requestID)",
+                                        detail: detail, at: now)
+            }
+        }
+        return ["request": WireObjects.serviceRequest(resolved)]
+    }
+
+    /// What approving does beyond recording: closes the account (it must be empty: `conflict` otherwise, and
+    /// the request stays pending) or sends the owner a password-reset code. The other kinds are recorded only.
+    private nonisolated func applyApproval(of request: ServiceRequestRecord) async throws {
+        guard request.status == .pending else { return }
+        switch request.kind {
+        case .accountClosure:
+            guard let account = request.account else {
+                throw BankError(.conflict, "request \(request.id) names no account to close")
+            }
+            try await services.ledger.setStatus(.closed, of: account)
+        case .passwordReset:
+            guard let owner = try await services.readers.read({ db in try UserRecords.user(db, id: request.user) }) else {
+                throw BankError.notFound("the user of request \(request.id) is gone")
+            }
+            await issuePasswordReset(for: owner)
+        case .kycUpdate, .limitIncrease:
+            break
+        }
+    }
+
+    /// Writes `body` and the `request` events about `record` in one commit; returns once durable and published.
+    private static func commitRequest(_ record: ServiceRequestRecord, at now: Timestamp, sequencer: EventSequencer,
+                                      body: @escaping @Sendable (SQLiteConnection) throws -> Void) async {
+        let data = WireObjects.serviceRequest(record)
+        let drafts = [EventDraft(stream: .staffRequests, kind: "request", data: data),
+                      EventDraft(stream: .user(record.user), kind: "request", data: data)]
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            sequencer.submit(drafts, at: now, body: body, completion: { continuation.resume() })
+        }
+    }
+
+    /// Staff do not resolve their own requests: another member of staff must.
+    private static func refuseOwn(_ request: ServiceRequestRecord, _ staff: UserRecord) throws {
+        guard request.user != staff.id else {
+            throw BankError(.forbidden, "staff cannot resolve their own request; another member of staff must")
+        }
+    }
+
+    /// Free text that must be present and non-empty, bounded like every note.
+    static func requiredText(_ args: Arguments, _ name: String, lengthMax: Int) throws(BankError) -> String {
+        guard let text = try args.optionalText(name, lengthMax: lengthMax) else {
+            throw .badRequest("\(name) is required (1 to \(lengthMax) characters)", field: name)
+        }
+        return text
+    }
+}
