@@ -85,6 +85,25 @@ import WebSocketClient
         #expect(try LedgerRecords.violations(connection).isEmpty)
     }
 
+    /// SIGTERM stops the real process gracefully: connections get 1001, the exit status is 0, and what was
+    /// committed is there on the next start.
+    @Test func shutsDownOnSigterm() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bankhub-term-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = directory.appendingPathComponent("bank.sqlite").path
+        let (process, port) = try Self.launch(database: database)
+        let client = HubClient(try await WebSocketConnection.connect(port: port, path: "/ws", subprotocol: "bankhub.v1"))
+        _ = try await client.ok("signup", ["username": "alice", "password": "correct horse battery"])
+        kill(process.processIdentifier, SIGTERM)
+        #expect(try await client.receiveRaw(timeout: .seconds(10)) == .close(code: 1001, reason: "server shutting down"))
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let (again, port2) = try Self.launch(database: database)
+        defer { again.terminate(); again.waitUntilExit() }
+        let second = HubClient(try await WebSocketConnection.connect(port: port2, path: "/ws", subprotocol: "bankhub.v1"))
+        _ = try await second.ok("login", ["username": "alice", "password": "correct horse battery"])
+    }
+
     private func bobClient2(_ port: Int, _ account: JSONValue) async throws -> JSONValue {
         let bob = HubClient(try await WebSocketConnection.connect(port: port, path: "/ws", subprotocol: "bankhub.v1"))
         _ = try await bob.ok("login", ["username": "bob", "password": "correct horse battery"])
