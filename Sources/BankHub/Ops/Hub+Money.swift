@@ -27,13 +27,13 @@ extension Hub {
         }
         watchForThreats(request, session: session)
         // Awaited so that requests enter the ledger in the order they arrived; the reply comes after commit.
-        await execute(request, session: session, responder)
+        await execute(request, session: session, from: id, responder)
     }
 
     /// Submits to the ledger; the reply (and a `locked_action` threat when refused for a lock) follow.
-    func execute(_ request: MoneyRequest, session: Session, _ responder: Responder) async {
+    func execute(_ request: MoneyRequest, session: Session, from id: ConnectionID, _ responder: Responder) async {
         let threats = self.threats
-        let address = connections.first { $0.value.session?.user.id == session.user.id }?.value.info.peerAddress
+        let address = connections[id]?.info.peerAddress
         await ledger.submit(request) { result in
             if case .failure(let error) = result, error.code == .accountLocked {
                 threats.report(.lockedAction, user: session.user.id, username: session.user.username, ip: address,

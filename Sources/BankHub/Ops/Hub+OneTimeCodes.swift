@@ -50,7 +50,7 @@ extension Hub {
         guard let request = Self.request(from: record.payload, user: session.user.id) else {
             throw BankError(.internalError, "the held operation could not be read back")
         }
-        await execute(request, session: session, responder)
+        await execute(request, session: session, from: id, responder)
     }
 
     private func reportCodeFailure(_ error: any Error, session: Session, id: ConnectionID) {
