@@ -142,8 +142,10 @@ class Page:
         raise TimeoutException(f"timed out after {timeout}s waiting for {what}" + (f" ({last_exc})" if last_exc else ""))
 
     def text(self, css: str) -> str:
-        els = self.d.find_elements(By.CSS_SELECTOR, css)
-        return els[0].text if els else ""
+        """The element's text content (as a screen reader gets it: no CSS text-transform), spaces collapsed."""
+        return self.d.execute_script(
+            "const el = document.querySelector(arguments[0]);"
+            "return el ? el.textContent.replace(/\\s+/g, ' ').trim() : '';", css)
 
     def wait_text(self, css: str, needle: str, timeout: float = 10) -> str:
         return self.wait(lambda: needle in self.text(css) and self.text(css), timeout,

@@ -12,6 +12,10 @@ from browserkit import Page, launch  # noqa: E402
 from hubkit import Hub, bankhub_bin  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line("filterwarnings", "ignore:connect\\(\\) must be used as a context manager")
+
+
 def hub_flags(hub: Hub) -> list[str]:
     """Flags that keep a busy test run from tripping the hub's per-address login defences (every browser and
     bot here comes from 127.0.0.1). Only flags this build knows are passed."""

@@ -46,6 +46,7 @@ class Hub:
         self.proc: subprocess.Popen | None = None
         self.log: list[str] = []
         self._log_lock = threading.Lock()
+        self._has_outbox: bool | None = None
 
     # -- process -----------------------------------------------------------------------------------
 
@@ -140,17 +141,31 @@ class Hub:
             raise RuntimeError(f"bankhub outbox failed: {out.stderr}")
         return [json.loads(line) for line in out.stdout.splitlines() if line.strip().startswith("{")]
 
-    def latest_code(self, to: str | None = None, after_id: int = 0) -> str | None:
-        """The newest 6-digit code in the outbox (optionally for one recipient)."""
-        for msg in sorted(self.outbox(), key=lambda m: int(m.get("id", 0)), reverse=True):
-            if int(msg.get("id", 0)) <= after_id:
-                continue
-            if to and to not in str(msg.get("to", "")):
-                continue
-            m = re.search(r"\b(\d{6})\b", f"{msg.get('subject', '')} {msg.get('body', '')}")
-            if m:
-                return m.group(1)
-        return None
+    def messages(self) -> list[str]:
+        """Messages the hub sent to people, oldest first: from `bankhub outbox --json` when this build has it,
+        else from the hub's log (the default `--notify log` sink writes each message there)."""
+        if self._has_outbox is None:
+            self._has_outbox = self.has_subcommand("outbox")
+        if self._has_outbox:
+            msgs = sorted(self.outbox(), key=lambda m: int(m.get("id", 0)))
+            return [f"to={m.get('to')} {m.get('subject', '')} {m.get('body', '')}" for m in msgs]
+        with self._log_lock:
+            return [line for line in self.log if "notify" in line]
+
+    def code_count(self) -> int:
+        return len(self.messages())
+
+    def wait_code(self, after: int, needle: str = "", timeout: float = 10) -> str:
+        """The 6-digit code in the first message after the first `after` ones that mentions `needle`."""
+        end = time.time() + timeout
+        while time.time() < end:
+            for msg in self.messages()[after:]:
+                if needle in msg:
+                    m = re.search(r"code is (\d{6})", msg) or re.search(r"\b(\d{6})\b", msg)
+                    if m:
+                        return m.group(1)
+            time.sleep(0.1)
+        raise TimeoutError(f"no code mentioning {needle!r} was sent")
 
 
 class HubError(Exception):

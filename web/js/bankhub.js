@@ -382,8 +382,9 @@ export class BankHubClient {
     if (msg.ok) { entry.resolve(msg.result ?? {}); return; }
     const { code = 'internal', message = '', ...extra } = msg.error ?? {};
     const err = new BankHubError(code, message, extra);
-    if (code === 'unauthorized' && !ANONYMOUS_OPS.has(entry.op) && this._user) {
-      // The token was revoked elsewhere (logout on another screen) or expired.
+    if (code === 'unauthorized' && !extra.field && !ANONYMOUS_OPS.has(entry.op) && this._user) {
+      // The token was revoked elsewhere (logout on another screen) or expired. (An `unauthorized` that names
+      // a `field`, like change_password's wrong `old`, is about that argument, not the session.)
       this._storeToken(null);
       this._subs.clear();
       this._seqs.clear();

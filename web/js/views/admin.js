@@ -107,7 +107,10 @@ function keyError(err) {
 async function loadThreats() {
   try {
     const { threats: list } = await ctx.call('threats', { limit: 200 });
-    for (const t of list) threats.set(String(t.id), { ...threats.get(String(t.id)), ...t });
+    for (const t of list) {
+      const known = threats.get(String(t.id));
+      threats.set(String(t.id), { ...known, ...t, username: t.username ?? known?.username ?? null });
+    }
     renderThreats();
   } catch (err) {
     setMessage($('feed-status'), ctx.isUnavailable(err) ? 'The threat monitor is not available on this hub yet.' : ctx.describeError(err));
@@ -140,7 +143,7 @@ function renderThreats(highlight) {
   const existing = new Map([...list.children].map((li) => [li.dataset.threat, li]));
   const focused = document.activeElement;
   list.replaceChildren(...shown.map((t) => {
-    const key = `${t.acked_at ?? ''}`;
+    const key = `${t.acked_at ?? ''}|${t.username ?? users.get(String(t.user))?.username ?? ''}`;
     const old = existing.get(String(t.id));
     if (old && old.dataset.key === key) return old;
     return threatRow(t, key, String(t.id) === highlight);
@@ -155,12 +158,12 @@ function threatRow(t, key, isNew) {
     h('span', { class: `sev-badge sev-badge-${sev}` }, SEVERITY_TEXT[sev]),
     h('div', { class: 'threat-body' },
       h('p', { class: 'threat-title' }, THREAT_KINDS[t.kind] ?? t.kind,
-        t.user ? h('span', { class: 'muted' }, ` · user ${t.username ?? t.user}`) : null),
+        t.user ? h('span', { class: 'muted' }, ` · ${t.username ?? users.get(String(t.user))?.username ?? `user #${t.user}`}`) : null),
       t.detail ? h('p', { class: 'threat-detail' }, typeof t.detail === 'string' ? t.detail : JSON.stringify(t.detail)) : null,
       h('p', { class: 'muted threat-meta' },
         h('time', { datetime: t.at, title: formatDateTime(t.at) }, formatTime(t.at)),
         t.ip ? ` · ${t.ip}` : '',
-        t.acked_at ? ` · acknowledged${t.acked_by ? ` by ${t.acked_by}` : ''} ${formatTime(t.acked_at)}` : '')),
+        t.acked_at ? ` · acknowledged by ${String(t.acked_by) === String(ctx.store.user?.id) ? 'you' : actorName(t.acked_by)} ${formatTime(t.acked_at)}` : '')),
     t.acked_at ? h('span', { class: 'acked-mark', 'aria-label': 'Acknowledged' }, '✓')
       : h('button', { type: 'button', class: 'btn btn-ghost btn-sm', dataset: { ack: t.id } }, 'Acknowledge'));
 }
@@ -171,7 +174,8 @@ async function ack(btn) {
   btn.disabled = true;
   try {
     const { threat } = await ctx.call('ack_threat', args);
-    threats.set(String(threat.id), { ...threats.get(String(threat.id)), ...threat });
+    const known = threats.get(String(threat.id));
+    threats.set(String(threat.id), { ...known, ...threat, username: threat.username ?? known?.username ?? null });
     setMessage($('feed-status'), '');
     renderThreats();
     ctx.announce(`Threat ${threat.id} acknowledged.`);
@@ -196,6 +200,7 @@ async function loadUsers(more) {
     for (const u of res.users) users.set(String(u.id), u);
     usersNext = res.next ?? null;
     renderUsers();
+    renderThreats();
     setMessage($('users-status'), '');
   } catch (err) {
     setMessage($('users-status'), ctx.isUnavailable(err) ? 'The users list is not available on this hub yet.' : ctx.describeError(err));
@@ -251,7 +256,7 @@ async function loadAudit(more) {
   try {
     const res = await ctx.call('audit', args);
     const rows = res.entries.map((e) => h('li', { class: 'audit' },
-      h('p', {}, h('strong', {}, actorName(e.actor)), ` ${String(e.action).replace(/_/g, ' ')}`, e.target ? h('span', { class: 'mono' }, ` ${targetName(e.target)}`) : null),
+      h('p', {}, h('strong', {}, e.actor_username ?? actorName(e.actor)), ` ${String(e.action).replace(/_/g, ' ')}`, e.target ? h('span', { class: 'mono' }, ` ${targetName(e.target)}`) : null),
       e.detail ? h('p', { class: 'muted audit-detail' }, typeof e.detail === 'string' ? e.detail : JSON.stringify(e.detail)) : null,
       h('time', { class: 'muted audit-time', datetime: e.at }, formatDateTime(e.at))));
     if (more) $('audit-list').append(...rows); else $('audit-list').replaceChildren(...rows);
@@ -266,7 +271,7 @@ async function loadAudit(more) {
 function actorName(a) {
   if (a && typeof a === 'object') return a.username ?? `user ${a.id}`;
   const u = users.get(String(a));
-  return u ? u.username : `user ${a}`;
+  return u ? u.username : `user #${a}`;
 }
 
 function targetName(t) {

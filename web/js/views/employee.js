@@ -122,7 +122,7 @@ function queueRow(r, key, isNew) {
       h('span', { class: `status status-${r.status}` }, STATUS_TEXT[r.status] ?? r.status)),
     r.note ? h('p', { class: 'queue-note' }, r.note) : null,
     r.status === 'rejected' && r.reason ? h('p', { class: 'muted queue-meta' }, `Reason: ${r.reason}`) : null,
-    r.status !== 'pending' && r.resolved_by ? h('p', { class: 'muted queue-meta' }, `${STATUS_TEXT[r.status]} by ${r.resolved_by}${r.resolved_at ? ` · ${formatDateTime(r.resolved_at)}` : ''}`) : null,
+    r.status !== 'pending' && r.resolved_by ? h('p', { class: 'muted queue-meta' }, `${STATUS_TEXT[r.status]} by ${r.resolved_by_username ?? (String(r.resolved_by) === String(ctx.store.user?.id) ? 'you' : `staff #${r.resolved_by}`)}${r.resolved_at ? ` · ${formatDateTime(r.resolved_at)}` : ''}`) : null,
     r.status === 'pending' ? h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'btn btn-primary btn-sm', dataset: { action: 'approve', id: r.id }, 'aria-describedby': null, title: `Approve request ${r.id}` }, 'Approve'),
       h('button', { type: 'button', class: 'btn btn-danger-ghost btn-sm', dataset: { action: 'reject', id: r.id }, title: `Reject request ${r.id}` }, 'Reject')) : null);
