@@ -179,6 +179,7 @@ async function ack(btn) {
     setMessage($('feed-status'), '');
     renderThreats();
     ctx.announce(`Threat ${threat.id} acknowledged.`);
+    loadAudit(false);
   } catch (err) {
     btn.disabled = false;
     setMessage($('feed-status'), keyError(err));

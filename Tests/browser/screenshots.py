@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Screenshots of the three consoles against a real `bankhub serve --demo` (six months of history), with live
+activity made over the protocol first: customer dashboard, employee console, admin threat monitor.
+
+    BANKHUB_BIN=.build/debug/bankhub python3 Tests/browser/screenshots.py [--out docs/screenshots]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from browserkit import Page, launch  # noqa: E402
+from hubkit import ROOT, Hub, HubError, Proto  # noqa: E402
+
+DEMO = {name: {"username": name, "password": f"{name}-demo-2026"} for name in ("alice", "bob", "erin", "adam")}
+
+
+def proto_login(hub: Hub, who: str) -> Proto:
+    p = Proto(hub)
+    p.call("login", **DEMO[who])
+    return p
+
+
+def make_activity(hub: Hub) -> None:
+    alice, bob = proto_login(hub, "alice"), proto_login(hub, "bob")
+    a_main = alice.call("accounts")["accounts"][0]["id"]
+    b_main = bob.call("accounts")["accounts"][0]["id"]
+    alice.call("request_create", kind="limit_increase", note="Please raise my daily transfer limit to $5,000 for a house deposit.")
+    bob.call("request_create", kind="kyc_update", note="New home address: 12 Harbour Street, Kingston.")
+    alice.call("request_create", kind="account_closure", account=alice.call("accounts")["accounts"][1]["id"],
+               note="Moving my savings to a joint account.")
+    # A large transfer (held for a code) and a wrong code: threats for the monitor.
+    try:
+        alice.call("transfer", **{"from": a_main, "to": b_main, "amount": "2400.00"})
+    except HubError as e:
+        try:
+            alice.call("confirm_otp", challenge=e.extra["challenge"], code="000000")
+        except HubError:
+            pass
+    # Brute force on a third customer, then the lock.
+    p = Proto(hub)
+    p.call("signup", username="carol", password="carol-demo-2026", full_name="Carol Danvers", email="carol@example.com")
+    p.close()
+    for _ in range(5):
+        p = Proto(hub)
+        try:
+            p.call("login", username="carol", password="guess-123456")
+        except HubError:
+            pass
+        p.close()
+    alice.close()
+    bob.close()
+
+
+def shoot(hub: Hub, out: str, who: str, route: str, name: str, width=1280, height=900, dark=False, prepare=None):
+    page = Page(launch(width, height, dark), hub.url)
+    try:
+        page.open()
+        page.login(DEMO[who])
+        if route:
+            page.d.get(hub.url + route)
+        page.wait(lambda: page.text("#conn-text") == "Live", what="connected")
+        time.sleep(1.2)
+        if prepare:
+            prepare(page)
+        page.d.execute_script("window.scrollTo(0, 0); document.activeElement && document.activeElement.blur()")
+        time.sleep(0.3)
+        path = os.path.join(out, name)
+        page.screenshot(path)
+        print("wrote", path)
+    finally:
+        page.d.quit()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    hub = Hub(extra_args=["--demo"]).start()
+    try:
+        make_activity(hub)
+
+        def customer(page: Page) -> None:
+            # A payment arrives while the dashboard is open: live activity and a flashing balance.
+            bob = proto_login(hub, "bob")
+            alice = proto_login(hub, "alice")
+            a_main = alice.call("accounts")["accounts"][0]["id"]
+            bob.call("transfer", **{"from": bob.call("accounts")["accounts"][0]["id"], "to": a_main,
+                                    "amount": "48.20", "note": "Concert tickets"})
+            bob.close()
+            alice.close()
+            page.wait_text("#activity-list", "Received from")
+
+        def employee(page: Page) -> None:
+            page.fill("Search customers", "a", "Search customers")
+            page.click("Search", "Search customers")
+            page.wait_text("#cust-list", "Alice")
+
+        def admin(page: Page) -> None:
+            page.wait_text("#threat-feed", "failed logins")
+            page.fill("Admin key", hub.ADMIN_KEY)
+            page.click("Acknowledge", "Live threat feed")
+            time.sleep(0.5)
+
+        shoot(hub, args.out, "alice", "", "customer-dashboard.png", prepare=customer)
+        shoot(hub, args.out, "erin", "#/staff", "employee-console.png", prepare=employee)
+        shoot(hub, args.out, "adam", "#/admin", "admin-threat-monitor.png", prepare=admin)
+        shoot(hub, args.out, "alice", "", "customer-dashboard-phone-dark.png", width=390, height=844, dark=True)
+    finally:
+        hub.stop()
+
+
+if __name__ == "__main__":
+    main()
