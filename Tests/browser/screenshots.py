@@ -104,7 +104,7 @@ def main() -> None:
         def admin(page: Page) -> None:
             page.wait_text("#threat-feed", "failed logins")
             page.fill("Admin key", hub.ADMIN_KEY)
-            page.click("Acknowledge", "Live threat feed")
+            page.d.find_element("css selector", "#threat-feed li[data-kind=large_transfer] button").click()
             time.sleep(0.5)
 
         shoot(hub, args.out, "alice", "", "customer-dashboard.png", prepare=customer)

@@ -119,13 +119,12 @@ def test_admin_sees_a_brute_force_alert_live_and_manages_users(hub, browser):
     mon.wait_text(row, "Locked")
     mon.click(f"Unlock {victim['username']}")
     mon.wait_text(row, "Active")
-    p = Proto(hub)
-    try:
-        p.call("login", username=victim["username"], password=victim["password"])
-    finally:
-        p.close()
+    # The unlocked customer signs in; locking them again ends their open session (close 1008) on screen.
+    theirs = browser(hub.url).open().login(victim)
     mon.click(f"Lock {victim['username']}")
     mon.wait_text(row, "Locked")
+    theirs.wait(lambda: theirs.visible("#auth-view"), what="locked user's page signed out")
+    theirs.wait_text("#auth-error", "signed out")
     # The audit log records the staff actions.
     mon.wait_text("#audit-list", "lock user")
     assert "unlock user" in mon.text("#audit-list")

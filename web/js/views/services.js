@@ -34,12 +34,18 @@ export function mount(context) {
   $('pw-form').addEventListener('submit', (e) => { e.preventDefault(); busy($('pw-form'), changePassword); });
   for (const el of $('pw-form').elements) if (el.name) el.addEventListener('input', () => setFieldError(el, ''));
   $('lh-refresh').addEventListener('click', loadLoginHistory);
+  $('totp-start').addEventListener('click', (e) => startTotp(e.currentTarget));
+  $('totp-form').addEventListener('submit', (e) => { e.preventDefault(); busy($('totp-form'), confirmTotp); });
   store.on('accounts', renderAccounts);
   store.on('user', (user) => {
     requests.clear();
     renderRequests();
     $('lh-body').replaceChildren();
     $('lh-table').hidden = true;
+    $('totp-setup').hidden = true;
+    $('totp-secret').textContent = '';
+    setMessage($('totp-success'), '');
+    setMessage($('totp-error'), '');
     if (user && store.page === 'services') loadAll();
   });
   store.on('page', (page) => { if (page === 'services' && store.user) loadAll(); });
@@ -196,5 +202,41 @@ async function changePassword() {
     if (err.code === 'unauthorized' || err.field === 'old') { setFieldError(form.elements.old, 'That is not your current password.'); form.elements.old.focus(); }
     else if (err.field === 'new') { setFieldError(form.elements.new, ctx.describeError(err)); form.elements.new.focus(); }
     else setMessage($('pw-error'), ctx.describeError(err));
+  }
+}
+
+// ---- two-step sign-in (TOTP) -------------------------------------------------------------------------
+
+async function startTotp(btn) {
+  setMessage($('totp-error'), '');
+  setMessage($('totp-success'), '');
+  btn.disabled = true;
+  try {
+    const { secret, uri } = await ctx.call('totp_enroll', {});
+    $('totp-secret').textContent = secret.replace(/(.{4})(?=.)/g, '$1 ');
+    $('totp-uri').href = uri;
+    $('totp-setup').hidden = false;
+    $('totp-code').focus();
+  } catch (err) {
+    setMessage($('totp-error'), ctx.describeError(err));
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function confirmTotp() {
+  const form = $('totp-form');
+  clearFormErrors(form);
+  const code = form.elements.code.value.trim();
+  if (!/^[0-9]{6}$/.test(code)) { setFieldError(form.elements.code, 'Enter the 6 digits your app shows.'); form.elements.code.focus(); return; }
+  try {
+    await ctx.call('totp_confirm', { code });
+    form.reset();
+    $('totp-setup').hidden = true;
+    $('totp-secret').textContent = '';
+    setMessage($('totp-success'), 'Two-step sign-in is on. Next time you log in, enter the code from your app too.');
+  } catch (err) {
+    setFieldError(form.elements.code, err.code === 'otp_invalid' ? 'That code does not match. Check the time on your device and try the new code.' : ctx.describeError(err));
+    form.elements.code.focus();
   }
 }
