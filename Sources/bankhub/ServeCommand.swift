@@ -21,6 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PBKDF2-HMAC-SHA256 iterations for new password hashes.") var passwordIterations = 600_000
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @OptionGroup(title: "Security") var security: SecurityOptions
+    @OptionGroup(title: "Notifications") var notifications: NotifyOptions
 
     func run() async throws {
         var logger = Logger(label: "bankhub")
@@ -35,6 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.hub.sessionLifetimeHours = sessionTtlHours
         options.hub.passwordIterations = passwordIterations
         try security.apply(to: &options)
+        try notifications.apply(to: &options)
         let server = try await HubServer.open(options, logger: logger)
         if demo {
             for credential in try await server.seedDemo() {

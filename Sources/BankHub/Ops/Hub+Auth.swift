@@ -70,6 +70,7 @@ extension Hub {
                            detail: "first login from \(address)")
         }
         try attach(session, to: id)
+        notifyLogin(user, info)
         return ["token": .string(token), "user": WireObjects.user(session.user),
                 "expires_at": .string(session.expiresAt.rfc3339)]
     }

@@ -40,6 +40,7 @@ extension Hub {
                                detail: "\(request.command.kind.rawValue) refused: \(error.message)")
             }
             responder.finish(result.map(Self.moneyResult))
+            if case .success(let outcome) = result { self.sendReceipt(outcome, to: session.user) }
         }
     }
 

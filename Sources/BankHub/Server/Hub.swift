@@ -26,6 +26,7 @@ actor Hub {
 
     nonisolated var ledger: LedgerService { services.ledger }
     nonisolated var auth: AuthService { services.auth }
+    nonisolated var notifier: Notifier { services.notifier }
     nonisolated var totp: SecondFactor { services.totp }
     nonisolated var readers: DatabaseReaders { services.readers }
     nonisolated var fanout: any EventFanout { services.fanout }

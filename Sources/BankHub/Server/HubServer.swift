@@ -14,6 +14,7 @@ public final class HubServer: Sendable {
         public var transport = WebSocketServerConfiguration()
         public var hub = HubConfiguration()
         public var databasePath = "./data/bankhub.sqlite"
+        public var notifications = NotificationConfiguration()
 
         public init() {}
     }
@@ -26,6 +27,7 @@ public final class HubServer: Sendable {
     let hub: Hub
     let ledger: LedgerService
     let auth: AuthService
+    let notifier: Notifier
     private let logger: Logger
     private let shutdownStarted = Mutex(false)
 
@@ -45,12 +47,21 @@ public final class HubServer: Sendable {
             throw HubStartError(message: "the stored ledger is inconsistent: " + problems.joined(separator: "; "))
         }
         let readers = try DatabaseReaders(path: options.databasePath)
-        return HubServer(options: options, writer: writer, readers: readers, snapshot: snapshot, heads: heads,
-                         lastThreatID: lastThreatID, logger: logger)
+        let notifier: Notifier
+        do {
+            notifier = try Notifier(databasePath: options.databasePath, writer: writer,
+                                    configuration: options.notifications, logger: logger)
+        } catch {
+            readers.close()
+            writer.close()
+            throw HubStartError(message: "cannot set up the \(options.notifications.sink) notification sink: \(error)")
+        }
+        return HubServer(options: options, writer: writer, readers: readers, notifier: notifier, snapshot: snapshot,
+                         heads: heads, lastThreatID: lastThreatID, logger: logger)
     }
 
-    private init(options: Options, writer: DatabaseWriter, readers: DatabaseReaders, snapshot: LedgerSnapshot,
-                 heads: [String: Int64], lastThreatID: Int64, logger: Logger) {
+    private init(options: Options, writer: DatabaseWriter, readers: DatabaseReaders, notifier: Notifier,
+                 snapshot: LedgerSnapshot, heads: [String: Int64], lastThreatID: Int64, logger: Logger) {
         var transportOptions = options.transport
         transportOptions.tooLargeReply = Reply.failure(id: nil, error: BankError(
             .tooLarge, "messages are limited to \(transportOptions.messageBytesMax) bytes; closing"))
@@ -71,19 +82,21 @@ public final class HubServer: Sendable {
         self.readers = readers
         self.ledger = ledger
         self.auth = auth
+        self.notifier = notifier
         self.logger = logger
         let services = HubServices(
             writer: writer, readers: readers, sequencer: sequencer, fanout: fanout, ledger: ledger, auth: auth,
             totp: SecondFactor(writer: writer, readers: readers),
             codes: OneTimeCodes(writer: writer, attemptsMax: options.hub.security.otpAttemptsMax), security: SecurityGuard(policy: options.hub.security),
-            threats: ThreatReporter(lastID: lastThreatID, sequencer: sequencer))
+            threats: ThreatReporter(lastID: lastThreatID, sequencer: sequencer), notifier: notifier)
         self.hub = Hub(sink: transport, services: services, configuration: options.hub, statistics: statistics,
                        logger: logger)
     }
 
-    /// Binds the port and starts the service thread; returns the bound port.
+    /// Binds the port and starts the service thread and the outbox worker; returns the bound port.
     public func start() throws -> Int {
         try transport.start()
+        notifier.start()
         return transport.port
     }
 
@@ -122,6 +135,9 @@ public final class HubServer: Sendable {
             waited += 10
         }
         transport.shutdown()
+        // After the transport, before the writer: the worker records its last outcome through the writer. A
+        // message queued from here on waits in the outbox for the next start.
+        notifier.stop()
         writer.close()
         readers.close()
         logger.info("shut down: database closed")

@@ -12,4 +12,5 @@ struct HubServices: Sendable {
     let codes: OneTimeCodes
     let security: SecurityGuard
     let threats: ThreatReporter
+    let notifier: Notifier
 }

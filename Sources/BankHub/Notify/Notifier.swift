@@ -1,0 +1,75 @@
+import BankCore
+import BankStore
+import Logging
+
+/// Messages to people: OTP and reset codes, login notices, transfer receipts.
+///
+/// `notify` picks the channel and recipient for the user, then queues an outbox row through the writer in a
+/// savepoint job, so the row shares the next group commit with whatever else is being written. Once that
+/// commit is durable the worker is woken and delivers it. `notify` itself never blocks and never fails the
+/// caller's operation: a message that cannot be queued is logged.
+final class Notifier: Sendable {
+    enum Channel: String, Sendable {
+        case sms, email
+    }
+
+    /// The longest subject and body queued; longer text is cut (these are short, generated messages).
+    static let subjectLengthMax = 200
+    static let bodyLengthMax = 4_000
+
+    private let writer: DatabaseWriter
+    private let worker: OutboxWorker
+    private let logger: Logger
+
+    /// The worker is created here but runs only between `start` and `stop`.
+    init(databasePath: String, writer: DatabaseWriter, configuration: NotificationConfiguration,
+         logger: Logger) throws {
+        configuration.validate()
+        self.writer = writer
+        self.logger = logger
+        worker = OutboxWorker(databasePath: databasePath, writer: writer,
+                              sinks: try NotificationSinks.make(configuration, logger: logger),
+                              configuration: configuration, logger: logger)
+    }
+
+    /// Starts delivering (the worker thread).
+    func start() { worker.start() }
+
+    /// Finishes the message in delivery and stops the worker; call before the writer closes.
+    func stop() { worker.stop() }
+
+    /// Queues a message to `user`: by SMS when `prefer` is `.sms` and the user has a phone, else by e-mail
+    /// when they have an address, else by the other channel. A user with neither gets a log line only.
+    func notify(_ user: UserRecord, subject: String, body: String, prefer: Channel) {
+        guard let (channel, recipient) = Self.route(user, prefer: prefer) else {
+            logger.info("notification dropped: the user has no phone or e-mail", metadata: [
+                "user": "\(user.username)", "subject": "\(subject)",
+            ])
+            return
+        }
+        let subject = String(subject.prefix(Self.subjectLengthMax))
+        let body = String(body.prefix(Self.bodyLengthMax))
+        let at = Clock.now()
+        let logger = self.logger
+        writer.submit(.savepoint, { db in
+            try OutboxRecords.insert(db, channel: channel.rawValue, recipient: recipient, subject: subject,
+                                     body: body, at: at)
+        }, completion: { [worker] result in
+            switch result {
+            case .success: worker.wake()
+            case .failure(let error):
+                logger.error("notification not queued", metadata: ["user": "\(user.username)", "error": "\(error)"])
+            }
+        })
+    }
+
+    /// The channel and recipient for `user`, or nil when they have neither a phone nor an e-mail address.
+    static func route(_ user: UserRecord, prefer: Channel) -> (Channel, String)? {
+        let phone = user.phone.flatMap { $0.isEmpty ? nil : $0 }
+        let email = user.email.flatMap { $0.isEmpty ? nil : $0 }
+        if prefer == .sms, let phone { return (.sms, phone) }
+        if let email { return (.email, email) }
+        if let phone { return (.sms, phone) }
+        return nil
+    }
+}

@@ -1,0 +1,151 @@
+import BankCore
+import BankStore
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// Delivers outbox messages, on a thread of its own because a sink blocks (an SMTP conversation waits on a
+/// server for up to its timeouts) and must never hold one of the two threads of Swift's cooperative pool.
+///
+/// Each pass reads at most `batchMessagesMax` due `pending` rows through its own read-only connection (WAL:
+/// it sees the last commit), delivers each through the sink of its channel and records the outcome through
+/// the writer: `sent`, or another attempt after 1, 2, 4, 8 s, or `failed` after `attemptsMax` failures. A pass
+/// starts when a message is queued (`wake`), when the previous pass was full, and at least every
+/// `pollIntervalMilliseconds`. Delivery is at least once: a crash between a send and its `sent` commit sends
+/// that message again after restart (the SMTP sink repeats its Message-ID so receivers can tell).
+final class OutboxWorker: Sendable {
+    private enum State { case idle, running, stopped }
+
+    private let databasePath: String
+    private let writer: DatabaseWriter
+    private let sinks: NotificationSinks
+    private let configuration: NotificationConfiguration
+    private let logger: Logger
+    private let state = Mutex(State.idle)
+    private let stopping = Atomic(false)
+    /// Set by `wake` and cleared by each pass, so a burst of messages costs one extra pass, not one each.
+    private let wakePending = Atomic(false)
+    private let wakeUp = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// The longest the worker waits for the writer to record an outcome before giving up on that record.
+    static let recordWaitSecondsMax = 30
+
+    init(databasePath: String, writer: DatabaseWriter, sinks: NotificationSinks,
+         configuration: NotificationConfiguration, logger: Logger) {
+        configuration.validate()
+        self.databasePath = databasePath
+        self.writer = writer
+        self.sinks = sinks
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Starts the thread. Once only; a stopped worker stays stopped.
+    func start() {
+        let starting = state.withLock { state in
+            guard state == .idle else { return false }
+            state = .running
+            return true
+        }
+        guard starting else { return }
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = "bankhub-outbox"
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Asks for a pass now (a message was queued and committed).
+    func wake() {
+        if !wakePending.exchange(true, ordering: .acquiringAndReleasing) { wakeUp.signal() }
+    }
+
+    /// Lets the message being delivered finish and be recorded, then ends the thread. Call before the writer
+    /// closes. Idempotent.
+    func stop() {
+        let wasRunning = state.withLock { state in
+            defer { state = .stopped }
+            return state == .running
+        }
+        guard wasRunning else { return }
+        stopping.store(true, ordering: .releasing)
+        wakeUp.signal()
+        finished.wait()
+    }
+
+    private var isStopping: Bool { stopping.load(ordering: .acquiring) }
+
+    private func run() {
+        var connection: SQLiteConnection?
+        while !isStopping {
+            wakePending.store(false, ordering: .releasing)
+            var waitMilliseconds = configuration.pollIntervalMilliseconds
+            do {
+                let db = try connection ?? SQLiteConnection(path: databasePath, mode: .readOnly)
+                connection = db
+                let due = try OutboxRecords.due(db, limit: configuration.batchMessagesMax, now: Clock.now())
+                for message in due where !isStopping { deliver(message) }
+                waitMilliseconds = try Self.wait(after: due.count, nextDue: OutboxRecords.nextDue(db),
+                                                 configuration: configuration)
+            } catch {
+                logger.error("outbox: cannot read due messages", metadata: ["error": "\(error)"])
+                connection = nil
+            }
+            if waitMilliseconds > 0 { _ = wakeUp.wait(timeout: .now() + .milliseconds(waitMilliseconds)) }
+        }
+    }
+
+    /// How long to sleep after a pass: not at all after a full batch (more may be due), else until the next
+    /// retry is due, but at least `passIntervalMillisecondsMin` (a row that cannot be recorded must not spin
+    /// the thread) and at most the poll interval.
+    static func wait(after taken: Int, nextDue: Timestamp?, configuration: NotificationConfiguration) -> Int {
+        guard taken < configuration.batchMessagesMax else { return 0 }
+        let poll = configuration.pollIntervalMilliseconds
+        guard let nextDue else { return poll }
+        let untilDue = nextDue.milliseconds - Clock.nowMilliseconds()
+        return Int(min(max(untilDue, Int64(passIntervalMillisecondsMin)), Int64(poll)))
+    }
+
+    /// The shortest sleep between passes that did not fill a batch.
+    static let passIntervalMillisecondsMin = 10
+
+    /// Delivers one message through its channel's sink and records the outcome.
+    private func deliver(_ message: OutboxRecord) {
+        precondition(message.status == .pending, "only pending messages are delivered")
+        let outcome = Result { try sinks.sink(for: message.channel).deliver(message) }
+        let now = Clock.now()
+        switch outcome {
+        case .success:
+            record(message) { db in try OutboxRecords.markSent(db, id: message.id, at: now) }
+        case .failure(let error):
+            let failures = message.attempts + 1
+            let delay = configuration.retryDelayMilliseconds(afterFailures: failures)
+            let next = delay.map { Timestamp(milliseconds: now.milliseconds + $0) }
+            logger.warning("outbox: delivery failed", metadata: [
+                "outbox": "\(message.id)", "channel": "\(message.channel)", "attempt": "\(failures)",
+                "error": "\(error)", "next_attempt_at": "\(next?.rfc3339 ?? "never (failed)")",
+            ])
+            let text = "\(error)"
+            record(message) { db in try OutboxRecords.markRetry(db, id: message.id, error: text, nextAttemptAt: next) }
+        }
+    }
+
+    /// Runs `body` in the writer's next commit and waits until it is durable, so the next pass reads it.
+    private func record(_ message: OutboxRecord, _ body: @escaping @Sendable (SQLiteConnection) throws -> Void) {
+        let done = DispatchSemaphore(value: 0)
+        let failure = Mutex<(any Error)?>(nil)
+        writer.submit(.savepoint, body, completion: { result in
+            if case .failure(let error) = result { failure.withLock { $0 = error } }
+            done.signal()
+        })
+        if done.wait(timeout: .now() + .seconds(Self.recordWaitSecondsMax)) == .timedOut {
+            logger.error("outbox: the writer did not record an outcome in time", metadata: ["outbox": "\(message.id)"])
+        } else if let error = failure.withLock({ $0 }) {
+            logger.error("outbox: cannot record an outcome", metadata: ["outbox": "\(message.id)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import BankCore
+
+/// A message to a person, as stored in `outbox` (schema migration 2).
+public struct OutboxRecord: Sendable, Equatable {
+    public enum Status: String, Sendable {
+        /// Waiting for its first or next attempt (at `nextAttemptAt`).
+        case pending
+        /// Accepted by its sink (the log, or an SMTP server's 250 after DATA).
+        case sent
+        /// Every attempt failed; `lastError` says why the last one did.
+        case failed
+    }
+
+    public let id: Int64
+    /// "sms" or "email".
+    public let channel: String
+    public let recipient: String
+    public let subject: String
+    public let body: String
+    public let status: Status
+    /// Delivery attempts so far (a message sent at the first try has 1).
+    public let attempts: Int
+    public let nextAttemptAt: Timestamp
+    public let lastError: String?
+    public let createdAt: Timestamp
+    public let sentAt: Timestamp?
+}
+
+/// The outbox: messages are inserted by the notifier in the same group commit as other work, and taken,
+/// marked sent or rescheduled by the one outbox worker.
+public enum OutboxRecords {
+    /// The longest `last_error` kept; a server's reply text can be long.
+    public static let errorLengthMax = 500
+
+    /// Queues a message for delivery now; returns its id.
+    @discardableResult
+    public static func insert(_ db: SQLiteConnection, channel: String, recipient: String, subject: String,
+                              body: String, at: Timestamp) throws -> Int64 {
+        precondition(channel == "sms" || channel == "email", "the schema allows sms and email only")
+        precondition(!recipient.isEmpty, "a message needs a recipient")
+        try db.prepare("""
+            INSERT INTO outbox(channel, recipient, subject, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)
+            """).run(channel, recipient, subject, body, at.milliseconds, at.milliseconds)
+        return db.lastInsertRowID
+    }
+
+    /// Pending messages whose next attempt is due at `now`, oldest due first, at most `limit`.
+    public static func due(_ db: SQLiteConnection, limit: Int, now: Timestamp) throws -> [OutboxRecord] {
+        precondition(limit > 0, "a positive batch")
+        return try db.prepare(columns + """
+             FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?
+            """).query(now.milliseconds, limit, row: record)
+    }
+
+    /// When the earliest pending message is due, or nil when none is pending.
+    public static func nextDue(_ db: SQLiteConnection) throws -> Timestamp? {
+        try db.prepare("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")
+            .queryOne { $0.optionalInt64(0) }?.map { Timestamp(milliseconds: $0) }
+    }
+
+    /// The message was delivered: `sent`, one more attempt counted.
+    public static func markSent(_ db: SQLiteConnection, id: Int64, at: Timestamp) throws {
+        try db.prepare("""
+            UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL
+            WHERE id = ? AND status = 'pending'
+            """).run(at.milliseconds, id)
+        precondition(db.changes == 1, "only a pending message is marked sent, once")
+    }
+
+    /// An attempt failed: one more attempt counted and the error kept. With `nextAttemptAt` the message stays
+    /// `pending` until then; without it the message is `failed` for good.
+    public static func markRetry(_ db: SQLiteConnection, id: Int64, error: String,
+                                 nextAttemptAt: Timestamp?) throws {
+        let kept = String(error.prefix(errorLengthMax))
+        if let nextAttemptAt {
+            try db.prepare("""
+                UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+                WHERE id = ? AND status = 'pending'
+                """).run(kept, nextAttemptAt.milliseconds, id)
+        } else {
+            try db.prepare("""
+                UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ? AND status = 'pending'
+                """).run(kept, id)
+        }
+        precondition(db.changes == 1, "only a pending message is retried or failed")
+    }
+
+    /// The newest messages first, at most `limit`.
+    public static func recent(_ db: SQLiteConnection, limit: Int) throws -> [OutboxRecord] {
+        precondition(limit > 0, "a positive limit")
+        return try db.prepare(columns + " FROM outbox ORDER BY id DESC LIMIT ?").query(limit, row: record)
+    }
+
+    private static let columns = """
+        SELECT id, channel, recipient, subject, body, status, attempts, next_attempt_at, last_error, created_at, sent_at
+        """
+
+    private static func record(_ row: SQLiteRow) -> OutboxRecord {
+        OutboxRecord(id: row.int64(0), channel: row.string(1), recipient: row.string(2), subject: row.string(3),
+                     body: row.string(4), status: OutboxRecord.Status(rawValue: row.string(5)) ?? .failed,
+                     attempts: Int(row.int64(6)), nextAttemptAt: Timestamp(milliseconds: row.int64(7)),
+                     lastError: row.optionalString(8), createdAt: Timestamp(milliseconds: row.int64(9)),
+                     sentAt: row.optionalInt64(10).map { Timestamp(milliseconds: $0) })
+    }
+}
