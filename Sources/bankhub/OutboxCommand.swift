@@ -26,7 +26,7 @@ struct OutboxCommand: ParsableCommand {
         do {
             entries = try OutboxListing.recent(databasePath: db, limit: limit)
         } catch {
-            throw ValidationError("cannot read the outbox of \(db): \(error)")
+            throw OutboxUnreadable(message: "cannot read the outbox of \(db): \(error)")
         }
         if json {
             for entry in entries { Console.line(JSONWriter.string(entry.json)) }
@@ -36,4 +36,10 @@ struct OutboxCommand: ParsableCommand {
             Console.line(OutboxListing.table(entries))
         }
     }
+}
+
+/// The database is missing, unreadable or older than the outbox (schema 2); printed as "Error: …", exit 1.
+struct OutboxUnreadable: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
 }
