@@ -110,9 +110,17 @@ actor LedgerService {
         }
     }
 
-    /// Checks `command` against the rules now without applying it (used before holding it for a code).
-    func check(_ command: LedgerCommand, by user: UserID) throws(BankError) {
-        _ = try state.plan(command, by: user)
+    /// Checks a request against the rules now without applying it (used before holding it for a code).
+    /// Returns true when it is a retry of an idempotency key already used with the same arguments: it will
+    /// only replay its original result, so it needs no code.
+    func check(_ request: MoneyRequest) throws(BankError) -> Bool {
+        if let key = request.idempotencyKey,
+           case .replay = try idempotency.lookup(user: request.user, key: key,
+                                                 fingerprint: .init(request.command, note: request.note)) {
+            return true
+        }
+        _ = try state.plan(request.command, by: request.user)
+        return false
     }
 
     /// The owner of a customer account, or nil when there is no such account.

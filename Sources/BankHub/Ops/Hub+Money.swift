@@ -58,7 +58,7 @@ extension Hub {
     /// `otpNewPayee`) a first transfer to that account. One that would fail anyway fails now with its own error.
     private func needsCode(_ request: MoneyRequest, session: Session) async throws(BankError) -> Bool {
         let policy = security.policy
-        try await ledger.check(request.command, by: session.user.id)
+        if try await ledger.check(request) { return false }
         if request.command.amount >= policy.otpThreshold { return true }
         guard policy.otpNewPayee, case .transfer(_, let to, _) = request.command else { return false }
         let user = session.user.id

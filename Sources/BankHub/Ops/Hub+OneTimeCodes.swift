@@ -25,7 +25,7 @@ extension Hub {
         threats.report(.largeTransfer, user: user.id, username: user.username, ip: nil, detail: "\(summary) held for a code")
         services.sequencer.submit([EventDraft(stream: .user(user.id), kind: "otp", data: [
             "challenge": .string(issued.challenge), "op": .string(purpose.rawValue), "summary": .string(summary),
-            "expires_at": .string(issued.expiresAt.rfc3339),
+            "status": "pending", "expires_at": .string(issued.expiresAt.rfc3339),
         ])], at: Clock.now())
         deliver(to: user, subject: "Your BankHub code",
                 body: "Your BankHub code is \(issued.code). It confirms: \(summary). It expires in \(policy.otpLifetimeSeconds / 60) minutes.",
@@ -50,6 +50,11 @@ extension Hub {
         guard let request = Self.request(from: record.payload, user: session.user.id) else {
             throw BankError(.internalError, "the held operation could not be read back")
         }
+        // Other screens showing the prompt learn that it was answered.
+        services.sequencer.submit([EventDraft(stream: .user(session.user.id), kind: "otp", data: [
+            "challenge": .string(record.id), "op": .string(record.purpose), "summary": .string(Self.summary(of: request.command)),
+            "status": "confirmed", "expires_at": .string(record.expiresAt.rfc3339),
+        ])], at: Clock.now())
         await execute(request, session: session, from: id, responder)
     }
 

@@ -48,7 +48,7 @@ extension Hub {
         try UserInputRules.password(new, field: "new")
         respond(responder) { [auth] in
             guard case .valid = try await auth.check(username: session.user.username, password: old) else {
-                throw BankError(.unauthorized, "the old password is wrong", field: "old")
+                throw BankError(.forbidden, "the old password is wrong", field: "old")
             }
             try await auth.setPassword(new, for: session.user.id, keeping: session.tokenHash)
             await self.dropSessions(of: session.user.id, keeping: session.tokenHash)

@@ -51,10 +51,11 @@ final class ThreatReporter: Sendable {
         var object: JSONObject = [
             "id": .string(String(threat.id)), "kind": .string(threat.kind), "severity": .string(threat.severity),
             "user": threat.user.map { .string($0.description) } ?? .null,
-            "username": username.map(JSONValue.string) ?? .null, "ip": threat.ip.map(JSONValue.string) ?? .null,
+            "username": (username ?? threat.username).map(JSONValue.string) ?? .null, "ip": threat.ip.map(JSONValue.string) ?? .null,
             "detail": .string(threat.detail), "at": .string(threat.at.rfc3339),
         ]
         if let ackedBy = threat.ackedBy { object.append(key: "acked_by", value: .string(ackedBy.description)) }
+        if let name = threat.ackedByUsername { object.append(key: "acked_by_username", value: .string(name)) }
         if let ackedAt = threat.ackedAt { object.append(key: "acked_at", value: .string(ackedAt.rfc3339)) }
         return .object(object)
     }

@@ -30,6 +30,9 @@ public struct ThreatRecord: Sendable, Equatable {
     public let at: Timestamp
     public let ackedBy: UserID?
     public let ackedAt: Timestamp?
+    /// Names for display, filled when read back (the event carries the user's name itself).
+    public var username: String?
+    public var ackedByUsername: String?
 
     public init(id: Int64, kind: String, severity: String, user: UserID?, ip: String?, detail: String, at: Timestamp,
                 ackedBy: UserID? = nil, ackedAt: Timestamp? = nil) {
@@ -131,13 +134,19 @@ public enum SecurityRecords {
     /// Threats newest first with id below `before`.
     public static func threats(_ db: SQLiteConnection, before: Int64?, limit: Int) throws -> [ThreatRecord] {
         try db.prepare("""
-            SELECT id, kind, severity, user_id, ip, detail, created_at, acked_by, acked_at FROM threats
-            WHERE id < ? ORDER BY id DESC LIMIT ?
+            SELECT t.id, t.kind, t.severity, t.user_id, t.ip, t.detail, t.created_at, t.acked_by, t.acked_at,
+                   u.username, a.username
+            FROM threats t LEFT JOIN users u ON u.id = t.user_id LEFT JOIN users a ON a.id = t.acked_by
+            WHERE t.id < ? ORDER BY t.id DESC LIMIT ?
             """).query(before ?? Int64.max, limit) { row in
-            ThreatRecord(id: row.int64(0), kind: row.string(1), severity: row.string(2),
-                         user: row.optionalInt64(3).map(UserID.init), ip: row.optionalString(4), detail: row.string(5),
-                         at: Timestamp(milliseconds: row.int64(6)), ackedBy: row.optionalInt64(7).map(UserID.init),
-                         ackedAt: row.optionalInt64(8).map(Timestamp.init(milliseconds:)))
+            var threat = ThreatRecord(id: row.int64(0), kind: row.string(1), severity: row.string(2),
+                                      user: row.optionalInt64(3).map(UserID.init), ip: row.optionalString(4),
+                                      detail: row.string(5), at: Timestamp(milliseconds: row.int64(6)),
+                                      ackedBy: row.optionalInt64(7).map(UserID.init),
+                                      ackedAt: row.optionalInt64(8).map(Timestamp.init(milliseconds:)))
+            threat.username = row.optionalString(9)
+            threat.ackedByUsername = row.optionalString(10)
+            return threat
         }
     }
 }
