@@ -39,14 +39,11 @@ final class Notifier: Sendable {
     func stop() { worker.stop() }
 
     /// Queues a message to `user`: by SMS when `prefer` is `.sms` and the user has a phone, else by e-mail
-    /// when they have an address, else by the other channel. A user with neither gets a log line only.
+    /// when they have an address, else by the other channel. A user with neither still gets the message in
+    /// the outbox, addressed `user:NAME` on the SMS channel (which v1 delivers to the log), so a code is never
+    /// silently dropped and `bankhub outbox` shows it.
     func notify(_ user: UserRecord, subject: String, body: String, prefer: Channel) {
-        guard let (channel, recipient) = Self.route(user, prefer: prefer) else {
-            logger.info("notification dropped: the user has no phone or e-mail", metadata: [
-                "user": "\(user.username)", "subject": "\(subject)",
-            ])
-            return
-        }
+        let (channel, recipient) = Self.route(user, prefer: prefer)
         let subject = String(subject.prefix(Self.subjectLengthMax))
         let body = String(body.prefix(Self.bodyLengthMax))
         let at = Clock.now()
@@ -63,13 +60,13 @@ final class Notifier: Sendable {
         })
     }
 
-    /// The channel and recipient for `user`, or nil when they have neither a phone nor an e-mail address.
-    static func route(_ user: UserRecord, prefer: Channel) -> (Channel, String)? {
+    /// The channel and recipient for `user`; `user:NAME` on SMS when they have neither a phone nor an e-mail.
+    static func route(_ user: UserRecord, prefer: Channel) -> (Channel, String) {
         let phone = user.phone.flatMap { $0.isEmpty ? nil : $0 }
         let email = user.email.flatMap { $0.isEmpty ? nil : $0 }
         if prefer == .sms, let phone { return (.sms, phone) }
         if let email { return (.email, email) }
         if let phone { return (.sms, phone) }
-        return nil
+        return (.sms, "user:\(user.username)")
     }
 }
