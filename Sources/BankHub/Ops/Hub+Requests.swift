@@ -26,27 +26,33 @@ extension Hub {
             throw .badRequest("account_closure needs the account to close", field: "account")
         }
         respond(responder) { [services, requestGate, account] in
-            let filing = requestGate.beginFiling(user.id)
-            defer { requestGate.endFiling(user.id) }
-            let (pending, last) = try await services.readers.read { db in
-                (try ServiceRequestRecords.pendingCount(db, user: user.id), try ServiceRequestRecords.lastID(db))
+            try await requestGate.filing(for: user.id) {
+                try await Self.file(kind, note: note, account: account, by: user, services: services, gate: requestGate)
             }
-            // `filing` counts this request and any other of the user's still between here and their commit.
-            guard pending + filing <= ServiceRequestGate.pendingPerUserMax else {
-                throw BankError(.conflict, "at most \(ServiceRequestGate.pendingPerUserMax) requests may be pending; "
-                                + "cancel one or wait for staff")
-            }
-            let now = Clock.now()
-            let new = ServiceRequestRecords.NewRequest(id: requestGate.nextID(committedLast: last), user: user.id,
-                                                       kind: kind, note: note, account: account, at: now)
-            let record = ServiceRequestRecord(id: new.id, user: user.id, username: user.username, kind: kind, note: note,
-                                              account: account, status: .pending, createdAt: now, resolvedAt: nil,
-                                              resolvedBy: nil, reason: nil)
-            await Self.commitRequest(record, at: now, sequencer: services.sequencer) { db in
-                _ = try ServiceRequestRecords.insert(db, new)
-            }
-            return ["request": WireObjects.serviceRequest(record)]
         }
+    }
+
+    /// Checks the pending limit and commits a new request with its events. Runs after the user's earlier
+    /// filings committed (see `ServiceRequestGate.filing`), so the count read here is exact.
+    private static func file(_ kind: ServiceRequestKind, note: String, account: AccountID?, by user: UserRecord,
+                             services: HubServices, gate requestGate: ServiceRequestGate) async throws -> JSONValue {
+        let (pending, last) = try await services.readers.read { db in
+            (try ServiceRequestRecords.pendingCount(db, user: user.id), try ServiceRequestRecords.lastID(db))
+        }
+        guard pending < ServiceRequestGate.pendingPerUserMax else {
+            throw BankError(.conflict, "at most \(ServiceRequestGate.pendingPerUserMax) requests may be pending; "
+                            + "cancel one or wait for staff")
+        }
+        let now = Clock.now()
+        let new = ServiceRequestRecords.NewRequest(id: requestGate.nextID(committedLast: last), user: user.id,
+                                                   kind: kind, note: note, account: account, at: now)
+        let record = ServiceRequestRecord(id: new.id, user: user.id, username: user.username, kind: kind, note: note,
+                                          account: account, status: .pending, createdAt: now, resolvedAt: nil,
+                                          resolvedBy: nil, reason: nil)
+        await commitRequest(record, at: now, sequencer: services.sequencer) { db in
+            _ = try ServiceRequestRecords.insert(db, new)
+        }
+        return ["request": WireObjects.serviceRequest(record)]
     }
 
     /// A customer's own requests; every request for staff. Newest first.

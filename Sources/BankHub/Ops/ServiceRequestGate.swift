@@ -7,9 +7,10 @@ import Synchronization
 /// Events are written by the `EventSequencer` in a job that must not fail for business reasons (a failing
 /// job stops the process), and their data, which names the request, is fixed before the job runs. So every
 /// check happens here first: the hub picks a new request's id itself (above any id committed or handed out),
-/// counts a user's filings still in flight against the pending limit, and lets only one resolution of a
-/// request run at a time. The hub is the database's only writer, so in-memory order is enough; the
-/// `WHERE status = 'pending'` of `ServiceRequestRecords.resolve` stays as the last guard.
+/// runs one user's filings one after another (so each counts the pending requests of the one before it
+/// exactly), and lets only one resolution of a request run at a time. The hub is the database's only writer,
+/// so in-memory order is enough; the `WHERE status = 'pending'` of `ServiceRequestRecords.resolve` stays as
+/// the last guard.
 final class ServiceRequestGate: Sendable {
     /// Pending requests one user may have at once; past this, `request_create` is `conflict`.
     static let pendingPerUserMax = 20
@@ -19,27 +20,32 @@ final class ServiceRequestGate: Sendable {
         var lastID: Int64 = 0
         /// Requests whose resolution (approve, reject, cancel) is under way.
         var resolving: Set<Int64> = []
-        /// Per user, how many `request_create` are between their check and their commit.
-        var filing: [UserID: Int] = [:]
+        /// Per user, the last filing queued (with a number to recognise it); gone once it finished.
+        var filings: [UserID: (number: UInt64, done: Task<Void, Never>)] = [:]
+        var filingsQueued: UInt64 = 0
     }
 
     private let state = Mutex(State())
 
-    /// Starts a filing for `user`; returns how many of the user's filings are under way, this one included.
-    /// Every call is paired with `endFiling` once the filing is committed or refused.
-    func beginFiling(_ user: UserID) -> Int {
-        state.withLock { state in
-            let count = state.filing[user, default: 0] + 1
-            state.filing[user] = count
-            return count
+    /// Runs `work` after every filing of `user` queued before it has finished (committed or refused), so its
+    /// count of the user's pending requests includes all of them. Filings of different users run side by side.
+    func filing<T: Sendable>(for user: UserID, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let (number, task) = state.withLock { state in
+            let previous = state.filings[user]?.done
+            let task = Task {
+                await previous?.value
+                return try await work()
+            }
+            state.filingsQueued += 1
+            state.filings[user] = (state.filingsQueued, Task { _ = try? await task.value })
+            return (state.filingsQueued, task)
         }
-    }
-
-    func endFiling(_ user: UserID) {
-        state.withLock { state in
-            guard let count = state.filing[user] else { preconditionFailure("endFiling without beginFiling") }
-            state.filing[user] = count > 1 ? count - 1 : nil
+        defer {
+            state.withLock { state in
+                if state.filings[user]?.number == number { state.filings[user] = nil }
+            }
         }
+        return try await task.value
     }
 
     /// A fresh request id: above `committedLast` (the highest id in the database, as read just before) and
