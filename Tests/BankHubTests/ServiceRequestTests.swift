@@ -115,6 +115,29 @@ import Testing
         }
     }
 
+    /// Approving a password reset sends the owner a code, as `forgot_password` does, and that code sets a new
+    /// password.
+    @Test func approvingPasswordResetSendsAWorkingCode() async throws {
+        try await TestHub.with { hub in
+            let alice = try await hub.client()
+            let password: JSONValue = "correct horse battery"
+            _ = try await alice.ok("signup", ["username": "alice", "password": password, "email": "alice@example.com"])
+            _ = try await alice.ok("login", ["username": "alice", "password": password])
+            let erin = try await hub.staff("erin", role: .employee)
+            let filed = try await alice.serviceRequest("request_create", ["kind": "password_reset", "note": "lost it"])
+            _ = try await erin.client.serviceRequest("request_approve", ["id": try #require(filed["id"])])
+            var code: String?
+            for _ in 0..<100 where code == nil {
+                code = try OneTimeCodeTests.lastCode(hub, to: "alice@example.com")
+                if code == nil { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            let reset: JSONValue = ["username": "alice", "code": .string(try #require(code)),
+                                    "new_password": "a brand new passphrase"]
+            _ = try await hub.client().ok("reset_password", reset)
+            _ = try await hub.client().ok("login", ["username": "alice", "password": "a brand new passphrase"])
+        }
+    }
+
     /// A rejection needs a reason and records it; a resolved request cannot be resolved again, even when two
     /// staff race for it; staff cannot resolve their own requests.
     @Test func rejectsWithReasonAndRefusesSecondResolution() async throws {
