@@ -3,11 +3,23 @@ import BankStore
 import BankWire
 import Synchronization
 
-/// An event before it has a seq.
+/// An event before it has a seq. `json` is its `data` as JSON text, encoded once when the draft is made.
 struct EventDraft: Sendable {
     let stream: StreamName
     let kind: String
-    let data: JSONValue
+    let json: String
+
+    init(stream: StreamName, kind: String, data: JSONValue) {
+        self.init(stream: stream, kind: kind, json: JSONWriter.string(data))
+    }
+
+    /// For drafts whose JSON is built directly (the ledger's hot path); `json` must be one valid object.
+    init(stream: StreamName, kind: String, json: String) {
+        assert(json.hasPrefix("{") && json.hasSuffix("}"), "event data is a JSON object")
+        self.stream = stream
+        self.kind = kind
+        self.json = json
+    }
 }
 
 /// Gives events their per-stream seq and writes them in the same commit as the change that caused them.
@@ -27,7 +39,8 @@ final class EventSequencer: Sendable {
     }
 
     /// Queues `body` plus the events in one job; `completion` runs after the commit, once the events are published.
-    func submit(_ drafts: [EventDraft], at: Timestamp,
+    /// `balances` are the account balances the change leaves (written once per account per commit).
+    func submit(_ drafts: [EventDraft], at: Timestamp, balances: [BalanceWrite] = [],
                 body: @escaping @Sendable (SQLiteConnection) throws -> Void = { _ in },
                 completion: @escaping @Sendable () -> Void = {}) {
         heads.withLock { heads in
@@ -35,10 +48,10 @@ final class EventSequencer: Sendable {
                 let stream = draft.stream.description
                 let seq = (heads[stream] ?? 0) + 1
                 heads[stream] = seq
-                return StoredEvent(stream: stream, seq: seq, kind: draft.kind, data: JSONWriter.string(draft.data),
+                return StoredEvent(stream: stream, seq: seq, kind: draft.kind, data: draft.json,
                                    at: at.milliseconds)
             }
-            writer.submit(.ledger, { db in
+            writer.submit(.ledger, balances: balances, { db in
                 try body(db)
                 for event in events { try EventRecords.append(db, event) }
             }, completion: { [fanout] result in

@@ -11,7 +11,7 @@ public final class LocalEventFanout: EventFanout {
     /// slow consumer (it can resume with `since`).
     public static let catchUpEventsMax = 65_536
 
-    private enum Subscription {
+    fileprivate enum Subscription {
         case catchingUp(held: [StoredEvent])
         case live(lastDelivered: Int64)
     }
@@ -30,27 +30,13 @@ public final class LocalEventFanout: EventFanout {
 
     public func publish(_ events: [StoredEvent]) {
         var overflowed: [ConnectionID] = []
+        var recipients: [ConnectionID] = []
         table.withLock { table in
             for event in events {
-                guard var subscribers = table.byStream[event.stream] else { continue }
-                var recipients: [ConnectionID] = []
-                for (connection, subscription) in subscribers {
-                    switch subscription {
-                    case .live(let lastDelivered) where event.seq > lastDelivered:
-                        recipients.append(connection)
-                        subscribers[connection] = .live(lastDelivered: event.seq)
-                    case .live:
-                        continue
-                    case .catchingUp(var held):
-                        if held.count >= Self.catchUpEventsMax {
-                            overflowed.append(connection)
-                            continue
-                        }
-                        held.append(event)
-                        subscribers[connection] = .catchingUp(held: held)
-                    }
-                }
-                table.byStream[event.stream] = subscribers
+                // Mutated in place (no copy of the stream's table per event, which cost O(subscribers) each).
+                guard let index = table.byStream.index(forKey: event.stream) else { continue }
+                recipients.removeAll(keepingCapacity: true)
+                table.byStream.values[index].deliver(event, to: &recipients, overflowed: &overflowed)
                 // Sent under the lock so that a concurrent finishCatchUp cannot interleave out of order.
                 if !recipients.isEmpty { sink.send(EventFrame.encode(event), to: recipients) }
             }
@@ -104,5 +90,30 @@ public final class LocalEventFanout: EventFanout {
     /// How many subscriptions are open, for /healthz.
     public var subscriptionCount: Int {
         table.withLock { $0.byConnection.values.reduce(0) { $0 + $1.count } }
+    }
+}
+
+extension Dictionary where Key == ConnectionID, Value == LocalEventFanout.Subscription {
+    /// One event to one stream's subscribers: live ones whose last delivered seq is older get it (their seq
+    /// moves on), catching-up ones hold it (past `catchUpEventsMax` they are reported as overflowed).
+    fileprivate mutating func deliver(_ event: StoredEvent, to recipients: inout [ConnectionID],
+                                      overflowed: inout [ConnectionID]) {
+        for index in indices {
+            switch values[index] {
+            case .live(let lastDelivered) where event.seq > lastDelivered:
+                recipients.append(keys[index])
+                values[index] = .live(lastDelivered: event.seq)
+            case .live:
+                continue
+            case .catchingUp(var held):
+                if held.count >= LocalEventFanout.catchUpEventsMax {
+                    overflowed.append(keys[index])
+                    continue
+                }
+                values[index] = .live(lastDelivered: 0)
+                held.append(event)
+                values[index] = .catchingUp(held: held)
+            }
+        }
     }
 }

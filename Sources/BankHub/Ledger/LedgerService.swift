@@ -72,11 +72,9 @@ actor LedgerService {
         }
         let outcome = MoneyOutcome(transaction: applied.id, command: request.command, note: request.note, at: now,
                                    balance: balance, replayed: false)
-        sequencer.submit(LedgerEvents.drafts(for: applied), at: now, body: { db in
+        let balances = applied.postings.map { BalanceWrite(account: $0.account, balance: $0.balanceAfter) }
+        sequencer.submit(LedgerEvents.drafts(for: applied), at: now, balances: balances, body: { db in
             try LedgerRecords.insertTransaction(db, applied, idempotencyKey: request.idempotencyKey)
-            for posting in applied.postings {
-                try LedgerRecords.updateBalance(db, posting.account, posting.balanceAfter)
-            }
         }, completion: { completion(.success(outcome)) })
     }
 

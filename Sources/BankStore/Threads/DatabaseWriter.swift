@@ -1,3 +1,4 @@
+import BankCore
 import Foundation
 
 /// The one writer of the database. Every write goes through it, grouped: all jobs queued while a commit is
@@ -17,31 +18,46 @@ public final class DatabaseWriter: Sendable {
     public struct Job: Sendable {
         let isolation: Isolation
         let body: @Sendable (SQLiteConnection) throws -> Void
+        /// Account balances this job leaves behind; written once per account per commit (see `commit`).
+        let balances: [BalanceWrite]
         let completion: @Sendable (Result<Void, any Error>) -> Void
     }
 
     /// The largest number of jobs that share one commit.
     public static let batchJobsMax = 8_192
+    /// WAL size (in pages) at which the writer checkpoints itself and the WAL starts over; the background
+    /// checkpointer keeps the pages to copy at that point few.
+    public static let walPagesMax = 16_384
 
     private let thread: ConnectionThread<Job>
+    private let checkpointer: WALCheckpointer
+    private let completions: CompletionThread
     private let statistics = WriterStatistics()
 
     public init(path: String) throws {
         let statistics = self.statistics
+        let checkpointer = try WALCheckpointer(path: path)
+        let completions = CompletionThread(name: "bankhub-completions")
+        self.checkpointer = checkpointer
+        self.completions = completions
         thread = try ConnectionThread(name: "bankhub-writer", batchJobsMax: Self.batchJobsMax, open: {
             let connection = try SQLiteConnection(path: path, mode: .readWrite)
             try Schema.migrate(connection)
+            try connection.execute("PRAGMA wal_autocheckpoint = \(Self.walPagesMax)")
             return connection
         }, process: { connection, jobs in
-            Self.commit(jobs, on: connection)
+            if let completed = Self.commit(jobs, on: connection) { completions.submit(completed) }
+            checkpointer.request()
             statistics.record(batchSize: jobs.count)
         })
     }
 
     /// Queues `body` for the next commit; `completion` runs on the writer thread after that commit.
-    public func submit(_ isolation: Isolation, _ body: @escaping @Sendable (SQLiteConnection) throws -> Void,
+    /// `balances` are written after every job of the commit ran, the last value per account winning.
+    public func submit(_ isolation: Isolation, balances: [BalanceWrite] = [],
+                       _ body: @escaping @Sendable (SQLiteConnection) throws -> Void,
                        completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
-        thread.submit(Job(isolation: isolation, body: body, completion: completion))
+        thread.submit(Job(isolation: isolation, body: body, balances: balances, completion: completion))
     }
 
     /// Runs `body` in the next commit and returns its result once durable.
@@ -58,30 +74,41 @@ public final class DatabaseWriter: Sendable {
     public var commits: (count: Int, jobs: Int) { statistics.snapshot }
 
     /// Commits what is queued and closes the connection.
-    public func close() { thread.stop() }
+    public func close() {
+        thread.stop()
+        completions.stop()
+        checkpointer.stop()
+    }
 
-    private static func commit(_ jobs: [Job], on connection: SQLiteConnection) {
+    /// Runs the jobs in one transaction and commits; returns their completions, to run after the COMMIT
+    /// (nil when they have already been failed).
+    private static func commit(_ jobs: [Job], on connection: SQLiteConnection) -> CompletionThread.Batch? {
         var outcomes: [Result<Void, any Error>] = []
         outcomes.reserveCapacity(jobs.count)
         do {
             try connection.execute("BEGIN IMMEDIATE")
         } catch {
             fail(jobs, error)
-            return
+            return nil
         }
+        var balances = BatchBalances()
         for job in jobs {
             switch job.isolation {
             case .ledger:
                 do {
                     try job.body(connection)
+                    balances.record(job.balances)
                     outcomes.append(.success(()))
                 } catch {
                     fatalError("ledger write failed, stopping so memory and disk never disagree: \(error)")
                 }
             case .savepoint:
+                // A general job may read balances: it sees those of the ledger jobs before it.
+                flush(&balances, connection)
                 outcomes.append(runInSavepoint(job, connection))
             }
         }
+        flush(&balances, connection)
         do {
             try connection.execute("COMMIT")
         } catch {
@@ -90,9 +117,17 @@ public final class DatabaseWriter: Sendable {
             }
             try? connection.execute("ROLLBACK")
             fail(jobs, error)
-            return
+            return nil
         }
-        for (job, outcome) in zip(jobs, outcomes) { job.completion(outcome) }
+        return zip(jobs, outcomes).map { job, outcome in { job.completion(outcome) } }
+    }
+
+    private static func flush(_ balances: inout BatchBalances, _ connection: SQLiteConnection) {
+        do {
+            try balances.flush(connection)
+        } catch {
+            fatalError("balance write failed, stopping so memory and disk never disagree: \(error)")
+        }
     }
 
     private static func runInSavepoint(_ job: Job, _ connection: SQLiteConnection) -> Result<Void, any Error> {
