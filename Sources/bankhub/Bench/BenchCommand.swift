@@ -10,7 +10,8 @@ struct BenchCommand: AsyncParsableCommand {
             hashes use 1,000 PBKDF2 iterations so setting up thousands of users is quick); --url targets a
             running hub instead. Prints a table, and with --json one JSON object on the last line.
             """,
-        subcommands: [TransfersScenario.self, FanoutScenario.self, ConnectionsScenario.self, ReconnectScenario.self]
+        subcommands: [TransfersScenario.self, FanoutScenario.self, ConnectionsScenario.self, ReconnectScenario.self,
+                      PeerFanoutScenario.self]
     )
 }
 

@@ -42,12 +42,27 @@ final class BenchLink: Sendable {
     /// Connects and completes the WebSocket handshake (subprotocol bankhub.v1).
     static func open(_ address: HubAddress, loop: WebSocketClientLoop, index: Int, sourceAddress: String? = nil,
                      onFrame: @escaping @Sendable (Int, LinkFrame) -> Void = { _, _ in }) async throws -> BenchLink {
+        try await open(address, loop: loop, index: index, sourceAddress: sourceAddress, subprotocol: "bankhub.v1",
+                       raw: nil, onFrame: onFrame)
+    }
+
+    /// Connects to a peer server that does not speak the hub's protocol: every text message goes to `raw`.
+    static func open(_ address: HubAddress, loop: WebSocketClientLoop, index: Int,
+                     raw: @escaping @Sendable (Int, String) -> Void) async throws -> BenchLink {
+        try await open(address, loop: loop, index: index, sourceAddress: nil, subprotocol: nil, raw: raw,
+                       onFrame: { _, _ in })
+    }
+
+    private static func open(_ address: HubAddress, loop: WebSocketClientLoop, index: Int, sourceAddress: String?,
+                             subprotocol: String?, raw: (@Sendable (Int, String) -> Void)?,
+                             onFrame: @escaping @Sendable (Int, LinkFrame) -> Void) async throws -> BenchLink {
         let link = BenchLink(index: index)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             link.calls.withLock { $0.opening = continuation }
             do throws(WebSocketClientError) {
                 let connection = try loop.connect(host: address.host, port: address.port, path: address.path,
-                                                  subprotocol: "bankhub.v1", sourceAddress: sourceAddress) { event in
+                                                  subprotocol: subprotocol, sourceAddress: sourceAddress) { event in
+                    if let raw, case .message(.text(let text)) = event { return raw(index, text) }
                     link.deliver(event, onFrame: onFrame)
                 }
                 link.handle.withLock { $0 = connection }
