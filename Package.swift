@@ -51,7 +51,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "BankCoreTests", dependencies: ["BankCore"]),
-        .testTarget(name: "BankWireTests", dependencies: ["BankWire"]),
+        .testTarget(name: "BankWireTests", dependencies: ["BankCore", "BankWire"]),
         .testTarget(name: "BankCryptoTests", dependencies: ["BankCrypto"]),
         .testTarget(name: "BankStoreTests", dependencies: ["BankStore"]),
         .testTarget(name: "WebSocketTransportTests", dependencies: ["WebSocketTransport", "WebSocketClient"]),

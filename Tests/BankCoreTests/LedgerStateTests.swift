@@ -96,7 +96,7 @@ struct LedgerStateTests {
     /// customer below zero, and each account's balance equals the sum of its postings.
     @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
     func randomOperationsConserveMoney(seed: UInt64) throws {
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         var state = LedgerState.empty
         let users = (1...4).map { UserID(Int64($0)) }
         var owned: [AccountID: UserID] = [:]

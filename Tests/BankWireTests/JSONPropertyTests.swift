@@ -1,3 +1,4 @@
+import BankCore
 import Testing
 @testable import BankWire
 
@@ -34,7 +35,7 @@ struct JSONPropertyTests {
 
     /// Thousands of random byte strings only ever yield a value or a JSONParseError in range.
     @Test func randomBytesNeverCrashTheParser() {
-        var rng = SeededGenerator(seed: 0xF022)
+        var rng = SplitMix64(seed: 0xF022)
         let alphabet = Array(#"{}[]:,"\\/ 0123456789-+.eEtrufalsn"#.utf8) + [0x00, 0x0A, 0x80, 0xC3, 0xE2, 0xED, 0xF0, 0xF4, 0xFF]
         for _ in 0..<5_000 {
             let count = Int.random(in: 0...48, using: &rng)
@@ -47,7 +48,7 @@ struct JSONPropertyTests {
 
     /// Mutations of valid documents (flips, inserts, deletes, truncations, splices) never crash.
     @Test func mutatedDocumentsNeverCrashTheParser() {
-        var rng = SeededGenerator(seed: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         let seeds = Self.corpus.map { Array($0.utf8) }
         for _ in 0..<5_000 {
             var bytes = seeds.randomElement(using: &rng)!
@@ -58,7 +59,7 @@ struct JSONPropertyTests {
         }
     }
 
-    private func mutate(_ bytes: inout [UInt8], using rng: inout SeededGenerator, donors: [[UInt8]]) {
+    private func mutate(_ bytes: inout [UInt8], using rng: inout SplitMix64, donors: [[UInt8]]) {
         let position = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &rng)
         switch Int.random(in: 0..<6, using: &rng) {
         case 0 where !bytes.isEmpty: bytes[position] ^= UInt8(1) << UInt8.random(in: 0...7, using: &rng)

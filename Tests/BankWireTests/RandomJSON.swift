@@ -1,28 +1,12 @@
+import BankCore
 @testable import BankWire
-
-/// SplitMix64: a tiny, fast, seedable generator so property and fuzz runs are reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Builds random but valid ``JSONValue`` trees and random number lexemes.
 struct RandomJSON {
-    var rng: SeededGenerator
+    var rng: SplitMix64
 
     init(seed: UInt64) {
-        rng = SeededGenerator(seed: seed)
+        rng = SplitMix64(seed: seed)
     }
 
     mutating func value(depth: Int = 0) -> JSONValue {
