@@ -55,7 +55,9 @@ let package = Package(
         .testTarget(name: "BankCryptoTests", dependencies: ["BankCrypto"]),
         .testTarget(name: "BankStoreTests", dependencies: ["BankStore"]),
         .testTarget(name: "WebSocketTransportTests", dependencies: ["WebSocketTransport", "WebSocketClient"]),
-        .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient"], exclude: ["smtp_peer.py"]),
-        .testTarget(name: "BankHubTests", dependencies: ["BankHub", "BankCore", "BankCrypto", "BankStore", "BankWire", "WebSocketClient"]),
+        // A real local SMTP server (aiosmtpd in a child process) for the SMTP and notifier tests.
+        .target(name: "SMTPTestPeer", path: "Tests/SMTPTestPeer", exclude: ["smtp_peer.py"]),
+        .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient", "SMTPTestPeer"]),
+        .testTarget(name: "BankHubTests", dependencies: ["BankHub", "BankCore", "BankCrypto", "BankStore", "BankWire", "WebSocketClient", "SMTPTestPeer"]),
     ]
 )

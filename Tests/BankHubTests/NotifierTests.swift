@@ -3,6 +3,7 @@ import BankCore
 import BankStore
 import BankWire
 import Foundation
+import SMTPTestPeer
 import Testing
 
 /// Notifications end to end: the real hub queues login notices and receipts in the outbox, the worker
@@ -56,7 +57,7 @@ import Testing
     /// The login notice and the receipts of a deposit and a transfer arrive at a real SMTP server, and
     /// `bankhub outbox --json` lists them as sent, newest first.
     @Test func deliversLoginNoticeAndReceiptsOverSMTP() async throws {
-        let peer = try await SMTPTestPeer.start()
+        let peer = try await SMTPPeer.start()
         defer { peer.stop() }
         try await TestHub.with(configure: Self.smtp(port: peer.port)) { hub in
             let alice = try await Self.emailUser(hub, "alice")
@@ -90,7 +91,7 @@ import Testing
     /// With the SMTP server down the message stays `pending` with a counted attempt and the error kept;
     /// once the server is up the retry delivers it and it is `sent`.
     @Test func retriesUntilTheServerIsUp() async throws {
-        let port = try SMTPTestPeer.unusedPort()
+        let port = try SMTPPeer.unusedPort()
         try await TestHub.with(configure: Self.smtp(port: port, retryBaseMilliseconds: 500)) { hub in
             _ = try await Self.emailUser(hub, "carol")
             var pending: OutboxRecord?
@@ -102,7 +103,7 @@ import Testing
             #expect(failed.status == .pending)
             #expect(failed.lastError?.contains("connection_failed") == true)
 
-            let peer = try await SMTPTestPeer.start(port: port)
+            let peer = try await SMTPPeer.start(.init(port: port))
             defer { peer.stop() }
             let received = try await peer.waitForMessages(1)
             #expect(received.first?.subject == "New login to BankHub")
@@ -114,7 +115,7 @@ import Testing
 
     /// A server that never comes back: after `attemptsMax` failures the message is `failed` with its error.
     @Test func failsForGoodAfterFiveAttempts() async throws {
-        let port = try SMTPTestPeer.unusedPort()
+        let port = try SMTPPeer.unusedPort()
         try await TestHub.with(configure: Self.smtp(port: port, retryBaseMilliseconds: 10)) { hub in
             _ = try await Self.emailUser(hub, "dave")
             let line = try #require(try await Self.settledOutbox(hub, count: 1).first)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SMTPClient
+import SMTPTestPeer
 import Testing
 
 /// SMTPClient against a real SMTP server (aiosmtpd in a child process): plain delivery, STARTTLS with and

@@ -2,32 +2,40 @@ import Foundation
 
 /// A real SMTP server (aiosmtpd, via smtp_peer.py) in a child process on 127.0.0.1, and the messages it
 /// received, as decoded by Python's email package.
-final class SMTPPeer {
-    struct Options {
-        var port = 0
-        var startTLS = false
-        var auth: (user: String, password: String)?
-        var mechanisms = "PLAIN LOGIN"
+public final class SMTPPeer {
+    public struct Options {
+        public var port = 0
+        public var startTLS = false
+        public var auth: (user: String, password: String)?
+        public var mechanisms = "PLAIN LOGIN"
+
+        public init(port: Int = 0, startTLS: Bool = false, auth: (user: String, password: String)? = nil,
+                    mechanisms: String = "PLAIN LOGIN") {
+            self.port = port
+            self.startTLS = startTLS
+            self.auth = auth
+            self.mechanisms = mechanisms
+        }
     }
 
-    struct Received {
-        let mailFrom: String
-        let recipients: [String]
-        let subject: String
-        let body: String
-        let headers: [String: String]
-        let raw: String
-        let tls: Bool
-        let authUser: String?
+    public struct Received {
+        public let mailFrom: String
+        public let recipients: [String]
+        public let subject: String
+        public let body: String
+        public let headers: [String: String]
+        public let raw: String
+        public let tls: Bool
+        public let authUser: String?
     }
 
-    let port: Int
-    let directory: URL
+    public let port: Int
+    public let directory: URL
     private let process: Process
 
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("smtp_peer.py")
 
-    var certificatePath: String { directory.appendingPathComponent("cert.pem").path }
+    public var certificatePath: String { directory.appendingPathComponent("cert.pem").path }
     private var inbox: URL { directory.appendingPathComponent("inbox") }
 
     private init(process: Process, port: Int, directory: URL) {
@@ -37,7 +45,7 @@ final class SMTPPeer {
     }
 
     /// Starts the peer and waits (polling, without blocking a thread) until it listens.
-    static func start(_ options: Options = Options()) async throws -> SMTPPeer {
+    public static func start(_ options: Options = Options()) async throws -> SMTPPeer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-peer-\(UUID().uuidString)")
         let inbox = directory.appendingPathComponent("inbox")
         try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
@@ -88,7 +96,7 @@ final class SMTPPeer {
     }
 
     /// The messages received so far, oldest first.
-    func received() throws -> [Received] {
+    public func received() throws -> [Received] {
         let names = try FileManager.default.contentsOfDirectory(atPath: inbox.path).filter { $0.hasSuffix(".json") }.sorted()
         return try names.map { name in
             let data = try Data(contentsOf: inbox.appendingPathComponent(name))
@@ -103,7 +111,7 @@ final class SMTPPeer {
     }
 
     /// Waits until at least `count` messages arrived (or `timeout` passes) and returns them all.
-    func waitForMessages(_ count: Int, timeout: Duration = .seconds(10)) async throws -> [Received] {
+    public func waitForMessages(_ count: Int, timeout: Duration = .seconds(10)) async throws -> [Received] {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {
@@ -116,14 +124,14 @@ final class SMTPPeer {
 
     /// Kills the peer (SIGKILL: the test runner's children inherit a mask that blocks SIGTERM) and removes
     /// its files.
-    func stop() {
+    public func stop() {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: directory)
     }
 
     /// A local port that nothing listens on (bound, then released).
-    static func unusedPort() throws -> Int {
+    public static func unusedPort() throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
         return try bindLoopback(descriptor)
@@ -131,7 +139,7 @@ final class SMTPPeer {
 
     /// A socket that listens but never accepts or speaks: connecting succeeds (the kernel's backlog), and
     /// then no greeting ever comes. Returns the descriptor (close it) and the port.
-    static func silentListener() throws -> (descriptor: Int32, port: Int) {
+    public static func silentListener() throws -> (descriptor: Int32, port: Int) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         let port = try bindLoopback(descriptor)
         guard listen(descriptor, 8) == 0 else { throw PeerError(message: "listen failed") }
@@ -153,7 +161,7 @@ final class SMTPPeer {
     }
 }
 
-struct PeerError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
+public struct PeerError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
 }
