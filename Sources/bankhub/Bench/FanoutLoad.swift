@@ -11,14 +11,12 @@ final class FanoutLoad: Sendable {
     struct Plan: Sendable {
         let payerAccounts: [Int64]
         let payeeAccounts: [Int64]
-        /// The stream head each subscriber saw when it subscribed.
-        let heads: [Int64]
     }
 
     private struct Payee {
         var dueAt: [UInt64] = []
         var received = 0
-        var lastSeq: Int64
+        var lastSeq: Int64 = 0
         var gaps = 0
     }
 
@@ -40,7 +38,14 @@ final class FanoutLoad: Sendable {
 
     init(plan: Plan) {
         self.plan = plan
-        state = Mutex(State(payees: plan.heads.map { Payee(lastSeq: $0) }))
+        state = Mutex(State(payees: Array(repeating: Payee(), count: plan.payeeAccounts.count)))
+    }
+
+    /// The stream head each subscriber saw when it subscribed (before any transfer is sent).
+    func start(from heads: [Int64]) {
+        state.withLock { state in
+            for (index, head) in heads.enumerated() { state.payees[index].lastSeq = head }
+        }
     }
 
     func attach(payers: [BenchLink]) {

@@ -35,13 +35,12 @@ struct FanoutScenario: AsyncParsableCommand {
         let payeeCustomers = try await BenchSetup.customers(payeeCustomerCount, accounts: subscribers, depositCents: 0,
                                                             address: target.address, loop: loop)
         let payees = payeeCustomers.flatMap { customer in customer.accounts.map { (customer.token, $0) } }
-        let relay = FrameRelay()
+        let load = FanoutLoad(plan: .init(payerAccounts: payerCustomers.map { $0.accounts[0] },
+                                          payeeAccounts: payees.map(\.1)))
         let subscribed = try await Subscribers.open(payees.count, address: target.address, loop: loop, request: {
             (payees[$0].0, "account:\(payees[$0].1)", nil)
-        }, onFrame: relay.deliver)
-        let load = FanoutLoad(plan: .init(payerAccounts: payerCustomers.map { $0.accounts[0] },
-                                          payeeAccounts: payees.map(\.1), heads: subscribed.heads))
-        relay.forward(to: load.handleSubscriber)
+        }, onFrame: load.handleSubscriber)
+        load.start(from: subscribed.heads)
         var payerLinks: [BenchLink] = []
         for (index, customer) in payerCustomers.enumerated() {
             payerLinks.append(try await BenchSetup.authenticated(target.address, loop: loop, index: index,

@@ -61,17 +61,3 @@ final class Pacer: Sendable {
         }
     }
 }
-
-/// Lets links be opened before the object that handles their frames exists: frames arriving before
-/// `forward` are dropped (nothing is sent on them before then).
-final class FrameRelay: Sendable {
-    private let target = Mutex<(@Sendable (Int, LinkFrame) -> Void)?>(nil)
-
-    func forward(to handler: @escaping @Sendable (Int, LinkFrame) -> Void) {
-        target.withLock { $0 = handler }
-    }
-
-    func deliver(_ index: Int, _ frame: LinkFrame) {
-        target.withLock { $0 }?(index, frame)
-    }
-}
