@@ -27,6 +27,7 @@ command -v pgbench >/dev/null || need+=(postgresql postgresql-contrib)
 [ -f /usr/lib/nginx/modules/ngx_nchan_module.so ] || need+=(libnginx-mod-nchan)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing ${need[*]}"
+  apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >/dev/null
 fi
 pg_bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
