@@ -131,9 +131,10 @@ client.on('state', (state, info) => {
 
 // ---- theme ----------------------------------------------------------------------------------------
 
+// theme-init.js has set data-theme (saved choice or system) before first paint and follows the system.
 const darkQuery = matchMedia('(prefers-color-scheme: dark)');
 function effectiveTheme() {
-  return document.documentElement.dataset.theme ?? (darkQuery.matches ? 'dark' : 'light');
+  return document.documentElement.dataset.theme === 'dark' ? 'dark' : 'light';
 }
 function renderThemeToggle() {
   const dark = effectiveTheme() === 'dark';
