@@ -40,8 +40,9 @@ struct ServeCommand: AsyncParsableCommand {
         let server = try await HubServer.open(options, logger: logger)
         if demo {
             for credential in try await server.seedDemo() {
+                let accounts = credential.accounts.isEmpty ? "" : " accounts \(credential.accounts.joined(separator: ", "))"
                 let role = credential.accounts.isEmpty ? "staff" : "customer"
-                Console.line("demo \(role) \(credential.username) password \(credential.password) accounts \(credential.accounts.joined(separator: ", "))")
+                Console.line("demo \(role) \(credential.username) password \(credential.password)\(accounts)")
             }
         }
         let boundPort = try server.start()

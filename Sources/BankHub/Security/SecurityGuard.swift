@@ -46,7 +46,7 @@ final class SecurityGuard: Sendable {
     }
 
     func forget(connection: ConnectionID) {
-        state.withLock { _ = $0.connections.forget(connection) }
+        state.withLock { $0.connections.forget(connection) }
     }
 
     /// Counts a failed login; returns the failures of that username and of that address in the window.
