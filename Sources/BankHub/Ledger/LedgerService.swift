@@ -40,7 +40,10 @@ actor LedgerService {
 
     /// Applies `request` now and calls `completion` after its commit (or at once with the error).
     /// `at` backdates the transaction (demo seeding on an empty ledger only); normally it is now.
+    /// `receipt` makes the message to queue for a committed transaction; it is written to the outbox in the
+    /// same commit as the transaction (not for an idempotent replay, which was receipted the first time).
     func submit(_ request: MoneyRequest, at: Timestamp? = nil,
+                receipt: (@Sendable (MoneyOutcome) -> Notifier.Message)? = nil,
                 completion: @escaping @Sendable (Result<MoneyOutcome, BankError>) -> Void) {
         let fingerprint = IdempotencyRegistry.Fingerprint(request.command, note: request.note)
         if let key = request.idempotencyKey {
@@ -73,8 +76,10 @@ actor LedgerService {
         let outcome = MoneyOutcome(transaction: applied.id, command: request.command, note: request.note, at: now,
                                    balance: balance, replayed: false)
         let balances = applied.postings.map { BalanceWrite(account: $0.account, balance: $0.balanceAfter) }
+        let message = receipt?(outcome)
         sequencer.submit(LedgerEvents.drafts(for: applied), at: now, balances: balances, body: { db in
             try LedgerRecords.insertTransaction(db, applied, idempotencyKey: request.idempotencyKey)
+            if let message { try Notifier.queue(message, db, at: now) }
         }, completion: { completion(.success(outcome)) })
     }
 

@@ -14,12 +14,11 @@ extension Hub {
         notifier.notify(user, subject: subject, body: body, prefer: .email)
     }
 
-    /// A receipt for a money operation that committed (not for an idempotent replay, which was receipted
-    /// the first time). Called from the ledger's completion, i.e. after the commit.
-    nonisolated func sendReceipt(_ outcome: MoneyOutcome, to user: UserRecord) {
-        guard !outcome.replayed else { return }
-        let (subject, body) = Self.receipt(outcome)
-        notifier.notify(user, subject: subject, body: body, prefer: .email)
+    /// The receipt of a money operation, written to the outbox in the same commit as its transaction (see
+    /// `execute`); an idempotent replay gets none, it was receipted the first time.
+    static func receiptMessage(_ outcome: MoneyOutcome, to user: UserRecord) -> Notifier.Message {
+        let (subject, body) = receipt(outcome)
+        return Notifier.message(to: user, subject: subject, body: body, prefer: .email)
     }
 
     static func loginNotice(_ user: UserRecord, _ info: ConnectionInfo, at: Timestamp) -> (String, String) {

@@ -38,19 +38,24 @@ final class Notifier: Sendable {
     /// Finishes the message in delivery and stops the worker; call before the writer closes.
     func stop() { worker.stop() }
 
+    /// A message routed and cut to length, ready to be written to the outbox.
+    struct Message: Sendable {
+        let channel: Channel
+        let recipient: String
+        let subject: String
+        let body: String
+    }
+
     /// Queues a message to `user`: by SMS when `prefer` is `.sms` and the user has a phone, else by e-mail
     /// when they have an address, else by the other channel. A user with neither still gets the message in
     /// the outbox, addressed `user:NAME` on the SMS channel (which v1 delivers to the log), so a code is never
     /// silently dropped and `bankhub outbox` shows it.
     func notify(_ user: UserRecord, subject: String, body: String, prefer: Channel) {
-        let (channel, recipient) = Self.route(user, prefer: prefer)
-        let subject = String(subject.prefix(Self.subjectLengthMax))
-        let body = String(body.prefix(Self.bodyLengthMax))
+        let message = Self.message(to: user, subject: subject, body: body, prefer: prefer)
         let at = Clock.now()
         let logger = self.logger
         writer.submit(.savepoint, { db in
-            try OutboxRecords.insert(db, channel: channel.rawValue, recipient: recipient, subject: subject,
-                                     body: body, at: at)
+            try Self.queue(message, db, at: at)
         }, completion: { [worker] result in
             switch result {
             case .success: worker.wake()
@@ -59,6 +64,23 @@ final class Notifier: Sendable {
             }
         })
     }
+
+    /// The message `notify` would queue, for a caller that writes it in a job of its own (a receipt goes in
+    /// the same commit as its transaction); after that commit the caller calls `queued()`.
+    static func message(to user: UserRecord, subject: String, body: String, prefer: Channel) -> Message {
+        let (channel, recipient) = route(user, prefer: prefer)
+        return Message(channel: channel, recipient: recipient, subject: String(subject.prefix(subjectLengthMax)),
+                       body: String(body.prefix(bodyLengthMax)))
+    }
+
+    /// Writes `message` to the outbox; runs inside a writer job.
+    static func queue(_ message: Message, _ db: SQLiteConnection, at: Timestamp) throws {
+        try OutboxRecords.insert(db, channel: message.channel.rawValue, recipient: message.recipient,
+                                 subject: message.subject, body: message.body, at: at)
+    }
+
+    /// A message written by a caller's own job has committed: the worker delivers it now.
+    func queued() { worker.wake() }
 
     /// The channel and recipient for `user`; `user:NAME` on SMS when they have neither a phone nor an e-mail.
     static func route(_ user: UserRecord, prefer: Channel) -> (Channel, String) {

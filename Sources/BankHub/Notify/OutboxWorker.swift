@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// Each pass reads at most `batchMessagesMax` due `pending` rows through its own read-only connection (WAL:
 /// it sees the last commit), delivers each through the sink of its channel and records the outcome through
-/// the writer: `sent`, or another attempt after 1, 2, 4, 8 s, or `failed` after `attemptsMax` failures. A pass
+/// the writer, all of a pass in one write: `sent`, or another attempt after 1, 2, 4, 8 s, or `failed` after `attemptsMax` failures. A pass
 /// starts when a message is queued (`wake`), when the previous pass was full, and at least every
 /// `pollIntervalMilliseconds`. Delivery is at least once: a crash between a send and its `sent` commit sends
 /// that message again after restart (the SMTP sink repeats its Message-ID so receivers can tell).
@@ -88,7 +88,9 @@ final class OutboxWorker: Sendable {
                 let db = try connection ?? SQLiteConnection(path: databasePath, mode: .readOnly)
                 connection = db
                 let due = try OutboxRecords.due(db, limit: configuration.batchMessagesMax, now: Clock.now())
-                for message in due where !isStopping { deliver(message) }
+                var outcomes: [Outcome] = []
+                for message in due where !isStopping { outcomes.append(deliver(message)) }
+                record(outcomes)
                 waitMilliseconds = try Self.wait(after: due.count, nextDue: OutboxRecords.nextDue(db),
                                                  configuration: configuration)
             } catch {
@@ -113,14 +115,20 @@ final class OutboxWorker: Sendable {
     /// The shortest sleep between passes that did not fill a batch.
     static let passIntervalMillisecondsMin = 10
 
-    /// Delivers one message through its channel's sink and records the outcome.
-    private func deliver(_ message: OutboxRecord) {
+    /// What became of one delivery attempt, to record.
+    private enum Outcome: Sendable {
+        case sent(id: Int64, at: Timestamp)
+        case retry(id: Int64, error: String, nextAttemptAt: Timestamp?)
+    }
+
+    /// Delivers one message through its channel's sink; the outcome is recorded with the rest of the pass.
+    private func deliver(_ message: OutboxRecord) -> Outcome {
         precondition(message.status == .pending, "only pending messages are delivered")
         let outcome = Result { try sinks.sink(for: message.channel).deliver(message) }
         let now = Clock.now()
         switch outcome {
         case .success:
-            record(message) { db in try OutboxRecords.markSent(db, id: message.id, at: now) }
+            return .sent(id: message.id, at: now)
         case .failure(let error):
             let failures = message.attempts + 1
             let delay = configuration.retryDelayMilliseconds(afterFailures: failures)
@@ -129,23 +137,32 @@ final class OutboxWorker: Sendable {
                 "outbox": "\(message.id)", "channel": "\(message.channel)", "attempt": "\(failures)",
                 "error": "\(error)", "next_attempt_at": "\(next?.rfc3339 ?? "never (failed)")",
             ])
-            let text = "\(error)"
-            record(message) { db in try OutboxRecords.markRetry(db, id: message.id, error: text, nextAttemptAt: next) }
+            return .retry(id: message.id, error: "\(error)", nextAttemptAt: next)
         }
     }
 
-    /// Runs `body` in the writer's next commit and waits until it is durable, so the next pass reads it.
-    private func record(_ message: OutboxRecord, _ body: @escaping @Sendable (SQLiteConnection) throws -> Void) {
+    /// Records the outcomes of a pass in one job of the writer's next commit and waits until it is durable,
+    /// so the next pass reads them.
+    private func record(_ outcomes: [Outcome]) {
+        guard !outcomes.isEmpty else { return }
         let done = DispatchSemaphore(value: 0)
         let failure = Mutex<(any Error)?>(nil)
-        writer.submit(.savepoint, body, completion: { result in
+        writer.submit(.savepoint, { db in
+            for outcome in outcomes {
+                switch outcome {
+                case .sent(let id, let at): try OutboxRecords.markSent(db, id: id, at: at)
+                case .retry(let id, let error, let next):
+                    try OutboxRecords.markRetry(db, id: id, error: error, nextAttemptAt: next)
+                }
+            }
+        }, completion: { result in
             if case .failure(let error) = result { failure.withLock { $0 = error } }
             done.signal()
         })
         if done.wait(timeout: .now() + .seconds(Self.recordWaitSecondsMax)) == .timedOut {
-            logger.error("outbox: the writer did not record an outcome in time", metadata: ["outbox": "\(message.id)"])
+            logger.error("outbox: the writer did not record outcomes in time", metadata: ["messages": "\(outcomes.count)"])
         } else if let error = failure.withLock({ $0 }) {
-            logger.error("outbox: cannot record an outcome", metadata: ["outbox": "\(message.id)", "error": "\(error)"])
+            logger.error("outbox: cannot record outcomes", metadata: ["messages": "\(outcomes.count)", "error": "\(error)"])
         }
     }
 }

@@ -34,13 +34,16 @@ extension Hub {
     func execute(_ request: MoneyRequest, session: Session, from id: ConnectionID, _ responder: Responder) async {
         let threats = self.threats
         let address = connections[id]?.info.peerAddress
-        await ledger.submit(request) { result in
+        let notifier = self.notifier
+        let user = session.user
+        // The receipt is written to the outbox in the transaction's own commit.
+        await ledger.submit(request, receipt: { Self.receiptMessage($0, to: user) }) { result in
             if case .failure(let error) = result, error.code == .accountLocked {
-                threats.report(.lockedAction, user: session.user.id, username: session.user.username, ip: address,
+                threats.report(.lockedAction, user: user.id, username: user.username, ip: address,
                                detail: "\(request.command.kind.rawValue) refused: \(error.message)")
             }
             responder.finish(result.map(Self.moneyResult))
-            if case .success(let outcome) = result { self.sendReceipt(outcome, to: session.user) }
+            if case .success(let outcome) = result, !outcome.replayed { notifier.queued() }
         }
     }
 
