@@ -74,6 +74,38 @@ import Testing
         }
     }
 
+    /// The payer's stream mixes events derived from postings (balance, completed transfer) with a rejected
+    /// transfer stored as an event row: a replay from any seq gives exactly what the live subscriber got.
+    @Test func replaysPayerStreamWithRejectedTransfer() async throws {
+        try await TestHub.with { hub in
+            let alice = try await hub.customer("alice", deposit: "10.00")
+            let bob = try await hub.customer("bob", deposit: nil)
+            let stream: JSONValue = .string("account:\(alice.account)")
+            let watcher = try await hub.client()
+            _ = try await watcher.ok("auth", ["token": .string(alice.token)])
+            _ = try await watcher.ok("subscribe", ["stream": stream, "since": 0])
+            let pay: JSONValue = ["from": .string(alice.account), "to": .string(bob.account), "amount": "3.00"]
+            _ = try await alice.client.ok("transfer", pay)
+            #expect(try await alice.client.errorCode("transfer", ["from": .string(alice.account), "to": .string(bob.account),
+                                                                  "amount": "50.00"]) == "insufficient_funds")
+            _ = try await alice.client.ok("withdraw", ["account": .string(alice.account), "amount": "1.00"])
+            _ = try await alice.client.ok("transfer", pay)
+            let live = try await watcher.events(7)
+            #expect(live.map { $0["seq"]?.int64Value } == (1...7).map { Int64($0) })
+            #expect(live.map { $0["event"]?.stringValue } == ["balance", "balance", "transfer", "transfer", "balance",
+                                                              "balance", "transfer"])
+            #expect(live[3]["data"]?["status"] == "rejected")
+            for since in [0, 2, 3, 4] {
+                let resumed = try await hub.client()
+                _ = try await resumed.ok("auth", ["token": .string(alice.token)])
+                let sub = try await resumed.ok("subscribe", ["stream": stream, "since": .integer(Int64(since))])
+                #expect(sub["head"]?.int64Value == 7)
+                #expect(try await resumed.events(7 - since) == Array(live.dropFirst(since)))
+                resumed.close()
+            }
+        }
+    }
+
     /// Resuming from a seq past the head, or replaying more than the limit, is `resync_required`.
     @Test func asksForResyncWhenTooFarBehind() async throws {
         try await TestHub.with(configure: { $0.hub.replayEventsMax = 3 }) { hub in

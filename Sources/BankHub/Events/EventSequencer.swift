@@ -4,21 +4,25 @@ import BankWire
 import Synchronization
 
 /// An event before it has a seq. `json` is its `data` as JSON text, encoded once when the draft is made.
+/// A `derived` event is not appended to `events`: the job that causes it stores its seq in the rows it is
+/// derived from (a ledger posting, see `LedgerEvents`), and replay renders it again from them.
 struct EventDraft: Sendable {
     let stream: StreamName
     let kind: String
     let json: String
+    let derived: Bool
 
     init(stream: StreamName, kind: String, data: JSONValue) {
         self.init(stream: stream, kind: kind, json: JSONWriter.string(data))
     }
 
     /// For drafts whose JSON is built directly (the ledger's hot path); `json` must be one valid object.
-    init(stream: StreamName, kind: String, json: String) {
+    init(stream: StreamName, kind: String, json: String, derived: Bool = false) {
         assert(json.hasPrefix("{") && json.hasSuffix("}"), "event data is a JSON object")
         self.stream = stream
         self.kind = kind
         self.json = json
+        self.derived = derived
     }
 }
 
@@ -43,17 +47,28 @@ final class EventSequencer: Sendable {
     func submit(_ drafts: [EventDraft], at: Timestamp, balances: [BalanceWrite] = [],
                 body: @escaping @Sendable (SQLiteConnection) throws -> Void = { _ in },
                 completion: @escaping @Sendable () -> Void = {}) {
+        submit(drafts, at: at, balances: balances, writing: { db, _ in try body(db) }, completion: completion)
+    }
+
+    /// As `submit(_:at:balances:body:completion:)`, but `writing` is given the events with their seqs, in
+    /// draft order: it stores the `derived` ones itself; the others are appended to `events` after it.
+    func submit(_ drafts: [EventDraft], at: Timestamp, balances: [BalanceWrite] = [],
+                writing: @escaping @Sendable (SQLiteConnection, [StoredEvent]) throws -> Void,
+                completion: @escaping @Sendable () -> Void = {}) {
         heads.withLock { heads in
+            var logged: [StoredEvent] = []
             let events = drafts.map { draft -> StoredEvent in
                 let stream = draft.stream.description
                 let seq = (heads[stream] ?? 0) + 1
                 heads[stream] = seq
-                return StoredEvent(stream: stream, seq: seq, kind: draft.kind, data: draft.json,
-                                   at: at.milliseconds)
+                let event = StoredEvent(stream: stream, seq: seq, kind: draft.kind, data: draft.json,
+                                        at: at.milliseconds)
+                if !draft.derived { logged.append(event) }
+                return event
             }
-            writer.submit(.ledger, balances: balances, { db in
-                try body(db)
-                for event in events { try EventRecords.append(db, event) }
+            writer.submit(.ledger, balances: balances, { [logged] db in
+                try writing(db, events)
+                for event in logged { try EventRecords.append(db, event) }
             }, completion: { [fanout] result in
                 guard case .success = result else { preconditionFailure("ledger jobs fail-stop inside the writer") }
                 fanout.publish(events)

@@ -1,30 +1,55 @@
 import BankCore
+import BankStore
 import BankWire
 
 /// The events a ledger transaction causes (see the Events table in docs/protocol.md).
 enum LedgerEvents {
     /// A `balance` event on each customer account whose balance changed, and for a transfer a `transfer` event
-    /// on both accounts' streams.
+    /// on both accounts' streams, in that order. The data text comes from `LedgerEventData`, the one renderer
+    /// the replay of derived events uses too.
     ///
-    /// The data objects are built as text: every value is digits, a money amount or an RFC 3339 time, none of
-    /// which needs JSON escaping, and the key order matches what `JSONWriter` would give. This runs once per
-    /// transaction inside the ledger actor, so it stays off the JSON tree and its allocations.
+    /// The events on a customer account's stream are `derived`: they are not stored as `events` rows but as
+    /// the seq on the account's posting (schema migration 3), the `balance` event at that seq and a
+    /// transfer's `transfer` event at the next, and a replay derives them again (`DerivedEvents`). A
+    /// `transfer` event on the cash account's stream (a transfer paid to the bank) has no posting seq of its
+    /// own and is stored as a row.
     static func drafts(for txn: AppliedTransaction) -> [EventDraft] {
         var drafts: [EventDraft] = []
         drafts.reserveCapacity(4)
-        let id = txn.id.description
-        let at = txn.at.rfc3339
         for posting in txn.postings where posting.account != .cash {
-            let account = posting.account.description
             drafts.append(EventDraft(stream: .account(posting.account), kind: "balance", json:
-                #"{"account":"\#(account)","balance":"\#(posting.balanceAfter.description)","txn":"\#(id)","at":"\#(at)"}"#))
+                LedgerEventData.balance(account: posting.account, balance: posting.balanceAfter, txn: txn.id,
+                                        at: txn.at), derived: true))
         }
         if case .transfer(let from, let to, let amount) = txn.command {
-            let json = #"{"txn":"\#(id)","from":"\#(from.description)","to":"\#(to.description)","amount":"\#(amount.description)","status":"completed","at":"\#(at)"}"#
-            drafts.append(EventDraft(stream: .account(from), kind: "transfer", json: json))
-            drafts.append(EventDraft(stream: .account(to), kind: "transfer", json: json))
+            let json = LedgerEventData.transfer(txn: txn.id, from: from, to: to, amount: amount, at: txn.at)
+            drafts.append(EventDraft(stream: .account(from), kind: "transfer", json: json, derived: from != .cash))
+            drafts.append(EventDraft(stream: .account(to), kind: "transfer", json: json, derived: to != .cash))
         }
         return drafts
+    }
+
+    /// The seq to store on each of `txn`'s postings (nil for the cash account's), given the events `drafts`
+    /// received: the seq of the posting's `balance` event. Stops the process if a transfer's `transfer`
+    /// event did not get the next seq, which replay would derive.
+    static func postingSeqs(for txn: AppliedTransaction, events: [StoredEvent]) -> [Int64?] {
+        var index = 0
+        let seqs = txn.postings.map { posting -> Int64? in
+            guard posting.account != .cash else { return nil }
+            defer { index += 1 }
+            assert(events[index].kind == "balance" && events[index].stream == StreamName.account(posting.account).description)
+            return events[index].seq
+        }
+        if txn.kind == .transfer {
+            for (posting, seq) in zip(txn.postings, seqs) {
+                guard let seq else { continue }
+                let transfer = events[index]
+                index += 1
+                assert(transfer.kind == "transfer" && transfer.stream == StreamName.account(posting.account).description)
+                precondition(transfer.seq == seq + 1, "a transfer event follows its balance event on the stream")
+            }
+        }
+        return seqs
     }
 
     static func rejectedTransfer(_ command: LedgerCommand, reason: ErrorCode, at: Timestamp) -> EventDraft {

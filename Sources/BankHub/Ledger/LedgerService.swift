@@ -77,8 +77,9 @@ actor LedgerService {
                                    balance: balance, replayed: false)
         let balances = applied.postings.map { BalanceWrite(account: $0.account, balance: $0.balanceAfter) }
         let message = receipt?(outcome)
-        sequencer.submit(LedgerEvents.drafts(for: applied), at: now, balances: balances, body: { db in
-            try LedgerRecords.insertTransaction(db, applied, idempotencyKey: request.idempotencyKey)
+        sequencer.submit(LedgerEvents.drafts(for: applied), at: now, balances: balances, writing: { db, events in
+            try LedgerRecords.insertTransaction(db, applied, idempotencyKey: request.idempotencyKey,
+                                                seqs: LedgerEvents.postingSeqs(for: applied, events: events))
             if let message { try Notifier.queue(message, db, at: now) }
         }, completion: { completion(.success(outcome)) })
     }

@@ -66,7 +66,8 @@ public enum LedgerRecords {
     }
 
     /// Checks the stored ledger: every transaction's postings sum to zero, every balance equals the sum of its
-    /// postings, and all balances sum to zero. Returns what is wrong; empty when all holds.
+    /// postings, all balances sum to zero, and every account stream's seqs run without a gap. Returns what is
+    /// wrong; empty when all holds.
     public static func violations(_ db: SQLiteConnection) throws -> [String] {
         var problems: [String] = []
         try db.prepare("SELECT txn_id, SUM(amount) FROM postings GROUP BY txn_id HAVING SUM(amount) <> 0 LIMIT 10")
@@ -80,8 +81,24 @@ public enum LedgerRecords {
         }
         let total = try db.prepare("SELECT COALESCE(SUM(balance), 0) FROM accounts").queryOne { $0.int64(0) } ?? 0
         if total != 0 { problems.append("balances sum to \(total), not zero") }
+        try db.prepare(accountStreamGaps).query { row in
+            problems.append("stream account:\(row.int64(0)) has seq \(row.int64(1)) after \(row.int64(2))")
+        }
         return problems
     }
+
+    /// Account streams whose seqs, derived from postings (`DerivedEvents`) and stored as rows together, do not
+    /// run 1, 2, 3, … without a gap or a repeat: (account, seq, the seq before it).
+    private static let accountStreamGaps = """
+        WITH seqs(account, seq) AS (
+            SELECT account_id, seq FROM postings WHERE seq IS NOT NULL
+            UNION ALL SELECT p.account_id, p.seq + 1 FROM postings p JOIN transactions t ON t.id = p.txn_id
+                WHERE p.seq IS NOT NULL AND t.kind = 'transfer'
+            UNION ALL SELECT CAST(substr(stream, 9) AS INTEGER), seq FROM events WHERE stream LIKE 'account:%')
+        SELECT account, seq, previous FROM (
+            SELECT account, seq, LAG(seq, 1, 0) OVER (PARTITION BY account ORDER BY seq) AS previous FROM seqs)
+        WHERE seq <> previous + 1 LIMIT 10
+        """
 
     public static func insertAccount(_ db: SQLiteConnection, _ account: LedgerState.Account, name: String,
                                      at: Timestamp) throws {
@@ -95,8 +112,12 @@ public enum LedgerRecords {
     }
 
     /// Writes a transaction and its postings. Balances are written separately, once per account per commit.
+    /// `seqs` (one per posting, nil for the cash account's) are the seqs of the postings' `balance` events on
+    /// their accounts' streams, from which those events are derived (`DerivedEvents`); without them the
+    /// postings carry no events.
     public static func insertTransaction(_ db: SQLiteConnection, _ txn: AppliedTransaction,
-                                         idempotencyKey: String?) throws {
+                                         idempotencyKey: String?, seqs: [Int64?] = []) throws {
+        precondition(seqs.isEmpty || seqs.count == txn.postings.count, "one seq (or nil) per posting")
         let command = txn.command
         try db.prepare("""
             INSERT INTO transactions(id, kind, user_id, amount, debit_account, credit_account, note, idempotency_key, created_at)
@@ -104,11 +125,11 @@ public enum LedgerRecords {
             """).run(txn.id.rawValue, txn.kind.rawValue, txn.userID.rawValue, command.amount.cents,
                      command.debited.rawValue, command.credited.rawValue, txn.note, idempotencyKey, txn.at.milliseconds)
         let posting = try db.prepare("""
-            INSERT INTO postings(txn_id, account_id, amount, balance_after, created_at) VALUES (?, ?, ?, ?, ?)
+            INSERT INTO postings(txn_id, account_id, amount, balance_after, created_at, seq) VALUES (?, ?, ?, ?, ?, ?)
             """)
-        for leg in txn.postings {
+        for (index, leg) in txn.postings.enumerated() {
             try posting.run(txn.id.rawValue, leg.account.rawValue, leg.amount.cents, leg.balanceAfter.cents,
-                            txn.at.milliseconds)
+                            txn.at.milliseconds, seqs.isEmpty ? nil : seqs[index])
         }
     }
 

@@ -163,6 +163,16 @@ enum Schema {
         CREATE TRIGGER audit_log_is_immutable_delete BEFORE DELETE ON audit_log
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         """),
+        // The ledger's events on customer account streams are derived from postings instead of stored as
+        // `events` rows: `seq` is the seq of the posting's `balance` event on `account:<account_id>`, and for
+        // a transfer's posting the `transfer` event has seq + 1 (DerivedEvents renders both again with
+        // LedgerEventData). NULL on the cash account's postings and on every posting written before this
+        // migration: the events of those were stored as rows and are still read as they are, merged by seq
+        // with the derived ones. Everything else (rejected transfers, otp, request and threat events, a
+        // transfer event on the cash account's stream) stays in `events`.
+        (3, """
+        ALTER TABLE postings ADD COLUMN seq INTEGER CHECK (seq > 0);
+        """),
     ]
 
     /// Pragmas set on every connection. WAL lets readers run beside the one writer; `synchronous=FULL`
