@@ -13,13 +13,17 @@ public struct FailureWindow<Key: Hashable & Sendable>: Sendable {
         self.keysMax = keysMax
     }
 
-    /// Records one event and returns how many fall inside the window, this one included.
+    /// Records one event and returns how many fall inside the window, this one included. The key's times are
+    /// changed in place (no copy per call: this runs on every transfer).
     public mutating func record(_ key: Key, now: Int64) -> Int {
-        if events.count >= keysMax { prune(now: now) }
-        var times = (events[key] ?? []).filter { now - $0 < windowMilliseconds }
+        if events.count >= keysMax, events[key] == nil { prune(now: now) }
+        return Self.append(now, to: &events[key, default: []], windowMilliseconds: windowMilliseconds, eventsMax: eventsMax)
+    }
+
+    private static func append(_ now: Int64, to times: inout [Int64], windowMilliseconds: Int64, eventsMax: Int) -> Int {
+        times.removeAll { now - $0 >= windowMilliseconds }
         times.append(now)
         if times.count > eventsMax { times.removeFirst(times.count - eventsMax) }
-        events[key] = times
         return times.count
     }
 

@@ -1,0 +1,38 @@
+import BankCore
+import Testing
+
+struct SecurityWindowTests {
+    /// Failures count within the window only, and each key is counted apart.
+    @Test func countsEventsInsideTheWindow() {
+        var window = FailureWindow<String>(windowMilliseconds: 1_000, eventsMax: 10)
+        #expect(window.record("alice", now: 0) == 1)
+        #expect(window.record("alice", now: 500) == 2)
+        #expect(window.record("bob", now: 500) == 1)
+        #expect(window.record("alice", now: 1_200) == 2)
+        #expect(window.count("alice", now: 2_600) == 0)
+        window.reset("bob")
+        #expect(window.count("bob", now: 600) == 0)
+    }
+
+    /// A key keeps at most eventsMax times, and at most keysMax keys are tracked.
+    @Test func staysBounded() {
+        var window = FailureWindow<Int>(windowMilliseconds: 60_000, eventsMax: 3, keysMax: 4)
+        for time in 0..<10 { _ = window.record(1, now: Int64(time)) }
+        #expect(window.count(1, now: 10) == 3)
+        for key in 2...10 { _ = window.record(key, now: 20) }
+        #expect((2...10).filter { window.count($0, now: 21) > 0 }.count <= 4)
+    }
+
+    /// A bucket lets a burst through, then refuses with the seconds to wait, then refills.
+    @Test func tokenBucketRefusesPastTheBurstAndRefills() {
+        let limit = TokenBucket.Limit(ratePerSecond: 2, capacity: 3)
+        var bucket = TokenBucket(limit: limit, now: 0)
+        #expect((0..<3).allSatisfy { _ in bucket.take(limit, now: 0) == nil })
+        #expect(bucket.take(limit, now: 0) == 1)
+        #expect(bucket.take(limit, now: 600) == nil)
+        var limiter = RateLimiter<String>(limit: limit, keysMax: 2)
+        #expect(limiter.take("a", now: 0) == nil)
+        for key in ["b", "c", "d"] { _ = limiter.take(key, now: 0) }
+        #expect(limiter.count <= 2)
+    }
+}
