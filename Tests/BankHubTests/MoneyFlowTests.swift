@@ -16,7 +16,7 @@ import Testing
             #expect(sent["txn"]?["note"] == "lunch")
             let withdrawn = try await bob.client.ok("withdraw", ["account": .string(bob.account), "amount": "0.50"])
             #expect(withdrawn["balance"] == "25.00")
-            #expect(try await hub.ledgerViolations().isEmpty)
+            #expect(try hub.ledgerViolations().isEmpty)
         }
     }
 
@@ -115,7 +115,7 @@ import Testing
             let balances = try await alice.client.ok("accounts")["accounts"]?.arrayValue?.first?["balance"]
             #expect(balances == "0.00")
             #expect(try await bob.client.ok("accounts")["accounts"]?.arrayValue?.first?["balance"] == "50.00")
-            #expect(try await hub.ledgerViolations().isEmpty)
+            #expect(try hub.ledgerViolations().isEmpty)
         }
     }
 }

@@ -29,7 +29,7 @@ public final class HubServer: Sendable {
     let auth: AuthService
     let notifier: Notifier
     private let logger: Logger
-    private let shutdownStarted = Mutex(false)
+    private let shutdownStarted = OnceFlag()
 
     /// Opens (creating or migrating) the database, checks the stored ledger's invariants and loads it.
     /// Refuses to start on a ledger whose balances do not match its postings.
@@ -121,11 +121,7 @@ public final class HubServer: Sendable {
     /// Graceful stop: refuse new requests, let those in flight be answered (bounded wait), close every
     /// connection with 1001, commit what is queued and close the database. Idempotent.
     public func shutdown() async {
-        let already = shutdownStarted.withLock { started in
-            defer { started = true }
-            return started
-        }
-        guard !already else { return }
+        guard shutdownStarted.claim() else { return }
         logger.info("shutting down: refusing new requests")
         await hub.stopAccepting()
         let grace = hub.configuration.shutdownGraceMilliseconds

@@ -16,7 +16,7 @@ final class CompletionThread: Sendable {
     private let pending = Mutex<[Batch]>([])
     private let wakeUp = DispatchSemaphore(value: 0)
     private let room = DispatchSemaphore(value: batchesQueuedMax)
-    private let stopped = Mutex(false)
+    private let stopped = OnceFlag()
     private let finished = DispatchSemaphore(value: 0)
 
     init(name: String) {
@@ -41,7 +41,7 @@ final class CompletionThread: Sendable {
             wakeUp.wait()
             let batch = pending.withLock { queue in queue.isEmpty ? nil : queue.removeFirst() }
             guard let batch else {
-                if stopped.withLock({ $0 }) { return }
+                if stopped.isClaimed { return }
                 continue
             }
             for completion in batch { completion() }
@@ -51,11 +51,7 @@ final class CompletionThread: Sendable {
 
     /// Runs every batch already queued, then ends the thread. Call once, after the writer stopped.
     func stop() {
-        let already = stopped.withLock { flag in
-            defer { flag = true }
-            return flag
-        }
-        guard !already else { return }
+        guard stopped.claim() else { return }
         wakeUp.signal()
         finished.wait()
     }

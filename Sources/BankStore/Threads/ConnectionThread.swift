@@ -10,7 +10,7 @@ import Synchronization
 final class ConnectionThread<Job: Sendable>: Sendable {
     private let pending = Mutex<[Job]>([])
     private let wakeUp = DispatchSemaphore(value: 0)
-    private let stopped = Mutex(false)
+    private let stopped = OnceFlag()
     private let finished = DispatchSemaphore(value: 0)
     let batchJobsMax: Int
 
@@ -53,7 +53,7 @@ final class ConnectionThread<Job: Sendable>: Sendable {
                 return taken
             }
             if !jobs.isEmpty { process(connection, jobs) }
-            if jobs.isEmpty, stopped.withLock({ $0 }) { return }
+            if jobs.isEmpty, stopped.isClaimed { return }
         }
     }
 
@@ -70,11 +70,7 @@ final class ConnectionThread<Job: Sendable>: Sendable {
 
     /// Runs every job already queued, then ends the thread and closes the connection. Idempotent.
     func stop() {
-        let already = stopped.withLock { flag in
-            defer { flag = true }
-            return flag
-        }
-        guard !already else { return }
+        guard stopped.claim() else { return }
         wakeUp.signal()
         finished.wait()
     }
