@@ -70,6 +70,9 @@ extension ServerCore {
         for id in ids {
             if let record = serviceState.records[id] { lws_callback_on_writable(record.wsi) }
         }
+        for id in inbound.takeResumes() {
+            if let record = serviceState.records[id] { lws_rx_flow_control(record.wsi, 1) }
+        }
         advanceShutdown()
     }
 

@@ -52,15 +52,21 @@ extension ServerCore {
             return 0
         }
         if record.partialMessage.isEmpty && isLastPiece {
-            continuation.yield(.message(id, Array(bytes)))
+            deliver(Array(bytes), from: id, wsi: wsi)
             return 0
         }
         serviceState.records[id]?.partialMessage.append(contentsOf: bytes)
         if isLastPiece, let message = serviceState.records[id]?.partialMessage {
             serviceState.records[id]?.partialMessage = []
-            continuation.yield(.message(id, message))
+            deliver(message, from: id, wsi: wsi)
         }
         return 0
+    }
+
+    /// Hands a complete message to the application; stops reading the socket when its backlog is full.
+    private func deliver(_ message: [UInt8], from id: ConnectionID, wsi: OpaquePointer) {
+        continuation.yield(.message(id, message))
+        if inbound.received(id) { lws_rx_flow_control(wsi, 0) }
     }
 
     private func rejectTooLarge(_ id: ConnectionID, wsi: OpaquePointer) {
@@ -101,6 +107,7 @@ extension ServerCore {
         session?.pointee.connectionID = 0
         serviceState.records[id] = nil
         outbound.withLock { _ = $0.queues.removeValue(forKey: id) }
+        inbound.remove(id)
         continuation.yield(.closed(id))
     }
 }

@@ -26,6 +26,7 @@ final class ServerCore: Sendable {
     let events: AsyncStream<TransportEvent>
     let continuation: AsyncStream<TransportEvent>.Continuation
     let outbound = Mutex(OutboundState())
+    let inbound: InboundBacklog
     let serviceState = ServiceThreadState()
     let contextHandle = Mutex<ContextHandle?>(nil)
     let lifecycle = Mutex(Lifecycle.created)
@@ -38,6 +39,7 @@ final class ServerCore: Sendable {
         configuration.validate()
         self.configuration = configuration
         self.health = health
+        self.inbound = InboundBacklog(messagesMax: configuration.inboundMessagesMax)
         self.policy = HandshakePolicy(webSocketPath: configuration.webSocketPath,
                                       allowedOrigins: configuration.allowedOrigins,
                                       usesTLS: configuration.usesTLS)

@@ -93,6 +93,13 @@ public final class WebSocketServer: Sendable {
         core.shutdown()
     }
 
+    /// Tells the transport that the application finished with one `.message` of `id`. Each connection may
+    /// have `inboundMessagesMax` messages not yet consumed; past that its socket is not read until the
+    /// backlog falls to half. Thread-safe.
+    public func consumed(_ id: ConnectionID) {
+        if core.inbound.consumed(id) { core.wakeServiceThread() }
+    }
+
     /// Open WebSocket connections right now.
     public var connectionCount: Int { core.connectionCount }
 }

@@ -20,6 +20,9 @@ public struct WebSocketServerConfiguration: Sendable {
     public var outboundQueueBytesMax: Int = 8 << 20
     /// Messages queued for one connection before it is closed with 4008 "slow consumer".
     public var outboundQueueMessagesMax: Int = 65_536
+    /// Messages one connection may have handed to the application and not yet had `consumed`; past it the
+    /// transport stops reading that socket until the application catches up to half (TCP back-pressure).
+    public var inboundMessagesMax: Int = 4_096
     /// Seconds of silence after which lws sends a ping.
     public var pingIntervalSeconds: Int = 25
     /// Seconds of silence (no pong, no data) after which lws hangs up.

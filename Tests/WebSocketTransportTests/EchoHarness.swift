@@ -41,7 +41,9 @@ final class EchoHarness: Sendable {
                 case .opened(let id, let info):
                     openConnections.ids.withLock { $0.append(id) }
                     openConnections.infos.withLock { $0[id] = info }
-                case .message(let id, let bytes): if echo { server.send(bytes, to: id) }
+                case .message(let id, let bytes):
+                    if echo { server.send(bytes, to: id) }
+                    server.consumed(id)
                 case .closed(let id): openConnections.ids.withLock { $0.removeAll { $0 == id } }
                 }
             }

@@ -112,6 +112,8 @@ public final class HubServer: Sendable {
                 case .success(let request): await hub.handle(id, request)
                 case .failure(let failure): transport.send(Reply.failure(id: failure.id, error: failure.error), to: id)
                 }
+                // Inbound back-pressure: the transport reads at most `inboundMessagesMax` ahead of this loop.
+                transport.consumed(id)
             case .closed(let id):
                 await hub.closed(id)
             }
