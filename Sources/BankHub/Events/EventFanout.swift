@@ -16,8 +16,6 @@ public protocol EventFanout: Sendable {
     func unsubscribe(_ connection: ConnectionID, stream: String)
     /// Forgets every subscription of a closed connection.
     func drop(_ connection: ConnectionID)
-    /// The streams a connection is subscribed to.
-    func streams(of connection: ConnectionID) -> [String]
 }
 
 /// Where the fan-out hands frames to be written. The hub's transport in production; anything that queues

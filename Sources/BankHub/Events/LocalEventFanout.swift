@@ -82,15 +82,6 @@ public final class LocalEventFanout: EventFanout {
             }
         }
     }
-
-    public func streams(of connection: ConnectionID) -> [String] {
-        table.withLock { Array($0.byConnection[connection] ?? []) }
-    }
-
-    /// How many subscriptions are open, for /healthz.
-    public var subscriptionCount: Int {
-        table.withLock { $0.byConnection.values.reduce(0) { $0 + $1.count } }
-    }
 }
 
 extension Dictionary where Key == ConnectionID, Value == LocalEventFanout.Subscription {

@@ -113,10 +113,7 @@ extension Hub {
         let session = try session(of: id)
         // Every connection on this token drops back to anonymous now, before the revocation commits, so no
         // request can use it in between.
-        for (other, connection) in connections where connection.session?.tokenHash == session.tokenHash {
-            connections[other]?.session = nil
-            for stream in fanout.streams(of: other) { fanout.unsubscribe(other, stream: stream) }
-        }
+        endSessions { $0.tokenHash == session.tokenHash }
         respond(responder) { [auth] in
             try await auth.revoke(tokenHash: session.tokenHash)
             return [:]
@@ -125,11 +122,18 @@ extension Hub {
 
     /// Closes every connection of `user` with 1008 (policy): used when the user is locked.
     func disconnect(user: UserID, reason: String) {
-        for (id, connection) in connections where connection.session?.user.id == user {
+        for id in endSessions(where: { $0.user.id == user }) { sink.close(id, code: 1008, reason: reason) }
+    }
+
+    /// Every connection whose session matches becomes anonymous and loses its subscriptions; returns them.
+    @discardableResult
+    func endSessions(where matches: (Session) -> Bool) -> [ConnectionID] {
+        let ended = connections.compactMap { id, connection in connection.session.map(matches) == true ? id : nil }
+        for id in ended {
             connections[id]?.session = nil
             fanout.drop(id)
-            sink.close(id, code: 1008, reason: reason)
         }
+        return ended
     }
 
     /// Appends to the login history (time, address, user agent, outcome); returns once committed, so the
@@ -145,7 +149,7 @@ extension Hub {
         // Re-checked after the await in the caller: the actor may have run other work meanwhile.
         guard connections[id] != nil else { throw BankError(.unavailable, "the connection closed") }
         if let previous = connections[id]?.session, previous.user.id != session.user.id {
-            for stream in fanout.streams(of: id) { fanout.unsubscribe(id, stream: stream) }
+            fanout.drop(id)
         }
         connections[id]?.session = session
     }

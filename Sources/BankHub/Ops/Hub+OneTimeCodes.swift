@@ -27,9 +27,9 @@ extension Hub {
             "challenge": .string(issued.challenge), "op": .string(purpose.rawValue), "summary": .string(summary),
             "status": "pending", "expires_at": .string(issued.expiresAt.rfc3339),
         ])], at: Clock.now())
-        deliver(to: user, subject: "Your BankHub code",
-                body: "Your BankHub code is \(issued.code). It confirms: \(summary). It expires in \(policy.otpLifetimeSeconds / 60) minutes.",
-                preferSMS: true)
+        notifier.notify(user, subject: "Your BankHub code",
+                        body: "Your BankHub code is \(issued.code). It confirms: \(summary). It expires in \(policy.otpLifetimeSeconds / 60) minutes.",
+                        prefer: .sms)
         responder.fail(BankError(.otpRequired, "a one-time code was sent to confirm: \(summary)",
                                  challenge: issued.challenge, expiresAt: issued.expiresAt.rfc3339))
     }

@@ -20,9 +20,9 @@ extension Hub {
     func issuePasswordReset(for user: UserRecord) async {
         guard let issued = try? await services.codes.issue(for: user.id, purpose: .passwordReset, payload: "{}",
                                                            lifetimeSeconds: 15 * 60) else { return }
-        deliver(to: user, subject: "Reset your BankHub password",
-                body: "Your BankHub password reset code is \(issued.code). It expires in 15 minutes. "
-                    + "If you did not ask for it, ignore this message.", preferSMS: false)
+        notifier.notify(user, subject: "Reset your BankHub password",
+                        body: "Your BankHub password reset code is \(issued.code). It expires in 15 minutes. "
+                            + "If you did not ask for it, ignore this message.", prefer: .email)
     }
 
     func resetPassword(_ args: Arguments, _ responder: Responder) throws(BankError) {
@@ -58,11 +58,7 @@ extension Hub {
 
     /// After a password change, other connections of the user (other tokens) become anonymous at once.
     func dropSessions(of user: UserID, keeping tokenHash: [UInt8]?) {
-        for (id, connection) in connections
-        where connection.session?.user.id == user && connection.session?.tokenHash != tokenHash {
-            connections[id]?.session = nil
-            for stream in fanout.streams(of: id) { fanout.unsubscribe(id, stream: stream) }
-        }
+        endSessions { $0.user.id == user && $0.tokenHash != tokenHash }
     }
 
     func totpEnroll(from id: ConnectionID, _ responder: Responder) throws(BankError) {

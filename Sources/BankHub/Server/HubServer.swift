@@ -22,13 +22,16 @@ public final class HubServer: Sendable {
     public static let version = "0.1.0"
 
     public let transport: WebSocketServer
-    let writer: DatabaseWriter
-    let readers: DatabaseReaders
     let hub: Hub
-    let ledger: LedgerService
-    let auth: AuthService
-    let notifier: Notifier
+    /// The same services the hub uses; the server starts and stops them and seeds demo data through them.
+    let services: HubServices
     private let logger: Logger
+
+    var writer: DatabaseWriter { services.writer }
+    var readers: DatabaseReaders { services.readers }
+    var ledger: LedgerService { services.ledger }
+    var auth: AuthService { services.auth }
+    var notifier: Notifier { services.notifier }
     private let shutdownStarted = OnceFlag()
 
     /// Opens (creating or migrating) the database, checks the stored ledger's invariants and loads it.
@@ -78,17 +81,14 @@ public final class HubServer: Sendable {
         let auth = AuthService(hasher: PasswordHasher(iterations: options.hub.passwordIterations), writer: writer,
                                readers: readers, sessionLifetimeHours: options.hub.sessionLifetimeHours)
         self.transport = transport
-        self.writer = writer
-        self.readers = readers
-        self.ledger = ledger
-        self.auth = auth
-        self.notifier = notifier
         self.logger = logger
         let services = HubServices(
             writer: writer, readers: readers, sequencer: sequencer, fanout: fanout, ledger: ledger, auth: auth,
             totp: SecondFactor(writer: writer, readers: readers),
-            codes: OneTimeCodes(writer: writer, attemptsMax: options.hub.security.otpAttemptsMax), security: SecurityGuard(policy: options.hub.security),
+            codes: OneTimeCodes(writer: writer, attemptsMax: options.hub.security.otpAttemptsMax),
+            security: SecurityGuard(policy: options.hub.security),
             threats: ThreatReporter(lastID: lastThreatID, sequencer: sequencer), notifier: notifier)
+        self.services = services
         self.hub = Hub(sink: transport, services: services, configuration: options.hub, statistics: statistics,
                        logger: logger)
     }
