@@ -20,8 +20,6 @@ final class SecurityGuard: Sendable {
     let policy: SecurityPolicy
     private let state: Mutex<State>
 
-    static let authOps: Set<String> = ["signup", "login", "forgot_password", "reset_password"]
-
     init(policy: SecurityPolicy) {
         self.policy = policy
         let window = policy.failureWindowMilliseconds
@@ -34,13 +32,13 @@ final class SecurityGuard: Sendable {
     }
 
     /// nil when the request may go on; else the seconds to wait and which bucket refused.
-    func admit(op: String, connection: ConnectionID, user: UserID?, address: String, now: Int64) -> (Int, String)? {
+    func admit(op: Op, connection: ConnectionID, user: UserID?, address: String, now: Int64) -> (Int, String)? {
         guard policy.rateLimitsEnabled else { return nil }
         return state.withLock { state in
             if let wait = state.connections.take(connection, now: now) { return (wait, "connection") }
             if let user, let wait = state.users.take(user, now: now) { return (wait, "user") }
             if let wait = state.addresses.take(address, now: now) { return (wait, "address") }
-            if Self.authOps.contains(op), let wait = state.authByAddress.take(address, now: now) { return (wait, "sign-in") }
+            if op.rateClass == .signIn, let wait = state.authByAddress.take(address, now: now) { return (wait, "sign-in") }
             return nil
         }
     }

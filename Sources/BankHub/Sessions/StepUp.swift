@@ -1,5 +1,6 @@
 import BankCore
 import BankCrypto
+import BankWire
 
 /// The admin step-up: state-changing admin ops need the admin key (its SHA-256 is all the hub keeps) or,
 /// once the admin enrolled TOTP, a current code.

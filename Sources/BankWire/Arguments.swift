@@ -1,5 +1,4 @@
 import BankCore
-import BankWire
 
 /// Typed access to a request's `args`, turning every mistake into a `bad_request` (or `invalid_amount`) that
 /// names the field. Unknown fields are ignored so that clients can be newer than the hub.

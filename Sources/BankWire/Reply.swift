@@ -1,5 +1,4 @@
 import BankCore
-import BankWire
 
 /// Encodes replies: `{"id": 7, "ok": true, "result": {...}}` or `{"id": 7, "ok": false, "error": {...}}`.
 public enum Reply {

@@ -1,12 +1,18 @@
 import BankCore
-import BankWire
 
-/// One decoded request frame: `{"id": 7, "op": "transfer", "args": {...}}`.
+/// One decoded request frame: `{"id": 7, "op": "transfer", "args": {...}}`. The envelope of protocol v1
+/// lives here and in `Reply`; every transport (WebSocket frames, HTTP bodies) decodes through it.
 public struct Request: Sendable {
     /// The client's id, echoed in the reply: an integer or a string of at most 64 characters.
     public let id: JSONValue
-    public let op: String
+    public let op: Op
     public let args: Arguments
+
+    public init(id: JSONValue, op: Op, args: Arguments) {
+        self.id = id
+        self.op = op
+        self.args = args
+    }
 
     /// Decodes a frame. A failure carries the id when one could be read, so the error reply can echo it.
     public static func decode(_ bytes: [UInt8]) -> Result<Request, RequestDecodingFailure> {
@@ -22,8 +28,11 @@ public struct Request: Sendable {
         guard let id = object["id"], isValidID(id) else {
             return .failure(.init(id: nil, error: .badRequest("frame needs an id: an integer or a string of at most 64 characters", field: "id")))
         }
-        guard let op = object["op"]?.stringValue, !op.isEmpty else {
+        guard let name = object["op"]?.stringValue, !name.isEmpty else {
             return .failure(.init(id: id, error: .badRequest("frame needs an op string", field: "op")))
+        }
+        guard let op = Op(rawValue: name) else {
+            return .failure(.init(id: id, error: .badRequest("unknown op \"\(name.prefix(40))\"", field: "op")))
         }
         let args: JSONObject
         switch object["args"] {
