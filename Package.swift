@@ -44,7 +44,7 @@ let package = Package(
         ]),
         // The executable: serve, bench, admin, outbox.
         .executableTarget(name: "bankhub", dependencies: [
-            "BankHub", "BankWire", "WebSocketClient",
+            "BankCore", "BankCrypto", "BankHub", "BankStore", "BankWire", "WebSocketClient", "WebSocketTransport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -53,11 +53,14 @@ let package = Package(
         .testTarget(name: "BankCoreTests", dependencies: ["BankCore"]),
         .testTarget(name: "BankWireTests", dependencies: ["BankCore", "BankWire"]),
         .testTarget(name: "BankCryptoTests", dependencies: ["BankCrypto"]),
-        .testTarget(name: "BankStoreTests", dependencies: ["BankStore"]),
+        .testTarget(name: "BankStoreTests", dependencies: ["BankCore", "BankStore"]),
         .testTarget(name: "WebSocketTransportTests", dependencies: ["WebSocketTransport", "WebSocketClient"]),
         // A real local SMTP server (aiosmtpd in a child process) for the SMTP and notifier tests.
         .target(name: "SMTPTestPeer", path: "Tests/SMTPTestPeer", exclude: ["smtp_peer.py"]),
         .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient", "SMTPTestPeer"]),
-        .testTarget(name: "BankHubTests", dependencies: ["BankHub", "BankCore", "BankCrypto", "BankStore", "BankWire", "WebSocketClient", "SMTPTestPeer"]),
+        .testTarget(name: "BankHubTests", dependencies: [
+            "BankHub", "BankCore", "BankCrypto", "BankStore", "BankWire", "WebSocketClient", "SMTPTestPeer",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ]
 )
