@@ -22,6 +22,8 @@ let package = Package(
                        providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
+        // epoll and eventfd from the C headers (Glibc does not export them; the event layout is per-CPU).
+        .systemLibrary(name: "CEpoll"),
 
         // Pure domain: money, ledger rules, errors, roles. No I/O.
         .target(name: "BankCore"),
@@ -36,7 +38,7 @@ let package = Package(
         // SMTP client (STARTTLS via OpenSSL) for the e-mail notification sink.
         .target(name: "SMTPClient", dependencies: ["COpenSSL"]),
         // WebSocket client over POSIX sockets, for tests and the load generator.
-        .target(name: "WebSocketClient"),
+        .target(name: "WebSocketClient", dependencies: ["CEpoll"]),
         // The hub: connections, sessions, dispatch, ledger service, fan-out.
         .target(name: "BankHub", dependencies: [
             "BankCore", "BankWire", "BankCrypto", "BankStore", "WebSocketTransport", "SMTPClient",
