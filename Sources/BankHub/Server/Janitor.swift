@@ -30,6 +30,7 @@ final class Janitor: Sendable {
     private let ledger: LedgerService
     private let logger: Logger
     private let loop = Mutex<Task<Void, Never>?>(nil)
+    private let passes = Atomic<Int>(0)
 
     init(policy: RetentionPolicy, writer: DatabaseWriter, readers: DatabaseReaders, ledger: LedgerService,
          logger: Logger) {
@@ -40,6 +41,9 @@ final class Janitor: Sendable {
         self.ledger = ledger
         self.logger = logger
     }
+
+    /// Passes finished since start (for tests and health).
+    var completedPasses: Int { passes.load(ordering: .acquiring) }
 
     /// Runs a pass now and then one every interval, until `stop`.
     func start() {
@@ -86,6 +90,7 @@ final class Janitor: Sendable {
         if report.rows > 0 || report.keysCompacted > 0 {
             logger.info("janitor: deleted \(report.sessions) sessions, \(report.challenges) challenges, \(report.loginAttempts + report.loginFailures) login attempts; \(report.keysCompacted) idempotency keys compacted")
         }
+        passes.add(1, ordering: .releasing)
         return report
     }
 
