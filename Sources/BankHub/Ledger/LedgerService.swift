@@ -58,7 +58,7 @@ actor LedgerService {
                 completion: @escaping @Sendable (Result<MoneyOutcome, BankError>) -> Void) async {
         let fingerprint = IdempotencyRegistry.Fingerprint(request.command, note: request.note)
         var stored: StoredKey?
-        for _ in 0..<Self.keyReadsMax {
+        resolving: for reads in 0...Self.keyReadsMax {
             let lookup: IdempotencyRegistry.Lookup
             do {
                 lookup = try lookUpKey(request, fingerprint, stored)
@@ -78,6 +78,7 @@ actor LedgerService {
                 }
                 return
             case .unresolved:
+                guard reads < Self.keyReadsMax else { break resolving }
                 do {
                     stored = try await readStoredKey(request)
                 } catch {
@@ -156,13 +157,14 @@ actor LedgerService {
     func check(_ request: MoneyRequest) async throws(BankError) -> Bool {
         let fingerprint = IdempotencyRegistry.Fingerprint(request.command, note: request.note)
         var stored: StoredKey?
-        for _ in 0..<Self.keyReadsMax {
+        resolving: for reads in 0...Self.keyReadsMax {
             switch try lookUpKey(request, fingerprint, stored) {
             case .replay: return true
             case .new:
                 _ = try state.plan(request.command, by: request.user)
                 return false
-            case .unresolved: stored = try await readStoredKey(request)
+            case .unresolved where reads < Self.keyReadsMax: stored = try await readStoredKey(request)
+            case .unresolved: break resolving
             }
         }
         throw BankError(.unavailable, "the idempotency key could not be checked now; retry")
