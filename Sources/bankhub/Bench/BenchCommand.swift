@@ -11,7 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
             running hub instead. Prints a table, and with --json one JSON object on the last line.
             """,
         subcommands: [TransfersScenario.self, FanoutScenario.self, ConnectionsScenario.self, ReconnectScenario.self,
-                      PeerFanoutScenario.self]
+                      PeerFanoutScenario.self, KeysScenario.self]
     )
 }
 
