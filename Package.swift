@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "bankhub", targets: ["bankhub"]),
+        .executable(name: "bankhub-bench", targets: ["bankhub-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -50,9 +51,15 @@ let package = Package(
             "BankCore", "BankWire", "BankCrypto", "BankStore", "WebSocketTransport", "SMTPClient",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // The executable: serve, bench, admin, outbox.
+        // The server executable: serve, admin, outbox.
         .executableTarget(name: "bankhub", dependencies: [
-            "BankCore", "BankCrypto", "BankHub", "BankStore", "BankWire", "WebSocketClient", "WebSocketTransport",
+            "BankCore", "BankCrypto", "BankHub", "BankStore", "BankWire", "WebSocketTransport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The load generator, an executable of its own: transfers, fanout, connections, reconnect, keys.
+        .executableTarget(name: "bankhub-bench", dependencies: [
+            "BankCore", "BankHub", "BankStore", "BankWire", "WebSocketClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -4,7 +4,7 @@ import BankStore
 import Foundation
 import Glibc
 
-/// `bankhub bench keys`: the memory the ledger's idempotency registry holds per key after start-up, with
+/// `bankhub-bench keys`: the memory the ledger's idempotency registry holds per key after start-up, with
 /// every key loaded as a full entry (all inside the recent window, which is how every key was held before the
 /// window existed) and with every key as an 8-byte hash (all older than the window). Measures this process's
 /// RSS around a load whose result is kept, after `malloc_trim` hands freed heap back to the kernel; SQLite's
