@@ -123,8 +123,9 @@ class Hub:
                               env=dict(os.environ, **(env or {})), timeout=60)
 
     def has_subcommand(self, name: str) -> bool:
-        out = self.cli("--help")
-        return re.search(rf"^\s+{re.escape(name)}\b", out.stdout, re.M) is not None
+        # `bankhub --help` is the default subcommand's (serve) help; `bankhub help` lists the subcommands.
+        out = self.cli("help").stdout + self.cli("--help").stdout
+        return re.search(rf"^\s+{re.escape(name)}\b", out, re.M) is not None
 
     def serve_flags(self) -> str:
         return self.cli("serve", "--help").stdout

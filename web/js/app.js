@@ -7,7 +7,8 @@
  * @module app
  */
 import { BankHubClient, BankHubError } from './bankhub.js';
-import { $, announce, setMessage } from './dom.js';
+import { $, announce, setFieldError, setMessage } from './dom.js';
+import { codeOf, describe, isUnavailableOp } from './messages.js';
 import * as authView from './views/auth.js';
 import * as accountsView from './views/accounts.js';
 import * as moneyView from './views/money.js';
@@ -51,39 +52,20 @@ export const store = {
 
 const client = new BankHubClient({ timeoutMs: 15000 });
 
-const FRIENDLY = {
-  timeout: 'The bank did not answer in time. It is safe to try again.',
-  disconnected: 'The connection dropped before the bank answered. It is safe to try again.',
-  closed: 'You are offline.',
-  unauthorized: 'Please log in again.',
-  forbidden: 'You are not allowed to do that.',
-  not_found: 'No such account.',
-  internal: 'Something went wrong at the bank. Nothing was changed; please try again.',
-  unavailable: 'The bank is restarting. Please try again in a moment.',
-  cancelled: 'Cancelled.',
-  otp_invalid: 'That code is not right. Check it and try again.',
-  otp_expired: 'That code has expired. Start again to get a new one.',
-  account_locked: 'This account is locked. Contact the bank to unlock it.',
-};
-
-/** A sentence for a person, from a BankHubError (the hub's own message when it has one). */
-export function describeError(err) {
-  if (!(err instanceof BankHubError)) return 'Something went wrong. Please try again.';
-  if (err.code === 'rate_limited') {
-    const secs = Math.max(1, Math.ceil(Number(err.retry_after) || 1));
-    return `Too many requests. Try again in ${secs} second${secs === 1 ? '' : 's'}.`;
-  }
-  if (isUnavailable(err)) return 'This hub does not offer that yet.';
-  if (FRIENDLY[err.code] && ['timeout', 'disconnected', 'closed', 'internal', 'cancelled', 'otp_invalid', 'otp_expired'].includes(err.code)) {
-    return FRIENDLY[err.code];
-  }
-  const msg = (err.message || FRIENDLY[err.code] || err.code).trim();
-  return msg.charAt(0).toUpperCase() + msg.slice(1) + (/[.!?]$/.test(msg) ? '' : '.');
+/** A sentence for a person from a BankHubError (web/js/messages.js); `about` adds what the page knows. */
+export function describeError(err, about) {
+  return describe(err, about);
 }
+
+/** Show an error in a message element: the plain sentence, then the code in small print. */
+function showError(el, err, about) { setMessage(el, describe(err, about), codeOf(err)); }
+
+/** The same next to a form field (marks it invalid). */
+function fieldError(input, err, about) { setFieldError(input, describe(err, about), codeOf(err)); }
 
 /** The hub answers `bad_request` "op X is not available ..." for ops it does not implement yet. */
 export function isUnavailable(err) {
-  return err instanceof BankHubError && err.code === 'bad_request' && err.field === 'op' && /not available|unknown op/i.test(err.message);
+  return err instanceof BankHubError && isUnavailableOp(err);
 }
 
 /** Send a request. When the hub holds it for a step-up code (`otp_required`), prompt for the code; the
@@ -92,8 +74,15 @@ async function call(op, args, opts) {
   try {
     return await client.request(op, args, opts);
   } catch (err) {
+    // The op travels with the error so the page can say what was not found or what clashed.
+    if (err instanceof BankHubError && err.op === undefined) err.op = op;
     if (!(err instanceof BankHubError) || err.code !== 'otp_required' || !err.challenge) throw err;
-    return otpView.prompt({ challenge: err.challenge, op, args, expires_at: err.expires_at, message: err.message, origin: true });
+    try {
+      return await otpView.prompt({ challenge: err.challenge, op, args, expires_at: err.expires_at, message: err.message, origin: true });
+    } catch (held) {
+      if (held instanceof BankHubError && held.op === undefined) held.op = op;
+      throw held;
+    }
   }
 }
 
@@ -110,7 +99,8 @@ function subscribe(stream) {
   return client.subscribe(stream, (ev) => store.emit('event', ev));
 }
 
-const ctx = { client, store, call, subscribe, describeError, isUnavailable, announce, showBanner, newIdempotencyKey };
+const ctx = { client, store, call, subscribe, describeError, errorCode: codeOf, showError, fieldError, isUnavailable, announce, showBanner,
+  newIdempotencyKey };
 
 // ---- connection indicator -------------------------------------------------------------------------
 

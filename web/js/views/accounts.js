@@ -151,7 +151,7 @@ async function openAccount() {
     form.elements.name.value = '';
     ctx.announce(`Opened ${account.name || 'account'}, number ${account.id}.`);
   } catch (err) {
-    if (err.field === 'name') setFieldError(form.elements.name, ctx.describeError(err));
-    else setMessage($('open-error'), ctx.describeError(err));
+    if (err.field === 'name') ctx.fieldError(form.elements.name, err);
+    else ctx.showError($('open-error'), err);
   }
 }

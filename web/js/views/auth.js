@@ -94,11 +94,11 @@ async function submit(form, mode) {
       $('auth-totp-field').hidden = false;
       setFieldError(form.elements.totp, $('auth-totp').value ? 'That code is not right.' : 'Enter the code from your authenticator app.');
       form.elements.totp.focus();
-    } else if (field) { setFieldError(field, ctx.describeError(err)); field.focus(); }
+    } else if (field) { ctx.fieldError(field, err); field.focus(); }
     else if (err.code === 'unauthorized') setMessage($('auth-error'), 'That username and password do not match.');
     else if (err.code === 'account_locked') setMessage($('auth-error'), 'This user is locked after too many attempts. Try again later or contact the bank.');
     else if (err.code === 'conflict') { setFieldError(form.elements.username, 'That username is taken. Try another one.'); form.elements.username.focus(); }
-    else setMessage($('auth-error'), ctx.describeError(err));
+    else ctx.showError($('auth-error'), err);
   }
 }
 
@@ -112,7 +112,7 @@ async function forgot() {
     setMessage($('forgot-success'), 'If that user exists, a code is on its way to the email or phone on file. It is valid for 15 minutes.');
     $('reset-code').focus();
   } catch (err) {
-    setMessage($('forgot-error'), ctx.describeError(err));
+    ctx.showError($('forgot-error'), err);
   }
 }
 
@@ -138,8 +138,8 @@ async function reset() {
     setMessage($('auth-notice'), 'Your password was changed. Log in with the new one.');
     $('auth-password').focus();
   } catch (err) {
-    if (err.code === 'otp_invalid' || err.code === 'otp_expired') { setFieldError(form.elements.code, ctx.describeError(err)); form.elements.code.focus(); }
-    else if (err.field === 'new_password') { setFieldError(form.elements.new_password, ctx.describeError(err)); form.elements.new_password.focus(); }
-    else setMessage($('reset-error'), ctx.describeError(err));
+    if (err.code === 'otp_invalid' || err.code === 'otp_expired') { ctx.fieldError(form.elements.code, err); form.elements.code.focus(); }
+    else if (err.field === 'new_password') { ctx.fieldError(form.elements.new_password, err); form.elements.new_password.focus(); }
+    else ctx.showError($('reset-error'), err);
   }
 }

@@ -66,7 +66,7 @@ async function loadFirst(account) {
     loadedFor = account;
     render();
   } catch (err) {
-    if (gen === generation) setMessage($('history-error'), ctx.describeError(err));
+    if (gen === generation) ctx.showError($('history-error'), err);
   }
 }
 
@@ -81,7 +81,7 @@ async function loadMore() {
     next = page.next ?? null;
     render();
   } catch (err) {
-    if (gen === generation) setMessage($('history-error'), ctx.describeError(err));
+    if (gen === generation) ctx.showError($('history-error'), err);
   }
 }
 
@@ -152,7 +152,7 @@ async function lookUpBalance() {
     const res = await ctx.call('balance_at', { account, at });
     setMessage($('balance-at-result'), `Balance on ${formatDateTime(res.at ?? at)}: ${formatMoney(res.balance)}`);
   } catch (err) {
-    if (err.field === 'at') setFieldError(form.elements.at, ctx.describeError(err));
-    else setMessage($('history-error'), ctx.describeError(err));
+    if (err.field === 'at') ctx.fieldError(form.elements.at, err);
+    else ctx.showError($('history-error'), err);
   }
 }

@@ -183,7 +183,7 @@ async function verify() {
     ctx.announce('Confirmed.');
   } catch (err) {
     if (err.code === 'otp_invalid') {
-      setMessage($('otp-error'), ctx.describeError(err));
+      ctx.showError($('otp-error'), err);
       $('otp-code').select();
       return;
     }
