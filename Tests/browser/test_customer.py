@@ -25,10 +25,15 @@ def test_transfer_shows_live_on_the_payees_screen(hub, browser):
     me.fill("Amount", "12.345", "Transfer")
     me.click("Send", "Transfer")
     me.wait_text("#tx-amount-error", "2 decimals")
-    # The hub's own error, next to the field it concerns.
+    # An overdraft, in plain words next to the field: not enough money, how much is there, what to do; the
+    # error code stays visible in small print for support.
     me.fill("Amount", "9999", "Transfer")
     me.click("Send", "Transfer")
-    me.wait_text("#tx-amount-error", "holds")
+    me.wait_text("#tx-amount-error", "not enough money")
+    said = me.text("#tx-amount-error")
+    assert "$250.00 is available" in said and "$9,999.00" in said, said
+    assert "or less, or move money into it first" in said, said
+    assert "code: insufficient_funds" in said and "holds" not in said, said
 
     me.fill("Amount", "40.5", "Transfer")
     me.fill("Note", "Concert tickets", "Transfer")

@@ -19,6 +19,11 @@ import * as otpView from './views/otp.js';
 import * as servicesView from './views/services.js';
 import * as employeeView from './views/employee.js';
 import * as adminView from './views/admin.js';
+import * as payeesView from './views/payees.js';
+import * as goalsView from './views/goals.js';
+import * as ordersView from './views/orders.js';
+import * as profileView from './views/profile.js';
+import * as statementView from './views/statement.js';
 
 /** Shared state. `accounts` keeps the hub's order (oldest first). */
 export const store = {
@@ -26,13 +31,18 @@ export const store = {
   user: null,
   /** @type {Map<string, {id: string, name: string, balance: string, currency: string, status: string}>} */
   accounts: new Map(),
+  /** @type {Map<string, {id: string, account: string, nickname: string}>} saved payees, by payee id */
+  payees: new Map(),
+  /** @type {Map<string, {id: string, account: string, name: string, target: string, saved: string}>} by goal id */
+  goals: new Map(),
   /** @type {string|null} id of the account whose history is shown */
   selected: null,
   /** @type {string} the page shown: accounts, services, staff or admin */
   page: 'accounts',
   _listeners: new Map(),
   /** Listen: `accounts` (list changed), `balance` ({id, before, after, txn}), `select` (id), `event` (hub
-   * event), `user` (user|null), `resync` (stream), `page` (name), `connection` (state). */
+   * event), `user` (user|null), `profile` (user: name or contact changed), `payees` (list changed),
+   * `transferred` ({from, to, amount}), `resync` (stream), `page` (name), `connection` (state). */
   on(type, fn) {
     if (!this._listeners.has(type)) this._listeners.set(type, new Set());
     this._listeners.get(type).add(fn);
@@ -143,6 +153,7 @@ renderThemeToggle();
 
 const PAGES = {
   accounts: { hash: '#/', roles: null, title: 'Accounts' },
+  payments: { hash: '#/payments', roles: null, title: 'Payments' },
   services: { hash: '#/services', roles: null, title: 'Services & security' },
   staff: { hash: '#/staff', roles: ['employee', 'admin'], title: 'Employee console' },
   admin: { hash: '#/admin', roles: ['admin'], title: 'Threat monitor' },
@@ -190,8 +201,8 @@ function showSignedIn(signedIn) {
 
 const ROLE_TEXT = { customer: 'Personal', employee: 'Employee', admin: 'Administrator' };
 
-async function enterApp(user) {
-  store.user = user;
+/** The signed-in user's name in the top bar and the greeting. */
+function renderUser(user) {
   const name = user.full_name || user.username;
   $('session-user').textContent = name;
   $('session-role').textContent = ROLE_TEXT[user.role] ?? user.role;
@@ -200,6 +211,12 @@ async function enterApp(user) {
   const greet = hour < 12 ? 'Good morning' : hour < 18 ? 'Good afternoon' : 'Good evening';
   $('greeting').textContent = `${greet}, ${name.split(' ')[0]}`;
   $('greeting-date').textContent = new Intl.DateTimeFormat(undefined, { dateStyle: 'full' }).format(new Date());
+}
+store.on('profile', (user) => { if (store.user && user) { store.user = { ...store.user, ...user }; renderUser(store.user); } });
+
+async function enterApp(user) {
+  store.user = user;
+  renderUser(user);
   showSignedIn(true);
   store.page = null;
   renderPage();
@@ -212,6 +229,8 @@ async function enterApp(user) {
 function leaveApp(reason) {
   store.user = null;
   store.accounts.clear();
+  store.payees.clear();
+  store.goals.clear();
   store.selected = null;
   store.emit('user', null);
   showSignedIn(false);
@@ -239,7 +258,7 @@ $('logout').addEventListener('click', async () => {
 });
 
 for (const view of [otpView, authView, accountsView, moneyView, historyView, insightsView, activityView,
-  servicesView, employeeView, adminView]) view.mount(ctx);
+  servicesView, employeeView, adminView, payeesView, goalsView, ordersView, profileView, statementView]) view.mount(ctx);
 
 // Start: with a stored token, wait for the restore before showing the login form.
 if (client.token) {

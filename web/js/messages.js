@@ -40,7 +40,8 @@ const NOT_FOUND = {
 const CONFLICT = {
   signup: 'That username is taken. Try another one.',
   open_account: 'You already have the most accounts allowed (20). Close one you no longer use first.',
-  payee_add: 'That account is already one of your payees.',
+  payee_add: (err) => (err.field === 'account' ? 'That account is already one of your payees.'
+    : 'You have saved the most payees allowed (200). Remove one you no longer pay first.'),
   goal_create: 'You already have the most savings goals allowed. Delete one you have reached first.',
   order_create: 'You already have the most standing orders allowed (50). Cancel one first.',
   order_cancel: 'This standing order has already ended.',
@@ -74,6 +75,14 @@ const FIELD = {
   amount: 'Enter an amount like 25 or 25.50.',
   initial_deposit: 'Enter an amount like 25 or 25.50.',
   idempotency_key: 'This form was sent twice with different details. Check them and send again.',
+};
+
+/** Words for one code from one op, where the general words would mislead. */
+const SPECIFIC = {
+  'statement.too_large': 'This month has too many transactions to download at once (more than 100,000). Ask the bank for it.',
+  'statement.bad_request': 'Choose a month from the account\'s opening to this month.',
+  'payee_add.not_found': 'There is no open account with that number. Check the number and try again.',
+  'update_profile.conflict': 'Another change of your details is waiting for its code. Finish or cancel it first.',
 };
 
 const SIMPLE = {
@@ -111,10 +120,13 @@ function rateLimited(err) {
 function insufficient(about) {
   const where = about.from ?? 'this account';
   const verb = VERB[about.op] ?? 'use';
-  if (about.available === undefined || about.amount === undefined) {
+  if (about.available == null || about.amount == null) {
     return `There is not enough money in ${where} for that amount. Choose a smaller amount, or move money into it first.`;
   }
   const available = formatMoney(about.available);
+  if (about.op === 'order') {
+    return `There was not enough money in ${where}: ${available} was available and the payment is ${formatMoney(about.amount)}. Move money into it before the next payment.`;
+  }
   const fix = about.op === 'goal_withdraw'
     ? `Take out ${available} or less.`
     : `${verb.charAt(0).toUpperCase()}${verb.slice(1)} ${available} or less, or move money into it first.`;
@@ -132,12 +144,14 @@ export function describe(err, about = {}) {
   if (typeof code !== 'string') return 'Something went wrong. Please try again.';
   if (isUnavailableOp(err)) return 'This hub does not offer that yet.';
   const op = about.op ?? err.op;
+  if (SPECIFIC[`${op}.${code}`] && !(code === 'bad_request' && err.field && err.field !== 'month')) return SPECIFIC[`${op}.${code}`];
   switch (code) {
     case 'rate_limited': return rateLimited(err);
     case 'insufficient_funds': return insufficient({ ...about, op });
     case 'not_found': return NOT_FOUND[SUBJECT[op]] ?? 'We could not find that. It may have been closed or removed.';
     case 'conflict':
       if (err.field === 'idempotency_key') return FIELD.idempotency_key;
+      if (typeof CONFLICT[op] === 'function') return CONFLICT[op](err);
       return CONFLICT[op] ?? 'That clashes with a change made a moment ago. Refresh and try again.';
     case 'invalid_amount':
       return /would hold more/i.test(err.message ?? '')

@@ -5,9 +5,11 @@
  * @module views/auth
  */
 import { $, announce, busy, clearFormErrors, setFieldError, setMessage } from '../dom.js';
+import { welcome } from './accounts.js';
 
 const USERNAME_RE = /^[a-z0-9_.-]{3,32}$/;
 let ctx;
+let firstAccount = null; // the account sign-up opened, shown once logged in
 
 export function mount(context) {
   ctx = context;
@@ -81,12 +83,15 @@ async function submit(form, mode) {
       if (v.full_name) args.full_name = v.full_name;
       if (v.email) args.email = v.email;
       if (v.phone) args.phone = v.phone;
-      await ctx.call('signup', args);
+      const res = await ctx.call('signup', args);
       announce('Account created. Logging you in.');
+      firstAccount = res.account ?? null;
     }
     const totp = $('auth-totp-field').hidden ? '' : form.elements.totp.value.trim();
     await ctx.client.login(v.username, v.password, totp ? { totp } : {});
     form.elements.password.value = '';
+    if (firstAccount) welcome(firstAccount);
+    firstAccount = null;
   } catch (err) {
     const field = err.field && form.elements[err.field];
     if (err.code === 'otp_required') {

@@ -4,6 +4,7 @@
  * @module views/history
  */
 import { $, h, busy, clearFormErrors, setFieldError, setMessage } from '../dom.js';
+import { nicknameOf } from './payees.js';
 import { accountLabel, formatDateTime, formatMoney, localInputToIso, nowLocalInput, toCents } from '../format.js';
 
 const PAGE = 25;
@@ -114,12 +115,17 @@ async function refreshTop() {
 
 function describe(e) {
   const other = e.counterparty ? ctx.store.accounts.get(String(e.counterparty)) : null;
-  const otherText = other ? accountLabel(other) : `account ${e.counterparty}`;
+  const nickname = e.counterparty && !other ? nicknameOf(e.counterparty) : null;
+  const otherText = other ? accountLabel(other) : nickname ? `${nickname} (account ${e.counterparty})` : `account ${e.counterparty}`;
   const negative = (toCents(e.amount) ?? 0n) < 0n;
+  const goal = e.counterparty ? ctx.store.goals.get(String(e.counterparty)) : null;
+  const goalText = goal ? `savings goal ${goal.name}` : 'a savings goal';
   switch (e.kind) {
     case 'deposit': return 'Deposit';
     case 'withdraw': case 'withdrawal': return 'Withdrawal';
     case 'transfer': return negative ? `Transfer to ${otherText}` : `Transfer from ${otherText}`;
+    case 'goal_fund': return `Put aside for ${goalText}`;
+    case 'goal_withdraw': return `Back from ${goalText}`;
     default: return e.kind ? e.kind.charAt(0).toUpperCase() + e.kind.slice(1).replace(/_/g, ' ') : 'Transaction';
   }
 }

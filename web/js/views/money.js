@@ -9,6 +9,7 @@
 import { $, busy, clearFormErrors, setFieldError, setMessage } from '../dom.js';
 import { accountLabel, formatMoney, parseAmountInput } from '../format.js';
 import { applyBalance } from './accounts.js';
+import { nicknameOf } from './payees.js';
 
 let ctx;
 const keys = new WeakMap(); // form -> idempotency key of the attempt in progress
@@ -135,8 +136,12 @@ async function transfer() {
   try {
     const res = await ctx.call('transfer', args);
     const dest = ctx.store.accounts.get(to);
-    succeed(form, `Sent ${formatMoney(amount)} to ${dest ? accountLabel(dest) : `account ${to}`}${tail(res)}`, res, from);
+    const nickname = nicknameOf(to);
+    const name = dest ? accountLabel(dest) : nickname ? `${nickname} (account ${to})` : `account ${to}`;
+    succeed(form, `Sent ${formatMoney(amount)} to ${name}${tail(res)}`, res, from);
     form.elements.to.value = '';
+    form.elements.payee.value = '';
+    ctx.store.emit('transferred', { from, to, amount });
   } catch (err) {
     showFailure(form, err, aboutMoney('transfer', from, amount));
   }

@@ -235,6 +235,7 @@ async function confirmTotp() {
     $('totp-setup').hidden = true;
     $('totp-secret').textContent = '';
     setMessage($('totp-success'), 'Two-step sign-in is on. Next time you log in, enter the code from your app too.');
+    ctx.store.emit('totp', true);
   } catch (err) {
     if (err.code === 'otp_invalid') setFieldError(form.elements.code, 'That code does not match. Check the time on your device and try the new code.');
     else ctx.fieldError(form.elements.code, err);
