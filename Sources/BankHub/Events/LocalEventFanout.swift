@@ -54,15 +54,30 @@ public final class LocalEventFanout: EventFanout {
         }
     }
 
-    public func finishCatchUp(_ connection: ConnectionID, stream: String, lastDelivered: Int64) {
+    public func finishCatchUp(_ connection: ConnectionID, stream: String, replay: [StoredEvent], lastDelivered: Int64,
+                              announce: () -> Void) -> Bool {
         table.withLock { table in
-            guard case .catchingUp(let held)? = table.byStream[stream]?[connection] else { return }
+            guard case .catchingUp(let held)? = table.byStream[stream]?[connection] else { return false }
+            announce()
             var last = lastDelivered
-            for event in held where event.seq > last {
+            for event in replay + held where event.seq > last {
                 sink.send(EventFrame.encode(event), to: connection)
                 last = event.seq
             }
             table.byStream[stream]?[connection] = .live(lastDelivered: last)
+            return true
+        }
+    }
+
+    public func revoke(_ connection: ConnectionID, where shouldEnd: (String) -> Bool) -> [String] {
+        table.withLock { table in
+            let ended = (table.byConnection[connection] ?? []).filter(shouldEnd).sorted()
+            for stream in ended {
+                table.byStream[stream]?[connection] = nil
+                if table.byStream[stream]?.isEmpty == true { table.byStream[stream] = nil }
+                table.byConnection[connection]?.remove(stream)
+            }
+            return ended
         }
     }
 
