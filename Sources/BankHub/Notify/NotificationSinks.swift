@@ -9,17 +9,40 @@ protocol NotificationSink: Sendable {
     func deliver(_ message: OutboxRecord) throws
 }
 
-/// Writes each message as a log line with its channel, recipient, subject and body. The default sink, and
-/// the only one for SMS in v1 (there is no SMS gateway): a person on the machine reads codes from the log
-/// or from `bankhub outbox`.
+/// Writes each message as a log line with its channel, recipient, subject and body, with every six-digit number
+/// of the body masked: codes (step-up, reset) never reach the log, where they would outlive their message and
+/// travel to log collectors. The default sink, and the only one for SMS in v1 (there is no SMS gateway): a person
+/// on the machine reads codes with `bankhub outbox`, which shows each message as sent.
 struct LogSink: NotificationSink {
     let logger: Logger
 
     func deliver(_ message: OutboxRecord) {
         logger.notice("notification", metadata: [
             "outbox": "\(message.id)", "channel": "\(message.channel)", "to": "\(message.recipient)",
-            "subject": "\(message.subject)", "body": "\(message.body)",
+            "subject": "\(message.subject)", "body": "\(Self.maskingCodes(message.body))",
         ])
+    }
+
+    /// `text` with each run of exactly six ASCII digits (the length of every code the hub sends) replaced by
+    /// `******`. Longer and shorter numbers (amounts, ids, times) stay; a six-digit amount is masked too, which
+    /// is harmless.
+    static func maskingCodes(_ text: String) -> String {
+        var output = ""
+        var digits = ""
+        func flush() {
+            output += digits.count == 6 ? "******" : digits
+            digits = ""
+        }
+        for character in text {
+            if character.isASCII, character.isNumber {
+                digits.append(character)
+            } else {
+                flush()
+                output.append(character)
+            }
+        }
+        flush()
+        return output
     }
 }
 

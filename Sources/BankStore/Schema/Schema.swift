@@ -173,6 +173,13 @@ enum Schema {
         (3, """
         ALTER TABLE postings ADD COLUMN seq INTEGER CHECK (seq > 0);
         """),
+        // One-time codes by user (docs/security.md "Identity, codes and sessions"): a new challenge retires the
+        // user's pending ones of its purpose, and reset codes are found by user, so both look challenges up by
+        // user instead of scanning the table. Numbered 6: the retention branch claims 4 and standing orders 5;
+        // versions are applied by number, so a gap is harmless.
+        (6, """
+        CREATE INDEX otp_challenges_user ON otp_challenges(user_id, purpose, status);
+        """),
     ]
 
     /// Pragmas set on every connection. WAL lets readers run beside the one writer; `synchronous=FULL`
