@@ -28,8 +28,8 @@ extension Hub {
                             + "If you did not ask for it, ignore this message.", prefer: .email)
     }
 
-    /// Every refusal of a reset code is counted, also for a name no user has, so that the answers (and the
-    /// limit) are the same for both and do not tell which names exist.
+    /// Every refusal of a reset code is counted and answered alike (`otp_invalid`), also for a name no user has,
+    /// so that neither the answers nor the limit tell which names exist or have a reset pending.
     func resetPassword(_ args: Arguments, from id: ConnectionID, _ responder: Responder) throws(BankError) {
         let username = try args.string("username").lowercased()
         let code = try args.string("code")
@@ -43,10 +43,9 @@ extension Hub {
                 guard let user else { throw WrongCode(BankError(.otpInvalid, "wrong or expired code", field: "code")) }
                 do {
                     _ = try await services.codes.redeem(nil, user: user.id, purposes: [.passwordReset], code: code)
-                } catch let error as BankError where error.code == .otpInvalid {
+                } catch let error as BankError where [.otpInvalid, .otpExpired].contains(error.code) {
+                    // One answer for wrong, expired, replaced and absent codes, as for a name nobody has.
                     throw WrongCode(BankError(.otpInvalid, "wrong or expired code", field: "code"))
-                } catch let error as BankError where error.code == .otpExpired {
-                    throw WrongCode(error)
                 }
             }
             guard let user else { preconditionFailure("an unknown user's code is always refused") }

@@ -51,12 +51,24 @@ extension Hub {
         }
     }
 
-    /// Adds a deadline; drops those of closed connections once they outnumber the open ones twice over, so the
-    /// heap stays bounded by the connections (each has at most a few live deadlines).
+    /// Adds a deadline. Once deadlines outnumber connections twice over, keeps only the current ones (a
+    /// connection is subject to one at a time: its time to log in or its session's expiry), so neither closed
+    /// connections nor a client that calls `auth` in a loop can grow the heap past about twice the connections.
     private func addDeadline(_ deadline: ConnectionDeadlines.Deadline) {
         deadlines.add(deadline)
         if deadlines.count > 2 * connections.count + 1_024 {
-            deadlines.prune { connections[$0.connection] != nil }
+            deadlines.prune(keeping: isCurrent)
+        }
+    }
+
+    /// Whether `deadline` is the one the connection is now subject to.
+    private func isCurrent(_ deadline: ConnectionDeadlines.Deadline) -> Bool {
+        guard let connection = connections[deadline.connection] else { return false }
+        switch deadline.kind {
+        case .signIn:
+            return connection.session == nil && connection.signInDeadline == deadline.at
+        case .sessionExpiry(let tokenHash):
+            return connection.session?.tokenHash == tokenHash && connection.session?.expiresAt.milliseconds == deadline.at
         }
     }
 }
