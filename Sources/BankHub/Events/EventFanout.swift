@@ -11,10 +11,10 @@ public protocol EventFanout: Sendable {
     func publish(_ events: [StoredEvent])
     /// Starts a subscription in catch-up mode: live events are held back until `finishCatchUp`.
     func beginCatchUp(_ connection: ConnectionID, stream: String)
-    /// If the subscription is still catching up (it was not ended meanwhile): calls `announce` (the subscribe
-    /// reply), sends `replay` (the stored events read for it), then what was held back with seq above the last of
-    /// those (or above `lastDelivered` when `replay` is empty), and switches to live delivery; returns true. All of
-    /// it under the table's lock, so nothing is sent for a subscription once it has been ended.
+    /// If the subscription still exists (it was not ended meanwhile): calls `announce` (the subscribe reply),
+    /// sends `replay` (the stored events read for it), then what was held back, each only when its seq is above
+    /// the last sent (starting from `lastDelivered`), and switches to live delivery; returns true. All of it under
+    /// the table's lock, so nothing is sent for a subscription once it has been ended.
     func finishCatchUp(_ connection: ConnectionID, stream: String, replay: [StoredEvent], lastDelivered: Int64,
                        announce: () -> Void) -> Bool
     func unsubscribe(_ connection: ConnectionID, stream: String)

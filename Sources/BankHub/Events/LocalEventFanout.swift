@@ -57,10 +57,20 @@ public final class LocalEventFanout: EventFanout {
     public func finishCatchUp(_ connection: ConnectionID, stream: String, replay: [StoredEvent], lastDelivered: Int64,
                               announce: () -> Void) -> Bool {
         table.withLock { table in
-            guard case .catchingUp(let held)? = table.byStream[stream]?[connection] else { return false }
+            let pending: [StoredEvent]
+            var last: Int64
+            switch table.byStream[stream]?[connection] {
+            case .catchingUp(let held)?:
+                (pending, last) = (replay + held, lastDelivered)
+            case .live(let sent)?:
+                // A second subscribe to the stream overtook this one and is live already: only what it has not
+                // sent yet goes out.
+                (pending, last) = (replay, max(lastDelivered, sent))
+            case nil:
+                return false
+            }
             announce()
-            var last = lastDelivered
-            for event in replay + held where event.seq > last {
+            for event in pending where event.seq > last {
                 sink.send(EventFrame.encode(event), to: connection)
                 last = event.seq
             }

@@ -6,13 +6,20 @@ import WebSocketTransport
 /// subscribe, unsubscribe: live events with resume from a seq.
 extension Hub {
     func subscribe(_ args: Arguments, from id: ConnectionID, _ responder: Responder) async throws(BankError) {
-        let user = try session(of: id).user
+        let session = try session(of: id)
+        let user = session.user
         let streamText = try args.string("stream")
         guard let stream = StreamName(streamText) else {
             throw .badRequest("stream must be account:ID, user:ID, admin:threats or staff:requests", field: "stream")
         }
         let since = try args.optionalInteger("since", in: 0...Int64.max)
         try await authorize(stream, for: user)
+        // Checked again after the await: a subscription must not start under a session or role that ended
+        // meanwhile (its revocation has already run).
+        let current = try self.session(of: id)
+        guard current.tokenHash == session.tokenHash, current.user.role == user.role else {
+            throw BankError(.unauthorized, "the session changed while subscribing; subscribe again")
+        }
         let name = stream.description
         let replayMax = configuration.replayEventsMax
         // Held back first, then read: whatever commits after this point is either in the read or held.
