@@ -44,6 +44,9 @@ final class EchoHarness: Sendable {
                 case .message(let id, let bytes):
                     if echo { server.send(bytes, to: id) }
                     server.consumed(id)
+                case .binaryMessage(let id, let bytes):
+                    if echo { server.send(bytes, to: id, kind: .binary) }
+                    server.consumed(id)
                 case .closed(let id): openConnections.ids.withLock { $0.removeAll { $0 == id } }
                 }
             }
