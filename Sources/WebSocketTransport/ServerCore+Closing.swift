@@ -6,15 +6,13 @@ extension ServerCore {
     /// handshake, so nothing else is worth waiting for.
     static let peerClosedGrace: Duration = .seconds(1)
 
-    /// Starts `id`'s close deadline (the first close counts) and tells lws too, so the socket goes even if
-    /// our timer were late: `PENDING_TIMEOUT_CLOSE_SEND` ends in a hard close that flushes nothing.
+    /// Starts `id`'s close deadline; an earlier one keeps running. The 50 ms timer enforces it
+    /// (`dropOverdueCloses`), so the transport counts and logs every connection it has to drop.
     ///
     /// `within` shortens the wait where no closing handshake is left to wait for.
     func startCloseDeadline(_ id: ConnectionID, wsi: OpaquePointer, within: Duration? = nil) {
         serviceState.assertOnServiceThread()
-        guard serviceState.closeDeadlines.closeRequested(id, at: .now, within: within) else { return }
-        let seconds = within.map { Int32(max(1, $0.components.seconds)) } ?? Int32(configuration.closeTimeoutSeconds)
-        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, seconds)
+        serviceState.closeDeadlines.closeRequested(id, at: .now, within: within)
     }
 
     /// Closes asked for from other threads (application closes, overflows): start their deadlines and ask
