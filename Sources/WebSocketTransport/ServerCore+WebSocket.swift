@@ -1,4 +1,5 @@
 import CLibWebSockets
+import Glibc
 
 /// WebSocket callbacks, all on the service thread.
 extension ServerCore {
@@ -50,6 +51,10 @@ extension ServerCore {
             return -1
         }
         serviceState.limiter.opened(address)
+        if let bytes = configuration.socketSendBufferBytes {
+            var size = Int32(clamping: bytes)
+            setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         let id = serviceState.takeID()
         session.pointee.connectionID = id
         serviceState.records[id] = ConnectionRecord(wsi: wsi, peerAddress: address)

@@ -26,6 +26,9 @@ public struct WebSocketServerConfiguration: Sendable {
     /// Bytes of messages one connection may have handed to the application and not yet had `consumed`; past
     /// it reading stops as for `inboundMessagesMax` (so a connection holds at most this plus one message).
     public var inboundBytesMax: Int = 1 << 20
+    /// SO_SNDBUF for each WebSocket socket; nil leaves the kernel's autotuning (which on loopback starts near
+    /// 2 MiB). A smaller buffer bounds the kernel memory a non-reading peer holds and shows it sooner.
+    public var socketSendBufferBytes: Int?
     /// Seconds a connection may take to close once a close was asked for (any code, either side); past it
     /// the transport drops the TCP connection whatever the peer does.
     public var closeTimeoutSeconds: Int = 5
@@ -76,6 +79,7 @@ public struct WebSocketServerConfiguration: Sendable {
         precondition(inboundMessagesMax >= 2, "inboundMessagesMax must be at least 2")
         precondition(inboundBytesMax >= 2, "inboundBytesMax must be at least 2")
         precondition((1...3_600).contains(closeTimeoutSeconds), "closeTimeoutSeconds must be 1...3600")
+        precondition(socketSendBufferBytes.map { $0 >= 4_096 } ?? true, "socketSendBufferBytes must be at least 4096")
         precondition(connectionsMax >= 1, "connectionsMax must be at least 1")
         precondition(connectionsPerAddressMax >= 1, "connectionsPerAddressMax must be at least 1")
         precondition((1...65_535).contains(pingIntervalSeconds), "pingIntervalSeconds must fit 16 bits")

@@ -17,11 +17,22 @@ struct ServeCommand: AsyncParsableCommand {
     var demo = false
     @Option(help: "Event loop: libev or poll.") var eventLoop = "libev"
     @Option(help: "Largest inbound message, in bytes.") var messageBytesMax = 65_536
+    @Option(help: "A host name (as in the Host header, without port) accepted besides loopback and --host (repeatable).")
+    var allowedHost: [String] = []
+    @Option(help: "Open WebSocket connections in all (default: open-file limit less 5 %, \(WebSocketServerConfiguration().connectionsMax) here).")
+    var connectionsMax: Int?
+    @Option(help: "Open WebSocket connections from one peer address (behind a local reverse proxy, raise it to --connections-max).")
+    var connectionsPerAddressMax = WebSocketServerConfiguration().connectionsPerAddressMax
     @Option(help: "Hours a login token stays valid.") var sessionTtlHours = 24
     @Option(help: "PBKDF2-HMAC-SHA256 iterations for new password hashes.") var passwordIterations = 600_000
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @OptionGroup(title: "Security") var security: SecurityOptions
     @OptionGroup(title: "Notifications") var notifications: NotifyOptions
+
+    func validate() throws {
+        if let connectionsMax, connectionsMax < 1 { throw ValidationError("--connections-max must be at least 1") }
+        guard connectionsPerAddressMax >= 1 else { throw ValidationError("--connections-per-address-max must be at least 1") }
+    }
 
     func run() async throws {
         var logger = Logger(label: "bankhub")
@@ -33,6 +44,9 @@ struct ServeCommand: AsyncParsableCommand {
         options.transport.webRoot = web
         options.transport.messageBytesMax = messageBytesMax
         options.transport.eventLoop = EventLoop(rawValue: eventLoop) ?? .libev
+        options.transport.allowedHosts = allowedHost
+        if let connectionsMax { options.transport.connectionsMax = connectionsMax }
+        options.transport.connectionsPerAddressMax = connectionsPerAddressMax
         options.hub.sessionLifetimeHours = sessionTtlHours
         options.hub.passwordIterations = passwordIterations
         try security.apply(to: &options)
