@@ -130,11 +130,17 @@ public final class HubServer: Sendable {
                 }
                 // Inbound back-pressure: the transport reads at most `inboundMessagesMax` ahead of this loop.
                 transport.consumed(id)
+            case .binaryMessage(let id, _):
+                // The protocol is JSON in text frames (docs/protocol.md); the connection stays usable.
+                transport.send(Reply.failure(id: nil, error: Self.binaryRefusal), to: id)
+                transport.consumed(id)
             case .closed(let id):
                 await hub.closed(id)
             }
         }
     }
+
+    static let binaryRefusal = BankError(.badRequest, "binary frames are not part of the protocol; send JSON in text frames")
 
     /// Graceful stop: refuse new requests, let those in flight be answered (bounded wait), close every
     /// connection with 1001, commit what is queued and close the database. Idempotent.
@@ -160,11 +166,12 @@ public final class HubServer: Sendable {
     }
 
     /// Headers on every static and HTTP response: no inline script (CSP), no MIME sniffing, no framing, no
-    /// referrer leaks, and HSTS when serving TLS.
+    /// referrer leaks, and HSTS when serving TLS. `connect-src 'self'` lets the page open its own ws:/wss:
+    /// origin (CSP Level 3 matches ws/wss to 'self') and no other host.
     static func securityHeaders(tls: Bool) -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = [
             ("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                + "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+                + "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
             ("X-Content-Type-Options", "nosniff"),
             ("X-Frame-Options", "DENY"),
             ("Referrer-Policy", "no-referrer"),
