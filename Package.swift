@@ -59,7 +59,7 @@ let package = Package(
         ]),
         // The load generator, an executable of its own: transfers, fanout, connections, reconnect, keys.
         .executableTarget(name: "bankhub-bench", dependencies: [
-            "BankCore", "BankHub", "BankStore", "BankWire", "WebSocketClient",
+            "BankCore", "BankHub", "BankStore", "BankWire", "WebSocketClient", "WebSocketTransport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),

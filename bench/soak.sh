@@ -10,7 +10,8 @@ bench="$(dirname "$bin")/bankhub-bench"
 work="$(mktemp -d /tmp/bankhub-soak.XXXXXX)"
 port=55490
 "$bin" serve --host 127.0.0.1 --port "$port" --db "$work/soak.sqlite" --web "$work" --password-iterations 1000 \
-  --log-level warning --no-rate-limits --burst-transfers 1000000000 >"$work/serve.log" 2>&1 &
+  --log-level warning --no-rate-limits --burst-transfers 1000000000 --connections-per-address-max 19000 \
+  >"$work/serve.log" 2>&1 &
 hub=$!
 trap 'kill $hub 2>/dev/null || true; wait $hub 2>/dev/null || true; rm -rf "$work"' EXIT
 sleep 1

@@ -2,6 +2,7 @@ import BankHub
 import Foundation
 import Glibc
 import Logging
+import WebSocketTransport
 
 /// The hub a scenario runs against: one it starts in this process on a temporary database (the default),
 /// a `bankhub serve` child process (when the hub's own memory must be measured apart from the client's),
@@ -10,7 +11,8 @@ import Logging
 /// Hubs started here hash new passwords with 1,000 PBKDF2 iterations instead of 600,000, so that setting up
 /// thousands of users takes seconds (logins are setup, not what is measured), and run with rate limits off
 /// and the transfer-burst threat threshold out of reach (`--no-rate-limits --burst-transfers 1000000000`):
-/// a load generator is one client sending far more than any customer would.
+/// a load generator is one client sending far more than any customer would. All its connections come from
+/// loopback, so the per-address connection limit is raised to the total (`--connections-per-address-max`).
 final class BenchTarget: Sendable {
     enum Kind: Sendable { case inProcess, child, external }
 
@@ -52,6 +54,7 @@ final class BenchTarget: Sendable {
         options.databasePath = databasePath
         options.transport.port = 0
         options.transport.log = { _ in }
+        options.transport.connectionsPerAddressMax = options.transport.connectionsMax
         options.hub.passwordIterations = 1_000
         options.hub.security.rateLimitsEnabled = false
         options.hub.security.burstTransfersPerMinute = burstTransfersPerMinute
@@ -77,7 +80,8 @@ final class BenchTarget: Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0", "--db", databasePath,
                              "--web", directory.path, "--password-iterations", "1000", "--log-level", "warning",
-                             "--no-rate-limits", "--burst-transfers", String(burstTransfersPerMinute)]
+                             "--no-rate-limits", "--burst-transfers", String(burstTransfersPerMinute),
+                             "--connections-per-address-max", String(WebSocketServerConfiguration().connectionsMax)]
         let log = try FileHandle(forWritingTo: output)
         process.standardOutput = log
         process.standardError = log

@@ -17,6 +17,12 @@ struct ServeCommand: AsyncParsableCommand {
     var demo = false
     @Option(help: "Event loop: libev or poll.") var eventLoop = "libev"
     @Option(help: "Largest inbound message, in bytes.") var messageBytesMax = 65_536
+    @Option(help: "A host name (as in the Host header, without port) accepted besides loopback and --host (repeatable).")
+    var allowedHost: [String] = []
+    @Option(help: "Open WebSocket connections in all (default: open-file limit less 5 %, \(WebSocketServerConfiguration().connectionsMax) here).")
+    var connectionsMax: Int?
+    @Option(help: "Open WebSocket connections from one peer address (behind a local reverse proxy, raise it to --connections-max).")
+    var connectionsPerAddressMax = WebSocketServerConfiguration().connectionsPerAddressMax
     @Option(help: "Hours a login token stays valid.") var sessionTtlHours = 24
     @Option(help: "PBKDF2-HMAC-SHA256 iterations for new password hashes.") var passwordIterations = 600_000
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
@@ -34,6 +40,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard EventLoop(rawValue: eventLoop) != nil else {
             throw ValidationError("--event-loop \(eventLoop): use libev or poll")
         }
+        if let connectionsMax, connectionsMax < 1 { throw ValidationError("--connections-max must be at least 1") }
+        guard connectionsPerAddressMax >= 1 else { throw ValidationError("--connections-per-address-max must be at least 1") }
     }
 
     func run() async throws {
@@ -46,6 +54,9 @@ struct ServeCommand: AsyncParsableCommand {
         options.transport.messageBytesMax = messageBytesMax
         options.transport.eventLoop = EventLoop(rawValue: eventLoop)!
         options.transport.log = HubLogging.transportLog(logger)
+        options.transport.allowedHosts = allowedHost
+        if let connectionsMax { options.transport.connectionsMax = connectionsMax }
+        options.transport.connectionsPerAddressMax = connectionsPerAddressMax
         options.hub.sessionLifetimeHours = sessionTtlHours
         options.hub.passwordIterations = passwordIterations
         try security.apply(to: &options)

@@ -12,7 +12,7 @@ import { formatMoney } from './format.js';
  * Swift enum and the protocol's errors table. */
 export const HUB_CODES = ['bad_request', 'unauthorized', 'forbidden', 'not_found', 'conflict', 'invalid_amount',
   'insufficient_funds', 'same_account', 'too_large', 'rate_limited', 'resync_required', 'unavailable', 'internal',
-  'account_locked', 'otp_required', 'otp_invalid', 'otp_expired'];
+  'account_locked', 'otp_required', 'otp_invalid', 'otp_expired', 'too_many_attempts'];
 
 /** Codes the client library and the page make themselves. */
 export const CLIENT_CODES = ['timeout', 'disconnected', 'closed', 'cancelled'];
@@ -108,6 +108,11 @@ const VERB = {
   transfer: 'send', withdraw: 'withdraw', goal_fund: 'put aside', goal_withdraw: 'take out', order: 'pay',
 };
 
+function tooManyAttempts(err) {
+  const minutes = Math.max(1, Math.ceil((Number(err.retry_after) || 60) / 60));
+  return `Too many wrong codes. For your safety, codes are refused for ${minutes} minute${minutes === 1 ? '' : 's'}; try again after that.`;
+}
+
 function rateLimited(err) {
   const secs = Math.max(1, Math.ceil(Number(err.retry_after) || 1));
   return `Too many requests. Try again in ${secs} second${secs === 1 ? '' : 's'}.`;
@@ -147,6 +152,7 @@ export function describe(err, about = {}) {
   if (SPECIFIC[`${op}.${code}`] && !(code === 'bad_request' && err.field && err.field !== 'month')) return SPECIFIC[`${op}.${code}`];
   switch (code) {
     case 'rate_limited': return rateLimited(err);
+    case 'too_many_attempts': return tooManyAttempts(err);
     case 'insufficient_funds': return insufficient({ ...about, op });
     case 'not_found': return NOT_FOUND[SUBJECT[op]] ?? 'We could not find that. It may have been closed or removed.';
     case 'conflict':

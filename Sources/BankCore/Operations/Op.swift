@@ -30,9 +30,12 @@ public enum Op: String, CaseIterable, Sendable {
     public enum RateClass: String, Sendable {
         /// The per-connection, per-user and per-address buckets.
         case standard
-        /// Those, plus the per-address sign-in bucket: ops that cost a password hash or issue a code to
-        /// someone who has not proved who they are.
+        /// Those, plus the per-address sign-in bucket: ops that issue a code to someone who has not proved who
+        /// they are.
         case signIn = "sign_in"
+        /// Those of `signIn`, plus the password-hash buckets per address and (when logged in) per user: ops that
+        /// run PBKDF2, which costs a core about 140 ms a call.
+        case passwordHash = "password_hash"
     }
 
     /// Who may call this op.
@@ -63,7 +66,8 @@ public enum Op: String, CaseIterable, Sendable {
     /// Which rate-limit class the op spends.
     public var rateClass: RateClass {
         switch self {
-        case .signup, .login, .forgotPassword, .resetPassword: .signIn
+        case .signup, .login, .resetPassword, .changePassword, .totpEnroll: .passwordHash
+        case .forgotPassword: .signIn
         default: .standard
         }
     }

@@ -11,6 +11,8 @@ actor Hub {
     struct Connection {
         let info: ConnectionInfo
         var session: Session?
+        /// While anonymous: when it must have logged in (see `Hub+Deadlines`); nil while signed in.
+        var signInDeadline: Int64?
     }
 
     var connections: [ConnectionID: Connection] = [:]
@@ -21,6 +23,10 @@ actor Hub {
     let inFlight = InFlightCounter()
     /// Orders changes to the service-request queue (see `ServiceRequestGate`).
     let requestGate = ServiceRequestGate()
+    /// Keeps each connection's money ops in arrival order off the shared loop (see `MoneyLanes`).
+    let moneyLanes = MoneyLanes()
+    /// Sign-in deadlines of anonymous connections and expiry times of sessions (see `Hub+Deadlines`).
+    var deadlines = ConnectionDeadlines()
     let statistics: HubStatistics
     let logger: Logger
 
@@ -45,6 +51,7 @@ actor Hub {
     func opened(_ id: ConnectionID, _ info: ConnectionInfo) {
         connections[id] = Connection(info: info, session: nil)
         statistics.connections.add(1, ordering: .relaxed)
+        startSignInClock(id)
     }
 
     func closed(_ id: ConnectionID) {
@@ -82,10 +89,12 @@ actor Hub {
         }
     }
 
-    private func dispatch(_ request: Request, from id: ConnectionID, responder: Responder) async throws(BankError) {
+    /// `steppedUp`: the admin step-up of this request was checked (off the shared loop, see `stepUp`).
+    func dispatch(_ request: Request, from id: ConnectionID, responder: Responder,
+                  steppedUp: Bool = false) async throws(BankError) {
         let args = request.args
         try Permissions.check(op: request.op, role: try currentRole(of: id))
-        if request.op.needsStepUp { try await checkStepUp(args, session: try session(of: id)) }
+        if request.op.needsStepUp, !steppedUp { return try stepUp(request, from: id, responder: responder) }
         switch request.op {
         case .signup: try signUp(args, responder)
         case .login: try logIn(args, from: id, responder)
@@ -93,16 +102,20 @@ actor Hub {
         case .logout: try logOut(from: id, responder)
         case .openAccount: try openAccount(args, from: id, responder)
         case .accounts: try listAccounts(from: id, responder)
-        case .deposit, .withdraw, .transfer: try await moveMoney(request.op, args, from: id, responder)
+        case .deposit, .withdraw, .transfer:
+            try await inMoneyLane(id, responder, always: request.op == .transfer && security.policy.otpNewPayee) {
+                try await self.moveMoney(request.op, args, from: id, responder)
+            }
         case .history: try await history(args, from: id, responder)
         case .balanceAt: try await balanceAt(args, from: id, responder)
         case .subscribe: try await subscribe(args, from: id, responder)
         case .unsubscribe: try unsubscribe(args, from: id, responder)
-        case .confirmOTP: try await confirmCode(args, from: id, responder)
+        case .confirmOTP:
+            try await inMoneyLane(id, responder, always: true) { try await self.confirmCode(args, from: id, responder) }
         case .forgotPassword: try forgotPassword(args, responder)
-        case .resetPassword: try resetPassword(args, responder)
+        case .resetPassword: try resetPassword(args, from: id, responder)
         case .changePassword: try changePassword(args, from: id, responder)
-        case .totpEnroll: try totpEnroll(from: id, responder)
+        case .totpEnroll: try totpEnroll(args, from: id, responder)
         case .totpConfirm: try totpConfirm(args, from: id, responder)
         case .setRole: try setRole(args, from: id, responder)
         case .lockUser: try lockUser(args, from: id, responder)
@@ -154,7 +167,7 @@ actor Hub {
             throw BankError(.unauthorized, "log in first (op login or auth)")
         }
         guard session.isValid(at: Clock.now()) else {
-            connections[id]?.session = nil
+            endSession(of: id, .sessionExpired)
             throw BankError(.unauthorized, "the session has expired; log in again")
         }
         return session

@@ -206,7 +206,7 @@ async function verify() {
     ctx.announce('Confirmed.');
   } catch (err) {
     entry.verifying = false;
-    if (err.code === 'otp_invalid') {
+    if (err.code === 'otp_invalid' || err.code === 'too_many_attempts') {
       ctx.showError($('otp-error'), err);
       $('otp-code').select();
       return;
