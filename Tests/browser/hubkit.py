@@ -208,7 +208,7 @@ class Proto:
 
 def op_available(hub: Hub, op: str, as_role: str = "admin", **args) -> bool:
     """Whether the running hub implements `op`: call it as a user with a role allowed to, and see whether
-    the answer is `bad_request` "... not available ...". Never fakes anything."""
+    the answer is `bad_request` "... not available ..." or "unknown op". Never fakes anything."""
     p = Proto(hub)
     try:
         name = unique("probe")
@@ -219,7 +219,7 @@ def op_available(hub: Hub, op: str, as_role: str = "admin", **args) -> bool:
         try:
             p.call(op, **args)
         except HubError as e:
-            if e.code == "bad_request" and "not available" in e.message:
+            if e.code == "bad_request" and ("not available" in e.message or "unknown op" in e.message):
                 return False
         return True
     finally:

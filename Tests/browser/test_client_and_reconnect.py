@@ -152,8 +152,8 @@ def test_timeout_resume_with_since_across_a_restart_and_session_restore(fresh_hu
       const who = c2.user && c2.user.username;
       const { accounts } = await c2.request('accounts');
       c2.close();
-      return [who, accounts[0].balance];
-    """)
+      return [who, accounts.find((a) => a.id === args[0]).balance];
+    """, acct)
     assert again == [user["username"], "11.00"]
     run(page, "t.c.close()")
 
@@ -164,6 +164,7 @@ def test_dashboard_reconnects_after_the_hub_restarts_and_shows_pushes_again(fres
     acct = user["accounts"][0]
     page = browser(hub.url).open().login(user)
     page.wait(lambda: page.balance_of(acct) == "$100.00", what="balance")
+    page.choose_account(acct)
 
     hub.kill()
     page.wait(lambda: page.d.execute_script("return document.getElementById('conn').dataset.state") == "reconnecting",
