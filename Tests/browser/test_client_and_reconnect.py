@@ -74,7 +74,7 @@ def test_request_reply_by_id_and_typed_errors(hub, browser):
       try { await anon.request('accounts'); errors.closed = 'no error'; } catch (e) { errors.closed = e.code; }
       const { accounts } = await c.request('accounts');
       c.close();
-      return { matched, errors, balance: accounts[0].balance };
+      return { matched, errors, balance: accounts.find((a) => a.id === args[2]).balance };
     """, user["username"], user["password"], user["accounts"][0])
     assert out["matched"]
     e = out["errors"]

@@ -16,6 +16,7 @@ def test_transfer_shows_live_on_the_payees_screen(hub, browser):
 
     them = browser(hub.url).open().login(payee)
     them.wait(lambda: them.balance_of(dst) == "$10.00", what="payee balance")
+    them.choose_account(dst)
     me = browser(hub.url).open().login(payer)
     me.wait(lambda: me.balance_of(src) == "$250.00", what="payer balance")
     assert "Paula" in me.text("#greeting")

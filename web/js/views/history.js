@@ -14,6 +14,7 @@ let next = null;       // cursor for older entries
 let loadedFor = null;  // account id the entries belong to
 let generation = 0;    // discards replies for an account no longer shown
 let refreshTimer = null;
+let atPicked = false;  // the person chose the "Balance on" time (else it follows the clock)
 
 export function mount(context) {
   ctx = context;
@@ -28,7 +29,9 @@ export function mount(context) {
     btn.disabled = true;
     try { await loadMore(); } finally { btn.disabled = false; }
   });
+  // Until the person picks a time, "Balance on" means now (the time of the lookup, not of the page load).
   $('balance-at-input').value = nowLocalInput();
+  $('balance-at-input').addEventListener('input', () => { atPicked = true; });
   $('balance-at-form').addEventListener('submit', (e) => {
     e.preventDefault();
     busy($('balance-at-form'), lookUpBalance);
@@ -151,6 +154,7 @@ async function lookUpBalance() {
   clearFormErrors(form);
   setMessage($('balance-at-result'), '');
   const account = ctx.store.selected;
+  if (!atPicked) form.elements.at.value = nowLocalInput();
   const at = localInputToIso(form.elements.at.value);
   if (!account) { setMessage($('history-error'), 'Choose an account first.'); return; }
   if (!at) { setFieldError(form.elements.at, 'Enter a date and time.'); form.elements.at.focus(); return; }
