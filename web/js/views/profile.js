@@ -6,7 +6,7 @@
  * @module views/profile
  */
 import { $, busy, clearFormErrors, setFieldError, setMessage } from '../dom.js';
-import { formatDateTime } from '../format.js';
+const dayFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
 
 const FIELDS = ['full_name', 'email', 'phone'];
 let ctx;
@@ -55,7 +55,8 @@ function show(p) {
 }
 
 function renderMeta() {
-  const since = profile.created_at ? ` · customer since ${formatDateTime(profile.created_at)}` : '';
+  const created = new Date(profile.created_at);
+  const since = Number.isNaN(created.getTime()) ? '' : ` · with us since ${dayFmt.format(created)}`;
   const totp = profile.totp_enabled === undefined ? '' : ` · Two-step sign-in: ${profile.totp_enabled ? 'on' : 'off'}`;
   $('profile-meta').textContent = `Username ${profile.username}${totp}${since}`;
 }
