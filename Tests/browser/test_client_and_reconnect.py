@@ -153,7 +153,7 @@ def test_timeout_resume_with_since_across_a_restart_and_session_restore(fresh_hu
       const { accounts } = await c2.request('accounts');
       c2.close();
       return [who, accounts.find((a) => a.id === args[0]).balance];
-    """, acct)
+    """, user["accounts"][0])
     assert again == [user["username"], "11.00"]
     run(page, "t.c.close()")
 

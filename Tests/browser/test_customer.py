@@ -117,8 +117,7 @@ def test_otp_prompt_on_every_open_screen_and_the_pending_transfer_resolves_live(
 
     p = logged_in(hub, payee)
     try:
-        balances = {a["id"]: a["balance"] for a in p.call("accounts")["accounts"]}
-        assert balances[dst] == "1500.00"
+        assert next(a for a in p.call("accounts")["accounts"] if a["id"] == dst)["balance"] == "1500.00"
     finally:
         p.close()
 
