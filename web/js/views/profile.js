@@ -1,8 +1,9 @@
 /**
  * "Your details" on the Services & security page: the user's name, e-mail and phone (`profile`,
  * `update_profile {full_name?, email?, phone?}`) and whether two-step sign-in is on (`totp_enabled`).
- * Only changed fields are sent; an emptied one is sent as null (cleared). A new e-mail or phone is held by the
- * hub until a one-time code sent to the contact on file confirms it (`otp_required` → the OTP dialog).
+ * Only changed fields are sent; an emptied one is sent as "" (removed). A new e-mail or phone is held by the
+ * hub until a one-time code sent to the contact on file confirms it (`otp_required` → the OTP dialog). A
+ * change made on another screen arrives as a `user` event on `user:ID`.
  * @module views/profile
  */
 import { $, busy, clearFormErrors, setFieldError, setMessage } from '../dom.js';
@@ -31,6 +32,13 @@ export function mount(context) {
   });
   store.on('page', (page) => { if (page === 'services' && store.user) load(); });
   store.on('totp', (enabled) => { if (profile) { profile.totp_enabled = enabled; renderMeta(); } });
+  store.on('event', (ev) => {
+    if (ev.event !== 'user' || !ev.data || !store.user) return;
+    const user = ev.data.user ?? ev.data;
+    if (String(user.id) !== String(store.user.id)) return;
+    store.emit('profile', { full_name: user.full_name, email: user.email, phone: user.phone });
+    if (profile) showKeepingEdits({ ...profile, ...user });
+  });
 }
 
 async function load() {
@@ -52,6 +60,15 @@ function show(p) {
   const form = $('profile-form');
   for (const name of FIELDS) form.elements[name].value = p[name] ?? '';
   renderMeta();
+}
+
+/** Take a change from another screen without overwriting what is being typed here. */
+function showKeepingEdits(next) {
+  const form = $('profile-form');
+  const edited = FIELDS.filter((name) => form.elements[name].value.trim() !== (profile[name] ?? ''));
+  const typed = Object.fromEntries(edited.map((name) => [name, form.elements[name].value]));
+  show(next);
+  for (const name of edited) form.elements[name].value = typed[name];
 }
 
 function renderMeta() {
@@ -79,7 +96,7 @@ async function save() {
   const v = validate(form);
   if (!v) { form.querySelector('[aria-invalid="true"]')?.focus(); return; }
   const args = {};
-  for (const name of FIELDS) if (v[name] !== (profile[name] ?? '')) args[name] = v[name] || null;
+  for (const name of FIELDS) if (v[name] !== (profile[name] ?? '')) args[name] = v[name];
   if (!Object.keys(args).length) { setMessage($('profile-success'), 'Nothing to save: your details are as shown.'); return; }
   try {
     const res = await ctx.call('update_profile', args);
