@@ -83,6 +83,11 @@ const SPECIFIC = {
   'statement.bad_request': 'Choose a month from the account\'s opening to this month.',
   'payee_add.not_found': 'There is no open account with that number. Check the number and try again.',
   'update_profile.conflict': 'Another change of your details is waiting for its code. Finish or cancel it first.',
+  'login.unauthorized': 'That username and password do not match.',
+  'login.account_locked': 'This user is locked after too many attempts. Try again later or contact the bank.',
+  'change_password.forbidden': 'That is not your current password.',
+  'change_password.unauthorized': 'That is not your current password.',
+  'totp_confirm.otp_invalid': 'That code does not match. Check the time on your device and try the new code.',
 };
 
 const SIMPLE = {
@@ -150,6 +155,7 @@ export function describe(err, about = {}) {
   if (isUnavailableOp(err)) return 'This hub does not offer that yet.';
   const op = about.op ?? err.op;
   if (SPECIFIC[`${op}.${code}`] && !(code === 'bad_request' && err.field && err.field !== 'month')) return SPECIFIC[`${op}.${code}`];
+  if (code === 'forbidden' && (err.field === 'admin_key' || err.field === 'totp')) return 'The admin key was not accepted.';
   switch (code) {
     case 'rate_limited': return rateLimited(err);
     case 'too_many_attempts': return tooManyAttempts(err);

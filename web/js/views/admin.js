@@ -98,7 +98,6 @@ function withKey(args, onMissing) {
 }
 
 function keyError(err) {
-  if (err.code === 'forbidden' && (err.field === 'admin_key' || err.field === 'totp')) return 'The admin key was not accepted.';
   return ctx.describeError(err);
 }
 

@@ -100,10 +100,8 @@ async function submit(form, mode) {
       setFieldError(form.elements.totp, $('auth-totp').value ? 'That code is not right.' : 'Enter the code from your authenticator app.');
       form.elements.totp.focus();
     } else if (field) { ctx.fieldError(field, err); field.focus(); }
-    else if (err.code === 'unauthorized') setMessage($('auth-error'), 'That username and password do not match.');
-    else if (err.code === 'account_locked') setMessage($('auth-error'), 'This user is locked after too many attempts. Try again later or contact the bank.');
-    else if (err.code === 'conflict') { setFieldError(form.elements.username, 'That username is taken. Try another one.'); form.elements.username.focus(); }
-    else ctx.showError($('auth-error'), err);
+    else if (err.code === 'conflict') { ctx.fieldError(form.elements.username, err); form.elements.username.focus(); }
+    else ctx.showError($('auth-error'), err, { op: err.op ?? 'login' });
   }
 }
 

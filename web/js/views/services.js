@@ -199,7 +199,7 @@ async function changePassword() {
     form.reset();
     setMessage($('pw-success'), 'Password changed. Your other sessions were signed out.');
   } catch (err) {
-    if (err.code === 'unauthorized' || err.field === 'old') { setFieldError(form.elements.old, 'That is not your current password.'); form.elements.old.focus(); }
+    if (err.code === 'unauthorized' || err.field === 'old') { ctx.fieldError(form.elements.old, err); form.elements.old.focus(); }
     else if (err.field === 'new') { ctx.fieldError(form.elements.new, err); form.elements.new.focus(); }
     else ctx.showError($('pw-error'), err);
   }
@@ -237,8 +237,7 @@ async function confirmTotp() {
     setMessage($('totp-success'), 'Two-step sign-in is on. Next time you log in, enter the code from your app too.');
     ctx.store.emit('totp', true);
   } catch (err) {
-    if (err.code === 'otp_invalid') setFieldError(form.elements.code, 'That code does not match. Check the time on your device and try the new code.');
-    else ctx.fieldError(form.elements.code, err);
+    ctx.fieldError(form.elements.code, err);
     form.elements.code.focus();
   }
 }
