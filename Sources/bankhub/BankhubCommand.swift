@@ -43,6 +43,7 @@ struct BankhubCommand: AsyncParsableCommand {
         guard let first = arguments.first else { return true }
         if first == "serve" { return true }
         let others = configuration.subcommands.map { $0._commandName }
-        return !others.contains(first) && first != "--version" && first != "help" && first.hasPrefix("-")
+        let rootFlags: Set<String> = ["--version", "--help", "-h", "help"]
+        return !others.contains(first) && !rootFlags.contains(first) && first.hasPrefix("-")
     }
 }
