@@ -42,8 +42,9 @@ actor LedgerService {
     /// `at` backdates the transaction (demo seeding on an empty ledger only); normally it is now.
     /// `receipt` makes the message to queue for a committed transaction; it is written to the outbox in the
     /// same commit as the transaction (not for an idempotent replay, which was receipted the first time).
+    /// `extras` adds events and rows of the caller's to that commit too (a standing order's progress).
     func submit(_ request: MoneyRequest, at: Timestamp? = nil,
-                receipt: (@Sendable (MoneyOutcome) -> Notifier.Message)? = nil,
+                receipt: (@Sendable (MoneyOutcome) -> Notifier.Message)? = nil, extras: CommitExtras? = nil,
                 completion: @escaping @Sendable (Result<MoneyOutcome, BankError>) -> Void) {
         let fingerprint = IdempotencyRegistry.Fingerprint(request.command, note: request.note)
         if let key = request.idempotencyKey {
@@ -77,10 +78,13 @@ actor LedgerService {
                                    balance: balance, replayed: false)
         let balances = applied.postings.map { BalanceWrite(account: $0.account, balance: $0.balanceAfter) }
         let message = receipt?(outcome)
-        sequencer.submit(LedgerEvents.drafts(for: applied), at: now, balances: balances, writing: { db, events in
+        // The extras' events go after the ledger's, whose positions `postingSeqs` relies on.
+        let drafts = LedgerEvents.drafts(for: applied) + (extras?.events(outcome) ?? [])
+        sequencer.submit(drafts, at: now, balances: balances, writing: { db, events in
             try LedgerRecords.insertTransaction(db, applied, idempotencyKey: request.idempotencyKey,
                                                 seqs: LedgerEvents.postingSeqs(for: applied, events: events))
             if let message { try Notifier.queue(message, db, at: now) }
+            try extras?.write(db, outcome)
         }, completion: { completion(.success(outcome)) })
     }
 

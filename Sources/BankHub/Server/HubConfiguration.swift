@@ -18,11 +18,14 @@ public struct HubConfiguration: Sendable {
     public var security = SecurityPolicy()
     /// The admin step-up key (only its hash); from `BANKHUB_ADMIN_KEY`.
     public var adminKey = AdminKey(secret: nil)
+    /// Standing-order payments and the monthly statements job.
+    public var scheduler = SchedulerConfiguration()
 
     public init() {}
 
     func validate() {
         precondition(requestsInFlightMax > 0 && replayEventsMax > 0, "limits must be positive")
         precondition((1...historyPageMax).contains(historyPageDefault), "the default page fits the maximum")
+        scheduler.validate()
     }
 }
