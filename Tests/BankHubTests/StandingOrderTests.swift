@@ -194,6 +194,33 @@ import Testing
         }
     }
 
+    /// An order whose payments would each need a code (at or above the OTP threshold) is held for one: its
+    /// payments are made later with nobody to type it. The code creates the order; nothing exists before.
+    @Test func holdsLargeOrdersForACode() async throws {
+        try await TestHub.with { hub in
+            let alice = try await hub.customer("alice", deposit: "5000.00")
+            let bob = try await hub.customer("bob", deposit: nil)
+            let held = try await alice.client.request("order_create", [
+                "from": .string(alice.account), "to": .string(bob.account), "amount": "1000.00", "every": "month",
+                "start": Self.later(3_600_000), "count": 12,
+            ])
+            #expect(held["error"]?["code"] == "otp_required")
+            let challenge = try #require(held["error"]?["challenge"])
+            #expect(try await alice.client.ok("orders")["orders"]?.arrayValue?.isEmpty == true)
+            var code: String?
+            for _ in 0..<100 where code == nil {
+                code = try OneTimeCodeTests.lastCode(hub, to: "user:alice")
+                if code == nil { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            let confirmed = try await alice.client.ok("confirm_otp", ["challenge": challenge, "code": .string(try #require(code))])
+            #expect(confirmed["order"]?["amount"] == "1000.00" && confirmed["order"]?["count"] == 12)
+            #expect(confirmed["order"]?["status"] == "active")
+            #expect(try await alice.client.ok("orders")["orders"]?.arrayValue?.count == 1)
+            #expect(try await alice.client.errorCode("confirm_otp", ["challenge": challenge, "code": .string(code ?? "")]) == "otp_invalid")
+            #expect(try await Self.balance(alice) == "5000.00")
+        }
+    }
+
     /// A user may have 50 active orders; the 51st is `conflict` until one is cancelled.
     @Test func limitsActiveOrdersPerUser() async throws {
         try await TestHub.with { hub in

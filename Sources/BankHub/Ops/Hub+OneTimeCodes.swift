@@ -47,6 +47,10 @@ extension Hub {
             reportCodeFailure(error, session: session, id: id)
             throw Self.bankError(error)
         }
+        // A held standing order (Hub+OrderCodes) is created rather than executed.
+        if let order = Self.heldOrder(from: record.payload, user: session.user.id) {
+            return try await confirmHeldOrder(order, challenge: record, responder)
+        }
         guard let request = Self.request(from: record.payload, user: session.user.id) else {
             throw BankError(.internalError, "the held operation could not be read back")
         }

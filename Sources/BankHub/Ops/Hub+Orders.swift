@@ -18,18 +18,27 @@ extension Hub {
     static let ordersListMax = 200
 
     func createOrder(_ args: Arguments, from id: ConnectionID, _ responder: Responder) async throws(BankError) {
-        let user = try session(of: id).user
-        let draft = try Self.orderDraft(args, user: user.id, now: Clock.now())
-        // The same checks a transfer meets now, except the balance, which is checked when each payment falls due.
+        let session = try session(of: id)
+        let draft = try Self.orderDraft(args, user: session.user.id, now: Clock.now())
+        try await checkOrderAccounts(draft)
+        if await orderNeedsCode(draft) {
+            try await holdOrderForCode(draft, session: session, responder)
+            return
+        }
+        respond(responder) { [scheduler = services.orders] in
+            ["order": WireObjects.standingOrder(try await scheduler.create(draft, ordersPerUserMax: Self.ordersPerUserMax))]
+        }
+    }
+
+    /// The checks a transfer of the order's amount meets now (the accounts: owned, open, not locked), except
+    /// the balance, which is checked when each payment falls due.
+    func checkOrderAccounts(_ draft: StandingOrderScheduler.Draft) async throws(BankError) {
         let probe = MoneyRequest(command: .transfer(from: draft.from, to: draft.to, amount: draft.amount),
-                                 user: user.id, note: draft.note, idempotencyKey: nil)
+                                 user: draft.user, note: draft.note, idempotencyKey: nil)
         do {
             _ = try await ledger.check(probe)
         } catch where error.code == .insufficientFunds {
             // Fine: the account may be funded before the first payment.
-        }
-        respond(responder) { [scheduler = services.orders] in
-            ["order": WireObjects.standingOrder(try await scheduler.create(draft, ordersPerUserMax: Self.ordersPerUserMax))]
         }
     }
 
