@@ -59,7 +59,11 @@ public struct HTTPEndpoint: Sendable, Equatable, CustomStringConvertible {
         return port == (secure ? 443 : 80) ? name : "\(name):\(port)"
     }
 
-    public var description: String { "\(secure ? "https" : "http")://\(hostHeader)\(target)" }
+    /// The URL for logs and errors: without its query, which may hold a gateway's API key.
+    public var description: String {
+        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        return "\(secure ? "https" : "http")://\(hostHeader)\(path)\(target.contains("?") ? "?…" : "")"
+    }
 }
 
 /// Why a POST failed: the socket layer's codes (`connection_failed`, `timed_out`, `tls_failed`, …), or

@@ -9,6 +9,7 @@ import Testing
         let secure = try #require(HTTPEndpoint(url: "HTTPS://sms.example.com"))
         #expect(secure.secure && secure.port == 443 && secure.target == "/" && secure.hostHeader == "sms.example.com")
         #expect(HTTPEndpoint(url: "http://example.com?q=1")?.target == "/?q=1")
+        #expect(plain.description == "http://127.0.0.1:9000/sms?…", "the query (an API key?) stays out of logs")
         #expect(HTTPEndpoint(url: "http://[::1]:8080/a")?.host == "::1")
         #expect(HTTPEndpoint(url: "http://[::1]:8080/a")?.hostHeader == "[::1]:8080")
         for bad in ["http://", "https://:80/", "http://a:b:c/", "http://a@b/", "http://a/\u{7}", "mailto:a@b"] {
