@@ -106,6 +106,33 @@ import Testing
         }
     }
 
+    /// The CSV download the HTTP route serves: the owner's month as RFC 4180 text; someone else's account is
+    /// `not_found` and a bad month `bad_request`, as with the op.
+    @Test func downloadsTheMonthAsCSV() async throws {
+        try await TestHub.with { hub in
+            let alice = try await hub.customer("alice")
+            let bob = try await hub.customer("bob", deposit: nil)
+            _ = try await alice.client.ok("transfer", ["from": .string(alice.account), "to": .string(bob.account),
+                                                       "amount": "25.50", "note": "rent, \"March\""])
+            let connection = try SQLiteConnection(path: hub.databasePath, mode: .readOnly)
+            let owner = try #require(try UserRecords.user(connection, username: "alice"))
+            let stranger = try #require(try UserRecords.user(connection, username: "bob"))
+            let account = AccountID(Int64(alice.account)!)
+            let month = CalendarMonth(containing: Clock.now()).description
+            let csv = try await hub.server.hub.statementCSV(account: account, month: month, for: owner)
+            let lines = csv.components(separatedBy: "\r\n")
+            #expect(lines.count == 4 && lines[0] == "date,txn,kind,description,amount,balance" && lines[3].isEmpty)
+            #expect(lines[1].hasSuffix(",1,deposit,Deposit,100.00,100.00"))
+            #expect(lines[2].hasSuffix(",2,transfer,\"Transfer to account \(bob.account): rent, \"\"March\"\"\",-25.50,74.50"))
+            await #expect(throws: BankError.notFound("no account \(account)")) {
+                try await hub.server.hub.statementCSV(account: account, month: month, for: stranger)
+            }
+            await #expect(throws: BankError.self) {
+                try await hub.server.hub.statementCSV(account: account, month: "2026-13", for: owner)
+            }
+        }
+    }
+
     // MARK: CSV
 
     static func entry(_ txn: Int64, _ kind: TransactionKind, cents: Int64, balance: Int64, note: String?,
