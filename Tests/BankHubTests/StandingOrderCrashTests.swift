@@ -17,7 +17,7 @@ import WebSocketClient
     /// restarts it and checks one payment: one transaction, the balances moved once, `paid` = 1. On this
     /// machine the kill at -20 and 0 ms came before the payment's commit (the restarted hub paid it) and the
     /// later ones after it (the restarted hub found it recorded); which happens is not asserted.
-    @Test(arguments: [-20, 0, 10, 40, 150])
+    @Test(arguments: [-20, 0, 20, 150])
     func paysOnceAcrossKill9AtTheDueMoment(offset: Int) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bankhub-order-crash-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
