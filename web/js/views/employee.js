@@ -8,6 +8,8 @@ import { formatDateTime, formatMoney } from '../format.js';
 import { KIND_TEXT, STATUS_TEXT } from './services.js';
 
 const STREAM = 'staff:requests';
+/** Transaction kinds as the hub names them (the `kind` of a txn and of the `transactions` filter). */
+const KIND_LABEL = { deposit: 'Deposit', withdrawal: 'Withdrawal', transfer: 'Transfer' };
 let ctx;
 const queue = new Map(); // id -> request
 let active = false;      // subscribed for the current user
@@ -220,7 +222,7 @@ async function searchTransactions(more) {
     const res = await ctx.call('transactions', more ? { ...txArgs, before: txNext } : txArgs);
     const rows = res.transactions.map((t) => h('tr', {},
       h('td', { class: 'nowrap' }, h('time', { datetime: t.at }, formatDateTime(t.at))),
-      h('td', {}, t.kind === 'withdraw' ? 'Withdrawal' : t.kind.charAt(0).toUpperCase() + t.kind.slice(1), t.note ? h('span', { class: 'note muted' }, t.note) : null),
+      h('td', {}, KIND_LABEL[t.kind] ?? t.kind, t.note ? h('span', { class: 'note muted' }, t.note) : null),
       h('td', { class: 'mono' }, `${t.from ?? 'cash'} → ${t.to ?? 'cash'}`, t.user ? h('span', { class: 'note muted' }, `by user ${typeof t.user === 'object' ? (t.user.username ?? t.user.id) : t.user}`) : null),
       h('td', { class: 'num money' }, formatMoney(t.amount))));
     if (more) $('txs-body').append(...rows); else $('txs-body').replaceChildren(...rows);
