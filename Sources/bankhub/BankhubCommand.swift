@@ -9,7 +9,8 @@ struct BankhubCommand: AsyncParsableCommand {
         commandName: "bankhub",
         abstract: "A real-time banking hub: double-entry ledger on SQLite, live push over WebSockets.",
         version: HubServer.version,
-        subcommands: [ServeCommand.self, AdminCommand.self, OutboxCommand.self, EchoServerCommand.self],
+        subcommands: [ServeCommand.self, AdminCommand.self, OutboxCommand.self, StatementsCommand.self,
+                      EchoServerCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 
@@ -43,6 +44,7 @@ struct BankhubCommand: AsyncParsableCommand {
         guard let first = arguments.first else { return true }
         if first == "serve" { return true }
         let others = configuration.subcommands.map { $0._commandName }
-        return !others.contains(first) && first != "--version" && first != "help" && first.hasPrefix("-")
+        let rootFlags: Set<String> = ["--version", "--help", "-h", "help"]
+        return !others.contains(first) && !rootFlags.contains(first) && first.hasPrefix("-")
     }
 }

@@ -33,7 +33,7 @@ import Testing
     }
 
     /// A transfer at the threshold is held: `otp_required` with a challenge, an `otp` event on every screen of
-    /// the user, a code by SMS; the right code executes it exactly once.
+    /// the user, a code by e-mail (no SMS gateway is configured); the right code executes it exactly once.
     @Test func holdsLargeTransferUntilTheCodeIsConfirmed() async throws {
         try await TestHub.with { hub in
             let (alice, bob) = try await payer(hub)
@@ -49,7 +49,7 @@ import Testing
             #expect(prompt["data"]?["challenge"] == challenge)
             #expect(prompt["data"]?["summary"]?.stringValue?.contains("1000.00") == true)
             #expect(try await alice.client.ok("accounts")["accounts"]?.arrayValue?.first?["balance"] == "5000.00")
-            let code = try #require(try await waitForCode(hub, to: "+15550100"))
+            let code = try #require(try await waitForCode(hub, to: "alice@example.com"))
             let wrong = code == "000000" ? "111111" : "000000"
             #expect(try await alice.client.errorCode("confirm_otp", ["challenge": challenge, "code": .string(wrong)]) == "otp_invalid")
             let done = try await alice.client.ok("confirm_otp", ["challenge": challenge, "code": .string(code)])
@@ -69,7 +69,7 @@ import Testing
             let args: JSONValue = ["from": .string(alice.account), "to": .string(bob.account), "amount": "1500.00",
                                    "idempotency_key": "rent-december"]
             let challenge = try #require(try await alice.client.request("transfer", args)["error"]?["challenge"])
-            let code = try #require(try await waitForCode(hub, to: "+15550100"))
+            let code = try #require(try await waitForCode(hub, to: "alice@example.com"))
             let done = try await alice.client.ok("confirm_otp", ["challenge": challenge, "code": .string(code)])
             let retry = try await alice.client.ok("transfer", args)
             #expect(retry["replayed"] == true)
@@ -92,7 +92,7 @@ import Testing
                 #expect(try await alice.client.errorCode("confirm_otp", ["challenge": first, "code": "99999x"]) == expected)
             }
             let second = try #require(try await alice.client.request("transfer", args)["error"]?["challenge"])
-            let code = try #require(try await waitForCode(hub, to: "+15550100"))
+            let code = try #require(try await waitForCode(hub, to: "alice@example.com"))
             try await Task.sleep(for: .milliseconds(1_100))
             #expect(try await alice.client.errorCode("confirm_otp", ["challenge": second, "code": .string(code)]) == "otp_expired")
             #expect(try await alice.client.ok("accounts")["accounts"]?.arrayValue?.first?["balance"] == "5000.00")
@@ -157,7 +157,7 @@ import Testing
             let (alice, bob) = try await payer(hub)
             let args: JSONValue = ["from": .string(alice.account), "to": .string(bob.account), "amount": "5.00"]
             let challenge = try #require(try await alice.client.request("transfer", args)["error"]?["challenge"])
-            let code = try #require(try await waitForCode(hub, to: "+15550100"))
+            let code = try #require(try await waitForCode(hub, to: "alice@example.com"))
             _ = try await alice.client.ok("confirm_otp", ["challenge": challenge, "code": .string(code)])
             #expect(try await alice.client.ok("transfer", args)["balance"] == "4990.00")
         }

@@ -29,7 +29,7 @@ import WebSocketClient
     /// A connection whose session ended (logout) gets a new time to log in, then is closed too.
     @Test func closesConnectionsThatStayAnonymousAfterLogout() async throws {
         try await TestHub.with(configure: {
-            $0.hub.anonymousConnectionMillisecondsMax = 300
+            $0.hub.anonymousConnectionMillisecondsMax = 1_500
             $0.hub.deadlineCheckMilliseconds = 50
         }) { hub in
             let client = try await hub.client()

@@ -132,3 +132,10 @@ def test_dockerfile_runs_as_non_root_with_a_readiness_check():
     assert len(re.findall(r"^FROM ", text, re.M)) >= 2, "multi-stage"
     assert re.search(r"^USER (?!root)\w+", text, re.M)
     assert re.search(r"^HEALTHCHECK .*\n?.*readyz", text, re.M)
+
+
+def test_root_help_lists_the_commands():
+    out = run("--help")
+    assert out.returncode == 0
+    for command in ("serve", "admin", "outbox"):
+        assert re.search(rf"^\s+{command}\b", out.stdout, re.M), out.stdout

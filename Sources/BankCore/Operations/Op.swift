@@ -14,6 +14,8 @@ public enum Op: String, CaseIterable, Sendable {
     case openAccount = "open_account", accounts
     case deposit, withdraw, transfer
     case history, balanceAt = "balance_at"
+    // Standing orders and statements.
+    case orderCreate = "order_create", orders, orderCancel = "order_cancel", statement
     // Streams.
     case subscribe, unsubscribe
     // Service requests.
@@ -45,7 +47,7 @@ public enum Op: String, CaseIterable, Sendable {
             .anyone
         case .logout, .changePassword, .totpEnroll, .totpConfirm, .confirmOTP, .loginHistory, .openAccount,
              .accounts, .deposit, .withdraw, .transfer, .history, .balanceAt, .subscribe, .unsubscribe,
-             .requestCreate, .requests, .requestCancel:
+             .requestCreate, .requests, .requestCancel, .orderCreate, .orders, .orderCancel, .statement:
             .user
         case .customers, .transactions, .requestApprove, .requestReject:
             .staff

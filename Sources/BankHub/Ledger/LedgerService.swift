@@ -49,12 +49,13 @@ actor LedgerService {
     /// `at` backdates the transaction (demo seeding on an empty ledger only); normally it is now.
     /// `receipt` makes the message to queue for a committed transaction; it is written to the outbox in the
     /// same commit as the transaction (not for an idempotent replay, which was receipted the first time).
+    /// `extras` adds events and rows of the caller's to that commit too (a standing order's progress).
     ///
     /// An idempotency key older than the recent window is first resolved from the database (the only
     /// `await`); the key check and the apply then run together with no `await` between them, so a concurrent
     /// request with the same key is caught by the in-memory registry.
     func submit(_ request: MoneyRequest, at: Timestamp? = nil,
-                receipt: (@Sendable (MoneyOutcome) -> Notifier.Message)? = nil,
+                receipt: (@Sendable (MoneyOutcome) -> Notifier.Message)? = nil, extras: CommitExtras? = nil,
                 completion: @escaping @Sendable (Result<MoneyOutcome, BankError>) -> Void) async {
         let fingerprint = IdempotencyRegistry.Fingerprint(request.command, note: request.note)
         var stored: StoredKey?
@@ -68,7 +69,7 @@ actor LedgerService {
             }
             switch lookup {
             case .new:
-                apply(request, fingerprint, at: at, receipt: receipt, completion: completion)
+                apply(request, fingerprint, at: at, receipt: receipt, extras: extras, completion: completion)
                 return
             case .replay(let original):
                 if let outcome = stored?.outcome, outcome.transaction == original {
@@ -92,7 +93,7 @@ actor LedgerService {
 
     /// The synchronous half of `submit`: the rules, the balance change, the key's record, the writer job.
     private func apply(_ request: MoneyRequest, _ fingerprint: IdempotencyRegistry.Fingerprint, at: Timestamp?,
-                       receipt: (@Sendable (MoneyOutcome) -> Notifier.Message)?,
+                       receipt: (@Sendable (MoneyOutcome) -> Notifier.Message)?, extras: CommitExtras?,
                        completion: @escaping @Sendable (Result<MoneyOutcome, BankError>) -> Void) {
         let now = at ?? Clock.now()
         let applied: AppliedTransaction
@@ -114,10 +115,13 @@ actor LedgerService {
                                    balance: balance, replayed: false)
         let balances = applied.postings.map { BalanceWrite(account: $0.account, balance: $0.balanceAfter) }
         let message = receipt?(outcome)
-        sequencer.submit(LedgerEvents.drafts(for: applied), at: now, balances: balances, writing: { db, events in
+        // The extras' events go after the ledger's, whose positions `postingSeqs` relies on.
+        let drafts = LedgerEvents.drafts(for: applied) + (extras?.events(outcome) ?? [])
+        sequencer.submit(drafts, at: now, balances: balances, writing: { db, events in
             try LedgerRecords.insertTransaction(db, applied, idempotencyKey: request.idempotencyKey,
                                                 seqs: LedgerEvents.postingSeqs(for: applied, events: events))
             if let message { try Notifier.queue(message, db, at: now) }
+            try extras?.write(db, outcome)
         }, completion: { completion(.success(outcome)) })
     }
 

@@ -18,7 +18,8 @@ extension Hub {
     /// `execute`); an idempotent replay gets none, it was receipted the first time.
     static func receiptMessage(_ outcome: MoneyOutcome, to user: UserRecord) -> Notifier.Message {
         let (subject, body) = receipt(outcome)
-        return Notifier.message(to: user, subject: subject, body: body, prefer: .email)
+        // E-mail first: the route does not depend on whether an SMS gateway is configured.
+        return Notifier.message(to: user, subject: subject, body: body, prefer: .email, smsGateway: false)
     }
 
     static func loginNotice(_ user: UserRecord, _ info: ConnectionInfo, at: Timestamp) -> (String, String) {

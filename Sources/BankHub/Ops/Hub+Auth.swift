@@ -112,12 +112,12 @@ extension Hub {
                            detail: "\(failures.address) failed logins from \(info.peerAddress) in \(policy.failureWindowMinutes) minutes")
         }
         guard let user, failures.user >= policy.lockoutFailures, user.status == .active else { return }
-        let until = Timestamp(milliseconds: now + Int64(policy.lockoutMinutes) * 60_000)
+        let until = policy.lockoutEnd(now: now)
         try? await services.writer.write { db in
             try SecurityRecords.lock(db, user: user.id, until: until, reason: "too many failed logins")
         }
         threats.report(.accountLocked, user: user.id, username: username, ip: info.peerAddress,
-                       detail: "locked for \(policy.lockoutMinutes) minutes after \(failures.user) failed logins")
+                       detail: "locked \(until == nil ? "until an admin unlocks it" : "for \(policy.lockoutMinutes) minutes") after \(failures.user) failed logins")
         disconnect(user: user.id, reason: "user locked")
     }
 

@@ -61,6 +61,10 @@ extension Hub {
         guard current.tokenHash == session.tokenHash else {
             throw BankError(.unauthorized, "the session ended while the code was being checked")
         }
+        // A held standing order (Hub+OrderCodes) is created rather than executed.
+        if let order = Self.heldOrder(from: record.payload, user: user.id) {
+            return try await confirmHeldOrder(order, challenge: record, responder)
+        }
         guard let request = Self.request(from: record.payload, user: user.id) else {
             throw BankError(.internalError, "the held operation could not be read back")
         }

@@ -135,6 +135,10 @@ actor Hub {
         case .transactions: try listTransactions(args, responder)
         case .users: try listUsers(args, responder)
         case .audit: try listAudit(args, responder)
+        case .orderCreate: try await createOrder(args, from: id, responder)
+        case .orders: try listOrders(args, from: id, responder)
+        case .orderCancel: try cancelOrder(args, from: id, responder)
+        case .statement: try await statement(args, from: id, responder)
         }
     }
 

@@ -28,6 +28,8 @@ public struct HubConfiguration: Sendable {
     public var anonymousConnectionMillisecondsMax = 30_000
     /// How often the hub looks for connections past a deadline (time to log in, session expiry).
     public var deadlineCheckMilliseconds = 1_000
+    /// Standing-order payments and the monthly statements job.
+    public var scheduler = SchedulerConfiguration()
 
     public init() {}
 
@@ -36,5 +38,6 @@ public struct HubConfiguration: Sendable {
         precondition((1...historyPageMax).contains(historyPageDefault), "the default page fits the maximum")
         retention.validate()
         precondition(anonymousConnectionMillisecondsMax > 0 && deadlineCheckMilliseconds > 0, "deadlines must be positive")
+        scheduler.validate()
     }
 }

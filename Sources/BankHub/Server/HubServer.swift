@@ -28,6 +28,8 @@ public final class HubServer: Sendable {
     private let logger: Logger
     /// Purges old sessions, challenges and login attempts, and compacts old idempotency keys.
     let janitor: Janitor
+    /// Queues last month's statement e-mails on the 1st (and after any restart that finds them missing).
+    let statementsJob: MonthlyStatementJob
 
     var writer: DatabaseWriter { services.writer }
     var readers: DatabaseReaders { services.readers }
@@ -59,6 +61,7 @@ public final class HubServer: Sendable {
             writer.close()
             throw HubStartError(message: error.description)
         }
+        let (orders, lastOrderID) = try await writer.write { db in (try OrderRecords.active(db), try OrderRecords.lastID(db)) }
         let readers = try DatabaseReaders(path: options.databasePath)
         let notifier: Notifier
         do {
@@ -70,11 +73,13 @@ public final class HubServer: Sendable {
             throw HubStartError(message: "cannot set up the \(options.notifications.sink) notification sink: \(error)")
         }
         return HubServer(options: options, writer: writer, readers: readers, notifier: notifier, snapshot: snapshot,
-                         heads: heads, lastThreatID: lastThreatID, codeKey: codeKey, logger: logger)
+                         heads: heads, lastThreatID: lastThreatID, codeKey: codeKey, orders: (orders, lastOrderID),
+                         logger: logger)
     }
 
     private init(options: Options, writer: DatabaseWriter, readers: DatabaseReaders, notifier: Notifier,
-                 snapshot: LedgerSnapshot, heads: [String: Int64], lastThreatID: Int64, codeKey: CodeKey, logger: Logger) {
+                 snapshot: LedgerSnapshot, heads: [String: Int64], lastThreatID: Int64, codeKey: CodeKey,
+                 orders: (active: [StandingOrderRecord], lastID: Int64), logger: Logger) {
         var transportOptions = options.transport
         transportOptions.tooLargeReply = Reply.failure(id: nil, error: BankError(
             .tooLarge, "messages are limited to \(transportOptions.messageBytesMax) bytes; closing"))
@@ -97,19 +102,28 @@ public final class HubServer: Sendable {
             totp: SecondFactor(writer: writer, readers: readers),
             codes: OneTimeCodes(writer: writer, attemptsMax: options.hub.security.otpAttemptsMax, key: codeKey),
             security: SecurityGuard(policy: options.hub.security),
-            threats: ThreatReporter(lastID: lastThreatID, sequencer: sequencer), notifier: notifier)
+            threats: ThreatReporter(lastID: lastThreatID, sequencer: sequencer), notifier: notifier,
+            orders: StandingOrderScheduler(orders: orders.active, lastID: orders.lastID, services: .init(
+                ledger: ledger, sequencer: sequencer, readers: readers, writer: writer, notifier: notifier),
+                                           configuration: options.hub.scheduler, logger: logger))
         self.services = services
         self.janitor = Janitor(policy: options.hub.retention, writer: writer, readers: readers, ledger: ledger,
                                logger: logger)
+        statementsJob = MonthlyStatementJob(writer: writer, notifier: notifier, configuration: options.hub.scheduler,
+                                            logger: logger)
         self.hub = Hub(sink: transport, services: services, configuration: options.hub, statistics: statistics,
                        logger: logger)
     }
 
-    /// Binds the port and starts the service thread, the outbox worker and the janitor; returns the bound port.
+    /// Binds the port and starts the service thread, the outbox worker, the janitor, the standing-order
+    /// scheduler and the monthly statements job; returns the bound port.
     public func start() throws -> Int {
         try transport.start()
         notifier.start()
         janitor.start()
+        let orders = services.orders
+        Task { await orders.start() }
+        statementsJob.start()
         return transport.port
     }
 
@@ -155,6 +169,9 @@ public final class HubServer: Sendable {
             waited += 10
         }
         transport.shutdown()
+        // Before the notifier and the writer: payments under way are recorded, with their messages.
+        await services.orders.stop()
+        await statementsJob.stop()
         // After the transport, before the writer: the worker records its last outcome through the writer. A
         // message queued from here on waits in the outbox for the next start.
         notifier.stop()

@@ -181,6 +181,64 @@ enum Schema {
         CREATE INDEX login_attempts_time ON login_attempts(created_at);
         CREATE INDEX login_attempts_failures ON login_attempts(user_id, id) WHERE outcome <> 'success';
         """),
+        // Standing orders and monthly statements (docs/protocol.md "Standing orders", "Statements"). Numbered 5,
+        // not 4: the retention branch claims 4 (its indexes); versions are applied by number, so a gap is harmless.
+        //
+        // `standing_orders` holds each order and its progress: `next_index` periods have been processed
+        // (`paid` + `failed`), the next is due at `next_due_at` (NULL once the order ended). A period's
+        // processing is one commit: its row in `standing_order_payments` (the primary key makes a second
+        // payment of one period impossible), the order's progress and, when paid, the transfer itself.
+        // `statement_mailings` remembers which monthly e-mail (statement or admin report) each user got for
+        // which month; its primary key and the outbox row share one commit, so each is queued at most once.
+        // `outbox_id` names the message without a foreign key, so a future purge of old outbox rows need not
+        // touch this table.
+        (5, """
+        CREATE TABLE standing_orders(
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            from_account INTEGER NOT NULL REFERENCES accounts(id),
+            to_account INTEGER NOT NULL REFERENCES accounts(id),
+            amount INTEGER NOT NULL CHECK (amount > 0),
+            every TEXT NOT NULL CHECK (every IN ('day', 'week', 'month')),
+            start_at INTEGER NOT NULL,
+            payments_max INTEGER CHECK (payments_max IS NULL OR payments_max > 0),
+            note TEXT,
+            status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'cancelled', 'completed')),
+            next_index INTEGER NOT NULL DEFAULT 0,
+            next_due_at INTEGER,
+            paid INTEGER NOT NULL DEFAULT 0 CHECK (paid >= 0),
+            failed INTEGER NOT NULL DEFAULT 0 CHECK (failed >= 0),
+            created_at INTEGER NOT NULL,
+            ended_at INTEGER,
+            CHECK (from_account <> to_account),
+            CHECK (paid + failed = next_index),
+            CHECK (payments_max IS NULL OR next_index <= payments_max),
+            CHECK ((status = 'active') = (next_due_at IS NOT NULL))
+        );
+        CREATE INDEX standing_orders_user ON standing_orders(user_id, id);
+        CREATE TABLE standing_order_payments(
+            order_id INTEGER NOT NULL REFERENCES standing_orders(id),
+            period INTEGER NOT NULL CHECK (period >= 0),
+            due_at INTEGER NOT NULL,
+            txn_id INTEGER REFERENCES transactions(id),
+            reason TEXT,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (order_id, period),
+            CHECK ((txn_id IS NULL) <> (reason IS NULL))
+        ) WITHOUT ROWID;
+        CREATE TRIGGER standing_order_payments_are_immutable_update BEFORE UPDATE ON standing_order_payments
+            BEGIN SELECT RAISE(ABORT, 'standing order payments are immutable'); END;
+        CREATE TRIGGER standing_order_payments_are_immutable_delete BEFORE DELETE ON standing_order_payments
+            BEGIN SELECT RAISE(ABORT, 'standing order payments are immutable'); END;
+        CREATE TABLE statement_mailings(
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            month TEXT NOT NULL CHECK (length(month) = 7),
+            kind TEXT NOT NULL CHECK (kind IN ('statement', 'admin_report')),
+            outbox_id INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (user_id, month)
+        ) WITHOUT ROWID;
+        """),
         // One-time codes by user (docs/security.md "Identity, codes and sessions"): a new challenge retires the
         // user's pending ones of its purpose, and reset codes are found by user, so both look challenges up by
         // user instead of scanning the table. Numbered 6: the retention branch claims 4 and standing orders 5;
