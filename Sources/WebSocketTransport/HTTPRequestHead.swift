@@ -4,7 +4,7 @@ public enum HTTPMethod: String, Sendable, Equatable {
          head = "HEAD"
 
     /// Whether libwebsockets reads a body for this method even without `Content-Length` (it then waits for
-    /// 100 MB, so such a request is refused with 411 before its body is read).
+    /// 100 MB; such a request is taken as bodiless and its connection closed after the answer).
     var expectsBody: Bool { self == .post || self == .put || self == .patch }
 }
 

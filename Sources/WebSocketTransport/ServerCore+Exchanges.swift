@@ -9,6 +9,9 @@ struct HTTPExchangeRecord {
     let headers: [String: String]
     let peerAddress: String
     var body: HTTPBodyCollector
+    /// A POST/PUT/PATCH without `Content-Length`: its body is empty (RFC 9112 6.3), but lws 4.1 waits for one,
+    /// so the connection closes after the answer instead of reading the next request.
+    let closesAfterAnswer: Bool
 }
 
 /// Dynamic HTTP routes (``HTTPRoute``), all on the service thread: a request becomes an exchange with an id,
@@ -22,7 +25,7 @@ extension ServerCore {
     var streamStallSeconds: Int32 { Int32(configuration.httpStreamStallSeconds) }
 
     /// LWS_CALLBACK_HTTP for a path that is not /healthz: starts an exchange, or answers 404 (no route),
-    /// 411 (a body without Content-Length) or 503 (shutting down).
+    /// 411 (a chunked body, which lws 4.1 does not decode) or 503 (shutting down).
     func beginExchange(_ wsi: OpaquePointer, session: UnsafeMutablePointer<SessionData>?) -> Int32 {
         serviceState.assertOnServiceThread()
         guard let session, let (method, path) = methodAndPath(wsi),
@@ -31,8 +34,7 @@ extension ServerCore {
         }
         guard serviceState.shutdownDeadline == nil else { return refuse(wsi, status: HTTP_STATUS_SERVICE_UNAVAILABLE) }
         let contentLength = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap { Int($0) }
-        if method.expectsBody && contentLength == nil {
-            // libwebsockets would wait for 100 MB of body; chunked uploads are not decoded in 4.1.
+        guard header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) == nil else {
             return refuse(wsi, status: HTTP_STATUS_LENGTH_REQUIRED)
         }
         let id = serviceState.takeID()
@@ -44,7 +46,8 @@ extension ServerCore {
         serviceState.exchanges[id] = HTTPExchangeRecord(
             route: route, method: method, path: path, query: queryArguments(wsi),
             headers: requestHeaders(wsi, custom: route.customHeaders), peerAddress: address,
-            body: HTTPBodyCollector(bytesMax: configuration.messageBytesMax))
+            body: HTTPBodyCollector(bytesMax: configuration.messageBytesMax),
+            closesAfterAnswer: method.expectsBody && contentLength == nil)
         // POST with `Content-Length: 0` gets BODY_COMPLETION from lws; other bodiless requests go now.
         let bodyFollows = (contentLength ?? 0) > 0 || (method == .post && contentLength == 0)
         if !bodyFollows { handOver(id) }
@@ -111,6 +114,8 @@ extension ServerCore {
             if isStream { lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0) }
             return 0
         case .writeHead(let head, let contentLength):
+            var head = head
+            if serviceState.exchanges[id]?.closesAfterAnswer == true { head.headers.append(("Connection", "close")) }
             guard writeHead(wsi, head, contentLength: contentLength) else { return -1 }
             if contentLength == nil { makeImmortal(wsi) }
             lws_callback_on_writable(wsi)
@@ -127,7 +132,10 @@ extension ServerCore {
                 lws_callback_on_writable(wsi)
                 return 0
             }
+            let closes = serviceState.exchanges[id]?.closesAfterAnswer ?? true
             endExchange(id, session: session)
+            // Closing flushes what lws still holds of the answer first (LRS_FLUSHING_BEFORE_CLOSE).
+            if closes { return -1 }
             return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
         case .hangUp:
             endExchange(id, session: session)

@@ -203,15 +203,22 @@ struct HTTPExchangeStateTests {
         #expect(small.text.hasSuffix("tooLarge=false\nbody=ok"))
     }
 
-    /// A POST without Content-Length is refused with 411 at once (its body would never be read), and a path
-    /// with no route is 404.
-    @Test func bodyWithoutLengthIs411AndUnroutedPathIs404() async throws {
+    /// A POST without Content-Length has an empty body (what `curl -X POST` sends): it is answered, then the
+    /// connection closes. A chunked body is refused with 411, and a path with no route is 404.
+    @Test func postWithoutLengthIsBodilessChunkedIs411AndUnroutedPathIs404() async throws {
         let harness = try Harness()
         defer { harness.server.shutdown() }
         let client = try await HTTPClientConnection.connect(port: harness.server.port)
         defer { client.close() }
         try await client.send(Array("POST /echo HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
-        #expect(try await client.readHead().status == 411)
+        let head = try await client.readHead()
+        #expect(head.status == 201 && head.headers["connection"] == "close")
+        let rest = String(decoding: try await client.readToEnd(), as: UTF8.self)
+        #expect(rest.hasPrefix("method=POST\n") && rest.hasSuffix("body="))
+        let chunked = try await HTTPClientConnection.connect(port: harness.server.port)
+        defer { chunked.close() }
+        try await chunked.send(Array("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".utf8))
+        #expect(try await chunked.readHead().status == 411)
         let other = try await HTTPClientConnection.connect(port: harness.server.port)
         defer { other.close() }
         #expect(try await other.request("GET", "/elsewhere").status == 404)

@@ -9,8 +9,9 @@ import WebSocketTransport
 public protocol EventFanout: Sendable {
     /// Events just committed, in seq order per stream.
     func publish(_ events: [StoredEvent])
-    /// Starts a subscription in catch-up mode: live events are held back until `finishCatchUp`.
-    func beginCatchUp(_ connection: ConnectionID, stream: String)
+    /// Starts a subscription in catch-up mode: live events are held back until `finishCatchUp`. `format` is
+    /// how this connection receives events (the same for all its streams).
+    func beginCatchUp(_ connection: ConnectionID, stream: String, format: EventFormat)
     /// Delivers what was held back with seq above `lastDelivered` and switches to live delivery.
     func finishCatchUp(_ connection: ConnectionID, stream: String, lastDelivered: Int64)
     func unsubscribe(_ connection: ConnectionID, stream: String)

@@ -132,6 +132,8 @@ extension Hub {
         for id in ended {
             connections[id]?.session = nil
             fanout.drop(id)
+            // An event stream is nothing but its subscription: it ends with its session.
+            if connections[id]?.kind == .eventStream { sink.close(id, code: 1008, reason: "session ended") }
         }
         return ended
     }

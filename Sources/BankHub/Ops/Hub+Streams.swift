@@ -15,8 +15,10 @@ extension Hub {
         try await authorize(stream, for: user)
         let name = stream.description
         let replayMax = configuration.replayEventsMax
+        // An HTTP event stream takes the same events as server-sent-event records.
+        let format: EventFormat = connections[id]?.kind == .eventStream ? .serverSent : .frame
         // Held back first, then read: whatever commits after this point is either in the read or held.
-        fanout.beginCatchUp(id, stream: name)
+        fanout.beginCatchUp(id, stream: name, format: format)
         let fanout = self.fanout
         let sink = self.sink
         Task {
@@ -37,7 +39,7 @@ extension Hub {
                     return
                 }
                 responder.succeed(["stream": .string(name), "head": .integer(head)])
-                for event in missed { sink.send(EventFrame.encode(event), to: id) }
+                for event in missed { sink.send(format.encode(event), to: id) }
                 fanout.finishCatchUp(id, stream: name, lastDelivered: missed.last?.seq ?? since ?? head)
             } catch {
                 fanout.unsubscribe(id, stream: name)

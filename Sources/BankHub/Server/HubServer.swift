@@ -33,6 +33,10 @@ public final class HubServer: Sendable {
     var auth: AuthService { services.auth }
     var notifier: Notifier { services.notifier }
     private let shutdownStarted = OnceFlag()
+    /// `/readyz`'s state (HTTP/Readiness.swift).
+    let readiness: Readiness
+    /// The event-stream heartbeat, from `start()` to `shutdown()`.
+    private let heartbeat = Mutex<Task<Void, Never>?>(nil)
 
     /// Opens (creating or migrating) the database, checks the stored ledger's invariants and loads it.
     /// Refuses to start on a ledger whose balances do not match its postings.
@@ -89,14 +93,31 @@ public final class HubServer: Sendable {
             security: SecurityGuard(policy: options.hub.security),
             threats: ThreatReporter(lastID: lastThreatID, sequencer: sequencer), notifier: notifier)
         self.services = services
-        self.hub = Hub(sink: transport, services: services, configuration: options.hub, statistics: statistics,
-                       logger: logger)
+        let hub = Hub(sink: transport, services: services, configuration: options.hub, statistics: statistics,
+                      logger: logger)
+        self.hub = hub
+        readiness = Readiness(writer: writer, configuration: options.hub)
+        // Dynamic HTTP routes; a new one (e.g. GET /statements/...) is one more `addRoute` here.
+        transport.addRoute(HTTPAPI(hub: hub, auth: auth,
+                                   streamRetryMilliseconds: options.hub.eventStreamRetryMilliseconds).route)
+        transport.addRoute(readiness.route)
     }
 
     /// Binds the port and starts the service thread and the outbox worker; returns the bound port.
     public func start() throws -> Int {
         try transport.start()
         notifier.start()
+        let (hub, transport) = (self.hub, self.transport)
+        let seconds = hub.configuration.eventStreamHeartbeatSeconds
+        heartbeat.withLock { task in
+            task = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(seconds))
+                    let streams = await hub.eventStreamIDs()
+                    if !streams.isEmpty { transport.send(ServerSentEvent.heartbeat, to: streams) }
+                }
+            }
+        }
         return transport.port
     }
 
@@ -124,6 +145,13 @@ public final class HubServer: Sendable {
     /// connection with 1001, commit what is queued and close the database. Idempotent.
     public func shutdown() async {
         guard shutdownStarted.claim() else { return }
+        readiness.startDraining()
+        let drain = hub.configuration.shutdownDrainMilliseconds
+        if drain > 0 {
+            logger.info("shutting down: /readyz answers 503; still serving for \(drain) ms")
+            try? await Task.sleep(for: .milliseconds(drain))
+        }
+        heartbeat.withLock { $0?.cancel() }
         logger.info("shutting down: refusing new requests")
         await hub.stopAccepting()
         let grace = hub.configuration.shutdownGraceMilliseconds
