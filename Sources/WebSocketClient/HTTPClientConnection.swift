@@ -31,9 +31,12 @@ public final class HTTPClientConnection: Sendable {
 
     deinit { close() }
 
-    /// Connects to `host:port`. `receiveBufferBytes` shrinks the socket's receive buffer (set before connecting
-    /// so the TCP window is small too), for tests of a reader that falls behind.
+    /// Connects to `host:port`. For tests of a reader that falls behind, `receiveBufferBytes` shrinks the
+    /// socket's receive buffer and `segmentBytesMax` the MSS it announces (both set before connecting). A
+    /// small MSS keeps the server's kernel send buffer small too: Linux sizes it from the peer's MSS (about
+    /// 1.3 MB on loopback otherwise), so a stalled reader shows up after kilobytes instead of megabytes.
     public static func connect(host: String = "127.0.0.1", port: Int, receiveBufferBytes: Int? = nil,
+                               segmentBytesMax: Int? = nil,
                                receiveTimeoutSeconds: Int = 10) async throws -> HTTPClientConnection {
         let descriptor = try await onOwnThread { () throws(WebSocketClientError) -> Int32 in
             let address = try ClientSocket.address(host: host, port: port)
@@ -41,6 +44,9 @@ public final class HTTPClientConnection: Sendable {
             guard descriptor >= 0 else { throw .socketFailed(operation: "socket", errno: errno) }
             if var size = receiveBufferBytes.map(Int32.init) {
                 setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            }
+            if var segment = segmentBytesMax.map(Int32.init) {
+                setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_MAXSEG, &segment, socklen_t(MemoryLayout<Int32>.size))
             }
             var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
             setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

@@ -276,16 +276,17 @@ struct HTTPExchangeStateTests {
     @Test func streamReaderStalledBelowTheQueueLimitIsCutOff() async throws {
         let harness = try Harness { $0.httpStreamStallSeconds = 1 }
         defer { harness.server.shutdown() }
-        let client = try await HTTPClientConnection.connect(port: harness.server.port, receiveBufferBytes: 4_096)
+        let client = try await HTTPClientConnection.connect(port: harness.server.port, receiveBufferBytes: 4_096,
+                                                            segmentBytesMax: 536)
         defer { client.close() }
         try await client.send(HTTPClientConnection.encode("GET", "/stream", headers: [], body: nil))
         _ = try await client.readHead()
         let exchange = try await harness.stream()
-        // 6 MiB: more than the kernel's socket buffers take, less than the 8 MiB queue limit.
+        // 512 KiB: more than the kernel's socket buffers take at this MSS, far less than the 8 MiB queue limit.
         let piece = [UInt8](repeating: 120, count: 16 * 1_024)
         var accepted = 0
-        for _ in 0..<384 where exchange.send(piece) { accepted += 1 }
-        #expect(accepted == 384, "6 MiB fit the 8 MiB queue")
+        for _ in 0..<32 where exchange.send(piece) { accepted += 1 }
+        #expect(accepted == 32, "512 KiB fit the 8 MiB queue")
         try await harness.waitUntilClosed(exchange.id, seconds: 10)
         let late = exchange.send(piece)
         #expect(!late)
