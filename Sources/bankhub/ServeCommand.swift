@@ -20,6 +20,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Hours a login token stays valid.") var sessionTtlHours = 24
     @Option(help: "PBKDF2-HMAC-SHA256 iterations for new password hashes.") var passwordIterations = 600_000
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Option(help: "Seconds after SIGTERM during which /readyz answers 503 while requests are still served.")
+    var drainSeconds = 0
     @OptionGroup(title: "Security") var security: SecurityOptions
     @OptionGroup(title: "Notifications") var notifications: NotifyOptions
 
@@ -35,6 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.transport.eventLoop = EventLoop(rawValue: eventLoop) ?? .libev
         options.hub.sessionLifetimeHours = sessionTtlHours
         options.hub.passwordIterations = passwordIterations
+        options.hub.shutdownDrainMilliseconds = max(0, drainSeconds) * 1_000
         try security.apply(to: &options)
         try notifications.apply(to: &options)
         let server = try await HubServer.open(options, logger: logger)

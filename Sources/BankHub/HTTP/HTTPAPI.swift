@@ -93,6 +93,22 @@ struct HTTPAPI: Sendable {
         await hub.handle(id, Request(id: .null, op: .subscribe, args: Arguments(args)), responder: responder)
     }
 
+    /// For other routes (a statement download, say): the session of the request's bearer token, or the
+    /// answer that refuses it (401 without or with a bad token, 423 for a locked user).
+    func requireSession(_ request: HTTPRequest) async -> Result<Session, APIRefusal> {
+        let token: String?
+        switch APIRequest.bearerToken(request) {
+        case .success(let found): token = found
+        case .failure(let refusal): return .failure(refusal)
+        }
+        switch await session(for: token) {
+        case .success(let session?): return .success(session)
+        case .success(nil): return .failure(APIRefusal(response: HTTPStatus.failure(BankError(
+            .unauthorized, "send Authorization: Bearer TOKEN (a token from login)"))))
+        case .failure(let error): return .failure(APIRefusal(response: HTTPStatus.failure(error)))
+        }
+    }
+
     static func info(_ request: HTTPRequest) -> ConnectionInfo {
         ConnectionInfo(peerAddress: request.peerAddress, userAgent: request.header("user-agent"),
                        origin: request.header("origin"))
