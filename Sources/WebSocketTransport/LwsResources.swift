@@ -135,6 +135,9 @@ final class LwsResources: @unchecked Sendable {
             info.options |= bankhub_option_ssl_global_init
             info.ssl_cert_filepath = UnsafePointer(keep(certificate))
             info.ssl_private_key_filepath = UnsafePointer(keep(key))
+            // HTTP/1.1 only: lws 4.1's HTTP/2 parser drops headers it does not know, and dynamic routes read
+            // some (Idempotency-Key, Last-Event-ID); a silently lost idempotency key could move money twice.
+            info.alpn = UnsafePointer(keep("http/1.1"))
         }
         return info
     }

@@ -33,6 +33,11 @@ extension ServerCore {
             return refuse(wsi, status: HTTP_STATUS_NOT_FOUND)
         }
         guard serviceState.shutdownDeadline == nil else { return refuse(wsi, status: HTTP_STATUS_SERVICE_UNAVAILABLE) }
+        // lws 4.1's HTTP/2 parser drops unknown headers: a route that reads some must not run without them (TLS
+        // offers only http/1.1 for this reason; this guards a configuration that would offer h2 again).
+        guard route.customHeaders.isEmpty || lws_get_network_wsi(wsi) == wsi else {
+            return refuse(wsi, status: HTTP_STATUS_HTTP_VERSION_NOT_SUPPORTED)
+        }
         let contentLength = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap { Int($0) }
         guard header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) == nil else {
             return refuse(wsi, status: HTTP_STATUS_LENGTH_REQUIRED)

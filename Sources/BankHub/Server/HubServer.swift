@@ -97,9 +97,10 @@ public final class HubServer: Sendable {
                       logger: logger)
         self.hub = hub
         readiness = Readiness(writer: writer, configuration: options.hub)
-        // Dynamic HTTP routes; a new one (e.g. GET /statements/...) is one more `addRoute` here.
-        transport.addRoute(HTTPAPI(hub: hub, auth: auth,
-                                   streamRetryMilliseconds: options.hub.eventStreamRetryMilliseconds).route)
+        // Dynamic HTTP routes. Another one (e.g. GET /statements/...) is one more `addRoute` here:
+        // `HTTPRoute.responding(to:)` with `api.requireSession(request)` for its bearer token.
+        let api = HTTPAPI(hub: hub, auth: auth, streamRetryMilliseconds: options.hub.eventStreamRetryMilliseconds)
+        transport.addRoute(api.route)
         transport.addRoute(readiness.route)
     }
 
