@@ -20,21 +20,34 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Hours a login token stays valid.") var sessionTtlHours = 24
     @Option(help: "PBKDF2-HMAC-SHA256 iterations for new password hashes.") var passwordIterations = 600_000
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Option(help: "Log format: text (one readable line each) or json (one JSON object per line).") var logFormat = "text"
     @Option(help: "Seconds after SIGTERM during which /readyz answers 503 while requests are still served.")
     var drainSeconds = 0
     @OptionGroup(title: "Security") var security: SecurityOptions
     @OptionGroup(title: "Notifications") var notifications: NotifyOptions
 
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level \(logLevel): use one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard logFormat == "text" || logFormat == "json" else {
+            throw ValidationError("--log-format \(logFormat): use text or json")
+        }
+        guard EventLoop(rawValue: eventLoop) != nil else {
+            throw ValidationError("--event-loop \(eventLoop): use libev or poll")
+        }
+    }
+
     func run() async throws {
-        var logger = Logger(label: "bankhub")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let logger = HubLogging.bootstrap(format: logFormat, level: Logger.Level(rawValue: logLevel)!)
         var options = HubServer.Options()
         options.databasePath = db
         options.transport.host = host
         options.transport.port = port
         options.transport.webRoot = web
         options.transport.messageBytesMax = messageBytesMax
-        options.transport.eventLoop = EventLoop(rawValue: eventLoop) ?? .libev
+        options.transport.eventLoop = EventLoop(rawValue: eventLoop)!
+        options.transport.log = HubLogging.transportLog(logger)
         options.hub.sessionLifetimeHours = sessionTtlHours
         options.hub.passwordIterations = passwordIterations
         options.hub.shutdownDrainMilliseconds = max(0, drainSeconds) * 1_000

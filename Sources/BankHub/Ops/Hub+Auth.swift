@@ -24,7 +24,7 @@ extension Hub {
     /// Checks the credentials (and TOTP when enrolled), counts failures toward the lockout, records the attempt
     /// in the login history, and on success binds a new session to this connection.
     func logIn(_ args: Arguments, from id: ConnectionID, _ responder: Responder) throws(BankError) {
-        let username = try args.string("username").lowercased()
+        let username = try UserInputRules.loginUsername(try args.string("username"))
         let password = try args.string("password")
         let totpCode = try args.optionalString("totp")
         guard let info = connections[id]?.info else { return }

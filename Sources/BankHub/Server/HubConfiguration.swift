@@ -16,6 +16,8 @@ public struct HubConfiguration: Sendable {
     public var shutdownGraceMilliseconds = 5_000
     /// Login defence, rate limits, one-time codes and threat thresholds.
     public var security = SecurityPolicy()
+    /// What is purged when, and how long idempotency keys stay full entries in memory (the janitor).
+    public var retention = RetentionPolicy()
     /// The admin step-up key (only its hash); from `BANKHUB_ADMIN_KEY`.
     public var adminKey = AdminKey(secret: nil)
     /// Seconds between the comment lines that keep an idle event stream (`GET /api/v1/streams/...`) open
@@ -36,6 +38,7 @@ public struct HubConfiguration: Sendable {
     func validate() {
         precondition(requestsInFlightMax > 0 && replayEventsMax > 0, "limits must be positive")
         precondition((1...historyPageMax).contains(historyPageDefault), "the default page fits the maximum")
+        retention.validate()
         precondition(eventStreamHeartbeatSeconds > 0 && eventStreamRetryMilliseconds > 0, "stream periods are positive")
         precondition(readinessProbeIntervalMilliseconds > 0 && readinessWriteTimeoutMilliseconds > 0,
                      "readiness periods are positive")

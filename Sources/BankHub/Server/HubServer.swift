@@ -26,6 +26,8 @@ public final class HubServer: Sendable {
     /// The same services the hub uses; the server starts and stops them and seeds demo data through them.
     let services: HubServices
     private let logger: Logger
+    /// Purges old sessions, challenges and login attempts, and compacts old idempotency keys.
+    let janitor: Janitor
 
     var writer: DatabaseWriter { services.writer }
     var readers: DatabaseReaders { services.readers }
@@ -45,8 +47,9 @@ public final class HubServer: Sendable {
         let directory = URL(fileURLWithPath: options.databasePath).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let writer = try DatabaseWriter(path: options.databasePath)
+        let recentSince = Timestamp(milliseconds: Clock.nowMilliseconds() - options.hub.retention.idempotencyRecentMilliseconds)
         let (problems, snapshot, heads, lastThreatID) = try await writer.write { db in
-            (try LedgerRecords.violations(db), try LedgerRecords.load(db), try EventRecords.heads(db),
+            (try LedgerRecords.violations(db), try LedgerRecords.load(db, recentSince: recentSince), try EventRecords.heads(db),
              try SecurityRecords.lastThreatID(db))
         }
         guard problems.isEmpty else {
@@ -81,7 +84,7 @@ public final class HubServer: Sendable {
         })
         let fanout = LocalEventFanout(sink: transport)
         let sequencer = EventSequencer(heads: heads, writer: writer, fanout: fanout)
-        let ledger = LedgerService(snapshot: snapshot, sequencer: sequencer)
+        let ledger = LedgerService(snapshot: snapshot, sequencer: sequencer, readers: readers)
         let auth = AuthService(hasher: PasswordHasher(iterations: options.hub.passwordIterations), writer: writer,
                                readers: readers, sessionLifetimeHours: options.hub.sessionLifetimeHours)
         self.transport = transport
@@ -93,6 +96,8 @@ public final class HubServer: Sendable {
             security: SecurityGuard(policy: options.hub.security),
             threats: ThreatReporter(lastID: lastThreatID, sequencer: sequencer), notifier: notifier)
         self.services = services
+        self.janitor = Janitor(policy: options.hub.retention, writer: writer, readers: readers, ledger: ledger,
+                               logger: logger)
         let hub = Hub(sink: transport, services: services, configuration: options.hub, statistics: statistics,
                       logger: logger)
         self.hub = hub
@@ -104,10 +109,11 @@ public final class HubServer: Sendable {
         transport.addRoute(readiness.route)
     }
 
-    /// Binds the port and starts the service thread and the outbox worker; returns the bound port.
+    /// Binds the port and starts the service thread, the outbox worker and the janitor; returns the bound port.
     public func start() throws -> Int {
         try transport.start()
         notifier.start()
+        janitor.start()
         let (hub, transport) = (self.hub, self.transport)
         let seconds = hub.configuration.eventStreamHeartbeatSeconds
         heartbeat.withLock { task in
@@ -165,6 +171,8 @@ public final class HubServer: Sendable {
         // After the transport, before the writer: the worker records its last outcome through the writer. A
         // message queued from here on waits in the outbox for the next start.
         notifier.stop()
+        // Before the writer closes: the janitor's delete job in progress is awaited.
+        await janitor.stop()
         writer.close()
         readers.close()
         logger.info("shut down: database closed")

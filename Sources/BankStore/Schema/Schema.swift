@@ -173,6 +173,14 @@ enum Schema {
         (3, """
         ALTER TABLE postings ADD COLUMN seq INTEGER CHECK (seq > 0);
         """),
+        // Retention (the janitor, docs/security.md "Retention"): indexes for the purges by age, and for each
+        // user's failed login attempts, which are kept only up to a number per user. Nothing else changes.
+        (4, """
+        CREATE INDEX sessions_expiry ON sessions(expires_at);
+        CREATE INDEX otp_challenges_time ON otp_challenges(created_at);
+        CREATE INDEX login_attempts_time ON login_attempts(created_at);
+        CREATE INDEX login_attempts_failures ON login_attempts(user_id, id) WHERE outcome <> 'success';
+        """),
     ]
 
     /// Pragmas set on every connection. WAL lets readers run beside the one writer; `synchronous=FULL`

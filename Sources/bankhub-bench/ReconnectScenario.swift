@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import WebSocketClient
 
-/// `bankhub bench reconnect`: N subscribed clients drop at once, transfers happen while they are away, then
+/// `bankhub-bench reconnect`: N subscribed clients drop at once, transfers happen while they are away, then
 /// all of them reconnect, `auth`, and resubscribe with `since` = the last seq they saw. Measures the time
 /// from the first reconnect until every client has caught up with its stream's head, nothing lost.
 struct ReconnectScenario: AsyncParsableCommand {

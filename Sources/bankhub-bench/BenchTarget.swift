@@ -67,9 +67,10 @@ final class BenchTarget: Sendable {
         }
     }
 
-    /// Runs `bankhub serve` (this same executable) and waits for its "listening" line.
+    /// Runs `bankhub serve` (the `bankhub` executable next to this one) and waits for its "listening" line.
     private static func startChild(directory: URL, databasePath: String) async throws -> BenchTarget {
-        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let executable = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            .deletingLastPathComponent().appendingPathComponent("bankhub").path
         let output = directory.appendingPathComponent("serve.log")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let process = Process()

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 import WebSocketClient
 
-/// `bankhub bench peer-fanout`: the `fanout` measurement against nginx with nchan (bench/compare.sh starts
+/// `bankhub-bench peer-fanout`: the `fanout` measurement against nginx with nchan (bench/compare.sh starts
 /// it), so the two can be compared on one machine in one run. One channel per subscriber; message `k` goes to
 /// channel `k % subscribers` through that channel's WebSocket publisher, paced like `fanout`, and carries `k`
 /// so the subscriber can look up when it was due. nchan commits nothing; the hub's figure includes an fsync.

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import WebSocketClient
 
-/// `bankhub bench transfers`: closed-loop durable transfers; committed transfers/s, request-to-reply latency,
+/// `bankhub-bench transfers`: closed-loop durable transfers; committed transfers/s, request-to-reply latency,
 /// errors by code, then a check that no money was created or lost.
 struct TransfersScenario: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

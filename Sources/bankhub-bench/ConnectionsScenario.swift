@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import WebSocketClient
 
-/// `bankhub bench connections`: N authenticated, subscribed connections (one login, its token reused by
+/// `bankhub-bench connections`: N authenticated, subscribed connections (one login, its token reused by
 /// `auth` on every connection), the hub's resident memory per connection, and the time for one event to
 /// reach all N. The hub runs as a `bankhub serve` child process so its memory is measured apart from the
 /// client's.

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import WebSocketClient
 
-/// `bankhub bench fanout`: subscribers on the payees' streams, a paced (open-loop) transfer rate, and the
+/// `bankhub-bench fanout`: subscribers on the payees' streams, a paced (open-loop) transfer rate, and the
 /// time from sending a transfer to its `balance` event reaching the payee's subscriber (commit included).
 struct FanoutScenario: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,9 +1,11 @@
 import ArgumentParser
 
-/// `bankhub bench SCENARIO`: load generators that measure a hub and check it stayed correct.
+/// `bankhub-bench SCENARIO`: load generators that measure a hub and check it stayed correct. An executable of its
+/// own, so the server binary carries none of it.
+@main
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "bankhub-bench",
         abstract: "Measure a hub: transfers/s, push latency, connections held, reconnect storms.",
         discussion: """
             By default each scenario starts its own hub in this process on a temporary database (new password
@@ -11,7 +13,7 @@ struct BenchCommand: AsyncParsableCommand {
             running hub instead. Prints a table, and with --json one JSON object on the last line.
             """,
         subcommands: [TransfersScenario.self, FanoutScenario.self, ConnectionsScenario.self, ReconnectScenario.self,
-                      PeerFanoutScenario.self]
+                      PeerFanoutScenario.self, KeysScenario.self]
     )
 }
 
