@@ -148,8 +148,9 @@ public final class HubServer: Sendable {
         }
     }
 
-    /// Graceful stop: refuse new requests, let those in flight be answered (bounded wait), close every
-    /// connection with 1001, commit what is queued and close the database. Idempotent.
+    /// Graceful stop: `/readyz` turns 503 (for `shutdownDrainMilliseconds` everything else still works), then
+    /// refuse new requests, let those in flight be answered (bounded wait), close every connection with 1001
+    /// and every event stream, commit what is queued and close the database. Idempotent.
     public func shutdown() async {
         guard shutdownStarted.claim() else { return }
         readiness.startDraining()
