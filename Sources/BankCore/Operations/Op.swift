@@ -82,6 +82,16 @@ public enum Op: String, CaseIterable, Sendable {
         }
     }
 
+    /// Ops that act on the WebSocket connection itself: `auth` binds a token to the socket, `subscribe` and
+    /// `unsubscribe` manage the events pushed on it. The HTTP API answers them `bad_request` (a request there
+    /// carries its token each time; events come from `GET /api/v1/streams/STREAM`).
+    public var isSocketOnly: Bool {
+        switch self {
+        case .auth, .subscribe, .unsubscribe: true
+        default: false
+        }
+    }
+
     /// Whether the op may be called on a connection that has not logged in.
     public var isAnonymous: Bool { access == .anyone }
 }

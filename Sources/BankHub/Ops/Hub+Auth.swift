@@ -157,10 +157,16 @@ extension Hub {
     /// The connection becomes anonymous at once: every subscription ends (the client gets an `unsubscribed`
     /// event for each) and its time to log in again starts.
     func endSession(of id: ConnectionID, _ reason: RevocationReason) {
-        guard connections[id]?.session != nil else { return }
+        guard let connection = connections[id], connection.session != nil else { return }
         connections[id]?.session = nil
+        if connection.kind == .eventStream {
+            // An event stream is nothing but its subscription: it ends with its session.
+            fanout.drop(id)
+            sink.close(id, code: 1008, reason: "session ended")
+            return
+        }
         revokeSubscriptions(of: id, reason)
-        startSignInClock(id)
+        if connection.kind == .webSocket { startSignInClock(id) }
     }
 
     /// Appends to the login history (time, address, user agent, outcome); returns once committed, so the

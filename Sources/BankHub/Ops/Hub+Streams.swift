@@ -22,8 +22,10 @@ extension Hub {
         }
         let name = stream.description
         let replayMax = configuration.replayEventsMax
+        // An HTTP event stream takes the same events as server-sent-event records.
+        let format: EventFormat = connections[id]?.kind == .eventStream ? .serverSent : .frame
         // Held back first, then read: whatever commits after this point is either in the read or held.
-        fanout.beginCatchUp(id, stream: name)
+        fanout.beginCatchUp(id, stream: name, format: format)
         let fanout = self.fanout
         Task {
             do {

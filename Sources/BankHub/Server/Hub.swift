@@ -13,6 +13,8 @@ actor Hub {
         var session: Session?
         /// While anonymous: when it must have logged in (see `Hub+Deadlines`); nil while signed in.
         var signInDeadline: Int64?
+        /// A WebSocket unless opened by the HTTP API (see Hub+HTTP.swift).
+        var kind = ConnectionKind.webSocket
     }
 
     var connections: [ConnectionID: Connection] = [:]
@@ -55,8 +57,8 @@ actor Hub {
     }
 
     func closed(_ id: ConnectionID) {
-        guard connections.removeValue(forKey: id) != nil else { return }
-        statistics.connections.subtract(1, ordering: .relaxed)
+        guard let connection = connections.removeValue(forKey: id) else { return }
+        if connection.kind.isCounted { statistics.connections.subtract(1, ordering: .relaxed) }
         fanout.drop(id)
         security.forget(connection: id)
     }
@@ -65,21 +67,26 @@ actor Hub {
     func stopAccepting() { accepting = false }
 
     func handle(_ id: ConnectionID, _ request: Request) async {
+        await handle(id, request, responder: Responder(connection: id, requestID: request.id, sink: sink,
+                                                       inFlight: inFlight))
+    }
+
+    /// Every request, from a WebSocket frame or an HTTP request, goes through here: shutdown, rate limits,
+    /// the in-flight limit, the permission check, then the handler. `responder` says where the answer goes.
+    func handle(_ id: ConnectionID, _ request: Request, responder: Responder) async {
         guard connections[id] != nil else { return }
         statistics.requests.add(1, ordering: .relaxed)
-        let responder = Responder(connection: id, requestID: request.id, sink: sink, inFlight: inFlight)
         guard accepting else {
-            sink.send(Reply.failure(id: request.id, error: BankError(.unavailable, "the hub is shutting down")), to: id)
+            responder.refuse(BankError(.unavailable, "the hub is shutting down"))
             return
         }
         if let refusal = rateLimit(request.op, from: id) {
-            sink.send(Reply.failure(id: request.id, error: refusal), to: id)
+            responder.refuse(refusal)
             return
         }
         guard inFlight.begin(id, limit: configuration.requestsInFlightMax) else {
-            sink.send(Reply.failure(id: request.id, error: BankError(
-                .rateLimited, "more than \(configuration.requestsInFlightMax) requests in flight", retryAfterSeconds: 1)),
-                      to: id)
+            responder.refuse(BankError(
+                .rateLimited, "more than \(configuration.requestsInFlightMax) requests in flight", retryAfterSeconds: 1))
             return
         }
         do {

@@ -37,6 +37,10 @@ public final class HubServer: Sendable {
     var auth: AuthService { services.auth }
     var notifier: Notifier { services.notifier }
     private let shutdownStarted = OnceFlag()
+    /// `/readyz`'s state (HTTP/Readiness.swift).
+    let readiness: Readiness
+    /// The event-stream heartbeat, from `start()` to `shutdown()`.
+    private let heartbeat = Mutex<Task<Void, Never>?>(nil)
 
     /// Opens (creating or migrating) the database, checks the stored ledger's invariants and loads it.
     /// Refuses to start on a ledger whose balances do not match its postings.
@@ -111,8 +115,15 @@ public final class HubServer: Sendable {
                                logger: logger)
         statementsJob = MonthlyStatementJob(writer: writer, notifier: notifier, configuration: options.hub.scheduler,
                                             logger: logger)
-        self.hub = Hub(sink: transport, services: services, configuration: options.hub, statistics: statistics,
-                       logger: logger)
+        let hub = Hub(sink: transport, services: services, configuration: options.hub, statistics: statistics,
+                      logger: logger)
+        self.hub = hub
+        readiness = Readiness(writer: writer, configuration: options.hub)
+        // Dynamic HTTP routes. Another one (e.g. GET /statements/...) is one more `addRoute` here:
+        // `HTTPRoute.responding(to:)` with `api.requireSession(request)` for its bearer token.
+        let api = HTTPAPI(hub: hub, auth: auth, streamRetryMilliseconds: options.hub.eventStreamRetryMilliseconds)
+        transport.addRoute(api.route)
+        transport.addRoute(readiness.route)
     }
 
     /// Binds the port and starts the service thread, the outbox worker, the janitor, the standing-order
@@ -124,6 +135,17 @@ public final class HubServer: Sendable {
         let orders = services.orders
         Task { await orders.start() }
         statementsJob.start()
+        let (hub, transport) = (self.hub, self.transport)
+        let seconds = hub.configuration.eventStreamHeartbeatSeconds
+        heartbeat.withLock { task in
+            task = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(seconds))
+                    let streams = await hub.eventStreamIDs()
+                    if !streams.isEmpty { transport.send(ServerSentEvent.heartbeat, to: streams) }
+                }
+            }
+        }
         return transport.port
     }
 
@@ -156,10 +178,18 @@ public final class HubServer: Sendable {
 
     static let binaryRefusal = BankError(.badRequest, "binary frames are not part of the protocol; send JSON in text frames")
 
-    /// Graceful stop: refuse new requests, let those in flight be answered (bounded wait), close every
-    /// connection with 1001, commit what is queued and close the database. Idempotent.
+    /// Graceful stop: `/readyz` turns 503 (for `shutdownDrainMilliseconds` everything else still works), then
+    /// refuse new requests, let those in flight be answered (bounded wait), close every connection with 1001
+    /// and every event stream, commit what is queued and close the database. Idempotent.
     public func shutdown() async {
         guard shutdownStarted.claim() else { return }
+        readiness.startDraining()
+        let drain = hub.configuration.shutdownDrainMilliseconds
+        if drain > 0 {
+            logger.info("shutting down: /readyz answers 503; still serving for \(drain) ms")
+            try? await Task.sleep(for: .milliseconds(drain))
+        }
+        heartbeat.withLock { $0?.cancel() }
         logger.info("shutting down: refusing new requests")
         await hub.stopAccepting()
         let grace = hub.configuration.shutdownGraceMilliseconds
