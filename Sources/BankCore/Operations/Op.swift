@@ -14,6 +14,11 @@ public enum Op: String, CaseIterable, Sendable {
     case openAccount = "open_account", accounts
     case deposit, withdraw, transfer
     case history, balanceAt = "balance_at"
+    // Everyday banking: payees, savings goals, the user's own profile.
+    case payees, payeeAdd = "payee_add", payeeUpdate = "payee_update", payeeRemove = "payee_remove"
+    case goals, goalCreate = "goal_create", goalFund = "goal_fund", goalWithdraw = "goal_withdraw"
+    case goalDelete = "goal_delete"
+    case profile, updateProfile = "update_profile"
     // Streams.
     case subscribe, unsubscribe
     // Service requests.
@@ -42,7 +47,8 @@ public enum Op: String, CaseIterable, Sendable {
             .anyone
         case .logout, .changePassword, .totpEnroll, .totpConfirm, .confirmOTP, .loginHistory, .openAccount,
              .accounts, .deposit, .withdraw, .transfer, .history, .balanceAt, .subscribe, .unsubscribe,
-             .requestCreate, .requests, .requestCancel:
+             .requestCreate, .requests, .requestCancel, .payees, .payeeAdd, .payeeUpdate, .payeeRemove, .goals,
+             .goalCreate, .goalFund, .goalWithdraw, .goalDelete, .profile, .updateProfile:
             .user
         case .customers, .transactions, .requestApprove, .requestReject:
             .staff
@@ -68,10 +74,12 @@ public enum Op: String, CaseIterable, Sendable {
         }
     }
 
-    /// Whether the op moves money through the ledger (and takes an `idempotency_key`).
+    /// Whether the op can move money through the ledger: the money ops (which take an `idempotency_key`),
+    /// `open_account` with an initial deposit, and `goal_delete` returning what a goal saved.
     public var movesMoney: Bool {
         switch self {
-        case .deposit, .withdraw, .transfer: true
+        case .deposit, .withdraw, .transfer, .goalFund, .goalWithdraw: true
+        case .openAccount, .goalDelete: true
         default: false
         }
     }

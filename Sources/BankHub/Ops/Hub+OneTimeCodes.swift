@@ -41,21 +41,31 @@ extension Hub {
         let code = try args.string("code")
         let record: ChallengeRecord
         do {
-            record = try await services.codes.redeem(challenge, user: session.user.id, purposes: [.transfer, .withdraw],
-                                                     code: code)
+            record = try await services.codes.redeem(challenge, user: session.user.id,
+                                                     purposes: [.transfer, .withdraw, .profile], code: code)
         } catch {
             reportCodeFailure(error, session: session, id: id)
             throw Self.bankError(error)
         }
+        if record.purpose == OneTimeCodes.Purpose.profile.rawValue {
+            publishConfirmed(record, user: session.user.id,
+                             summary: ProfileChangeCoding.decode(record.payload).map(ProfileChangeCoding.summary) ?? "")
+            try confirmProfileChange(record, user: session.user.id, responder)
+            return
+        }
         guard let request = Self.request(from: record.payload, user: session.user.id) else {
             throw BankError(.internalError, "the held operation could not be read back")
         }
-        // Other screens showing the prompt learn that it was answered.
-        services.sequencer.submit([EventDraft(stream: .user(session.user.id), kind: "otp", data: [
-            "challenge": .string(record.id), "op": .string(record.purpose), "summary": .string(Self.summary(of: request.command)),
+        publishConfirmed(record, user: session.user.id, summary: Self.summary(of: request.command))
+        await execute(request, session: session, from: id, responder)
+    }
+
+    /// Other screens showing the prompt learn that it was answered.
+    private func publishConfirmed(_ record: ChallengeRecord, user: UserID, summary: String) {
+        services.sequencer.submit([EventDraft(stream: .user(user), kind: "otp", data: [
+            "challenge": .string(record.id), "op": .string(record.purpose), "summary": .string(summary),
             "status": "confirmed", "expires_at": .string(record.expiresAt.rfc3339),
         ])], at: Clock.now())
-        await execute(request, session: session, from: id, responder)
     }
 
     private func reportCodeFailure(_ error: any Error, session: Session, id: ConnectionID) {
@@ -73,6 +83,8 @@ extension Hub {
         case .deposit(let account, let amount): "deposit \(amount) to \(account)"
         case .withdraw(let account, let amount): "withdraw \(amount) from \(account)"
         case .transfer(let from, let to, let amount): "transfer \(amount) from \(from) to \(to)"
+        case .goalFund(let account, let goal, let amount): "save \(amount) from \(account) into goal \(goal)"
+        case .goalWithdraw(let goal, let account, let amount): "return \(amount) from goal \(goal) to \(account)"
         }
     }
 

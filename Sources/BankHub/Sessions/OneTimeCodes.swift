@@ -3,12 +3,14 @@ import BankCrypto
 import BankStore
 
 /// Six-digit one-time codes from OpenSSL's CSPRNG, bound to a challenge that holds back an operation (a
-/// large transfer) or a password reset. Only a hash of challenge id and code is stored; a challenge allows
+/// large transfer, a change of contact) or a password reset. Only a hash of challenge id and code is stored; a challenge allows
 /// `attemptsMax` wrong codes, lives `lifetime`, and is used at most once.
 final class OneTimeCodes: Sendable {
     enum Purpose: String, Sendable {
         case transfer, withdraw
         case passwordReset = "password_reset"
+        /// A change of e-mail or phone (`update_profile`).
+        case profile
     }
 
     struct Issued: Sendable {
