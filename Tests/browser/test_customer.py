@@ -46,7 +46,8 @@ def test_transfer_shows_live_on_the_payees_screen(hub, browser):
 def test_deposit_withdraw_open_account_and_balance_lookup(hub, browser):
     user = make_user(hub, "saver")
     page = browser(hub.url).open().login(user)
-    page.wait_text("#accounts-empty", "no accounts")
+    # Sign-up opened the first account.
+    page.wait_text("#accounts-list", "Checking")
     page.fill("Nickname", "Rainy day")
     page.click("Open account")
     page.wait(lambda: page.text("#accounts-list"), what="new account")
@@ -105,7 +106,7 @@ def test_otp_prompt_on_every_open_screen_and_the_pending_transfer_resolves_live(
 
     p = logged_in(hub, payee)
     try:
-        assert p.call("accounts")["accounts"][0]["balance"] == "1500.00"
+        assert next(a for a in p.call("accounts")["accounts"] if a["id"] == dst)["balance"] == "1500.00"
     finally:
         p.close()
 
