@@ -16,10 +16,10 @@ import Testing
     /// Alice has a phone and an e-mail address; without an SMS gateway her codes go by e-mail.
     private func alice(_ hub: TestHub) async throws -> Customer {
         let client = try await hub.client()
-        _ = try await client.ok("signup", ["username": "alice", "password": Self.password, "phone": "+15550100",
-                                           "email": "alice@example.com"])
+        let signedUp = try await client.ok("signup", ["username": "alice", "password": Self.password,
+                                                       "phone": "+15550100", "email": "alice@example.com"])
         let login = try await client.ok("login", ["username": "alice", "password": Self.password])
-        let account = try await client.ok("open_account")["account"]?["id"]?.stringValue ?? ""
+        let account = signedUp["account"]?["id"]?.stringValue ?? ""
         _ = try await client.ok("deposit", ["account": .string(account), "amount": "5000.00"])
         return Customer(client: client, token: login["token"]?.stringValue ?? "", account: account,
                         userID: login["user"]?["id"]?.stringValue ?? "")

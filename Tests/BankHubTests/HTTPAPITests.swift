@@ -18,7 +18,7 @@ import WebSocketClient
             #expect(authed["user"]?["username"] == "hana")
             let opened = try await api.ok("open_account", ["name": "Travel"])
             let accounts = try await socket.ok("accounts")
-            #expect(accounts["accounts"]?.arrayValue?.first?["id"] == opened["account"]?["id"])
+            #expect(accounts["accounts"]?.arrayValue?.contains { $0["id"] == opened["account"]?["id"] } == true)
 
             let walker = try await hub.customer("walker")
             let viaHTTP = APIClient(port: hub.port, token: walker.token)

@@ -32,15 +32,17 @@ import Testing
             let client = try await hub.client()
             var args: JSONObject = ["username": .string(name), "password": "correct horse battery"]
             if let email { args.append(key: "email", value: .string(email)) }
-            let user = try await client.ok("signup", .object(args))["user"]
-            let id = try #require(user?["id"]?.stringValue)
+            let signedUp = try await client.ok("signup", .object(args))
             try hub.setCreatedAt(TestHub.inLastMonth(60_000), of: name)
-            if name == "alice" || name == "bob" {
-                _ = try await hub.backdatedAccount(of: id, at: TestHub.inLastMonth(120_000))
-            }
+            // Sign-up opened the user's Checking account; it existed last month too.
+            let account = try #require(signedUp["account"]?["id"]?.stringValue)
+            let connection = try SQLiteConnection(path: hub.databasePath, mode: .readWrite)
+            try connection.prepare("UPDATE accounts SET created_at = ? WHERE id = ?")
+                .run(TestHub.inLastMonth(120_000).milliseconds, Int64(account)!)
         }
         try hub.setRole(.admin, of: "adam")
         try hub.setRole(.employee, of: "erin")
+        // Accounts are numbered in sign-up order: alice's, bob's, adam's, erin's.
         let alice = AccountID.firstCustomer, bob = AccountID(AccountID.firstCustomer.rawValue + 1)
         _ = try await hub.backdated(.deposit(account: alice, amount: Money(cents: 20_000)), by: "1", at: TestHub.inLastMonth(3_600_000))
         _ = try await hub.backdated(.transfer(from: alice, to: bob, amount: Money(cents: 5_000)), by: "1",
@@ -80,7 +82,7 @@ import Testing
             #expect(report["subject"]?.stringValue == "BankHub monthly report for \(month)")
             let body = report["body"]?.stringValue ?? ""
             #expect(body.contains("Money moved: 250.00 in 2 transactions"), "\(body)")
-            #expect(body.contains("Customer accounts: 2 at the end of the month, 2 opened"))
+            #expect(body.contains("Customer accounts: 4 at the end of the month, 4 opened"), "each sign-up opened one")
             #expect(body.contains("\(month)-02: 1"), "one login on the 2nd")
 
             let current = CalendarMonth(containing: Clock.now()).description

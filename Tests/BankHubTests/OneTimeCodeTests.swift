@@ -22,10 +22,10 @@ import Testing
 
     private func payer(_ hub: TestHub) async throws -> (Customer, Customer) {
         let alice = try await hub.client()
-        _ = try await alice.ok("signup", ["username": "alice", "password": "correct horse battery",
-                                          "phone": "+15550100", "email": "alice@example.com"])
+        let signup = try await alice.ok("signup", ["username": "alice", "password": "correct horse battery",
+                                                   "phone": "+15550100", "email": "alice@example.com"])
         let login = try await alice.ok("login", ["username": "alice", "password": "correct horse battery"])
-        let account = try await alice.ok("open_account")["account"]?["id"]?.stringValue ?? ""
+        let account = signup["account"]?["id"]?.stringValue ?? ""
         _ = try await alice.ok("deposit", ["account": .string(account), "amount": "5000.00"])
         let payer = Customer(client: alice, token: login["token"]?.stringValue ?? "", account: account,
                              userID: login["user"]?["id"]?.stringValue ?? "")

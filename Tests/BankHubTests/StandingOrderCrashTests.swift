@@ -60,7 +60,7 @@ import WebSocketClient
         #expect(order?["paid"] == 1 && order?["failed"] == 0, "offset \(offset): \(JSONWriter.string(order ?? .null))")
         let history = try await again.ok("history", ["account": aliceAccount])["entries"]?.arrayValue ?? []
         #expect(history.map { $0["amount"]?.stringValue ?? "" } == ["-10.00", "100.00"], "offset \(offset)")
-        let balance = try await again.ok("accounts")["accounts"]?.arrayValue?.first?["balance"]
+        let balance = try await again.ok("accounts")["accounts"]?.arrayValue?.first { $0["id"] == aliceAccount }?["balance"]
         #expect(balance == "90.00", "offset \(offset)")
         let connection = try SQLiteConnection(path: database, mode: .readOnly)
         #expect(try LedgerRecords.violations(connection).isEmpty)

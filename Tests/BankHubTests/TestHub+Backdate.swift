@@ -18,11 +18,6 @@ extension TestHub {
         return try result.get()
     }
 
-    /// Opens an account for `user` as if at `at`; returns its id.
-    func backdatedAccount(of user: String, name: String = "Checking", at: Timestamp) async throws -> String {
-        try await server.ledger.openAccount(owner: UserID(Int64(user)!), name: name, at: at).id.description
-    }
-
     /// Moves a user's sign-up time (so that an earlier month's statement e-mail is due to them).
     func setCreatedAt(_ at: Timestamp, of username: String) throws {
         let connection = try SQLiteConnection(path: databasePath, mode: .readWrite)

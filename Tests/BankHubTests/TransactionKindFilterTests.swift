@@ -24,6 +24,10 @@ import Testing
             let bob = try await hub.customer("bob", deposit: nil)
             _ = try await alice.client.ok("withdraw", ["account": .string(alice.account), "amount": "5.00"])
             _ = try await alice.client.ok("transfer", ["from": .string(alice.account), "to": .string(bob.account), "amount": "7.00"])
+            let goal = try #require(try await alice.client.ok("goal_create", [
+                "account": .string(alice.account), "name": "Bike", "target": "300.00"])["goal"]?["id"])
+            _ = try await alice.client.ok("goal_fund", ["goal": goal, "amount": "3.00"])
+            _ = try await alice.client.ok("goal_withdraw", ["goal": goal, "amount": "1.00"])
             let employee = try await hub.staff("erin", role: .employee)
             let console = try Self.consoleKinds()
             #expect(Set(console) == Set(TransactionKind.allCases.map(\.rawValue)), "the console offers every kind: \(console)")

@@ -229,18 +229,20 @@ def op_available(hub: Hub, op: str, as_role: str = "admin", **args) -> bool:
 def make_user(hub: Hub, prefix: str = "cust", role: str = "customer", password: str = "correct-horse-42",
               accounts: list[tuple[str, str]] | None = None, **profile) -> dict:
     """Sign a user up over the protocol (optionally with staff role and funded accounts).
-    Returns {username, password, id, accounts: [ids]}."""
+    Sign-up opens the user's first account ("Checking"): it stands for the first of `accounts` (whose name
+    is then not used); the others are opened. Returns {username, password, id, accounts: [ids]}."""
     p = Proto(hub)
     try:
         name = unique(prefix)
-        user = p.call("signup", username=name, password=password, **profile)["user"]
+        signup = p.call("signup", username=name, password=password, **profile)
+        user = signup["user"]
         if role != "customer":
             hub.set_role(name, role)
         ids = []
         if accounts:
             p.call("login", username=name, password=password)
-            for acct_name, amount in accounts:
-                acct = p.call("open_account", name=acct_name)["account"]
+            for index, (acct_name, amount) in enumerate(accounts):
+                acct = signup["account"] if index == 0 else p.call("open_account", name=acct_name)["account"]
                 if amount and amount != "0":
                     p.call("deposit", account=acct["id"], amount=amount, note="Opening deposit")
                 ids.append(acct["id"])

@@ -53,7 +53,8 @@ def test_transfer_shows_live_on_the_payees_screen(hub, browser):
 def test_deposit_withdraw_open_account_and_balance_lookup(hub, browser):
     user = make_user(hub, "saver")
     page = browser(hub.url).open().login(user)
-    page.wait_state("open")
+    # Sign-up opened the first account.
+    page.wait_text("#accounts-list", "Checking")
     page.fill("Nickname", "Rainy day")
     page.click("Open account")
     page.wait_text("#accounts-list", "Rainy day")

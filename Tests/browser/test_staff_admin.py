@@ -59,7 +59,7 @@ def test_employee_searches_customers_and_transactions(hub, browser):
     staff.go("Employee console")
     staff.fill("Search customers", "Finn Findme", "Search customers")
     staff.click("Search", "Search customers")
-    staff.wait_text("#cust-list", "Holiday fund")
+    staff.wait_text("#cust-list", f"Checking · No. {customer['accounts'][0]}")
     assert "$321.00" in staff.text("#cust-list")
     assert "finn@example.com" in staff.text("#cust-list")
     staff.click(f"Transactions of {customer['username']}")

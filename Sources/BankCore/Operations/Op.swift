@@ -16,6 +16,11 @@ public enum Op: String, CaseIterable, Sendable {
     case history, balanceAt = "balance_at"
     // Standing orders and statements.
     case orderCreate = "order_create", orders, orderCancel = "order_cancel", statement
+    // Everyday banking: payees, savings goals, the user's own profile.
+    case payees, payeeAdd = "payee_add", payeeUpdate = "payee_update", payeeRemove = "payee_remove"
+    case goals, goalCreate = "goal_create", goalFund = "goal_fund", goalWithdraw = "goal_withdraw"
+    case goalDelete = "goal_delete"
+    case profile, updateProfile = "update_profile"
     // Streams.
     case subscribe, unsubscribe
     // Service requests.
@@ -47,7 +52,9 @@ public enum Op: String, CaseIterable, Sendable {
             .anyone
         case .logout, .changePassword, .totpEnroll, .totpConfirm, .confirmOTP, .loginHistory, .openAccount,
              .accounts, .deposit, .withdraw, .transfer, .history, .balanceAt, .subscribe, .unsubscribe,
-             .requestCreate, .requests, .requestCancel, .orderCreate, .orders, .orderCancel, .statement:
+             .requestCreate, .requests, .requestCancel, .orderCreate, .orders, .orderCancel, .statement, .payees,
+             .payeeAdd, .payeeUpdate, .payeeRemove, .goals, .goalCreate, .goalFund, .goalWithdraw, .goalDelete,
+             .profile, .updateProfile:
             .user
         case .customers, .transactions, .requestApprove, .requestReject:
             .staff
@@ -74,10 +81,12 @@ public enum Op: String, CaseIterable, Sendable {
         }
     }
 
-    /// Whether the op moves money through the ledger (and takes an `idempotency_key`).
+    /// Whether the op can move money through the ledger: the money ops (which take an `idempotency_key`),
+    /// `open_account` with an initial deposit, and `goal_delete` returning what a goal saved.
     public var movesMoney: Bool {
         switch self {
-        case .deposit, .withdraw, .transfer: true
+        case .deposit, .withdraw, .transfer, .goalFund, .goalWithdraw: true
+        case .openAccount, .goalDelete: true
         default: false
         }
     }

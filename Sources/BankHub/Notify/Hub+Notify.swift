@@ -52,6 +52,12 @@ extension Hub {
         case .transfer(let from, let to, let amount):
             what = "transfer of \(amount)"
             lines = ["Transfer from account \(from) to account \(to): \(amount)"]
+        case .goalFund(let account, let goal, let amount):
+            what = "savings of \(amount)"
+            lines = ["From account \(account) into savings goal \(goal): \(amount)"]
+        case .goalWithdraw(let goal, let account, let amount):
+            what = "savings returned, \(amount)"
+            lines = ["From savings goal \(goal) into account \(account): \(amount)"]
         }
         lines += [
             "Transaction: \(outcome.transaction)",

@@ -16,10 +16,15 @@ extension Hub {
         let fullName = try args.optionalText("full_name", lengthMax: UserInputRules.fullNameLengthMax)
         let request = AuthService.SignUp(username: username, password: password, email: email, phone: phone,
                                          fullName: fullName)
-        respond(responder) { [auth] in
-            ["user": WireObjects.user(try await auth.signUp(request))]
+        respond(responder) { [auth, ledger] in
+            // The first account ("Checking") is stored in the same commit as the user.
+            let (user, account) = try await ledger.signUp(await auth.newUser(request), accountName: Self.firstAccountName)
+            return ["user": WireObjects.user(user), "account": WireObjects.account(account)]
         }
     }
+
+    /// The name of the account every sign-up opens.
+    static let firstAccountName = "Checking"
 
     /// Checks the credentials (and TOTP when enrolled), counts failures toward the lockout, records the attempt
     /// in the login history, and on success binds a new session to this connection.

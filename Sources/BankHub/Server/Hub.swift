@@ -29,6 +29,10 @@ actor Hub {
     let moneyLanes = MoneyLanes()
     /// Sign-in deadlines of anonymous connections and expiry times of sessions (see `Hub+Deadlines`).
     var deadlines = ConnectionDeadlines()
+    /// Orders each user's changes of payees and profile (see `KeyedSerialQueue`).
+    let userChanges = KeyedSerialQueue<UserID>()
+    /// Ids of new payees, chosen before their commit so that the `payee` event can name them.
+    let payeeIDs = IdentifierAllocator()
     let statistics: HubStatistics
     let logger: Logger
 
@@ -115,6 +119,16 @@ actor Hub {
             }
         case .history: try await history(args, from: id, responder)
         case .balanceAt: try await balanceAt(args, from: id, responder)
+        case .payees: try listPayees(from: id, responder)
+        case .payeeAdd: try await addPayee(args, from: id, responder)
+        case .payeeUpdate: try updatePayee(args, from: id, responder)
+        case .payeeRemove: try removePayee(args, from: id, responder)
+        case .goals: try listGoals(from: id, responder)
+        case .goalCreate: try createGoal(args, from: id, responder)
+        case .goalFund, .goalWithdraw: try await moveGoalMoney(request.op, args, from: id, responder)
+        case .goalDelete: try await deleteGoal(args, from: id, responder)
+        case .profile: try showProfile(from: id, responder)
+        case .updateProfile: try updateProfile(args, from: id, responder)
         case .subscribe: try await subscribe(args, from: id, responder)
         case .unsubscribe: try unsubscribe(args, from: id, responder)
         case .confirmOTP:

@@ -33,6 +33,8 @@ public enum StatementCSV {
         case .transfer:
             let other = entry.counterparty.map { "account \($0)" } ?? "the bank"
             base = entry.amount.cents < 0 ? "Transfer to \(other)" : "Transfer from \(other)"
+        case .goalFund: base = "Into savings goal " + (entry.counterparty.map { "\($0)" } ?? "")
+        case .goalWithdraw: base = "From savings goal " + (entry.counterparty.map { "\($0)" } ?? "")
         }
         guard let note = entry.note, !note.isEmpty else { return base }
         return "\(base): \(note)"
