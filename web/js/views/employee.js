@@ -9,7 +9,10 @@ import { KIND_TEXT, STATUS_TEXT } from './services.js';
 
 const STREAM = 'staff:requests';
 /** Transaction kinds as the hub names them (the `kind` of a txn and of the `transactions` filter). */
-const KIND_LABEL = { deposit: 'Deposit', withdrawal: 'Withdrawal', transfer: 'Transfer' };
+const KIND_LABEL = {
+  deposit: 'Deposit', withdrawal: 'Withdrawal', transfer: 'Transfer',
+  goal_fund: 'Into a savings goal', goal_withdraw: 'Out of a savings goal',
+};
 let ctx;
 const queue = new Map(); // id -> request
 let active = false;      // subscribed for the current user
