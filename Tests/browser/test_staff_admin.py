@@ -147,7 +147,8 @@ def test_staff_pages_are_hidden_from_customers(hub, browser):
 
 @pytest.fixture(scope="module")
 def journal(hub):
-    """A customer with one transaction of each kind, and an employee's console open on the Employee page
+    """A customer with one transaction of each kind (savings goals included), and an employee's console open on
+    the Employee page
     (one browser for the filter tests below; console errors fail them, as with the `browser` fixture)."""
     from browserkit import Page, launch
     customer = make_user(hub, "kinds", accounts=[("Main", "80.00")])
@@ -156,6 +157,9 @@ def journal(hub):
     try:
         bot.call("withdraw", account=customer["accounts"][0], amount="5.00", note="Cash machine")
         bot.call("transfer", **{"from": customer["accounts"][0], "to": other["accounts"][0], "amount": "7.00"})
+        goal = bot.call("goal_create", account=customer["accounts"][0], name="Bike", target="100.00")["goal"]
+        bot.call("goal_fund", goal=goal["id"], amount="3.00")
+        bot.call("goal_withdraw", goal=goal["id"], amount="1.00")
     finally:
         bot.close()
     employee = make_user(hub, "kindclerk", role="employee")
@@ -167,7 +171,7 @@ def journal(hub):
     assert not problems, "browser console errors:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("label", ["Deposit", "Withdrawal", "Transfer"])
+@pytest.mark.parametrize("label", ["Deposit", "Withdrawal", "Transfer", "Into a savings goal", "Out of a savings goal"])
 def test_employee_transaction_kind_filter_shows_only_that_kind(journal, label):
     customer, staff = journal
     staff.fill("Customer ID", customer["id"], "Search transactions")
