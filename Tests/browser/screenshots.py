@@ -76,7 +76,8 @@ def everyday(alice: Proto, a_main: str, b_main: str) -> None:
         print("everyday banking not shown:", e)
 
 
-def shoot(hub: Hub, out: str, who: str, route: str, name: str, width=1280, height=900, dark=False, prepare=None):
+def shoot(hub: Hub, out: str, who: str, route: str, name: str, width=1280, height=900, dark=False, prepare=None,
+          full_page=False):
     page = Page(launch(width, height, dark), hub.url)
     try:
         page.open()
@@ -90,7 +91,7 @@ def shoot(hub: Hub, out: str, who: str, route: str, name: str, width=1280, heigh
         page.d.execute_script("window.scrollTo(0, 0); document.activeElement && document.activeElement.blur()")
         time.sleep(0.3)
         path = os.path.join(out, name)
-        page.screenshot(path)
+        page.screenshot(path, full_page=full_page)
         print("wrote", path)
     finally:
         page.d.quit()
@@ -143,7 +144,7 @@ def main() -> None:
             alice.close()
 
         shoot(hub, args.out, "alice", "", "customer-dashboard.png", prepare=customer)
-        shoot(hub, args.out, "alice", "#/payments", "customer-payments.png", prepare=payments)
+        shoot(hub, args.out, "alice", "#/payments", "customer-payments.png", prepare=payments, full_page=True)
         shoot(hub, args.out, "erin", "#/staff", "employee-console.png", prepare=employee)
         shoot(hub, args.out, "adam", "#/admin", "admin-threat-monitor.png", prepare=admin)
         shoot(hub, args.out, "alice", "", "customer-dashboard-phone-dark.png", width=390, height=844, dark=True)

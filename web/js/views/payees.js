@@ -135,8 +135,9 @@ function row(p, isNew) {
       h('button', { type: 'button', class: 'btn btn-danger-ghost btn-sm', dataset: { action: 'remove', id }, 'aria-label': `Remove ${p.nickname}` }, 'Remove')));
 }
 
+/** "Bob (flatmate)" -> "BF": the first letter or digit of each word. */
 function initials(name) {
-  return name.split(/\s+/).filter(Boolean).map((w) => w[0]).join('').slice(0, 2).toUpperCase() || '?';
+  return name.split(/\s+/).map((w) => w.match(/[\p{L}\p{N}]/u)?.[0]).filter(Boolean).join('').slice(0, 2).toUpperCase() || '?';
 }
 
 function renderPicker(selectId, fieldId, inputId, list) {
