@@ -119,11 +119,12 @@ public final class HubServer: Sendable {
                       logger: logger)
         self.hub = hub
         readiness = Readiness(writer: writer, configuration: options.hub)
-        // Dynamic HTTP routes. Another one (e.g. GET /statements/...) is one more `addRoute` here:
+        // Dynamic HTTP routes (the API, readiness, statement downloads); another one is one more `addRoute` here:
         // `HTTPRoute.responding(to:)` with `api.requireSession(request)` for its bearer token.
         let api = HTTPAPI(hub: hub, auth: auth, streamRetryMilliseconds: options.hub.eventStreamRetryMilliseconds)
         transport.addRoute(api.route)
         transport.addRoute(readiness.route)
+        transport.addRoute(StatementDownload(api: api, hub: hub).route)
     }
 
     /// Binds the port and starts the service thread, the outbox worker, the janitor, the standing-order
