@@ -72,9 +72,10 @@ struct ServeCommand: AsyncParsableCommand {
                 Console.line("demo \(role) \(credential.username) password \(credential.password)\(accounts)")
             }
         }
+        // Handlers first: a SIGTERM sent as soon as the "listening" line appears must start the drain.
+        let signals = Self.onTerminationSignal { Task { await server.shutdown() } }
         let boundPort = try server.start()
         Console.line("bankhub listening on \(security.scheme)://\(host):\(boundPort) (WebSocket /ws, subprotocol bankhub.v1), database \(db)")
-        let signals = Self.onTerminationSignal { Task { await server.shutdown() } }
         await server.run()
         await server.shutdown()
         withExtendedLifetime(signals) {}

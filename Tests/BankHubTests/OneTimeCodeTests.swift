@@ -81,7 +81,8 @@ import Testing
     /// Three wrong codes kill the challenge; an expired challenge is refused; a transfer that would fail
     /// anyway fails at once with its own error; another user cannot confirm someone else's challenge.
     @Test func refusesWrongExpiredAndForeignCodes() async throws {
-        try await TestHub.with(configure: { $0.hub.security.otpLifetimeSeconds = 1 }) { hub in
+        // Long enough for three tries on a loaded machine, short enough to wait out.
+        try await TestHub.with(configure: { $0.hub.security.otpLifetimeSeconds = 3 }) { hub in
             let (alice, bob) = try await payer(hub)
             #expect(try await alice.client.errorCode("transfer", ["from": .string(alice.account), "to": .string(bob.account),
                                                                   "amount": "9000.00"]) == "insufficient_funds")
@@ -93,7 +94,7 @@ import Testing
             }
             let second = try #require(try await alice.client.request("transfer", args)["error"]?["challenge"])
             let code = try #require(try await waitForCode(hub, to: "alice@example.com"))
-            try await Task.sleep(for: .milliseconds(1_100))
+            try await Task.sleep(for: .milliseconds(3_100))
             #expect(try await alice.client.errorCode("confirm_otp", ["challenge": second, "code": .string(code)]) == "otp_expired")
             #expect(try await alice.client.ok("accounts")["accounts"]?.arrayValue?.first?["balance"] == "5000.00")
         }

@@ -58,7 +58,8 @@ struct ReadinessStateTests {
     /// While serving, `/readyz` is 200; after SIGTERM (shutdown) it is 503 `draining` for the drain period while
     /// requests are still served and `/healthz` stays 200.
     @Test func readyWhileServingNotReadyWhileDraining() async throws {
-        try await TestHub.with(configure: { $0.hub.shutdownDrainMilliseconds = 1_500 }) { hub in
+        // Long enough for the checks below on a loaded machine (the listener closes when the drain ends).
+        try await TestHub.with(configure: { $0.hub.shutdownDrainMilliseconds = 5_000 }) { hub in
             let user = try await hub.customer("xena")
             let ready = try await Self.readyz(hub)
             #expect(ready.status == 200 && ready.reply["status"] == "ready")
