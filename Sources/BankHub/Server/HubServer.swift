@@ -41,6 +41,10 @@ public final class HubServer: Sendable {
     let readiness: Readiness
     /// The event-stream heartbeat, from `start()` to `shutdown()`.
     private let heartbeat = Mutex<Task<Void, Never>?>(nil)
+    /// Hub counters (connections), read for `/healthz` and for metrics scrapes.
+    private let statistics: HubStatistics
+    /// Scrape-time gauges and mirrored counters (Metrics/HubMetrics.swift).
+    private let scrapeMetrics = ScrapeMetrics()
 
     /// Opens (creating or migrating) the database, checks the stored ledger's invariants and loads it.
     /// Refuses to start on a ledger whose balances do not match its postings.
@@ -101,6 +105,10 @@ public final class HubServer: Sendable {
                                readers: readers, sessionLifetimeHours: options.hub.sessionLifetimeHours)
         self.transport = transport
         self.logger = logger
+        self.statistics = statistics
+        writer.observeCommits { sample in
+            HubMetrics.commit(batchSize: sample.batchSize, durationNanoseconds: sample.durationNanoseconds)
+        }
         let services = HubServices(
             writer: writer, readers: readers, sequencer: sequencer, fanout: fanout, ledger: ledger, auth: auth,
             totp: SecondFactor(writer: writer, readers: readers),
@@ -174,6 +182,16 @@ public final class HubServer: Sendable {
                 await hub.closed(id)
             }
         }
+    }
+
+    /// Brings the values read at scrape time up to date in the metrics system (open connections, pending
+    /// outbox messages, the transport's slow-consumer closes, the process's memory, descriptors and CPU); call it
+    /// just before emitting the metrics. The outbox count is one indexed read (skipped when the read fails).
+    public func refreshMetrics() async {
+        let pending = try? await readers.read { db in try OutboxRecords.pendingCount(db) }
+        scrapeMetrics.update(ScrapeMetrics.Reading(
+            connections: statistics.connections.load(ordering: .relaxed), outboxPending: pending,
+            slowConsumerCloses: transport.statistics.slowConsumerCloses, process: ProcessStatistics.read()))
     }
 
     static let binaryRefusal = BankError(.badRequest, "binary frames are not part of the protocol; send JSON in text frames")
