@@ -30,7 +30,7 @@ enum HubMetrics {
     /// One answered request: `code` is "ok" or the error's code.
     static func request(_ op: Op, code: String, durationNanoseconds: UInt64) {
         Counter(label: HubMetricName.requests, dimensions: [("op", op.rawValue), ("code", code)]).increment()
-        Metrics.Timer(label: HubMetricName.requestDuration, dimensions: [("op", op.rawValue)])
+        CoreMetrics.Timer(label: HubMetricName.requestDuration, dimensions: [("op", op.rawValue)])
             .recordNanoseconds(Int64(clamping: durationNanoseconds))
     }
 
@@ -46,7 +46,7 @@ enum HubMetrics {
     /// Runs on the writer thread after each commit.
     static func commit(batchSize: Int, durationNanoseconds: UInt64) {
         Recorder(label: HubMetricName.commitBatchSize, aggregate: true).record(batchSize)
-        Metrics.Timer(label: HubMetricName.commitDuration).recordNanoseconds(Int64(clamping: durationNanoseconds))
+        CoreMetrics.Timer(label: HubMetricName.commitDuration).recordNanoseconds(Int64(clamping: durationNanoseconds))
     }
 }
 
