@@ -46,9 +46,11 @@ public final class DatabaseWriter: Sendable {
             try connection.execute("PRAGMA wal_autocheckpoint = \(Self.walPagesMax)")
             return connection
         }, process: { connection, jobs in
+            let started = DispatchTime.now().uptimeNanoseconds
             if let completed = Self.commit(jobs, on: connection) { completions.submit(completed) }
+            let duration = DispatchTime.now().uptimeNanoseconds - started
             checkpointer.request()
-            statistics.record(batchSize: jobs.count)
+            statistics.record(batchSize: jobs.count, durationNanoseconds: duration)
         })
     }
 
@@ -72,6 +74,12 @@ public final class DatabaseWriter: Sendable {
 
     public var queuedJobs: Int { thread.queuedCount }
     public var commits: (count: Int, jobs: Int) { statistics.snapshot }
+
+    /// Calls `observer` on the writer thread after every commit (or failed commit) with its batch size and
+    /// duration; it must be quick and never block. A second call replaces the first observer.
+    public func observeCommits(_ observer: @escaping @Sendable (CommitSample) -> Void) {
+        statistics.observe(observer)
+    }
 
     /// Commits what is queued and closes the connection.
     public func close() {
