@@ -1,8 +1,11 @@
-"""docs/asyncapi.yaml is a well-formed AsyncAPI 3.0 document: it loads as YAML, and every `$ref` in it (each
-operation's channel, messages and reply included) resolves within the document. (The Swift suite
+"""docs/asyncapi.yaml is a well-formed AsyncAPI 3.0 document: it loads as YAML, every `$ref` in it (each
+operation's channel, messages and reply included) resolves within the document, its events and error codes are
+docs/protocol.md's, and the examples printed in docs/protocol.md validate against its schemas. (The Swift suite
 AsyncAPIDocsTests checks its operations against the Op table.)"""
+import json
 from pathlib import Path
 
+import jsonschema
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,3 +101,39 @@ def test_events_and_error_codes_match_protocol_md():
     errors_table = text.split("## Errors", 1)[1].split("## Operations", 1)[0]
     codes = [line.split("`")[1] for line in errors_table.splitlines() if line.startswith("| `")]
     assert doc["components"]["schemas"]["ErrorCode"]["enum"] == codes
+
+
+def protocol_examples():
+    """The one-line JSON examples of docs/protocol.md that are WebSocket frames: (message name, object)."""
+    text = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if "op" in obj and "id" in obj:
+            yield f"request_{obj['op']}", obj
+        elif "ok" in obj and "id" in obj:  # an HTTP answer is the reply without `id`
+            yield ("reply_ok" if obj["ok"] else "reply_error"), obj
+        elif "event" in obj:
+            yield f"event_{obj['event']}", obj
+
+
+def test_protocol_examples_match_the_schemas():
+    """Every request, reply and event printed in docs/protocol.md validates against its message's payload schema,
+    and every argument an example uses is declared (the hub ignores unknown arguments, so the schema cannot say
+    `additionalProperties: false`; this catches an argument the document forgot)."""
+    doc = load()
+    examples = list(protocol_examples())
+    assert len(examples) > 20
+    for name, obj in examples:
+        schema = dict(doc, **{"$ref": f"#/components/messages/{name}/payload"})  # draft 7: $ref wins over siblings
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in
+                  jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker()).iter_errors(obj)]
+        assert not errors, f"{name} example {obj} does not match docs/asyncapi.yaml: {errors}"
+        if name.startswith("request_"):
+            declared = doc["components"]["messages"][name]["payload"]["properties"]["args"]["properties"]
+            assert set(obj.get("args", {})) <= set(declared), f"{name}: undeclared args in {obj}"
