@@ -2,6 +2,7 @@
 hub restart with no gap and no duplicate."""
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -143,8 +144,12 @@ def test_auto_sweep_example_moves_only_the_excess_once(hub):
 
 
 def test_node_threat_monitor_example_prints_live_threats(hub):
-    if subprocess.run(["node", "--version"], capture_output=True).returncode != 0:
+    version = subprocess.run(["node", "--version"], capture_output=True, text=True) if shutil.which("node") else None
+    if version is None or version.returncode != 0:
         pytest.skip("node is not installed")
+    major, minor = (int(part) for part in version.stdout.strip().lstrip("v").split(".")[:2])
+    if (major, minor) < (20, 10):
+        pytest.skip(f"node {version.stdout.strip()} has no WebSocket (needs 20.10+)")
     admin = make_user(hub, prefix="adm", role="admin")
     victim = make_user(hub, prefix="vic")
     bot = run_example(["node", "--experimental-websocket", "examples/js/threat_monitor.mjs", "--url", hub.ws_url,
