@@ -15,6 +15,10 @@ extension Hub {
         try await authorize(stream, for: user)
         let name = stream.description
         let replayMax = configuration.replayEventsMax
+        // Too far behind the in-memory head to replay: answered without reading the log at all.
+        if let since, services.sequencer.head(of: name) - since > Int64(replayMax) {
+            throw BankError(.resyncRequired, "more than \(replayMax) events were missed; re-read state and subscribe without since")
+        }
         // Held back first, then read: whatever commits after this point is either in the read or held.
         fanout.beginCatchUp(id, stream: name)
         let fanout = self.fanout

@@ -75,12 +75,18 @@ actor Hub {
                       to: id)
             return
         }
-        do {
-            try await dispatch(request, from: id, responder: responder)
-        } catch {
-            responder.fail(error)
+        // The reads of sign-in ops run on their own reader, so heavy reads of other clients cannot stall them.
+        await DatabaseReaders.$lane.withValue(Self.signInReadOps.contains(request.op) ? .signIn : .general) {
+            do throws(BankError) {
+                try await dispatch(request, from: id, responder: responder)
+            } catch {
+                responder.fail(error)
+            }
         }
     }
+
+    /// Ops whose reads (users, sessions, the login history) take the readers' sign-in lane.
+    static let signInReadOps: Set<String> = ["login", "auth"]
 
     private func dispatch(_ request: Request, from id: ConnectionID, responder: Responder) async throws(BankError) {
         let args = request.args

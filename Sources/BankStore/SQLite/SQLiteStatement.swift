@@ -64,6 +64,7 @@ public final class SQLiteStatement {
 
     /// Runs a statement that returns no rows.
     public func run(_ values: any SQLiteBindable...) throws(SQLiteError) {
+        try connection.checkTransaction(sql)
         try bind(values)
         let rc = sqlite3_step(statement)
         defer { sqlite3_reset(statement) }
@@ -73,6 +74,7 @@ public final class SQLiteStatement {
     /// Runs a query and maps each row.
     @discardableResult
     public func query<T>(_ values: any SQLiteBindable..., row map: (SQLiteRow) throws -> T) throws -> [T] {
+        try connection.checkTransaction(sql)
         try bind(values)
         defer { sqlite3_reset(statement) }
         var results: [T] = []
@@ -86,6 +88,7 @@ public final class SQLiteStatement {
 
     /// Runs a query returning at most one row.
     public func queryOne<T>(_ values: any SQLiteBindable..., row map: (SQLiteRow) throws -> T) throws -> T? {
+        try connection.checkTransaction(sql)
         try bind(values)
         defer { sqlite3_reset(statement) }
         let rc = sqlite3_step(statement)
