@@ -16,9 +16,11 @@ enum BatchCommit {
         /// `cause` is the storage error behind it.
         case failed(BankError, cause: any Error)
         /// The writer must not go on: a batch with ledger writes did not commit (memory is ahead of disk), or
-        /// what reached the disk is unknown (an fsync failed). The `.savepoint` jobs fail with `error`; the
-        /// ledger jobs are never completed.
-        case mustStop(reason: String, error: BankError)
+        /// what reached the disk is unknown (an fsync failed). The ledger jobs are never completed; the
+        /// `.savepoint` jobs fail with `error` when the batch is known not to be on disk, and are never
+        /// completed either when that is unknown (nil): after a failed fsync the commit may still be found in
+        /// the WAL at the next start, so "it did not happen" could be a lie. Like a crash, no answer.
+        case mustStop(reason: String, error: BankError?)
     }
 
     static func run(_ jobs: [DatabaseWriter.Job], on connection: SQLiteConnection) -> Outcome {
@@ -98,7 +100,7 @@ enum BatchCommit {
         }
         precondition(!connection.isInTransaction, "the failed batch is rolled back")
         if storage?.leavesDiskUnknown == true {
-            return .mustStop(reason: "what reached the disk is unknown after \(cause)", error: failure)
+            return .mustStop(reason: "what reached the disk is unknown after \(cause)", error: nil)
         }
         if jobs.contains(where: { $0.isolation == .ledger }) {
             return .mustStop(reason: "a batch of ledger writes did not commit (\(cause)); stopping so memory and "

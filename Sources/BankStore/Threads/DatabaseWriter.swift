@@ -71,9 +71,11 @@ public final class DatabaseWriter: Sendable {
             case .mustStop(let reason, let error):
                 statistics.recordFailure(reason)
                 _ = halted.claim()
-                completions.submit(jobs.filter { $0.isolation == .savepoint }.map { job in
-                    { job.completion(.failure(error)) }
-                })
+                if let error {
+                    completions.submit(jobs.filter { $0.isolation == .savepoint }.map { job in
+                        { job.completion(.failure(error)) }
+                    })
+                }
                 failStop(reason)
             }
         })
