@@ -82,7 +82,8 @@ struct StormRequest: Sendable {
 
 /// Keeps up to `window` requests in flight on `connection` until `total` were sent, then waits for their
 /// replies. Stops sending once `stopped()` is true, and stops waiting when nothing arrives for
-/// `quietMilliseconds` after that (a halted writer never answers its ledger jobs), or for 10 s in any case.
+/// `quietMilliseconds` after that (a halted writer never answers its ledger jobs), when the connection ends
+/// (the hub was killed), or after 10 s without a message in any case.
 func pipeline(_ connection: WebSocketConnection, total: Int, window: Int, quietMilliseconds: Int = 300,
               stopped: @Sendable () -> Bool, request: (Int) -> (op: String, args: JSONValue)) async throws -> [StormRequest] {
     var requests: [StormRequest] = []
@@ -93,7 +94,11 @@ func pipeline(_ connection: WebSocketConnection, total: Int, window: Int, quietM
             let (op, args) = request(requests.count)
             let id = requests.count
             requests.append(StormRequest(op: op, args: args))
-            try await connection.send(JSONWriter.string(["id": .integer(Int64(id)), "op": .string(op), "args": args]))
+            do {
+                try await connection.send(JSONWriter.string(["id": .integer(Int64(id)), "op": .string(op), "args": args]))
+            } catch {
+                return requests // the connection is gone (the hub was killed): what was answered is all there is
+            }
             outstanding += 1
         }
         if outstanding == 0 { return requests }
@@ -104,6 +109,8 @@ func pipeline(_ connection: WebSocketConnection, total: Int, window: Int, quietM
             let quiet = ContinuousClock.now - lastMessage
             if (stopped() && quiet >= .milliseconds(quietMilliseconds)) || quiet > .seconds(10) { return requests }
             continue
+        } catch {
+            return requests
         }
         lastMessage = .now
         guard case .text(let text) = message else { return requests }
