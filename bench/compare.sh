@@ -35,9 +35,11 @@ pg_bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 bin="${BANKHUB_BIN:-}"
 if [ -z "$bin" ]; then
   swift build -c release --product bankhub >/dev/null
+  swift build -c release --product bankhub-bench >/dev/null
   bin="$(swift build -c release --show-bin-path)/bankhub"
 fi
 
+bench="$(dirname "$bin")/bankhub-bench"
 work="$(mktemp -d /tmp/bankhub-compare.XXXXXX)"
 chmod 755 "$work"
 nginx_pid=""
@@ -71,7 +73,7 @@ runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/pg" -m fast -w stop >/dev/null
 echo "pgbench: tps $pg_tps, latency average $pg_latency ms"
 
 echo "== hub transfers: $clients connections, $duration s"
-hub_out="$({ "$bin" bench transfers --duration "$duration" --connections "$clients" --json 2>/dev/null || true; } | tail -1)"
+hub_out="$({ "$bench" transfers --duration "$duration" --connections "$clients" --json 2>/dev/null || true; } | tail -1)"
 hub_tps="$(field tps "$hub_out")"
 echo "hub: tps $hub_tps, p50 $(field p50_ms "$hub_out") ms, p99 $(field p99_ms "$hub_out") ms, conserved $(grep -q '"conserved":true' <<<"$hub_out" && echo yes || echo NO)"
 
@@ -98,13 +100,13 @@ CONF
 /usr/sbin/nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -g 'daemon off;' &
 nginx_pid=$!
 sleep 1
-nchan_out="$({ "$bin" bench peer-fanout --url "ws://127.0.0.1:$nginx_port" --subscribers "$subscribers" --rate "$rate" \
+nchan_out="$({ "$bench" peer-fanout --url "ws://127.0.0.1:$nginx_port" --subscribers "$subscribers" --rate "$rate" \
   --duration "$duration" --json 2>/dev/null || true; } | tail -1)"
 kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
 echo "nchan: p50 $(field p50_ms "$nchan_out") ms, p99 $(field p99_ms "$nchan_out") ms, max $(field max_ms "$nchan_out") ms, missing $(field missing "$nchan_out")"
 
 echo "== hub fanout: $subscribers subscribers, $rate transfers/s, $duration s"
-fan_out="$({ "$bin" bench fanout --subscribers "$subscribers" --rate "$rate" --duration "$duration" --json 2>/dev/null || true; } | tail -1)"
+fan_out="$({ "$bench" fanout --subscribers "$subscribers" --rate "$rate" --duration "$duration" --json 2>/dev/null || true; } | tail -1)"
 echo "hub: p50 $(field p50_ms "$fan_out") ms, p99 $(field p99_ms "$fan_out") ms, max $(field max_ms "$fan_out") ms, missing $(field missing "$fan_out"), errors $(sed -E 's/.*"errors":(\{[^}]*\}).*/\1/' <<<"$fan_out")"
 
 echo "== ratios (hub / peer)"

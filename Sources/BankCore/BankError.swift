@@ -19,6 +19,9 @@ public enum ErrorCode: String, Sendable, CaseIterable, Hashable {
     case otpRequired = "otp_required"
     case otpInvalid = "otp_invalid"
     case otpExpired = "otp_expired"
+    /// Too many wrong one-time codes (or second-factor passwords) for one user: every code check of that user is
+    /// refused, even a right code, until `retry_after` seconds pass.
+    case tooManyAttempts = "too_many_attempts"
 }
 
 /// An operating error: something the caller asked for that cannot be done. Programmer errors are assertions.
@@ -29,7 +32,7 @@ public struct BankError: Error, Sendable, Equatable {
     public var message: String
     /// The argument that was wrong (`bad_request`, `conflict` on an idempotency key).
     public var field: String?
-    /// Seconds after which a `rate_limited` request may be retried.
+    /// Seconds after which a `rate_limited` or `too_many_attempts` request may be retried.
     public var retryAfterSeconds: Int?
     /// The OTP challenge id of an `otp_required` answer.
     public var challenge: String?

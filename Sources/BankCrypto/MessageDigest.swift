@@ -1,4 +1,5 @@
 import COpenSSL
+import Crypto
 
 /// The hash functions BankHub uses, for HMAC and TOTP.
 public enum HashAlgorithm: String, Sendable, CaseIterable {
@@ -14,32 +15,17 @@ public enum HashAlgorithm: String, Sendable, CaseIterable {
         case .sha512: 64
         }
     }
-
-    /// OpenSSL's built-in implementation (a static object; never freed).
-    var evp: OpaquePointer {
-        switch self {
-        case .sha1: EVP_sha1()
-        case .sha256: EVP_sha256()
-        case .sha512: EVP_sha512()
-        }
-    }
 }
 
-/// SHA-256 through OpenSSL's EVP interface.
+/// SHA-256 (swift-crypto, BoringSSL underneath).
 public enum SHA256 {
     /// Digest size in bytes.
     public static let digestLength = 32
 
     /// The SHA-256 digest of `bytes`.
     public static func hash(_ bytes: some Collection<UInt8>) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: digestLength)
-        var length: UInt32 = 0
-        let status = withContiguousBytes(bytes) { input in
-            digest.withUnsafeMutableBufferPointer { output in
-                EVP_Digest(input.baseAddress, input.count, output.baseAddress, &length, EVP_sha256(), nil)
-            }
-        }
-        precondition(status == 1 && length == UInt32(digestLength), "EVP_Digest(SHA-256) failed")
+        let digest = Array(Crypto.SHA256.hash(data: Array(bytes)))
+        assert(digest.count == digestLength)
         return digest
     }
 
@@ -49,24 +35,21 @@ public enum SHA256 {
     }
 }
 
-/// HMAC (RFC 2104) through OpenSSL's one-shot `HMAC()`.
+/// HMAC (RFC 2104) through swift-crypto.
 public enum HMAC {
     /// The HMAC of `message` under `key`. Keys of any length are allowed (longer than the
     /// block size are hashed first, as the RFC requires).
     public static func authenticate(
         _ message: some Collection<UInt8>, key: some Collection<UInt8>, algorithm: HashAlgorithm = .sha256
     ) -> [UInt8] {
-        var mac = [UInt8](repeating: 0, count: algorithm.digestLength)
-        var length: UInt32 = 0
-        let result = withContiguousBytes(key) { keyBytes in
-            withContiguousBytes(message) { messageBytes in
-                mac.withUnsafeMutableBufferPointer { output in
-                    COpenSSL.HMAC(algorithm.evp, keyBytes.baseAddress, Int32(keyBytes.count),
-                                  messageBytes.baseAddress, messageBytes.count, output.baseAddress, &length)
-                }
-            }
+        let symmetricKey = SymmetricKey(data: Array(key))
+        let bytes = Array(message)
+        let mac: [UInt8] = switch algorithm {
+        case .sha1: Array(Crypto.HMAC<Insecure.SHA1>.authenticationCode(for: bytes, using: symmetricKey))
+        case .sha256: Array(Crypto.HMAC<Crypto.SHA256>.authenticationCode(for: bytes, using: symmetricKey))
+        case .sha512: Array(Crypto.HMAC<SHA512>.authenticationCode(for: bytes, using: symmetricKey))
         }
-        precondition(result != nil && length == UInt32(algorithm.digestLength), "HMAC(\(algorithm)) failed")
+        assert(mac.count == algorithm.digestLength)
         return mac
     }
 }

@@ -12,7 +12,9 @@ static const uint64_t bankhub_option_libev = LWS_SERVER_OPTION_LIBEV;
 static const uint64_t bankhub_option_disable_ipv6 = LWS_SERVER_OPTION_DISABLE_IPV6;
 static const uint64_t bankhub_option_ssl_global_init = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 static const uint64_t bankhub_option_fail_upon_unable_to_bind = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
-static const uint64_t bankhub_option_validate_utf8 = LWS_SERVER_OPTION_VALIDATE_UTF8;
+
+/* lws_set_timeout() seconds meaning "close this wsi on the next service pass" (a macro in lws). */
+static const int bankhub_lws_to_kill_async = LWS_TO_KILL_ASYNC;
 
 /* Where this libwebsockets build looks for its event-library plugins. */
 static const char *const bankhub_lws_plugin_dir = LWS_INSTALL_LIBDIR;

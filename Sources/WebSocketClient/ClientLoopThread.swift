@@ -17,7 +17,7 @@ final class LoopThreadState: @unchecked Sendable {
 extension WebSocketClientLoop {
     func run() {
         let capacity = LoopThreadState.epollEventsMax
-        let events = UnsafeMutableRawPointer.allocate(byteCount: capacity * Epoll.eventBytes, alignment: 8)
+        let events = Epoll.allocateEvents(capacity: capacity)
         defer { events.deallocate() }
         while true {
             let count = Epoll.wait(epollDescriptor, events, capacity: capacity, timeoutMilliseconds: 200)

@@ -23,7 +23,8 @@ enum ClientSocket {
     }
 
     /// A non-blocking TCP socket, optionally bound to `sourceAddress`, with connect() under way.
-    static func startConnect(to address: sockaddr_in, sourceAddress: String?,
+    /// `receiveBufferBytes` fixes SO_RCVBUF (no autotuning), e.g. so a test's non-reading client fills up soon.
+    static func startConnect(to address: sockaddr_in, sourceAddress: String?, receiveBufferBytes: Int? = nil,
                              blocking: Bool = false) throws(WebSocketClientError) -> Int32 {
         let flags = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
             | (blocking ? 0 : Int32(SOCK_NONBLOCK.rawValue))
@@ -31,6 +32,10 @@ enum ClientSocket {
         guard descriptor >= 0 else { throw .socketFailed(operation: "socket", errno: errno) }
         var noDelay: Int32 = 1
         setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
+        if let receiveBufferBytes {
+            var size = Int32(clamping: receiveBufferBytes)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         do throws(WebSocketClientError) {
             if let sourceAddress { try bind(descriptor, to: sourceAddress) }
             var target = address

@@ -55,10 +55,11 @@ public final class WebSocketClientLoop: Sendable {
     /// (bad address, no sockets left); connect and handshake failures arrive as `.failed`.
     public func connect(host: String, port: Int, path: String = "/", subprotocol: String? = nil,
                         origin: String? = nil, sourceAddress: String? = nil,
-                        headers: [(name: String, value: String)] = [],
+                        headers: [(name: String, value: String)] = [], receiveBufferBytes: Int? = nil,
                         handler: @escaping @Sendable (WebSocketClientEvent) -> Void) throws(WebSocketClientError) -> Connection {
         let address = try ClientSocket.address(host: host, port: port)
-        let descriptor = try ClientSocket.startConnect(to: address, sourceAddress: sourceAddress)
+        let descriptor = try ClientSocket.startConnect(to: address, sourceAddress: sourceAddress,
+                                                       receiveBufferBytes: receiveBufferBytes)
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let handshake = WebSocketHandshake(host: host, port: port, path: path, subprotocol: subprotocol,
                                            origin: origin, extraHeaders: headers)

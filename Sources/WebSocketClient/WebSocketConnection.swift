@@ -20,6 +20,7 @@ public final class WebSocketConnection: Sendable {
     public static func connect(host: String = "127.0.0.1", port: Int, path: String = "/",
                                subprotocol: String? = nil, origin: String? = nil,
                                sourceAddress: String? = nil, headers: [(name: String, value: String)] = [],
+                               receiveBufferBytes: Int? = nil,
                                loop: WebSocketClientLoop = .shared) async throws -> WebSocketConnection {
         let mailbox = ConnectionMailbox()
         let handle = Mutex<WebSocketClientLoop.Connection?>(nil)
@@ -28,6 +29,7 @@ public final class WebSocketConnection: Sendable {
             do throws(WebSocketClientError) {
                 let connection = try loop.connect(host: host, port: port, path: path, subprotocol: subprotocol,
                                                   origin: origin, sourceAddress: sourceAddress, headers: headers,
+                                                  receiveBufferBytes: receiveBufferBytes,
                                                   handler: mailbox.deliver)
                 handle.withLock { $0 = connection }
             } catch {

@@ -113,7 +113,8 @@ final class LwsResources: @unchecked Sendable {
         info.headers = headers.map { UnsafePointer($0) }
         info.retry_and_idle_policy = UnsafePointer(retryPolicy)
         info.user = user
-        info.options = bankhub_option_fail_upon_unable_to_bind | bankhub_option_validate_utf8
+        // No LWS_SERVER_OPTION_VALIDATE_UTF8: the transport validates text itself (see UTF8Stream).
+        info.options = bankhub_option_fail_upon_unable_to_bind
         if !configuration.host.contains(":") { info.options |= bankhub_option_disable_ipv6 }
         if let libevLoop {
             info.options |= bankhub_option_libev

@@ -4,10 +4,16 @@ struct CloseRequest: Sendable, Equatable {
     let reason: String
 }
 
+/// One queued outbound message. Fan-out shares `bytes` between every recipient's queue.
+struct OutboundMessage: Sendable, Equatable {
+    let bytes: [UInt8]
+    let kind: MessageKind
+}
+
 /// What the service thread should do on the next writeable callback of one connection.
-enum WriteStep: Sendable {
+enum WriteStep: Sendable, Equatable {
     /// Write this message; `moreRemain` says whether to ask for another writeable callback.
-    case write([UInt8], moreRemain: Bool)
+    case write(OutboundMessage, moreRemain: Bool)
     /// Send the close frame and hang up.
     case close(CloseRequest)
     /// Nothing queued.
@@ -16,7 +22,7 @@ enum WriteStep: Sendable {
 
 /// One connection's outbound messages. Touched only under ``OutboundState``'s mutex.
 struct OutboundQueue: Sendable {
-    private var messages: [[UInt8]] = []
+    private var messages: [OutboundMessage] = []
     private var head = 0
     private(set) var queuedBytes = 0
     private(set) var closeRequest: CloseRequest?
@@ -34,10 +40,10 @@ struct OutboundQueue: Sendable {
     }
 
     /// Appends a message unless the connection is closing or a limit would be exceeded.
-    mutating func enqueue(_ bytes: [UInt8], bytesMax: Int, messagesMax: Int) -> EnqueueResult {
+    mutating func enqueue(_ message: OutboundMessage, bytesMax: Int, messagesMax: Int) -> EnqueueResult {
         guard closeRequest == nil else { return .closing }
         let wasIdle = !hasWork
-        if queuedBytes + bytes.count > bytesMax || queuedMessages + 1 > messagesMax {
+        if queuedBytes + message.bytes.count > bytesMax || queuedMessages + 1 > messagesMax {
             // The peer cannot keep up: what it has not received yet is not worth sending.
             messages = []
             head = 0
@@ -45,8 +51,8 @@ struct OutboundQueue: Sendable {
             closeRequest = CloseRequest(code: TransportCloseCode.slowConsumer, reason: "slow consumer")
             return .overflowed
         }
-        messages.append(bytes)
-        queuedBytes += bytes.count
+        messages.append(message)
+        queuedBytes += message.bytes.count
         assert(queuedBytes <= bytesMax && queuedMessages <= messagesMax)
         return .queued(wasIdle: wasIdle)
     }
@@ -62,13 +68,13 @@ struct OutboundQueue: Sendable {
     /// Takes the next thing to do: queued messages first, then the close.
     mutating func nextStep() -> WriteStep {
         if head < messages.count {
-            let bytes = messages[head]
-            messages[head] = []
+            let message = messages[head]
+            messages[head] = OutboundMessage(bytes: [], kind: .text)
             head += 1
-            queuedBytes -= bytes.count
+            queuedBytes -= message.bytes.count
             assert(queuedBytes >= 0)
             compactIfWorthIt()
-            return .write(bytes, moreRemain: hasWork)
+            return .write(message, moreRemain: hasWork)
         }
         if let closeRequest { return .close(closeRequest) }
         return .idle

@@ -4,40 +4,62 @@ struct OutboundState: Sendable {
     var queues: [ConnectionID: OutboundQueue] = [:]
     /// Connections whose queue went idle -> busy since the service thread last looked.
     var writableRequests: [ConnectionID] = []
+    /// Connections with a close newly asked for (by the application or by an overflow) since the service
+    /// thread last looked: it starts their close deadline.
+    var closeRequests: [ConnectionID] = []
     /// Set once by `shutdown()`; the service thread then closes everything with 1001.
     var shutdownRequested = false
     /// Set by the service thread when it stops accepting (shutdown or context destroyed).
     var acceptingStopped = false
 
-    /// Queues `bytes` for `id`; returns whether the service thread must be woken, or nil if refused.
-    mutating func enqueue(_ bytes: [UInt8], to id: ConnectionID,
-                          bytesMax: Int, messagesMax: Int) -> (accepted: Bool, wake: Bool) {
-        guard let result = queues[id]?.enqueue(bytes, bytesMax: bytesMax, messagesMax: messagesMax) else {
-            return (false, false)
+    /// What an enqueue did, for the caller: whether the message was taken, whether the service thread must
+    /// be woken, and whether this message overflowed the queue (a slow-consumer close).
+    struct EnqueueOutcome: Equatable {
+        var accepted: Bool
+        var wake: Bool
+        var overflowed = false
+    }
+
+    /// Queues `message` for `id`; says whether the service thread must be woken, or that it was refused.
+    mutating func enqueue(_ message: OutboundMessage, to id: ConnectionID,
+                          bytesMax: Int, messagesMax: Int) -> EnqueueOutcome {
+        guard let result = queues[id]?.enqueue(message, bytesMax: bytesMax, messagesMax: messagesMax) else {
+            return EnqueueOutcome(accepted: false, wake: false)
         }
         switch result {
         case .queued(let wasIdle):
             if wasIdle { writableRequests.append(id) }
-            return (true, wasIdle)
+            return EnqueueOutcome(accepted: true, wake: wasIdle)
         case .closing:
-            return (false, false)
+            return EnqueueOutcome(accepted: false, wake: false)
         case .overflowed:
-            // The close must reach the service thread even if writes were already pending.
+            // The close must reach the service thread even if writes were already pending, and its
+            // deadline must start now: the peer may never read again.
             writableRequests.append(id)
-            return (false, true)
+            closeRequests.append(id)
+            return EnqueueOutcome(accepted: false, wake: true, overflowed: true)
         }
     }
 
-    /// Asks for a close after the queued messages; returns whether the service thread must be woken.
+    /// Asks for a close after the queued messages; returns whether the service thread must be woken
+    /// (always, for a new close: its deadline starts on the service thread).
     mutating func requestClose(_ request: CloseRequest, for id: ConnectionID) -> Bool {
-        guard let wasIdle = queues[id]?.requestClose(request) else { return false }
+        guard let queue = queues[id], queue.closeRequest == nil else { return false }
+        let wasIdle = queues[id]!.requestClose(request)
         if wasIdle { writableRequests.append(id) }
-        return wasIdle
+        closeRequests.append(id)
+        return true
     }
 
     /// Takes the pending writable requests (service thread).
     mutating func takeWritableRequests() -> [ConnectionID] {
         defer { writableRequests = [] }
         return writableRequests
+    }
+
+    /// Takes the connections whose close was newly requested (service thread).
+    mutating func takeCloseRequests() -> [ConnectionID] {
+        defer { closeRequests = [] }
+        return closeRequests
     }
 }

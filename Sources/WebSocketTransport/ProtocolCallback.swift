@@ -23,6 +23,9 @@ func transportProtocolCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_rea
         return core.received(wsi, session: session, bytes: UnsafeRawBufferPointer(start: input, count: length))
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return core.writeable(wsi, session: session)
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        return core.peerInitiatedClose(wsi, session: session,
+                                       payload: UnsafeRawBufferPointer(start: input, count: length))
     case LWS_CALLBACK_CLOSED:
         core.closed(session: session)
         return 0
@@ -63,7 +66,8 @@ extension ServerCore {
         lws_sul_schedule(context, 0, sul, transportTimerCallback, Self.timerIntervalMicroseconds)
     }
 
-    /// The service thread was woken (cancel or timer): turn requests into writeable callbacks.
+    /// The service thread was woken (cancel or timer): turn requests into writeable callbacks, start the
+    /// deadlines of new closes and drop the connections past theirs.
     func serviceWoken() {
         serviceState.assertOnServiceThread()
         let ids = outbound.withLock { $0.takeWritableRequests() }
@@ -73,6 +77,8 @@ extension ServerCore {
         for id in inbound.takeResumes() {
             if let record = serviceState.records[id] { lws_rx_flow_control(record.wsi, 1) }
         }
+        startRequestedCloses()
+        dropOverdueCloses()
         advanceShutdown()
     }
 

@@ -1,33 +1,64 @@
 import CLibWebSockets
+import Glibc
 
 /// WebSocket callbacks, all on the service thread.
 extension ServerCore {
-    /// Path and Origin rule for an upgrade request.
+    /// Path, Host and Origin rule for an upgrade request.
     func verdict(for wsi: OpaquePointer) -> HandshakePolicy.Verdict {
         policy.verdict(path: header(wsi, WSI_TOKEN_GET_URI) ?? "",
                        origin: header(wsi, WSI_TOKEN_ORIGIN),
                        host: header(wsi, WSI_TOKEN_HOST))
     }
 
-    /// Refuses an upgrade with HTTP 403 before lws switches the connection to WebSocket.
+    /// Refuses an upgrade before lws switches the connection to WebSocket: HTTP 403 for a wrong path or a
+    /// foreign Host or Origin, HTTP 503 past a connection limit.
     func confirmUpgrade(_ wsi: OpaquePointer) -> Int32 {
         serviceState.assertOnServiceThread()
         let verdict = verdict(for: wsi)
-        guard verdict != .accept else { return 0 }
-        configuration.log("refused upgrade (\(verdict)) for \(header(wsi, WSI_TOKEN_GET_URI) ?? "?")")
-        if lws_return_http_status(wsi, UInt32(HTTP_STATUS_FORBIDDEN.rawValue), nil) != 0 { return -1 }
+        if verdict != .accept {
+            statistics.countRefusedHandshake()
+            configuration.log("refused upgrade (\(verdict)) for \(header(wsi, WSI_TOKEN_GET_URI) ?? "?")")
+            return refuseUpgrade(wsi, status: HTTP_STATUS_FORBIDDEN)
+        }
+        let address = peerAddress(wsi)
+        let admission = serviceState.limiter.verdict(for: address)
+        if admission != .admit {
+            statistics.countLimitRefusal()
+            configuration.log("refused upgrade from \(address) (\(admission)): connection limit reached")
+            return refuseUpgrade(wsi, status: HTTP_STATUS_SERVICE_UNAVAILABLE)
+        }
+        return 0
+    }
+
+    private func refuseUpgrade(_ wsi: OpaquePointer, status: http_status) -> Int32 {
+        if lws_return_http_status(wsi, UInt32(status.rawValue), nil) != 0 { return -1 }
         return 1
+    }
+
+    /// The peer's numeric address ("127.0.0.1", "::1").
+    func peerAddress(_ wsi: OpaquePointer) -> String {
+        var peer = [CChar](repeating: 0, count: 64)
+        return lws_get_peer_simple(wsi, &peer, peer.count).map { String(cString: $0) } ?? ""
     }
 
     func established(_ wsi: OpaquePointer, session: UnsafeMutablePointer<SessionData>?) -> Int32 {
         serviceState.assertOnServiceThread()
         guard let session, serviceState.shutdownDeadline == nil else { return -1 }
+        let address = peerAddress(wsi)
+        // Checked again: another upgrade may have completed between this one's confirmation and now.
+        guard serviceState.limiter.verdict(for: address) == .admit else {
+            statistics.countLimitRefusal()
+            return -1
+        }
+        serviceState.limiter.opened(address)
+        if let bytes = configuration.socketSendBufferBytes {
+            var size = Int32(clamping: bytes)
+            setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         let id = serviceState.takeID()
         session.pointee.connectionID = id
-        serviceState.records[id] = ConnectionRecord(wsi: wsi)
+        serviceState.records[id] = ConnectionRecord(wsi: wsi, peerAddress: address)
         outbound.withLock { $0.queues[id] = OutboundQueue() }
-        var peer = [CChar](repeating: 0, count: 64)
-        let address = lws_get_peer_simple(wsi, &peer, peer.count).map { String(cString: $0) } ?? ""
         let info = ConnectionInfo(peerAddress: address,
                                   userAgent: header(wsi, WSI_TOKEN_HTTP_USER_AGENT),
                                   origin: header(wsi, WSI_TOKEN_ORIGIN))
@@ -51,36 +82,59 @@ extension ServerCore {
             rejectTooLarge(id, wsi: wsi)
             return 0
         }
+        // lws keeps the first frame's opcode for the whole message, continuations included.
+        let isBinary = lws_frame_is_binary(wsi) != 0
+        if !isBinary {
+            // Checked piece by piece, so a bad byte fails the connection before the rest of the message.
+            var utf8 = record.utf8
+            guard utf8.feed(bytes), !isLastPiece || utf8.isAtBoundary else { return failInvalidUTF8(id, wsi: wsi) }
+            serviceState.records[id]?.utf8 = isLastPiece ? UTF8Stream() : utf8
+        }
         if record.partialMessage.isEmpty && isLastPiece {
-            deliver(Array(bytes), from: id, wsi: wsi)
+            deliver(Array(bytes), isBinary: isBinary, from: id, wsi: wsi)
             return 0
         }
         serviceState.records[id]?.partialMessage.append(contentsOf: bytes)
         if isLastPiece, let message = serviceState.records[id]?.partialMessage {
             serviceState.records[id]?.partialMessage = []
-            deliver(message, from: id, wsi: wsi)
+            deliver(message, isBinary: isBinary, from: id, wsi: wsi)
         }
         return 0
     }
 
     /// Hands a complete message to the application; stops reading the socket when its backlog is full.
-    private func deliver(_ message: [UInt8], from id: ConnectionID, wsi: OpaquePointer) {
-        continuation.yield(.message(id, message))
-        if inbound.received(id) { lws_rx_flow_control(wsi, 0) }
+    private func deliver(_ message: [UInt8], isBinary: Bool, from id: ConnectionID, wsi: OpaquePointer) {
+        let count = message.count
+        continuation.yield(isBinary ? .binaryMessage(id, message) : .message(id, message))
+        if inbound.received(id, byteCount: count) { lws_rx_flow_control(wsi, 0) }
+    }
+
+    /// A text message that is not UTF-8: close 1007 at once (RFC 6455 §8.1), dropping what was queued.
+    private func failInvalidUTF8(_ id: ConnectionID, wsi: OpaquePointer) -> Int32 {
+        serviceState.records[id]?.partialMessage = []
+        serviceState.records[id]?.discardingInbound = true
+        startCloseDeadline(id, wsi: wsi)
+        var reason = Array("invalid UTF-8 in a text message".utf8)
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD, &reason, reason.count)
+        return -1
     }
 
     private func rejectTooLarge(_ id: ConnectionID, wsi: OpaquePointer) {
-        let reply = configuration.tooLargeReply
+        let reply = OutboundMessage(bytes: configuration.tooLargeReply, kind: .text)
         let request = CloseRequest(code: TransportCloseCode.messageTooBig, reason: "message too big")
         outbound.withLock { state in
             // The reply goes out even if the queue is near its limits: it explains the close.
             _ = state.queues[id]?.enqueue(reply, bytesMax: .max, messagesMax: .max)
             _ = state.queues[id]?.requestClose(request)
         }
+        startCloseDeadline(id, wsi: wsi)
         lws_callback_on_writable(wsi)
     }
 
     /// Writes one queued message (lws allows one write per writeable callback), or the close.
+    ///
+    /// lws keeps what the socket did not take of a write and flushes it before the next writeable callback,
+    /// so per connection it holds at most one message besides our queue.
     func writeable(_ wsi: OpaquePointer, session: UnsafeMutablePointer<SessionData>?) -> Int32 {
         serviceState.assertOnServiceThread()
         guard let id = session?.pointee.connectionID, id != 0 else { return 0 }
@@ -88,9 +142,10 @@ extension ServerCore {
         switch step {
         case .idle:
             return 0
-        case .write(let bytes, let moreRemain):
-            let payload = serviceState.stage(bytes)
-            let written = lws_write(wsi, payload, bytes.count, LWS_WRITE_TEXT)
+        case .write(let message, let moreRemain):
+            let payload = serviceState.stage(message.bytes)
+            let protocolKind = message.kind == .binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT
+            let written = lws_write(wsi, payload, message.bytes.count, protocolKind)
             guard written >= 0 else { return -1 }
             if moreRemain { lws_callback_on_writable(wsi) }
             return 0
@@ -105,7 +160,10 @@ extension ServerCore {
         serviceState.assertOnServiceThread()
         guard let id = session?.pointee.connectionID, id != 0 else { return }
         session?.pointee.connectionID = 0
-        serviceState.records[id] = nil
+        if let record = serviceState.records.removeValue(forKey: id) {
+            serviceState.limiter.closed(record.peerAddress)
+        }
+        serviceState.closeDeadlines.remove(id)
         outbound.withLock { _ = $0.queues.removeValue(forKey: id) }
         inbound.remove(id)
         continuation.yield(.closed(id))

@@ -27,7 +27,8 @@ final class ServerCore: Sendable {
     let continuation: AsyncStream<TransportEvent>.Continuation
     let outbound = Mutex(OutboundState())
     let inbound: InboundBacklog
-    let serviceState = ServiceThreadState()
+    let statistics = TransportStatistics()
+    let serviceState: ServiceThreadState
     let contextHandle = Mutex<ContextHandle?>(nil)
     let lifecycle = Mutex(Lifecycle.created)
     /// True once a service thread exists, so a second `shutdown()` knows to wait for it.
@@ -39,10 +40,17 @@ final class ServerCore: Sendable {
         configuration.validate()
         self.configuration = configuration
         self.health = health
-        self.inbound = InboundBacklog(messagesMax: configuration.inboundMessagesMax)
+        self.inbound = InboundBacklog(messagesMax: configuration.inboundMessagesMax,
+                                      bytesMax: configuration.inboundBytesMax)
         self.policy = HandshakePolicy(webSocketPath: configuration.webSocketPath,
                                       allowedOrigins: configuration.allowedOrigins,
+                                      allowedHosts: configuration.allowedHosts,
+                                      boundHost: configuration.host,
                                       usesTLS: configuration.usesTLS)
+        self.serviceState = ServiceThreadState(
+            closeDeadlines: CloseDeadlines(timeout: .seconds(configuration.closeTimeoutSeconds)),
+            limiter: ConnectionLimiter(connectionsMax: configuration.connectionsMax,
+                                       connectionsPerAddressMax: configuration.connectionsPerAddressMax))
         (events, continuation) = AsyncStream.makeStream(of: TransportEvent.self, bufferingPolicy: .unbounded)
     }
 
@@ -53,28 +61,43 @@ final class ServerCore: Sendable {
         }
     }
 
-    func send(_ bytes: [UInt8], to id: ConnectionID) -> Bool {
+    func send(_ message: OutboundMessage, to id: ConnectionID) -> Bool {
         let bytesMax = configuration.outboundQueueBytesMax
         let messagesMax = configuration.outboundQueueMessagesMax
-        let (accepted, wake) = outbound.withLock { state in
-            state.enqueue(bytes, to: id, bytesMax: bytesMax, messagesMax: messagesMax)
+        let outcome = outbound.withLock { state in
+            state.enqueue(message, to: id, bytesMax: bytesMax, messagesMax: messagesMax)
         }
-        if wake { wakeServiceThread() }
-        return accepted
+        if outcome.overflowed { countSlowConsumer(id) }
+        if outcome.wake { wakeServiceThread() }
+        return outcome.accepted
     }
 
     /// Fan-out: one lock, one wake-up, and the same array storage shared by every queue.
-    func send(_ bytes: [UInt8], to ids: [ConnectionID]) {
+    func send(_ message: OutboundMessage, to ids: [ConnectionID]) {
         let bytesMax = configuration.outboundQueueBytesMax
         let messagesMax = configuration.outboundQueueMessagesMax
-        let wake = outbound.withLock { state in
+        let (wake, overflowed) = outbound.withLock { state in
             var wake = false
+            var overflowed: [ConnectionID] = []
             for id in ids {
-                wake = state.enqueue(bytes, to: id, bytesMax: bytesMax, messagesMax: messagesMax).wake || wake
+                let outcome = state.enqueue(message, to: id, bytesMax: bytesMax, messagesMax: messagesMax)
+                wake = outcome.wake || wake
+                if outcome.overflowed { overflowed.append(id) }
             }
-            return wake
+            return (wake, overflowed)
         }
+        for id in overflowed { countSlowConsumer(id) }
         if wake { wakeServiceThread() }
+    }
+
+    private func countSlowConsumer(_ id: ConnectionID) {
+        statistics.countSlowConsumerClose()
+        configuration.log("connection \(id): outbound queue overflowed; closing with 4008 (slow consumer)")
+    }
+
+    /// Bytes queued for `id` and not yet handed to lws (0 once it is gone).
+    func queuedBytes(for id: ConnectionID) -> Int {
+        outbound.withLock { $0.queues[id]?.queuedBytes ?? 0 }
     }
 
     func close(_ id: ConnectionID, code: UInt16, reason: String) {

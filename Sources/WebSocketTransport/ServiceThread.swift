@@ -83,8 +83,12 @@ extension ServerCore {
                 state.acceptingStopped = true
                 for id in state.queues.keys { _ = state.requestClose(request, for: id) }
                 state.writableRequests = []
+                state.closeRequests = []
             }
-            for record in serviceState.records.values { lws_callback_on_writable(record.wsi) }
+            for (id, record) in serviceState.records {
+                startCloseDeadline(id, wsi: record.wsi)
+                lws_callback_on_writable(record.wsi)
+            }
         }
         guard serviceState.records.isEmpty || now >= serviceState.shutdownDeadline! else { return }
         serviceState.loopExitRequested = true

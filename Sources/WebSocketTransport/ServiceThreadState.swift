@@ -5,8 +5,12 @@ import Glibc
 struct ConnectionRecord {
     /// The lws handle; valid until LWS_CALLBACK_CLOSED for this connection.
     let wsi: OpaquePointer
+    /// The peer's numeric address, as counted by the connection limiter.
+    let peerAddress: String
     /// Fragments of the message being received, reassembled here.
     var partialMessage: [UInt8] = []
+    /// UTF-8 validation of the text message being received.
+    var utf8 = UTF8Stream()
     /// True after a too-large message: the rest of its frames are dropped while the 1009 close runs.
     var discardingInbound = false
 }
@@ -18,6 +22,10 @@ struct ConnectionRecord {
 // that thread reads or writes it (asserted by `assertOnServiceThread`).
 final class ServiceThreadState: @unchecked Sendable {
     var records: [ConnectionID: ConnectionRecord] = [:]
+    /// When each closing connection must be gone.
+    var closeDeadlines: CloseDeadlines
+    /// Open connections in total and per address.
+    var limiter: ConnectionLimiter
     /// HTTP /healthz bodies waiting for their writeable callback, by request id.
     var pendingHTTPBodies: [UInt64: [UInt8]] = [:]
     var nextID: UInt64 = 1
@@ -32,6 +40,11 @@ final class ServiceThreadState: @unchecked Sendable {
     private var serviceThread: pthread_t?
     /// Reused buffer for lws_write: LWS_PRE bytes of headroom, then the payload.
     private var scratch: UnsafeMutableRawBufferPointer = .allocate(byteCount: 64 * 1024, alignment: 16)
+
+    init(closeDeadlines: CloseDeadlines, limiter: ConnectionLimiter) {
+        self.closeDeadlines = closeDeadlines
+        self.limiter = limiter
+    }
 
     deinit { scratch.deallocate() }
 

@@ -21,10 +21,20 @@ public struct ConnectionInfo: Sendable, Equatable {
 public enum TransportEvent: Sendable {
     /// A WebSocket handshake completed; messages for this id follow.
     case opened(ConnectionID, ConnectionInfo)
-    /// One complete inbound message (fragments reassembled), at most `messageBytesMax` bytes.
+    /// One complete inbound text message (fragments reassembled, UTF-8 checked), at most `messageBytesMax`
+    /// bytes.
     case message(ConnectionID, [UInt8])
+    /// One complete inbound binary message (fragments reassembled), at most `messageBytesMax` bytes. Counts
+    /// against the inbound backlog like a text message: report it with ``WebSocketServer/consumed(_:)``.
+    case binaryMessage(ConnectionID, [UInt8])
     /// The connection is gone, whoever closed it; no event for this id follows.
     case closed(ConnectionID)
+}
+
+/// The kind of a WebSocket data message (the opcode of its first frame).
+public enum MessageKind: Sendable, Equatable {
+    case text
+    case binary
 }
 
 /// The close codes this transport sends. The hub's docs/protocol.md copies this table.
@@ -33,11 +43,17 @@ public enum TransportEvent: Sendable {
 /// |---|---|
 /// | 1000 | normal closure (whatever the application passes to `close`) |
 /// | 1001 | going away: the server is shutting down |
+/// | 1002 | protocol error: e.g. a close frame with a 1-byte payload or an invalid close code |
+/// | 1007 | invalid payload: a text message or a close reason that is not UTF-8 |
 /// | 1009 | message too big: an inbound message exceeded `messageBytesMax` |
 /// | 4008 | slow consumer: the outbound queue exceeded `outboundQueueBytesMax` or `outboundQueueMessagesMax` |
+///
+/// Whatever the code, the socket is gone at most `closeTimeoutSeconds` after the close was asked for.
 public enum TransportCloseCode {
     public static let normal: UInt16 = 1000
     public static let goingAway: UInt16 = 1001
+    public static let protocolError: UInt16 = 1002
+    public static let invalidPayload: UInt16 = 1007
     public static let messageTooBig: UInt16 = 1009
     public static let slowConsumer: UInt16 = 4008
 }

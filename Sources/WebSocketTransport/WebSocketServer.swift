@@ -9,10 +9,16 @@ import Synchronization
 ///
 /// Close codes the server sends:
 /// - 1001 going away: ``shutdown()`` closes every connection with it after flushing its queue.
+/// - 1002 protocol error / 1007 invalid payload: the peer's close frame was malformed (RFC 6455 §7.4);
+///   lws itself fails other protocol errors with 1002 and invalid UTF-8 text with 1007.
 /// - 1009 message too big: an inbound message exceeded `messageBytesMax`; `tooLargeReply` precedes it.
 /// - 4008 slow consumer: a connection's queue exceeded `outboundQueueBytesMax` or
 ///   `outboundQueueMessagesMax`; what was still queued is dropped.
 /// - any code passed to ``close(_:code:reason:)``, after the messages already queued.
+///
+/// Whatever the code, a connection is gone at most `closeTimeoutSeconds` after its close was asked for,
+/// even if the peer stops reading. Upgrades are refused with 403 (wrong path, foreign Host or Origin) or 503
+/// (`connectionsMax` or `connectionsPerAddressMax` reached).
 ///
 /// HTTP: `GET /healthz` answers 200 `application/json` with the `health` bytes; with a `webRoot`,
 /// lws serves its files at "/" (`index.html` by default). `responseHeaders` go on every response.
@@ -74,12 +80,18 @@ public final class WebSocketServer: Sendable {
     /// message overflowed its queue (the connection is then closed with 4008).
     @discardableResult
     public func send(_ bytes: [UInt8], to id: ConnectionID) -> Bool {
-        core.send(bytes, to: id)
+        core.send(OutboundMessage(bytes: bytes, kind: .text), to: id)
     }
 
-    /// Queues the same message for many connections; the bytes are shared, not copied per recipient.
+    /// Queues one message of the given kind; otherwise as ``send(_:to:)``.
+    @discardableResult
+    public func send(_ bytes: [UInt8], to id: ConnectionID, kind: MessageKind) -> Bool {
+        core.send(OutboundMessage(bytes: bytes, kind: kind), to: id)
+    }
+
+    /// Queues the same text message for many connections; the bytes are shared, not copied per recipient.
     public func send(_ bytes: [UInt8], to ids: [ConnectionID]) {
-        core.send(bytes, to: ids)
+        core.send(OutboundMessage(bytes: bytes, kind: .text), to: ids)
     }
 
     /// Closes a connection with `code` once the messages already queued for it are written.
@@ -93,13 +105,20 @@ public final class WebSocketServer: Sendable {
         core.shutdown()
     }
 
-    /// Tells the transport that the application finished with one `.message` of `id`. Each connection may
-    /// have `inboundMessagesMax` messages not yet consumed; past that its socket is not read until the
-    /// backlog falls to half. Thread-safe.
+    /// Tells the transport that the application finished with the oldest `.message` or `.binaryMessage` of
+    /// `id` (call it in delivery order). Each connection may have `inboundMessagesMax` messages and
+    /// `inboundBytesMax` bytes not yet consumed; past either its socket is not read until the backlog falls
+    /// to half of both. Thread-safe.
     public func consumed(_ id: ConnectionID) {
         if core.inbound.consumed(id) { core.wakeServiceThread() }
     }
 
     /// Open WebSocket connections right now.
     public var connectionCount: Int { core.connectionCount }
+
+    /// Bytes queued for one connection and not yet handed to lws (lws holds at most one more message).
+    public func queuedBytes(for id: ConnectionID) -> Int { core.queuedBytes(for: id) }
+
+    /// Counters of slow-consumer closes, forced closes and refused upgrades.
+    public var statistics: TransportStatistics { core.statistics }
 }

@@ -23,6 +23,20 @@ public struct WebSocketServerConfiguration: Sendable {
     /// Messages one connection may have handed to the application and not yet had `consumed`; past it the
     /// transport stops reading that socket until the application catches up to half (TCP back-pressure).
     public var inboundMessagesMax: Int = 4_096
+    /// Bytes of messages one connection may have handed to the application and not yet had `consumed`; past
+    /// it reading stops as for `inboundMessagesMax` (so a connection holds at most this plus one message).
+    public var inboundBytesMax: Int = 1 << 20
+    /// SO_SNDBUF for each WebSocket socket; nil leaves the kernel's autotuning (which on loopback starts near
+    /// 2 MiB). A smaller buffer bounds the kernel memory a non-reading peer holds and shows it sooner.
+    public var socketSendBufferBytes: Int?
+    /// Seconds a connection may take to close once a close was asked for (any code, either side); past it
+    /// the transport drops the TCP connection whatever the peer does.
+    public var closeTimeoutSeconds: Int = 5
+    /// Open WebSocket connections in all; past it upgrades get HTTP 503. Defaults to the open-file limit
+    /// less 5 % headroom (19,000 for 20,000 files).
+    public var connectionsMax: Int = ConnectionLimiter.defaultConnectionsMax()
+    /// Open WebSocket connections from one peer address; past it that address's upgrades get HTTP 503.
+    public var connectionsPerAddressMax: Int = 256
     /// Seconds of silence after which lws sends a ping.
     public var pingIntervalSeconds: Int = 25
     /// Seconds of silence (no pong, no data) after which lws hangs up.
@@ -35,6 +49,9 @@ public struct WebSocketServerConfiguration: Sendable {
     public var tlsPrivateKeyPath: String?
     /// Origins allowed besides the server's own; a request without `Origin` always passes.
     public var allowedOrigins: [String] = []
+    /// Host names (as in the `Host` header, without port) accepted besides loopback and `host`; an upgrade
+    /// naming any other host is refused with 403 (DNS rebinding).
+    public var allowedHosts: [String] = []
     /// Headers added to every HTTP response (static files, /healthz, refusals), e.g. CSP and nosniff.
     public var responseHeaders: [(name: String, value: String)] = []
     /// The event loop; `.libev` falls back to `.poll` (with a log line) when its plugin cannot load.
@@ -59,6 +76,12 @@ public struct WebSocketServerConfiguration: Sendable {
         precondition(messageBytesMax > 0, "messageBytesMax must be positive")
         precondition(outboundQueueBytesMax > 0, "outboundQueueBytesMax must be positive")
         precondition(outboundQueueMessagesMax > 0, "outboundQueueMessagesMax must be positive")
+        precondition(inboundMessagesMax >= 2, "inboundMessagesMax must be at least 2")
+        precondition(inboundBytesMax >= 2, "inboundBytesMax must be at least 2")
+        precondition((1...3_600).contains(closeTimeoutSeconds), "closeTimeoutSeconds must be 1...3600")
+        precondition(socketSendBufferBytes.map { $0 >= 4_096 } ?? true, "socketSendBufferBytes must be at least 4096")
+        precondition(connectionsMax >= 1, "connectionsMax must be at least 1")
+        precondition(connectionsPerAddressMax >= 1, "connectionsPerAddressMax must be at least 1")
         precondition((1...65_535).contains(pingIntervalSeconds), "pingIntervalSeconds must fit 16 bits")
         precondition(idleTimeoutSeconds > pingIntervalSeconds && idleTimeoutSeconds <= 65_535,
                      "idleTimeoutSeconds must exceed pingIntervalSeconds")

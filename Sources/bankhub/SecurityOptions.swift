@@ -10,7 +10,14 @@ struct SecurityOptions: ParsableArguments {
     @Option(help: "Requests per second per connection (burst: twice that).") var rateConnection = 1_000.0
     @Option(help: "Requests per second per user (burst: twice that).") var rateUser = 2_000.0
     @Option(help: "Requests per second per IP address (burst: twice that).") var rateIp = 5_000.0
-    @Option(help: "signup, login, forgot_password and reset_password per minute per IP address.") var rateAuthPerMinute = 120.0
+    @Option(help: "signup, login, forgot_password, reset_password, change_password and totp_enroll per minute per IP address.")
+    var rateAuthPerMinute = 120.0
+    @Option(help: "Password hashes (signup, login, reset_password, change_password, totp_enroll) per minute per IP address.")
+    var rateHashPerMinute = 60.0
+    @Option(help: "Password hashes (change_password, totp_enroll) per minute per logged-in user.")
+    var rateHashUserPerMinute = 10.0
+    @Option(help: "Wrong one-time codes of one user within an hour past which all its code checks are refused.")
+    var codeFailures = 10
     @Option(help: "Failed logins within 15 minutes that lock a user.") var lockoutFailures = 5
     @Option(help: "Minutes a user stays locked after too many failed logins.") var lockoutMinutes = 15
     @Option(help: "Transfers and withdrawals of at least this amount need a one-time code.") var otpThreshold = "1000.00"
@@ -28,6 +35,10 @@ struct SecurityOptions: ParsableArguments {
         policy.userRate = .init(ratePerSecond: rateUser, capacity: rateUser * 2)
         policy.addressRate = .init(ratePerSecond: rateIp, capacity: rateIp * 2)
         policy.authRate = .perMinute(rateAuthPerMinute, burst: rateAuthPerMinute)
+        policy.passwordHashAddressRate = .perMinute(rateHashPerMinute, burst: rateHashPerMinute)
+        policy.passwordHashUserRate = .perMinute(rateHashUserPerMinute, burst: rateHashUserPerMinute)
+        guard codeFailures > 0 else { throw ValidationError("--code-failures must be positive") }
+        policy.codeFailuresMax = codeFailures
         policy.lockoutFailures = lockoutFailures
         policy.lockoutMinutes = lockoutMinutes
         policy.otpThreshold = try Money.parseAmount(otpThreshold, field: "--otp-threshold")
@@ -35,6 +46,8 @@ struct SecurityOptions: ParsableArguments {
         policy.burstTransfersPerMinute = burstTransfers
         options.hub.security = policy
         options.hub.adminKey = AdminKey(secret: ProcessInfo.processInfo.environment["BANKHUB_ADMIN_KEY"])
+        // The key of stored code hashes; without it, a key file next to the database (docs/security.md).
+        options.hub.codeKeyHex = ProcessInfo.processInfo.environment["BANKHUB_CODE_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         options.transport.tlsCertificatePath = tlsCert
         options.transport.tlsPrivateKeyPath = tlsKey

@@ -17,22 +17,46 @@ struct ServeCommand: AsyncParsableCommand {
     var demo = false
     @Option(help: "Event loop: libev or poll.") var eventLoop = "libev"
     @Option(help: "Largest inbound message, in bytes.") var messageBytesMax = 65_536
+    @Option(help: "A host name (as in the Host header, without port) accepted besides loopback and --host (repeatable).")
+    var allowedHost: [String] = []
+    @Option(help: "Open WebSocket connections in all (default: open-file limit less 5 %, \(WebSocketServerConfiguration().connectionsMax) here).")
+    var connectionsMax: Int?
+    @Option(help: "Open WebSocket connections from one peer address (behind a local reverse proxy, raise it to --connections-max).")
+    var connectionsPerAddressMax = WebSocketServerConfiguration().connectionsPerAddressMax
     @Option(help: "Hours a login token stays valid.") var sessionTtlHours = 24
     @Option(help: "PBKDF2-HMAC-SHA256 iterations for new password hashes.") var passwordIterations = 600_000
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Option(help: "Log format: text (one readable line each) or json (one JSON object per line).") var logFormat = "text"
     @OptionGroup(title: "Security") var security: SecurityOptions
     @OptionGroup(title: "Notifications") var notifications: NotifyOptions
 
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level \(logLevel): use one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard logFormat == "text" || logFormat == "json" else {
+            throw ValidationError("--log-format \(logFormat): use text or json")
+        }
+        guard EventLoop(rawValue: eventLoop) != nil else {
+            throw ValidationError("--event-loop \(eventLoop): use libev or poll")
+        }
+        if let connectionsMax, connectionsMax < 1 { throw ValidationError("--connections-max must be at least 1") }
+        guard connectionsPerAddressMax >= 1 else { throw ValidationError("--connections-per-address-max must be at least 1") }
+    }
+
     func run() async throws {
-        var logger = Logger(label: "bankhub")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let logger = HubLogging.bootstrap(format: logFormat, level: Logger.Level(rawValue: logLevel)!)
         var options = HubServer.Options()
         options.databasePath = db
         options.transport.host = host
         options.transport.port = port
         options.transport.webRoot = web
         options.transport.messageBytesMax = messageBytesMax
-        options.transport.eventLoop = EventLoop(rawValue: eventLoop) ?? .libev
+        options.transport.eventLoop = EventLoop(rawValue: eventLoop)!
+        options.transport.log = HubLogging.transportLog(logger)
+        options.transport.allowedHosts = allowedHost
+        if let connectionsMax { options.transport.connectionsMax = connectionsMax }
+        options.transport.connectionsPerAddressMax = connectionsPerAddressMax
         options.hub.sessionLifetimeHours = sessionTtlHours
         options.hub.passwordIterations = passwordIterations
         try security.apply(to: &options)

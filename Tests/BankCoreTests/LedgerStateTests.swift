@@ -137,7 +137,7 @@ struct IdempotencyRegistryTests {
         var registry = IdempotencyRegistry()
         let fingerprint = IdempotencyRegistry.Fingerprint(command, note: "x")
         #expect(try registry.lookup(user: user, key: "k", fingerprint: fingerprint) == .new)
-        registry.record(user: user, key: "k", entry: .init(fingerprint: fingerprint, transaction: TransactionID(9)))
+        registry.record(user: user, key: "k", entry: .init(fingerprint: fingerprint, transaction: TransactionID(9)), at: Timestamp(milliseconds: 0))
         #expect(try registry.lookup(user: user, key: "k", fingerprint: fingerprint) == .replay(TransactionID(9)))
         #expect(try registry.lookup(user: UserID(2), key: "k", fingerprint: fingerprint) == .new)
     }
@@ -145,7 +145,7 @@ struct IdempotencyRegistryTests {
     /// The same key with other arguments is `conflict` naming the first differing field.
     @Test func reportsTheDifferingField() throws {
         var registry = IdempotencyRegistry()
-        registry.record(user: user, key: "k", entry: .init(fingerprint: .init(command, note: nil), transaction: TransactionID(9)))
+        registry.record(user: user, key: "k", entry: .init(fingerprint: .init(command, note: nil), transaction: TransactionID(9)), at: Timestamp(milliseconds: 0))
         let other = LedgerCommand.transfer(from: AccountID(1001), to: AccountID(1002), amount: Money(cents: 200))
         do {
             _ = try registry.lookup(user: user, key: "k", fingerprint: .init(other, note: nil))

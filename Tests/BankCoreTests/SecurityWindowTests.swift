@@ -14,6 +14,17 @@ struct SecurityWindowTests {
         #expect(window.count("bob", now: 600) == 0)
     }
 
+    /// The wait until a key is below a limit again is set by the oldest event that must leave the window.
+    @Test func tellsHowLongUntilBelowALimit() {
+        var window = FailureWindow<String>(windowMilliseconds: 1_000, eventsMax: 10)
+        #expect(window.millisecondsUntil(below: 2, "alice", now: 0) == 0)
+        for time: Int64 in [0, 100, 300] { _ = window.record("alice", now: time) }
+        #expect(window.millisecondsUntil(below: 4, "alice", now: 400) == 0)
+        #expect(window.millisecondsUntil(below: 3, "alice", now: 400) == 600)
+        #expect(window.millisecondsUntil(below: 2, "alice", now: 400) == 700)
+        #expect(window.millisecondsUntil(below: 3, "alice", now: 1_050) == 0)
+    }
+
     /// A key keeps at most eventsMax times, and at most keysMax keys are tracked.
     @Test func staysBounded() {
         var window = FailureWindow<Int>(windowMilliseconds: 60_000, eventsMax: 3, keysMax: 4)

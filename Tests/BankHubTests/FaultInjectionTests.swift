@@ -34,7 +34,7 @@ import WebSocketClient
     /// The disk fills up at a seeded point of the storm.
     @Test(arguments: [11, 12, 13] as [UInt64]) func diskFillsUpDuringAStorm(seed: UInt64) async throws {
         var random = SplitMix64(seed: seed)
-        try await storm(seed: seed, fault: .diskFull(pagesMore: Int64(1 + random.next() % 24)))
+        try await storm(seed: seed, fault: .diskFull(pagesMore: Int64(8 + random.next() % 32)))
     }
 
     /// A write of the writer's connection fails at a seeded point of the storm (usually inside a COMMIT).

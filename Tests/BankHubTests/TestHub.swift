@@ -31,7 +31,8 @@ final class TestHub: Sendable {
     }
 
     /// Starts a hub, runs `body` against it, and always shuts it down and removes its files.
-    static func with<T>(configure: (inout HubServer.Options) -> Void = { _ in },
+    /// `logger`: where the hub logs (default: warnings and worse to the console).
+    static func with<T>(configure: (inout HubServer.Options) -> Void = { _ in }, logger: Logger? = nil,
                         _ body: (TestHub) async throws -> T) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bankhub-hub-\(UUID().uuidString)")
         var options = HubServer.Options()
@@ -41,8 +42,11 @@ final class TestHub: Sendable {
         options.hub.passwordIterations = 1_000
         options.hub.adminKey = AdminKey(secret: TestHub.adminKey)
         configure(&options)
-        var logger = Logger(label: "bankhub-test")
-        logger.logLevel = .warning
+        let logger = logger ?? {
+            var logger = Logger(label: "bankhub-test")
+            logger.logLevel = .warning
+            return logger
+        }()
         let server = try await HubServer.open(options, logger: logger)
         let hub = TestHub(server: server, port: try server.start(), directory: directory)
         do {

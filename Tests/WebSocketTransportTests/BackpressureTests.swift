@@ -17,11 +17,12 @@ import WebSocketTransport
         let inbox = Inbox()
         private let consumer: Task<Void, Never>
 
-        init(inboundMessagesMax: Int) throws {
+        init(inboundMessagesMax: Int, inboundBytesMax: Int = 1 << 20) throws {
             var configuration = WebSocketServerConfiguration()
             configuration.port = 0
             configuration.webRoot = nil
             configuration.inboundMessagesMax = inboundMessagesMax
+            configuration.inboundBytesMax = inboundBytesMax
             configuration.shutdownGraceSeconds = 1
             let server = WebSocketServer(configuration: configuration, health: { [] })
             try server.start()
@@ -71,5 +72,25 @@ import WebSocketTransport
             try await Task.sleep(for: .milliseconds(10))
         }
         #expect(seen == (0..<300).map { "message \($0)" })
+    }
+
+    /// Big messages are held back by bytes: with room for 4,096 messages but only 64 KiB, a flood of 16 KiB
+    /// messages is handed over a few at a time, and still every one arrives once, in order.
+    @Test func stopsReadingOnUnconsumedBytes() async throws {
+        let application = try SlowApplication(inboundMessagesMax: 4_096, inboundBytesMax: 64 * 1_024)
+        defer { application.stop() }
+        let client = try await WebSocketConnection.connect(port: application.server.port, path: "/ws",
+                                                           subprotocol: "bankhub.v1")
+        let padding = String(repeating: "p", count: 16 * 1_024)
+        for index in 0..<60 { try await client.send("\(index) \(padding)") }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(application.count >= 4)
+        #expect(application.count <= 6, "the transport kept reading past its inbound byte limit")
+        var seen: [String] = []
+        for _ in 0..<400 where seen.count < 60 {
+            seen += application.consumeAll()
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(seen == (0..<60).map { "\($0) \(padding)" })
     }
 }

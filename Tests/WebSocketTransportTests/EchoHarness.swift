@@ -44,7 +44,12 @@ final class EchoHarness: Sendable {
                 case .message(let id, let bytes):
                     if echo { server.send(bytes, to: id) }
                     server.consumed(id)
-                case .closed(let id): openConnections.ids.withLock { $0.removeAll { $0 == id } }
+                case .binaryMessage(let id, let bytes):
+                    if echo { server.send(bytes, to: id, kind: .binary) }
+                    server.consumed(id)
+                case .closed(let id):
+                    openConnections.ids.withLock { $0.removeAll { $0 == id } }
+                    openConnections.closedAt.withLock { $0[id] = .now }
                 }
             }
         }
@@ -52,10 +57,21 @@ final class EchoHarness: Sendable {
 
     var port: Int { server.port }
 
-    func connect(path: String = "/ws", subprotocol: String? = "bankhub.v1",
-                 origin: String? = nil) async throws -> WebSocketConnection {
+    func connect(path: String = "/ws", subprotocol: String? = "bankhub.v1", origin: String? = nil,
+                 receiveBufferBytes: Int? = nil) async throws -> WebSocketConnection {
         try await WebSocketConnection.connect(host: "127.0.0.1", port: port, path: path,
-                                              subprotocol: subprotocol, origin: origin)
+                                              subprotocol: subprotocol, origin: origin,
+                                              receiveBufferBytes: receiveBufferBytes)
+    }
+
+    /// When the server reported `id` closed, waiting up to `timeout` for it; nil if it stayed open.
+    func closedInstant(of id: ConnectionID, timeout: Duration) async throws -> ContinuousClock.Instant? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let instant = openConnections.closedAt.withLock({ $0[id] }) { return instant }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return openConnections.closedAt.withLock { $0[id] }
     }
 
     /// The server-side id of the only open connection, once the server has reported it.
@@ -84,6 +100,8 @@ final class EchoHarness: Sendable {
 final class OpenConnections: Sendable {
     let ids = Mutex<[ConnectionID]>([])
     let infos = Mutex<[ConnectionID: ConnectionInfo]>([:])
+    /// When the server reported each connection closed.
+    let closedAt = Mutex<[ConnectionID: ContinuousClock.Instant]>([:])
 }
 
 extension WebSocketConnection {

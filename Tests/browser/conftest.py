@@ -23,6 +23,8 @@ def hub_flags(hub: Hub) -> list[str]:
     flags = []
     if "--rate-auth-per-minute" in helptext:
         flags += ["--rate-auth-per-minute", "2000"]
+    if "--rate-hash-per-minute" in helptext:
+        flags += ["--rate-hash-per-minute", "2000"]
     return flags
 
 

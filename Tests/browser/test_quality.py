@@ -13,7 +13,7 @@ from selenium.webdriver.common.keys import Keys
 from hubkit import ROOT, Hub, logged_in, make_user
 
 WEB = ROOT / "web"
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; "
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 

@@ -73,6 +73,10 @@ export function describeError(err) {
     const secs = Math.max(1, Math.ceil(Number(err.retry_after) || 1));
     return `Too many requests. Try again in ${secs} second${secs === 1 ? '' : 's'}.`;
   }
+  if (err.code === 'too_many_attempts') {
+    const minutes = Math.max(1, Math.ceil((Number(err.retry_after) || 60) / 60));
+    return `Too many wrong codes. For your safety, codes are refused for ${minutes} minute${minutes === 1 ? '' : 's'}.`;
+  }
   if (isUnavailable(err)) return 'This hub does not offer that yet.';
   if (FRIENDLY[err.code] && ['timeout', 'disconnected', 'closed', 'internal', 'cancelled', 'otp_invalid', 'otp_expired'].includes(err.code)) {
     return FRIENDLY[err.code];

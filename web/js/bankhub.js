@@ -403,6 +403,8 @@ export class BankHubClient {
     for (const fn of [...(this._subs.get(stream) ?? [])]) {
       try { fn(ev); } catch (err) { console.error('bankhub stream handler failed', err); }
     }
+    // The hub ended this subscription itself (logout, expiry, a role change): do not resubscribe on reconnect.
+    if (ev.event === 'unsubscribed' && typeof stream === 'string') { this._subs.delete(stream); this._seqs.delete(stream); }
     this._emit('event', ev);
   }
 }

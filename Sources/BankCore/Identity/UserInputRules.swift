@@ -20,6 +20,16 @@ public enum UserInputRules {
         return name
     }
 
+    /// Lower-cases a username given to `login`: one longer than sign-up allows cannot exist, so it is refused
+    /// before anything is looked up or stored (the login history stores the name tried).
+    public static func loginUsername(_ raw: String) throws(BankError) -> String {
+        let name = raw.lowercased()
+        guard name.utf8.count <= usernameLength.upperBound else {
+            throw .badRequest("username must be at most \(usernameLength.upperBound) characters", field: "username")
+        }
+        return name
+    }
+
     public static func password(_ password: String, field: String = "password") throws(BankError) {
         guard passwordLength.contains(password.count) else {
             throw .badRequest("\(field) must be 8 to 256 characters", field: field)

@@ -1,8 +1,14 @@
 /// Remembers, per user, which idempotency keys were used for which request, so that a retried request
-/// returns its original result instead of moving money twice.
+/// returns its original result instead of moving money twice — however old the key.
 ///
-/// Pure: the ledger service loads it from the database at start-up and records each new key when it applies
-/// the transaction, in the same order as the ledger.
+/// Two tiers keep memory small. Keys used within the recent window (`idempotencyRecentMilliseconds` of the
+/// hub's retention policy, 24 h by default) are held as full entries: a retry is answered from memory, and a
+/// request still in flight is caught here before its commit. Older keys, whose transactions are committed,
+/// are held only as 8-byte hashes (`StoredKeySet`): a miss there is a new key for sure; a hit is `.unresolved`,
+/// and the caller reads the stored transaction (`Resolution`) and looks up again with it.
+///
+/// Pure: the ledger service loads it from the database at start-up, records each new key when it applies
+/// the transaction, in the same order as the ledger, and compacts old entries into hashes now and then.
 public struct IdempotencyRegistry: Sendable {
     /// What a request looked like: its op and the arguments that matter, in a fixed order.
     public struct Fingerprint: Sendable, Equatable {
@@ -62,6 +68,23 @@ public struct IdempotencyRegistry: Sendable {
         case new
         /// Seen with the same arguments: answer with the original transaction.
         case replay(TransactionID)
+        /// Maybe used before the recent window: read the stored transaction of (user, key) into a
+        /// `Resolution` and look up again with it, before applying anything.
+        case unresolved
+    }
+
+    /// What the database held for (user, key), read after `generation` was taken from this registry. It stays
+    /// valid while the generation does: a "not stored" can only turn stale when a newer entry for the same key
+    /// moves from the full entries into the hashes, and every such move starts a new generation.
+    public struct Resolution: Sendable, Equatable {
+        public let generation: Int
+        /// The stored transaction's entry; nil when the key is not stored (the hash hit was another key's).
+        public let stored: Entry?
+
+        public init(generation: Int, stored: Entry?) {
+            self.generation = generation
+            self.stored = stored
+        }
     }
 
     private struct Key: Hashable {
@@ -69,24 +92,71 @@ public struct IdempotencyRegistry: Sendable {
         let key: String
     }
 
-    private var entries: [Key: Entry] = [:]
+    private struct Recent {
+        let entry: Entry
+        /// When the key was recorded: it leaves the full entries once older than the window.
+        let at: Timestamp
+    }
+
+    private var recent: [Key: Recent] = [:]
+    private var stored = StoredKeySet()
+    /// Changes whenever entries move into `stored`; see `Resolution`.
+    public private(set) var generation = 0
 
     public init() {}
 
-    public var count: Int { entries.count }
+    /// Keys known, full entries and hashes together.
+    public var count: Int { recent.count + stored.count }
+    /// Keys held as full entries.
+    public var recentCount: Int { recent.count }
+    /// Keys held only as hashes.
+    public var storedCount: Int { stored.count }
 
-    /// What to do with a request carrying `key`: `.new`, `.replay`, or `conflict` naming the differing field.
-    public func lookup(user: UserID, key: String, fingerprint: Fingerprint) throws(BankError) -> Lookup {
-        guard let entry = entries[Key(user: user, key: key)] else { return .new }
+    /// What to do with a request carrying `key`: `.new`, `.replay`, `.unresolved` (then again with the
+    /// `resolution` read from the database), or `conflict` naming the differing field.
+    public func lookup(user: UserID, key: String, fingerprint: Fingerprint,
+                       resolution: Resolution? = nil) throws(BankError) -> Lookup {
+        if let found = recent[Key(user: user, key: key)] {
+            return try Self.answer(found.entry, key: key, fingerprint: fingerprint)
+        }
+        guard stored.contains(StoredKeySet.hash(user: user, key: key)) else { return .new }
+        guard let resolution, resolution.generation == generation else { return .unresolved }
+        guard let entry = resolution.stored else { return .new }
+        return try Self.answer(entry, key: key, fingerprint: fingerprint)
+    }
+
+    /// Records a key just applied (`at`: now), or a recent one loaded at start-up (`at`: its transaction's time).
+    public mutating func record(user: UserID, key: String, entry: Entry, at: Timestamp) {
+        let previous = recent.updateValue(Recent(entry: entry, at: at), forKey: Key(user: user, key: key))
+        precondition(previous == nil, "an idempotency key is recorded once")
+    }
+
+    /// Adds the hashes (`StoredKeySet.hash`) of committed keys older than the window (start-up).
+    public mutating func addStored(_ hashes: [UInt64]) {
+        guard !hashes.isEmpty else { return }
+        stored.insert(contentsOf: hashes)
+        generation += 1
+    }
+
+    /// Moves the entries recorded before `cutoff` whose transactions are at most `committedThrough` into the
+    /// hashes; returns how many moved. Only committed transactions may move: a retry that then misses the full
+    /// entries is answered from what a reader finds in the database.
+    public mutating func compact(recordedBefore cutoff: Timestamp, committedThrough: TransactionID) -> Int {
+        var moved: [UInt64] = []
+        recent = recent.filter { key, value in
+            guard value.at < cutoff, value.entry.transaction <= committedThrough else { return true }
+            moved.append(StoredKeySet.hash(user: key.user, key: key.key))
+            return false
+        }
+        addStored(moved)
+        return moved.count
+    }
+
+    private static func answer(_ entry: Entry, key: String, fingerprint: Fingerprint) throws(BankError) -> Lookup {
         if let field = entry.fingerprint.firstDifference(from: fingerprint) {
             throw BankError(.conflict, "idempotency_key \"\(key)\" was used with a different \(field)", field: field)
         }
         return .replay(entry.transaction)
-    }
-
-    public mutating func record(user: UserID, key: String, entry: Entry) {
-        let previous = entries.updateValue(entry, forKey: Key(user: user, key: key))
-        precondition(previous == nil, "an idempotency key is recorded once")
     }
 
     /// Checks an idempotency key's form: 1–64 characters of `A-Z a-z 0-9 _ - . :`.

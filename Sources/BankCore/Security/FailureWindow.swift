@@ -32,6 +32,17 @@ public struct FailureWindow<Key: Hashable & Sendable>: Sendable {
         events[key]?.filter { now - $0 < windowMilliseconds }.count ?? 0
     }
 
+    /// Milliseconds until fewer than `limit` events of `key` fall inside the window: 0 when there already are.
+    public func millisecondsUntil(below limit: Int, _ key: Key, now: Int64) -> Int64 {
+        precondition(limit > 0, "a limit lets at least one event in")
+        let times = events[key]?.filter { now - $0 < windowMilliseconds } ?? []
+        guard times.count >= limit else { return 0 }
+        // The oldest `count - limit + 1` events must leave the window; times are kept in arrival order.
+        let wait = times[times.count - limit] + windowMilliseconds - now
+        assert(wait > 0, "an event inside the window leaves it later")
+        return wait
+    }
+
     public mutating func reset(_ key: Key) { events[key] = nil }
 
     private mutating func prune(now: Int64) {

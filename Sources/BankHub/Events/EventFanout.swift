@@ -11,9 +11,16 @@ public protocol EventFanout: Sendable {
     func publish(_ events: [StoredEvent])
     /// Starts a subscription in catch-up mode: live events are held back until `finishCatchUp`.
     func beginCatchUp(_ connection: ConnectionID, stream: String)
-    /// Delivers what was held back with seq above `lastDelivered` and switches to live delivery.
-    func finishCatchUp(_ connection: ConnectionID, stream: String, lastDelivered: Int64)
+    /// If the subscription still exists (it was not ended meanwhile): calls `announce` (the subscribe reply),
+    /// sends `replay` (the stored events read for it), then what was held back, each only when its seq is above
+    /// the last sent (starting from `lastDelivered`), and switches to live delivery; returns true. All of it under
+    /// the table's lock, so nothing is sent for a subscription once it has been ended.
+    func finishCatchUp(_ connection: ConnectionID, stream: String, replay: [StoredEvent], lastDelivered: Int64,
+                       announce: () -> Void) -> Bool
     func unsubscribe(_ connection: ConnectionID, stream: String)
+    /// Ends the subscriptions of `connection` whose stream `shouldEnd` picks (live or catching up); returns their
+    /// streams. Nothing of theirs is sent after this returns.
+    func revoke(_ connection: ConnectionID, where shouldEnd: (String) -> Bool) -> [String]
     /// Forgets every subscription of a closed connection.
     func drop(_ connection: ConnectionID)
 }

@@ -54,15 +54,40 @@ public final class LocalEventFanout: EventFanout {
         }
     }
 
-    public func finishCatchUp(_ connection: ConnectionID, stream: String, lastDelivered: Int64) {
+    public func finishCatchUp(_ connection: ConnectionID, stream: String, replay: [StoredEvent], lastDelivered: Int64,
+                              announce: () -> Void) -> Bool {
         table.withLock { table in
-            guard case .catchingUp(let held)? = table.byStream[stream]?[connection] else { return }
-            var last = lastDelivered
-            for event in held where event.seq > last {
+            let pending: [StoredEvent]
+            var last: Int64
+            switch table.byStream[stream]?[connection] {
+            case .catchingUp(let held)?:
+                (pending, last) = (replay + held, lastDelivered)
+            case .live(let sent)?:
+                // A second subscribe to the stream overtook this one and is live already: only what it has not
+                // sent yet goes out.
+                (pending, last) = (replay, max(lastDelivered, sent))
+            case nil:
+                return false
+            }
+            announce()
+            for event in pending where event.seq > last {
                 sink.send(EventFrame.encode(event), to: connection)
                 last = event.seq
             }
             table.byStream[stream]?[connection] = .live(lastDelivered: last)
+            return true
+        }
+    }
+
+    public func revoke(_ connection: ConnectionID, where shouldEnd: (String) -> Bool) -> [String] {
+        table.withLock { table in
+            let ended = (table.byConnection[connection] ?? []).filter(shouldEnd).sorted()
+            for stream in ended {
+                table.byStream[stream]?[connection] = nil
+                if table.byStream[stream]?.isEmpty == true { table.byStream[stream] = nil }
+                table.byConnection[connection]?.remove(stream)
+            }
+            return ended
         }
     }
 

@@ -31,33 +31,69 @@ actor LedgerService {
     private var state: LedgerState
     private var idempotency: IdempotencyRegistry
     private let sequencer: EventSequencer
+    /// Where the slow path of an old idempotency key reads the stored transaction.
+    private let readers: DatabaseReaders
 
-    init(snapshot: LedgerSnapshot, sequencer: EventSequencer) {
+    /// Database reads one request may need for an old idempotency key: one, and another only when keys were
+    /// compacted while the first ran.
+    static let keyReadsMax = 3
+
+    init(snapshot: LedgerSnapshot, sequencer: EventSequencer, readers: DatabaseReaders) {
         self.state = snapshot.state
         self.idempotency = snapshot.idempotency
         self.sequencer = sequencer
+        self.readers = readers
     }
 
     /// Applies `request` now and calls `completion` after its commit (or at once with the error).
     /// `at` backdates the transaction (demo seeding on an empty ledger only); normally it is now.
     /// `receipt` makes the message to queue for a committed transaction; it is written to the outbox in the
     /// same commit as the transaction (not for an idempotent replay, which was receipted the first time).
+    ///
+    /// An idempotency key older than the recent window is first resolved from the database (the only
+    /// `await`); the key check and the apply then run together with no `await` between them, so a concurrent
+    /// request with the same key is caught by the in-memory registry.
     func submit(_ request: MoneyRequest, at: Timestamp? = nil,
                 receipt: (@Sendable (MoneyOutcome) -> Notifier.Message)? = nil,
-                completion: @escaping @Sendable (Result<MoneyOutcome, BankError>) -> Void) {
+                completion: @escaping @Sendable (Result<MoneyOutcome, BankError>) -> Void) async {
         let fingerprint = IdempotencyRegistry.Fingerprint(request.command, note: request.note)
-        if let key = request.idempotencyKey {
+        var stored: StoredKey?
+        resolving: for reads in 0...Self.keyReadsMax {
+            let lookup: IdempotencyRegistry.Lookup
             do {
-                if case .replay(let original) = try idempotency.lookup(user: request.user, key: key,
-                                                                       fingerprint: fingerprint) {
-                    replay(original, account: request.command.reportedAccount, completion: completion)
-                    return
-                }
+                lookup = try lookUpKey(request, fingerprint, stored)
             } catch {
                 completion(.failure(error))
                 return
             }
+            switch lookup {
+            case .new:
+                apply(request, fingerprint, at: at, receipt: receipt, completion: completion)
+                return
+            case .replay(let original):
+                if let outcome = stored?.outcome, outcome.transaction == original {
+                    completion(.success(outcome))
+                } else {
+                    replay(original, account: request.command.reportedAccount, completion: completion)
+                }
+                return
+            case .unresolved:
+                guard reads < Self.keyReadsMax else { break resolving }
+                do {
+                    stored = try await readStoredKey(request)
+                } catch {
+                    completion(.failure(error))
+                    return
+                }
+            }
         }
+        completion(.failure(BankError(.unavailable, "the idempotency key could not be checked now; retry")))
+    }
+
+    /// The synchronous half of `submit`: the rules, the balance change, the key's record, the writer job.
+    private func apply(_ request: MoneyRequest, _ fingerprint: IdempotencyRegistry.Fingerprint, at: Timestamp?,
+                       receipt: (@Sendable (MoneyOutcome) -> Notifier.Message)?,
+                       completion: @escaping @Sendable (Result<MoneyOutcome, BankError>) -> Void) {
         let now = at ?? Clock.now()
         let applied: AppliedTransaction
         do {
@@ -68,7 +104,8 @@ actor LedgerService {
             return
         }
         if let key = request.idempotencyKey {
-            idempotency.record(user: request.user, key: key, entry: .init(fingerprint: fingerprint, transaction: applied.id))
+            idempotency.record(user: request.user, key: key, entry: .init(fingerprint: fingerprint, transaction: applied.id),
+                               at: now)
         }
         guard let balance = applied.balanceAfter(request.command.reportedAccount) else {
             preconditionFailure("a transaction always posts to the caller's account")
@@ -117,14 +154,20 @@ actor LedgerService {
     /// Checks a request against the rules now without applying it (used before holding it for a code).
     /// Returns true when it is a retry of an idempotency key already used with the same arguments: it will
     /// only replay its original result, so it needs no code.
-    func check(_ request: MoneyRequest) throws(BankError) -> Bool {
-        if let key = request.idempotencyKey,
-           case .replay = try idempotency.lookup(user: request.user, key: key,
-                                                 fingerprint: .init(request.command, note: request.note)) {
-            return true
+    func check(_ request: MoneyRequest) async throws(BankError) -> Bool {
+        let fingerprint = IdempotencyRegistry.Fingerprint(request.command, note: request.note)
+        var stored: StoredKey?
+        resolving: for reads in 0...Self.keyReadsMax {
+            switch try lookUpKey(request, fingerprint, stored) {
+            case .replay: return true
+            case .new:
+                _ = try state.plan(request.command, by: request.user)
+                return false
+            case .unresolved where reads < Self.keyReadsMax: stored = try await readStoredKey(request)
+            case .unresolved: break resolving
+            }
         }
-        _ = try state.plan(request.command, by: request.user)
-        return false
+        throw BankError(.unavailable, "the idempotency key could not be checked now; retry")
     }
 
     /// The owner of a customer account, or nil when there is no such account.
@@ -136,6 +179,37 @@ actor LedgerService {
     /// The sum of all balances (zero unless money was created or lost) and the number of accounts.
     func totals() -> (total: Money, accounts: Int) {
         (state.totalBalance, state.accounts.count)
+    }
+
+    /// Moves the idempotency keys recorded before `cutoff` from full entries into 8-byte hashes (the janitor,
+    /// every pass); returns how many moved. Only committed keys move, so a later retry's read finds them.
+    func compactKeys(recordedBefore cutoff: Timestamp) async -> Int {
+        let through = state.lastTransactionID
+        // Every transaction up to `through` went to the writer before this empty job, so each is committed
+        // once the job's commit is.
+        do {
+            try await sequencer.writer.write { _ in }
+        } catch {
+            return 0
+        }
+        return idempotency.compact(recordedBefore: cutoff, committedThrough: through)
+    }
+
+    /// Keys held as full entries and as hashes (for tests and the health of the registry).
+    var keyCounts: (recent: Int, stored: Int) { (idempotency.recentCount, idempotency.storedCount) }
+
+    /// The registry's answer for `request`'s key (`.new` without one), given what was read for it so far.
+    private func lookUpKey(_ request: MoneyRequest, _ fingerprint: IdempotencyRegistry.Fingerprint,
+                           _ stored: StoredKey?) throws(BankError) -> IdempotencyRegistry.Lookup {
+        guard let key = request.idempotencyKey else { return .new }
+        return try idempotency.lookup(user: request.user, key: key, fingerprint: fingerprint,
+                                      resolution: stored?.resolution)
+    }
+
+    /// Reads what the database holds for `request`'s key; the generation is taken before the read starts.
+    private func readStoredKey(_ request: MoneyRequest) async throws(BankError) -> StoredKey {
+        guard let key = request.idempotencyKey else { preconditionFailure("only a keyed request is unresolved") }
+        return try await StoredKey.read(readers, user: request.user, key: key, generation: idempotency.generation)
     }
 
     /// Answers a retry with the original transaction, after any commit still pending for it.

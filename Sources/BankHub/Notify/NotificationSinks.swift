@@ -9,16 +9,17 @@ protocol NotificationSink: Sendable {
     func deliver(_ message: OutboxRecord) throws
 }
 
-/// Writes each message as a log line with its channel, recipient, subject and body. The default sink, and
-/// the only one for SMS in v1 (there is no SMS gateway): a person on the machine reads codes from the log
-/// or from `bankhub outbox`.
+/// Records each message as delivered with a log line naming its outbox id, channel, recipient and subject —
+/// never its body, which may hold a one-time code, a transfer note or an amount. The default sink, and the SMS
+/// sink when no SMS gateway is configured: a person on the hub's machine reads the message itself with
+/// `bankhub outbox` (the outbox keeps each message as sent).
 struct LogSink: NotificationSink {
     let logger: Logger
 
     func deliver(_ message: OutboxRecord) {
-        logger.notice("notification", metadata: [
+        logger.info("notification kept in the outbox (read it with bankhub outbox)", metadata: [
             "outbox": "\(message.id)", "channel": "\(message.channel)", "to": "\(message.recipient)",
-            "subject": "\(message.subject)", "body": "\(message.body)",
+            "subject": "\(message.subject)",
         ])
     }
 }

@@ -14,8 +14,11 @@ extension Hub {
         guard target != admin.id else { throw BankError(.conflict, "an admin cannot change their own role") }
         respond(responder) {
             let user = try await self.changeUser(target) { db in try SecurityRecords.setRole(db, user: target, role: role) }
-            try await self.audit(admin, "set_role", target: "user:\(target)", detail: role.rawValue)
+            // Right after the commit, before anything else: the user's connections act with the new role, and the
+            // streams it may not follow (a demotion) end.
             await self.refreshSessions(of: user)
+            await self.revokeRoleBoundSubscriptions(of: user)
+            try await self.audit(admin, "set_role", target: "user:\(target)", detail: role.rawValue)
             return ["user": WireObjects.user(user)]
         }
     }
@@ -29,10 +32,11 @@ extension Hub {
             let user = try await self.changeUser(target) { db in
                 try SecurityRecords.lock(db, user: target, until: nil, reason: reason)
             }
+            // Right after the commit: the user's sessions and subscriptions end before anything else happens.
+            await self.disconnect(user: target, reason: "user locked")
             try await self.audit(admin, "lock_user", target: "user:\(target)", detail: reason)
             threats.report(.accountLocked, user: target, username: user.username, ip: nil,
                            detail: "locked by \(admin.username): \(reason)")
-            await self.disconnect(user: target, reason: "user locked")
             return ["user": WireObjects.user(user)]
         }
     }
@@ -43,6 +47,7 @@ extension Hub {
         respond(responder) { [security] in
             let user = try await self.changeUser(target) { db in try SecurityRecords.unlock(db, user: target) }
             security.clearFailures(username: user.username)
+            security.clearCodeFailures(.user(user.id))
             try await self.audit(admin, "unlock_user", target: "user:\(target)")
             return ["user": WireObjects.user(user)]
         }

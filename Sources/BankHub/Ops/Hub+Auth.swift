@@ -24,7 +24,7 @@ extension Hub {
     /// Checks the credentials (and TOTP when enrolled), counts failures toward the lockout, records the attempt
     /// in the login history, and on success binds a new session to this connection.
     func logIn(_ args: Arguments, from id: ConnectionID, _ responder: Responder) throws(BankError) {
-        let username = try args.string("username").lowercased()
+        let username = try UserInputRules.loginUsername(try args.string("username"))
         let password = try args.string("password")
         let totpCode = try args.optionalString("totp")
         guard let info = connections[id]?.info else { return }
@@ -41,21 +41,42 @@ extension Hub {
             case .wrongPassword(let user):
                 await self.loginFailed(user, username, info, outcome: "bad_password")
                 throw BankError(.unauthorized, "wrong username or password")
-            case .locked(let user):
-                await self.recordAttempt(user.id, username, info, "locked")
+            case .locked(let user, let passwordMatches):
+                // The same answer whatever the password, or guessing would go on through the lock; a wrong
+                // password still counts toward the next lock.
+                if passwordMatches {
+                    await self.recordAttempt(user.id, username, info, "locked")
+                } else {
+                    await self.loginFailed(user, username, info, outcome: "bad_password")
+                }
                 self.threats.report(.lockedAction, user: user.id, username: username, ip: info.peerAddress,
                                     detail: "login attempt on a locked user")
                 throw BankError(.accountLocked, "user \(username) is locked; an admin can unlock it, or wait")
             case .valid(let user):
-                if await totp.isEnabled(for: user.id) {
-                    guard let totpCode, await totp.accepts(totpCode, for: user.id) else {
-                        await self.recordAttempt(user.id, username, info, "totp_required")
-                        throw BankError(.otpRequired, "this user has a second factor: send a current totp code",
-                                        field: "totp")
-                    }
-                }
+                if await totp.isEnabled(for: user.id) { try await self.checkLoginCode(totpCode, user, info) }
                 return try await self.loggedIn(user, info, connection: id)
             }
+        }
+    }
+
+    /// TOTP at login, after a right password: without `totp`, `otp_required`; a wrong one is counted toward the
+    /// user's `too_many_attempts` limit (and answered `otp_required` too); past the limit every code is refused.
+    private nonisolated func checkLoginCode(_ code: String?, _ user: UserRecord, _ info: ConnectionInfo) async throws {
+        do {
+            try await checkingCode(.user(user.id), username: user.username, ip: info.peerAddress) { [totp] in
+                guard let code else {
+                    await self.recordAttempt(user.id, user.username, info, "totp_required")
+                    throw BankError(.otpRequired, "this user has a second factor: send a current totp code", field: "totp")
+                }
+                guard await totp.accepts(code, for: user.id) else {
+                    await self.recordAttempt(user.id, user.username, info, "totp_invalid")
+                    throw WrongCode(BankError(.otpRequired, "the totp code is wrong or was used; send a current one",
+                                              field: "totp"))
+                }
+            }
+        } catch let error as BankError where error.code == .tooManyAttempts {
+            await recordAttempt(user.id, user.username, info, "too_many_attempts")
+            throw error
         }
     }
 
@@ -113,7 +134,7 @@ extension Hub {
         let session = try session(of: id)
         // Every connection on this token drops back to anonymous now, before the revocation commits, so no
         // request can use it in between.
-        endSessions { $0.tokenHash == session.tokenHash }
+        endSessions(.logout) { $0.tokenHash == session.tokenHash }
         respond(responder) { [auth] in
             try await auth.revoke(tokenHash: session.tokenHash)
             return [:]
@@ -122,18 +143,24 @@ extension Hub {
 
     /// Closes every connection of `user` with 1008 (policy): used when the user is locked.
     func disconnect(user: UserID, reason: String) {
-        for id in endSessions(where: { $0.user.id == user }) { sink.close(id, code: 1008, reason: reason) }
+        for id in endSessions(.locked, where: { $0.user.id == user }) { sink.close(id, code: 1008, reason: reason) }
     }
 
     /// Every connection whose session matches becomes anonymous and loses its subscriptions; returns them.
     @discardableResult
-    func endSessions(where matches: (Session) -> Bool) -> [ConnectionID] {
+    func endSessions(_ reason: RevocationReason, where matches: (Session) -> Bool) -> [ConnectionID] {
         let ended = connections.compactMap { id, connection in connection.session.map(matches) == true ? id : nil }
-        for id in ended {
-            connections[id]?.session = nil
-            fanout.drop(id)
-        }
+        for id in ended { endSession(of: id, reason) }
         return ended
+    }
+
+    /// The connection becomes anonymous at once: every subscription ends (the client gets an `unsubscribed`
+    /// event for each) and its time to log in again starts.
+    func endSession(of id: ConnectionID, _ reason: RevocationReason) {
+        guard connections[id]?.session != nil else { return }
+        connections[id]?.session = nil
+        revokeSubscriptions(of: id, reason)
+        startSignInClock(id)
     }
 
     /// Appends to the login history (time, address, user agent, outcome); returns once committed, so the
@@ -149,8 +176,9 @@ extension Hub {
         // Re-checked after the await in the caller: the actor may have run other work meanwhile.
         guard connections[id] != nil else { throw BankError(.unavailable, "the connection closed") }
         if let previous = connections[id]?.session, previous.user.id != session.user.id {
-            fanout.drop(id)
+            revokeSubscriptions(of: id, .sessionReplaced)
         }
         connections[id]?.session = session
+        scheduleExpiry(of: session, on: id)
     }
 }

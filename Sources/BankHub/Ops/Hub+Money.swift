@@ -5,16 +5,18 @@ import WebSocketTransport
 
 /// deposit, withdraw, transfer, and the one-time-code step-up in front of large ones.
 extension Hub {
-    func moveMoney(_ op: String, _ args: Arguments, from id: ConnectionID,
+    func moveMoney(_ op: Op, _ args: Arguments, from id: ConnectionID,
                    _ responder: Responder) async throws(BankError) {
         let session = try session(of: id)
         let user = session.user.id
         let amount = try args.amount()
         let command: LedgerCommand
         switch op {
-        case "deposit": command = .deposit(account: try args.account("account"), amount: amount)
-        case "withdraw": command = .withdraw(account: try args.account("account"), amount: amount)
-        default: command = .transfer(from: try args.account("from"), to: try args.account("to"), amount: amount)
+        case .deposit: command = .deposit(account: try args.account("account"), amount: amount)
+        case .withdraw: command = .withdraw(account: try args.account("account"), amount: amount)
+        default:
+            assert(op == .transfer, "moveMoney handles the ops that move money")
+            command = .transfer(from: try args.account("from"), to: try args.account("to"), amount: amount)
         }
         let request = MoneyRequest(command: command, user: user,
                                    note: try args.optionalText("note", lengthMax: UserInputRules.noteLengthMax),

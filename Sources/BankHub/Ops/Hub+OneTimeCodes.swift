@@ -7,61 +7,74 @@ import WebSocketTransport
 /// and TOTP enrolment.
 extension Hub {
     /// Holds a checked operation behind a challenge: stores it, pushes an `otp` event on `user:ID`, sends the
-    /// code, and answers `otp_required` with the challenge.
+    /// code, and answers `otp_required` with the challenge. Storing the challenge waits for a commit, so all of
+    /// this runs off the hub's shared loop; the held operation does not enter the ledger, so nothing waits for it.
     func holdForCode(_ request: MoneyRequest, session: Session, _ responder: Responder) async throws(BankError) {
         let user = session.user
         let policy = security.policy
         let purpose: OneTimeCodes.Purpose = request.command.kind == .withdrawal ? .withdraw : .transfer
         let summary = Self.summary(of: request.command)
         let payload = JSONWriter.string(Self.payload(of: request))
-        let codes = services.codes
-        let issued: OneTimeCodes.Issued
-        do {
-            issued = try await codes.issue(for: user.id, purpose: purpose, payload: payload,
-                                           lifetimeSeconds: policy.otpLifetimeSeconds)
-        } catch {
-            throw BankError(.internalError, "could not start the code check")
+        let (codes, sequencer, notifier, threats) = (services.codes, services.sequencer, notifier, threats)
+        Task {
+            let issued: OneTimeCodes.Issued
+            do {
+                issued = try await codes.issue(for: user.id, purpose: purpose, payload: payload,
+                                               lifetimeSeconds: policy.otpLifetimeSeconds)
+            } catch {
+                responder.fail(BankError(.internalError, "could not start the code check"))
+                return
+            }
+            threats.report(.largeTransfer, user: user.id, username: user.username, ip: nil,
+                           detail: "\(summary) held for a code")
+            sequencer.submit([EventDraft(stream: .user(user.id), kind: "otp", data: [
+                "challenge": .string(issued.challenge), "op": .string(purpose.rawValue), "summary": .string(summary),
+                "status": "pending", "expires_at": .string(issued.expiresAt.rfc3339),
+            ])], at: Clock.now())
+            notifier.notify(user, subject: "Your BankHub code",
+                            body: "Your BankHub code is \(issued.code). It confirms: \(summary). It expires in \(policy.otpLifetimeSeconds / 60) minutes.",
+                            prefer: .sms)
+            responder.fail(BankError(.otpRequired, "a one-time code was sent to confirm: \(summary)",
+                                     challenge: issued.challenge, expiresAt: issued.expiresAt.rfc3339))
         }
-        threats.report(.largeTransfer, user: user.id, username: user.username, ip: nil, detail: "\(summary) held for a code")
-        services.sequencer.submit([EventDraft(stream: .user(user.id), kind: "otp", data: [
-            "challenge": .string(issued.challenge), "op": .string(purpose.rawValue), "summary": .string(summary),
-            "status": "pending", "expires_at": .string(issued.expiresAt.rfc3339),
-        ])], at: Clock.now())
-        notifier.notify(user, subject: "Your BankHub code",
-                        body: "Your BankHub code is \(issued.code). It confirms: \(summary). It expires in \(policy.otpLifetimeSeconds / 60) minutes.",
-                        prefer: .sms)
-        responder.fail(BankError(.otpRequired, "a one-time code was sent to confirm: \(summary)",
-                                 challenge: issued.challenge, expiresAt: issued.expiresAt.rfc3339))
     }
 
-    /// `confirm_otp {challenge, code}`: runs the held operation once, checked again now.
+    /// `confirm_otp {challenge, code}`: runs the held operation once, checked again now. Runs in the
+    /// connection's money lane (see `MoneyLanes`): redeeming the code waits for a commit.
     func confirmCode(_ args: Arguments, from id: ConnectionID, _ responder: Responder) async throws(BankError) {
         let session = try session(of: id)
         let challenge = try args.string("challenge")
         let code = try args.string("code")
+        let address = connections[id]?.info.peerAddress
+        let user = session.user
         let record: ChallengeRecord
         do {
-            record = try await services.codes.redeem(challenge, user: session.user.id, purposes: [.transfer, .withdraw],
-                                                     code: code)
+            record = try await checkingCode(.user(user.id), username: user.username, ip: address) { [services] in
+                try await services.codes.redeem(challenge, user: user.id, purposes: [.transfer, .withdraw], code: code)
+            }
         } catch {
-            reportCodeFailure(error, session: session, id: id)
+            reportCodeFailure(error, user: user, ip: address)
             throw Self.bankError(error)
         }
-        guard let request = Self.request(from: record.payload, user: session.user.id) else {
+        // Checked again after the wait: a session ended meanwhile (logout, lock, expiry) moves no money.
+        let current = try self.session(of: id)
+        guard current.tokenHash == session.tokenHash else {
+            throw BankError(.unauthorized, "the session ended while the code was being checked")
+        }
+        guard let request = Self.request(from: record.payload, user: user.id) else {
             throw BankError(.internalError, "the held operation could not be read back")
         }
         // Other screens showing the prompt learn that it was answered.
-        services.sequencer.submit([EventDraft(stream: .user(session.user.id), kind: "otp", data: [
+        services.sequencer.submit([EventDraft(stream: .user(user.id), kind: "otp", data: [
             "challenge": .string(record.id), "op": .string(record.purpose), "summary": .string(Self.summary(of: request.command)),
             "status": "confirmed", "expires_at": .string(record.expiresAt.rfc3339),
         ])], at: Clock.now())
-        await execute(request, session: session, from: id, responder)
+        await execute(request, session: current, from: id, responder)
     }
 
-    private func reportCodeFailure(_ error: any Error, session: Session, id: ConnectionID) {
+    private func reportCodeFailure(_ error: any Error, user: UserRecord, ip: String?) {
         guard let error = error as? BankError, error.code == .otpInvalid || error.code == .otpExpired else { return }
-        threats.report(.otpFailed, user: session.user.id, username: session.user.username,
-                       ip: connections[id]?.info.peerAddress, detail: error.message)
+        threats.report(.otpFailed, user: user.id, username: user.username, ip: ip, detail: error.message)
     }
 
     static func bankError(_ error: any Error) -> BankError {

@@ -7,8 +7,13 @@ public struct SecurityPolicy: Sendable {
     public var connectionRate = TokenBucket.Limit(ratePerSecond: 1_000, capacity: 2_000)
     public var userRate = TokenBucket.Limit(ratePerSecond: 2_000, capacity: 4_000)
     public var addressRate = TokenBucket.Limit(ratePerSecond: 5_000, capacity: 10_000)
-    /// signup, login, forgot_password and reset_password per address.
+    /// `sign_in` and `password_hash` ops (signup, login, forgot_password, reset_password, change_password,
+    /// totp_enroll) per address.
     public var authRate = TokenBucket.Limit.perMinute(120, burst: 120)
+    /// Password hashes (PBKDF2, about 140 ms of a core each) per address: `password_hash` ops.
+    public var passwordHashAddressRate = TokenBucket.Limit.perMinute(60, burst: 60)
+    /// Password hashes per logged-in user (change_password, totp_enroll), whatever the address.
+    public var passwordHashUserRate = TokenBucket.Limit.perMinute(10, burst: 10)
 
     /// Failed logins of one user within `failureWindowMinutes` that lock it.
     public var lockoutFailures = 5
@@ -24,6 +29,11 @@ public struct SecurityPolicy: Sendable {
     public var otpNewPayee = false
     public var otpLifetimeSeconds = 300
     public var otpAttemptsMax = 3
+    /// Wrong codes of one user, over every flow (step-up codes, reset codes, TOTP at login and at the admin
+    /// step-up, the password and code that replace a second factor, change_password's old password), within
+    /// `codeFailureWindowMinutes`, past which every code check of that user answers `too_many_attempts`.
+    public var codeFailuresMax = 10
+    public var codeFailureWindowMinutes = 60
 
     /// Transfers from one account in a minute above which a `transfer_burst` threat is raised.
     public var burstTransfersPerMinute = 20
@@ -31,4 +41,5 @@ public struct SecurityPolicy: Sendable {
     public init() {}
 
     var failureWindowMilliseconds: Int64 { Int64(failureWindowMinutes) * 60_000 }
+    var codeFailureWindowMilliseconds: Int64 { Int64(codeFailureWindowMinutes) * 60_000 }
 }

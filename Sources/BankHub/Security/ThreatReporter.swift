@@ -13,12 +13,13 @@ enum ThreatKind: String, Sendable, CaseIterable {
     case largeTransfer = "large_transfer"
     case transferBurst = "transfer_burst"
     case lockedAction = "locked_action"
+    case codeBruteForce = "code_brute_force"
 
     var severity: String {
         switch self {
         case .rateLimited, .newIP: "low"
         case .bruteForce, .otpFailed, .largeTransfer, .transferBurst: "medium"
-        case .accountLocked, .lockedAction: "high"
+        case .accountLocked, .lockedAction, .codeBruteForce: "high"
         }
     }
 }

@@ -11,6 +11,8 @@ actor Hub {
     struct Connection {
         let info: ConnectionInfo
         var session: Session?
+        /// While anonymous: when it must have logged in (see `Hub+Deadlines`); nil while signed in.
+        var signInDeadline: Int64?
     }
 
     var connections: [ConnectionID: Connection] = [:]
@@ -21,6 +23,10 @@ actor Hub {
     let inFlight = InFlightCounter()
     /// Orders changes to the service-request queue (see `ServiceRequestGate`).
     let requestGate = ServiceRequestGate()
+    /// Keeps each connection's money ops in arrival order off the shared loop (see `MoneyLanes`).
+    let moneyLanes = MoneyLanes()
+    /// Sign-in deadlines of anonymous connections and expiry times of sessions (see `Hub+Deadlines`).
+    var deadlines = ConnectionDeadlines()
     let statistics: HubStatistics
     let logger: Logger
 
@@ -45,6 +51,7 @@ actor Hub {
     func opened(_ id: ConnectionID, _ info: ConnectionInfo) {
         connections[id] = Connection(info: info, session: nil)
         statistics.connections.add(1, ordering: .relaxed)
+        startSignInClock(id)
     }
 
     func closed(_ id: ConnectionID) {
@@ -86,58 +93,60 @@ actor Hub {
     }
 
     /// Ops whose reads (users, sessions, the login history) take the readers' sign-in lane.
-    static let signInReadOps: Set<String> = ["login", "auth"]
+    static let signInReadOps: Set<Op> = [.login, .auth]
 
-    private func dispatch(_ request: Request, from id: ConnectionID, responder: Responder) async throws(BankError) {
+    /// `steppedUp`: the admin step-up of this request was checked (off the shared loop, see `stepUp`).
+    func dispatch(_ request: Request, from id: ConnectionID, responder: Responder,
+                  steppedUp: Bool = false) async throws(BankError) {
         let args = request.args
-        let rule = try Permissions.check(op: request.op, role: try currentRole(of: id))
-        if rule.needsStepUp { try await checkStepUp(args, session: try session(of: id)) }
+        try Permissions.check(op: request.op, role: try currentRole(of: id))
+        if request.op.needsStepUp, !steppedUp { return try stepUp(request, from: id, responder: responder) }
         switch request.op {
-        case "signup": try signUp(args, responder)
-        case "login": try logIn(args, from: id, responder)
-        case "auth": try authenticate(args, from: id, responder)
-        case "logout": try logOut(from: id, responder)
-        case "open_account": try openAccount(args, from: id, responder)
-        case "accounts": try listAccounts(from: id, responder)
-        case "deposit", "withdraw", "transfer": try await moveMoney(request.op, args, from: id, responder)
-        case "history": try await history(args, from: id, responder)
-        case "balance_at": try await balanceAt(args, from: id, responder)
-        case "subscribe": try await subscribe(args, from: id, responder)
-        case "unsubscribe": try unsubscribe(args, from: id, responder)
-        case "confirm_otp": try await confirmCode(args, from: id, responder)
-        case "forgot_password": try forgotPassword(args, responder)
-        case "reset_password": try resetPassword(args, responder)
-        case "change_password": try changePassword(args, from: id, responder)
-        case "totp_enroll": try totpEnroll(from: id, responder)
-        case "totp_confirm": try totpConfirm(args, from: id, responder)
-        case "set_role": try setRole(args, from: id, responder)
-        case "lock_user": try lockUser(args, from: id, responder)
-        case "unlock_user": try unlockUser(args, from: id, responder)
-        case "lock_account": try setAccountLock(true, args, from: id, responder)
-        case "unlock_account": try setAccountLock(false, args, from: id, responder)
-        case "threats": try listThreats(args, responder)
-        case "ack_threat": try ackThreat(args, from: id, responder)
-        case "login_history": try loginHistory(args, from: id, responder)
-        case "login_stats": try loginStats(args, responder)
-        case "request_create": try await createRequest(args, from: id, responder)
-        case "requests": try listRequests(args, from: id, responder)
-        case "request_cancel": try cancelRequest(args, from: id, responder)
-        case "request_approve": try approveRequest(args, from: id, responder)
-        case "request_reject": try rejectRequest(args, from: id, responder)
-        case "customers": try searchCustomers(args, responder)
-        case "transactions": try listTransactions(args, responder)
-        case "users": try listUsers(args, responder)
-        case "audit": try listAudit(args, responder)
-        default:
-            // Permissions.check refuses ops missing from the table, so this is a table entry without a handler.
-            assertionFailure("op \(request.op) is in the permission table but has no handler")
-            throw BankError(.internalError, "op \(request.op) has no handler")
+        case .signup: try signUp(args, responder)
+        case .login: try logIn(args, from: id, responder)
+        case .auth: try authenticate(args, from: id, responder)
+        case .logout: try logOut(from: id, responder)
+        case .openAccount: try openAccount(args, from: id, responder)
+        case .accounts: try listAccounts(from: id, responder)
+        case .deposit, .withdraw, .transfer:
+            try await inMoneyLane(id, responder, always: request.op == .transfer && security.policy.otpNewPayee) {
+                try await self.moveMoney(request.op, args, from: id, responder)
+            }
+        case .history: try await history(args, from: id, responder)
+        case .balanceAt: try await balanceAt(args, from: id, responder)
+        case .subscribe: try await subscribe(args, from: id, responder)
+        case .unsubscribe: try unsubscribe(args, from: id, responder)
+        case .confirmOTP:
+            try await inMoneyLane(id, responder, always: true) { try await self.confirmCode(args, from: id, responder) }
+        case .forgotPassword: try forgotPassword(args, responder)
+        case .resetPassword: try resetPassword(args, from: id, responder)
+        case .changePassword: try changePassword(args, from: id, responder)
+        case .totpEnroll: try totpEnroll(args, from: id, responder)
+        case .totpConfirm: try totpConfirm(args, from: id, responder)
+        case .setRole: try setRole(args, from: id, responder)
+        case .lockUser: try lockUser(args, from: id, responder)
+        case .unlockUser: try unlockUser(args, from: id, responder)
+        case .lockAccount: try setAccountLock(true, args, from: id, responder)
+        case .unlockAccount: try setAccountLock(false, args, from: id, responder)
+        case .threats: try listThreats(args, responder)
+        case .ackThreat: try ackThreat(args, from: id, responder)
+        case .loginHistory: try loginHistory(args, from: id, responder)
+        case .loginStats: try loginStats(args, responder)
+        case .requestCreate: try await createRequest(args, from: id, responder)
+        case .requests: try listRequests(args, from: id, responder)
+        case .requestCancel: try cancelRequest(args, from: id, responder)
+        case .requestApprove: try approveRequest(args, from: id, responder)
+        case .requestReject: try rejectRequest(args, from: id, responder)
+        case .customers: try searchCustomers(args, responder)
+        case .transactions: try listTransactions(args, responder)
+        case .users: try listUsers(args, responder)
+        case .audit: try listAudit(args, responder)
         }
     }
 
     /// The token buckets' answer for this request: nil to go on, else `rate_limited` with `retry_after`.
     /// Each refused source raises at most one `rate_limited` threat a minute.
-    private func rateLimit(_ op: String, from id: ConnectionID) -> BankError? {
+    private func rateLimit(_ op: Op, from id: ConnectionID) -> BankError? {
         guard let connection = connections[id] else { return nil }
         let user = connection.session?.user
         let address = connection.info.peerAddress
@@ -147,7 +156,7 @@ actor Hub {
         }
         if security.mayRaise("rate:\(bucket):\(user?.username ?? address)", now: now) {
             threats.report(.rateLimited, user: user?.id, username: user?.username, ip: address,
-                           detail: "\(bucket) rate limit hit on \(op)")
+                           detail: "\(bucket) rate limit hit on \(op.rawValue)")
         }
         return BankError(.rateLimited, "too many requests (\(bucket) limit); retry in \(wait) s", retryAfterSeconds: wait)
     }
@@ -164,7 +173,7 @@ actor Hub {
             throw BankError(.unauthorized, "log in first (op login or auth)")
         }
         guard session.isValid(at: Clock.now()) else {
-            connections[id]?.session = nil
+            endSession(of: id, .sessionExpired)
             throw BankError(.unauthorized, "the session has expired; log in again")
         }
         return session

@@ -16,13 +16,25 @@ public struct HubConfiguration: Sendable {
     public var shutdownGraceMilliseconds = 5_000
     /// Login defence, rate limits, one-time codes and threat thresholds.
     public var security = SecurityPolicy()
+    /// What is purged when, and how long idempotency keys stay full entries in memory (the janitor).
+    public var retention = RetentionPolicy()
     /// The admin step-up key (only its hash); from `BANKHUB_ADMIN_KEY`.
     public var adminKey = AdminKey(secret: nil)
+    /// The key of the stored one-time-code hashes, 64 hex characters, from `BANKHUB_CODE_KEY`; nil: the key file
+    /// next to the database (created on first start, mode 0600). See `CodeKey`.
+    public var codeKeyHex: String?
+    /// How long a connection may stay anonymous (since it opened or its session ended) before it is closed
+    /// with 4001.
+    public var anonymousConnectionMillisecondsMax = 30_000
+    /// How often the hub looks for connections past a deadline (time to log in, session expiry).
+    public var deadlineCheckMilliseconds = 1_000
 
     public init() {}
 
     func validate() {
         precondition(requestsInFlightMax > 0 && replayEventsMax > 0, "limits must be positive")
         precondition((1...historyPageMax).contains(historyPageDefault), "the default page fits the maximum")
+        retention.validate()
+        precondition(anonymousConnectionMillisecondsMax > 0 && deadlineCheckMilliseconds > 0, "deadlines must be positive")
     }
 }

@@ -28,6 +28,8 @@ public final class HubServer: Sendable {
     /// The same services the hub uses; the server starts and stops them and seeds demo data through them.
     let services: HubServices
     private let logger: Logger
+    /// Purges old sessions, challenges and login attempts, and compacts old idempotency keys.
+    let janitor: Janitor
 
     var writer: DatabaseWriter { services.writer }
     var readers: DatabaseReaders { services.readers }
@@ -43,13 +45,21 @@ public final class HubServer: Sendable {
         let directory = URL(fileURLWithPath: options.databasePath).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let writer = try DatabaseWriter(path: options.databasePath, options: options.storage)
+        let recentSince = Timestamp(milliseconds: Clock.nowMilliseconds() - options.hub.retention.idempotencyRecentMilliseconds)
         let (problems, snapshot, heads, lastThreatID) = try await writer.write { db in
-            (try LedgerRecords.violations(db), try LedgerRecords.load(db), try EventRecords.heads(db),
+            (try LedgerRecords.violations(db), try LedgerRecords.load(db, recentSince: recentSince), try EventRecords.heads(db),
              try SecurityRecords.lastThreatID(db))
         }
         guard problems.isEmpty else {
             writer.close()
             throw HubStartError(message: "the stored ledger is inconsistent: " + problems.joined(separator: "; "))
+        }
+        let codeKey: CodeKey
+        do {
+            codeKey = try CodeKey.load(hex: options.hub.codeKeyHex, databasePath: options.databasePath)
+        } catch {
+            writer.close()
+            throw HubStartError(message: error.description)
         }
         let readers = try DatabaseReaders(path: options.databasePath, readStepsMax: options.storage.readStepsMax)
         let notifier: Notifier
@@ -62,11 +72,11 @@ public final class HubServer: Sendable {
             throw HubStartError(message: "cannot set up the \(options.notifications.sink) notification sink: \(error)")
         }
         return HubServer(options: options, writer: writer, readers: readers, notifier: notifier, snapshot: snapshot,
-                         heads: heads, lastThreatID: lastThreatID, logger: logger)
+                         heads: heads, lastThreatID: lastThreatID, codeKey: codeKey, logger: logger)
     }
 
     private init(options: Options, writer: DatabaseWriter, readers: DatabaseReaders, notifier: Notifier,
-                 snapshot: LedgerSnapshot, heads: [String: Int64], lastThreatID: Int64, logger: Logger) {
+                 snapshot: LedgerSnapshot, heads: [String: Int64], lastThreatID: Int64, codeKey: CodeKey, logger: Logger) {
         var transportOptions = options.transport
         transportOptions.tooLargeReply = Reply.failure(id: nil, error: BankError(
             .tooLarge, "messages are limited to \(transportOptions.messageBytesMax) bytes; closing"))
@@ -79,7 +89,7 @@ public final class HubServer: Sendable {
         })
         let fanout = LocalEventFanout(sink: transport)
         let sequencer = EventSequencer(heads: heads, writer: writer, fanout: fanout)
-        let ledger = LedgerService(snapshot: snapshot, sequencer: sequencer)
+        let ledger = LedgerService(snapshot: snapshot, sequencer: sequencer, readers: readers)
         let auth = AuthService(hasher: PasswordHasher(iterations: options.hub.passwordIterations), writer: writer,
                                readers: readers, sessionLifetimeHours: options.hub.sessionLifetimeHours)
         self.transport = transport
@@ -87,24 +97,30 @@ public final class HubServer: Sendable {
         let services = HubServices(
             writer: writer, readers: readers, sequencer: sequencer, fanout: fanout, ledger: ledger, auth: auth,
             totp: SecondFactor(writer: writer, readers: readers),
-            codes: OneTimeCodes(writer: writer, attemptsMax: options.hub.security.otpAttemptsMax),
+            codes: OneTimeCodes(writer: writer, attemptsMax: options.hub.security.otpAttemptsMax, key: codeKey),
             security: SecurityGuard(policy: options.hub.security),
             threats: ThreatReporter(lastID: lastThreatID, sequencer: sequencer), notifier: notifier)
         self.services = services
+        self.janitor = Janitor(policy: options.hub.retention, writer: writer, readers: readers, ledger: ledger,
+                               logger: logger)
         self.hub = Hub(sink: transport, services: services, configuration: options.hub, statistics: statistics,
                        logger: logger)
     }
 
-    /// Binds the port and starts the service thread and the outbox worker; returns the bound port.
+    /// Binds the port and starts the service thread, the outbox worker and the janitor; returns the bound port.
     public func start() throws -> Int {
         try transport.start()
         notifier.start()
+        janitor.start()
         return transport.port
     }
 
     /// Feeds transport events to the hub until the transport shuts down. Frames are decoded here, before
     /// they reach the hub actor, so JSON parsing does not hold the actor.
     public func run() async {
+        // Sign-in deadlines and session expiry, enforced without waiting for requests (see `Hub+Deadlines`).
+        let deadlines = Task { [hub] in await hub.runDeadlines() }
+        defer { deadlines.cancel() }
         for await event in transport.events {
             switch event {
             case .opened(let id, let info):
@@ -116,11 +132,17 @@ public final class HubServer: Sendable {
                 }
                 // Inbound back-pressure: the transport reads at most `inboundMessagesMax` ahead of this loop.
                 transport.consumed(id)
+            case .binaryMessage(let id, _):
+                // The protocol is JSON in text frames (docs/protocol.md); the connection stays usable.
+                transport.send(Reply.failure(id: nil, error: Self.binaryRefusal), to: id)
+                transport.consumed(id)
             case .closed(let id):
                 await hub.closed(id)
             }
         }
     }
+
+    static let binaryRefusal = BankError(.badRequest, "binary frames are not part of the protocol; send JSON in text frames")
 
     /// Graceful stop: refuse new requests, let those in flight be answered (bounded wait), close every
     /// connection with 1001, commit what is queued and close the database. Idempotent.
@@ -138,17 +160,20 @@ public final class HubServer: Sendable {
         // After the transport, before the writer: the worker records its last outcome through the writer. A
         // message queued from here on waits in the outbox for the next start.
         notifier.stop()
+        // Before the writer closes: the janitor's delete job in progress is awaited.
+        await janitor.stop()
         writer.close()
         readers.close()
         logger.info("shut down: database closed")
     }
 
     /// Headers on every static and HTTP response: no inline script (CSP), no MIME sniffing, no framing, no
-    /// referrer leaks, and HSTS when serving TLS.
+    /// referrer leaks, and HSTS when serving TLS. `connect-src 'self'` lets the page open its own ws:/wss:
+    /// origin (CSP Level 3 matches ws/wss to 'self') and no other host.
     static func securityHeaders(tls: Bool) -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = [
             ("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                + "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+                + "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
             ("X-Content-Type-Options", "nosniff"),
             ("X-Frame-Options", "DENY"),
             ("Referrer-Policy", "no-referrer"),

@@ -43,12 +43,14 @@ final class AuthService: Sendable {
         return try await writer.write { db in try UserRecords.insert(db, user) }
     }
 
-    /// What a username and password amount to. Both failures cost one key derivation, so timing does not
-    /// tell an unknown user from a wrong password.
+    /// What a username and password amount to. Every case costs one key derivation, so timing does not tell an
+    /// unknown user from a wrong password, nor, for a locked user, a right password from a wrong one.
     enum CredentialCheck: Sendable {
         case unknownUser
         case wrongPassword(UserRecord)
-        case locked(UserRecord)
+        /// A locked user, whatever the password; `passwordMatches` is for counting failures only and must not
+        /// change the answer (a lock that answered differently would let guessing go on through it).
+        case locked(UserRecord, passwordMatches: Bool)
         case valid(UserRecord)
     }
 
@@ -57,8 +59,8 @@ final class AuthService: Sendable {
         let encoded = found?.1 ?? decoyHash
         let matches = await derive { [hasher] in hasher.verify(password: password, encoded: encoded) }
         guard let user = found?.0 else { return .unknownUser }
-        guard matches else { return .wrongPassword(user) }
-        return user.status == .active ? .valid(user) : .locked(user)
+        guard user.status == .active else { return .locked(user, passwordMatches: matches) }
+        return matches ? .valid(user) : .wrongPassword(user)
     }
 
     /// Opens a session for a user whose credentials were checked: a new token, stored only as its hash.

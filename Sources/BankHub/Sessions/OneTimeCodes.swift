@@ -3,8 +3,12 @@ import BankCrypto
 import BankStore
 
 /// Six-digit one-time codes from OpenSSL's CSPRNG, bound to a challenge that holds back an operation (a
-/// large transfer) or a password reset. Only a hash of challenge id and code is stored; a challenge allows
-/// `attemptsMax` wrong codes, lives `lifetime`, and is used at most once.
+/// large transfer) or a password reset.
+///
+/// Only HMAC-SHA256(code key, challenge id : code) is stored: the key lives outside the database (see `CodeKey`),
+/// so a copy of the database alone does not let anyone try the million codes offline. A challenge allows
+/// `attemptsMax` wrong codes, lives `lifetime`, is used at most once, and dies when a newer challenge of the same
+/// user and purpose is issued. Wrong codes are also counted per user across challenges (see `Hub.checkingCode`).
 final class OneTimeCodes: Sendable {
     enum Purpose: String, Sendable {
         case transfer, withdraw
@@ -19,34 +23,42 @@ final class OneTimeCodes: Sendable {
 
     private let writer: DatabaseWriter
     private let attemptsMax: Int
+    private let key: CodeKey
 
-    init(writer: DatabaseWriter, attemptsMax: Int) {
+    init(writer: DatabaseWriter, attemptsMax: Int, key: CodeKey) {
         precondition(attemptsMax > 0, "a challenge allows at least one try")
         self.writer = writer
         self.attemptsMax = attemptsMax
+        self.key = key
     }
 
+    /// A new challenge and its code; the user's pending challenges of the same purpose die in the same commit.
     func issue(for user: UserID, purpose: Purpose, payload: String, lifetimeSeconds: Int) async throws -> Issued {
         let challenge = Base64URL.encode(SecureRandom.bytes(18))
         let code = SecureRandom.numericCode(digits: 6)
         let now = Clock.now()
         let expiresAt = Timestamp(milliseconds: now.milliseconds + Int64(lifetimeSeconds) * 1_000)
         let record = ChallengeRecord(id: challenge, user: user, purpose: purpose.rawValue, payload: payload,
-                                     codeHash: Self.hash(challenge: challenge, code: code), attempts: 0,
+                                     codeHash: key.mac(challenge: challenge, code: code), attempts: 0,
                                      status: "pending", expiresAt: expiresAt)
-        try await writer.write { db in try ChallengeRecords.insert(db, record, at: now) }
+        try await writer.write { db in
+            try ChallengeRecords.retirePending(db, user: user, purpose: purpose.rawValue)
+            try ChallengeRecords.insert(db, record, at: now)
+        }
         return Issued(challenge: challenge, code: code, expiresAt: expiresAt)
     }
 
     /// Checks `code` against a challenge of `user` and marks it used; returns the held payload.
-    /// `otp_invalid` for a wrong code, an unknown or used challenge; `otp_expired` once dead or past its time.
+    /// `otp_invalid` for a wrong code, an unknown or used challenge; `otp_expired` once dead or past its time. A
+    /// wrong code against a live challenge is thrown as `WrongCode`, so the caller counts it.
     func redeem(_ challengeID: String?, user: UserID, purposes: Set<Purpose>, code: String) async throws -> ChallengeRecord {
         precondition(challengeID != nil || purposes.count == 1, "a challenge is found by id, or by its one purpose")
         let purposeNames = Set(purposes.map(\.rawValue))
         let attemptsMax = self.attemptsMax
+        let key = self.key
         // The body returns its refusal instead of throwing it, so that the counted failure is committed
         // rather than rolled back with the job's savepoint.
-        let outcome = try await writer.write { db -> Result<ChallengeRecord, BankError> in
+        let outcome = try await writer.write { db -> Result<ChallengeRecord, any Error> in
             let found = try challengeID.map { try ChallengeRecords.challenge(db, id: $0) }
                 ?? ChallengeRecords.latestPending(db, user: user, purpose: purposeNames.first ?? "")
             guard let challenge = found, challenge.user == user, purposeNames.contains(challenge.purpose) else {
@@ -54,19 +66,20 @@ final class OneTimeCodes: Sendable {
             }
             switch challenge.status {
             case "used": return .failure(BankError(.otpInvalid, "this challenge was already used", field: "challenge"))
-            case "dead": return .failure(BankError(.otpExpired, "this challenge has expired or had too many wrong codes"))
+            case "dead": return .failure(BankError(.otpExpired, "this challenge has expired, had too many wrong codes or was replaced by a newer one"))
             default: break
             }
             guard Clock.now() < challenge.expiresAt else {
                 try ChallengeRecords.markDead(db, id: challenge.id)
                 return .failure(BankError(.otpExpired, "this code has expired; start again"))
             }
-            guard constantTimeEquals(Self.hash(challenge: challenge.id, code: code), challenge.codeHash) else {
+            guard constantTimeEquals(key.mac(challenge: challenge.id, code: code), challenge.codeHash) else {
                 let attempts = try ChallengeRecords.recordFailure(db, id: challenge.id, attemptsMax: attemptsMax)
                 if attempts >= attemptsMax {
-                    return .failure(BankError(.otpExpired, "too many wrong codes; the challenge is closed"))
+                    return .failure(WrongCode(BankError(.otpExpired, "too many wrong codes; the challenge is closed")))
                 }
-                return .failure(BankError(.otpInvalid, "wrong code; \(attemptsMax - attempts) tries left", field: "code"))
+                return .failure(WrongCode(BankError(.otpInvalid, "wrong code; \(attemptsMax - attempts) tries left",
+                                                    field: "code")))
             }
             guard try ChallengeRecords.markUsed(db, id: challenge.id) else {
                 return .failure(BankError(.otpInvalid, "this challenge was already used", field: "challenge"))
@@ -74,9 +87,5 @@ final class OneTimeCodes: Sendable {
             return .success(challenge)
         }
         return try outcome.get()
-    }
-
-    private static func hash(challenge: String, code: String) -> [UInt8] {
-        SHA256.hash(Array("\(challenge):\(code)".utf8))
     }
 }

@@ -24,8 +24,15 @@ public struct ChallengeRecord: Sendable, Equatable {
     }
 }
 
-/// OTP challenges: the code itself is never stored, only a hash of it bound to the challenge id.
+/// OTP challenges: the code itself is never stored, only a keyed hash (HMAC) of it bound to the challenge id.
 public enum ChallengeRecords {
+    /// Kills the pending challenges of `user` for `purpose`: a new one replaces them, so at most one code of each
+    /// purpose can be tried at a time.
+    public static func retirePending(_ db: SQLiteConnection, user: UserID, purpose: String) throws {
+        try db.prepare("UPDATE otp_challenges SET status = 'dead' WHERE user_id = ? AND purpose = ? AND status = 'pending'")
+            .run(user.rawValue, purpose)
+    }
+
     public static func insert(_ db: SQLiteConnection, _ challenge: ChallengeRecord, at: Timestamp) throws {
         try db.prepare("""
             INSERT INTO otp_challenges(id, user_id, purpose, payload, code_hash, attempts, status, created_at, expires_at)

@@ -42,8 +42,11 @@ public struct LedgerSnapshot: Sendable {
 
 /// Reads and writes of accounts, transactions and postings. Statements are prepared once per connection.
 public enum LedgerRecords {
-    /// Loads every account, the last transaction id and every idempotency key.
-    public static func load(_ db: SQLiteConnection) throws -> LedgerSnapshot {
+    /// Loads every account, the last transaction id and the idempotency keys: those of transactions made at
+    /// or after `recentSince` as full entries, older ones only as hashes (`IdempotencyRegistry`). Without
+    /// `recentSince`, every key as a full entry.
+    public static func load(_ db: SQLiteConnection,
+                            recentSince: Timestamp = Timestamp(milliseconds: .min)) throws -> LedgerSnapshot {
         let accounts = try db.prepare("SELECT id, owner_id, kind, status, balance FROM accounts").query { row in
             LedgerState.Account(id: AccountID(row.int64(0)), owner: row.optionalInt64(1).map(UserID.init),
                                 kind: AccountKind(rawValue: row.string(2)) ?? .customer,
@@ -52,14 +55,19 @@ public enum LedgerRecords {
         }
         let lastTransaction = try db.prepare("SELECT COALESCE(MAX(id), 0) FROM transactions").queryOne { $0.int64(0) } ?? 0
         var registry = IdempotencyRegistry()
+        registry.addStored(try db.prepare("""
+            SELECT user_id, idempotency_key FROM transactions WHERE idempotency_key IS NOT NULL AND created_at < ?
+            """).query(recentSince.milliseconds) { row in
+            StoredKeySet.hash(user: UserID(row.int64(0)), key: row.string(1))
+        })
         let keyed = try db.prepare("""
             SELECT id, kind, user_id, amount, debit_account, credit_account, note, idempotency_key, created_at
-            FROM transactions WHERE idempotency_key IS NOT NULL
-            """).query { row in (transaction(row), row.string(7)) }
+            FROM transactions WHERE idempotency_key IS NOT NULL AND created_at >= ?
+            """).query(recentSince.milliseconds) { row in (transaction(row), row.string(7)) }
         for (record, key) in keyed {
             let entry = IdempotencyRegistry.Entry(fingerprint: .init(record.command, note: record.note),
                                                   transaction: record.id)
-            registry.record(user: record.user, key: key, entry: entry)
+            registry.record(user: record.user, key: key, entry: entry, at: record.at)
         }
         return LedgerSnapshot(state: LedgerState(accounts: accounts, lastTransactionID: TransactionID(lastTransaction)),
                               idempotency: registry)
@@ -151,6 +159,14 @@ public enum LedgerRecords {
             SELECT id, kind, user_id, amount, debit_account, credit_account, note, idempotency_key, created_at
             FROM transactions WHERE id = ?
             """).queryOne(id.rawValue, row: transaction)
+    }
+
+    /// The transaction `user` made with idempotency key `key`, if any (the slow path of an old key's retry).
+    public static func transaction(_ db: SQLiteConnection, user: UserID, idempotencyKey key: String) throws -> TransactionRecord? {
+        try db.prepare("""
+            SELECT id, kind, user_id, amount, debit_account, credit_account, note, idempotency_key, created_at
+            FROM transactions WHERE user_id = ? AND idempotency_key = ?
+            """).queryOne(user.rawValue, key, row: transaction)
     }
 
     /// The balance an account had right after transaction `txn` (from its posting).

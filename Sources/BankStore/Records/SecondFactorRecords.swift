@@ -16,10 +16,11 @@ public enum SecondFactorRecords {
             }
     }
 
-    /// Stores a new, not yet confirmed secret (replacing any previous one and disabling it until confirmed).
-    public static func setSecret(_ db: SQLiteConnection, user: UserID, secret: [UInt8]) throws {
-        try db.prepare("UPDATE users SET totp_secret = ?, totp_enabled = 0, totp_last_step = NULL WHERE id = ?")
-            .run(secret, user.rawValue)
+    /// Stores a secret whose first code (of time step `step`) was just checked, active at once, replacing any
+    /// previous one in the same statement: the old factor stays in force until this commit.
+    public static func activate(_ db: SQLiteConnection, user: UserID, secret: [UInt8], step: Int64) throws {
+        try db.prepare("UPDATE users SET totp_secret = ?, totp_enabled = 1, totp_last_step = ? WHERE id = ?")
+            .run(secret, step, user.rawValue)
     }
 
     /// Records that the code of `step` was used (and enables the factor); false when that step or a later one

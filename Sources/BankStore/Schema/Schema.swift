@@ -173,6 +173,21 @@ enum Schema {
         (3, """
         ALTER TABLE postings ADD COLUMN seq INTEGER CHECK (seq > 0);
         """),
+        // Retention (the janitor, docs/security.md "Retention"): indexes for the purges by age, and for each
+        // user's failed login attempts, which are kept only up to a number per user. Nothing else changes.
+        (4, """
+        CREATE INDEX sessions_expiry ON sessions(expires_at);
+        CREATE INDEX otp_challenges_time ON otp_challenges(created_at);
+        CREATE INDEX login_attempts_time ON login_attempts(created_at);
+        CREATE INDEX login_attempts_failures ON login_attempts(user_id, id) WHERE outcome <> 'success';
+        """),
+        // One-time codes by user (docs/security.md "Identity, codes and sessions"): a new challenge retires the
+        // user's pending ones of its purpose, and reset codes are found by user, so both look challenges up by
+        // user instead of scanning the table. Numbered 6: the retention branch claims 4 and standing orders 5;
+        // versions are applied by number, so a gap is harmless.
+        (6, """
+        CREATE INDEX otp_challenges_user ON otp_challenges(user_id, purpose, status);
+        """),
     ]
 
     /// Pragmas set on every connection. WAL lets readers run beside the one writer; `synchronous=FULL`

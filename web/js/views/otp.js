@@ -182,7 +182,7 @@ async function verify() {
     finish(entry, res, null);
     ctx.announce('Confirmed.');
   } catch (err) {
-    if (err.code === 'otp_invalid') {
+    if (err.code === 'otp_invalid' || err.code === 'too_many_attempts') {
       setMessage($('otp-error'), ctx.describeError(err));
       $('otp-code').select();
       return;

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import WebSocketClient
+
+/// `bankhub-bench fanout`: subscribers on the payees' streams, a paced (open-loop) transfer rate, and the
+/// time from sending a transfer to its `balance` event reaching the payee's subscriber (commit included).
+struct FanoutScenario: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fanout", abstract: "Push latency: transfer sent -> balance event received by the payee's subscriber.")
+
+    @OptionGroup var options: BenchOptions
+    @Option(help: "Subscriber connections, each on its own payee account's stream.") var subscribers = 1_000
+    @Option(help: "Transfers per second, paced (open loop).") var rate = 5_000.0
+    @Option(help: "Seconds to measure (after the warm-up).") var duration = 10.0
+    @Option(help: "Seconds of load before measuring starts.") var warmup = 1.0
+    @Option(help: "Payer connections sending the transfers.") var payers = 4
+
+    static let depositCents: Int64 = 100_000_000
+
+    func validate() throws {
+        guard subscribers > 0, rate > 0, duration > 0, warmup >= 0, payers > 0 else {
+            throw ValidationError("subscribers, rate, duration and payers must be positive")
+        }
+    }
+
+    func run() async throws {
+        let target = try await BenchTarget.start(options)
+        defer { target.removeFiles() }
+        let loop = try WebSocketClientLoop()
+        defer { loop.shutdown() }
+        Progress.line("setting up \(payers) payers and \(subscribers) payee accounts")
+        let payerCustomers = try await BenchSetup.customers(payers, accounts: payers, depositCents: Self.depositCents,
+                                                            address: target.address, loop: loop)
+        let payeeCustomerCount = (subscribers + 19) / 20
+        let payeeCustomers = try await BenchSetup.customers(payeeCustomerCount, accounts: subscribers, depositCents: 0,
+                                                            address: target.address, loop: loop)
+        let payees = payeeCustomers.flatMap { customer in customer.accounts.map { (customer.token, $0) } }
+        let load = FanoutLoad(plan: .init(payerAccounts: payerCustomers.map { $0.accounts[0] },
+                                          payeeAccounts: payees.map(\.1)))
+        let subscribed = try await Subscribers.open(payees.count, address: target.address, loop: loop, request: {
+            (payees[$0].0, "account:\(payees[$0].1)", nil)
+        }, onFrame: load.handleSubscriber)
+        load.start(from: subscribed.heads)
+        var payerLinks: [BenchLink] = []
+        for (index, customer) in payerCustomers.enumerated() {
+            payerLinks.append(try await BenchSetup.authenticated(target.address, loop: loop, index: index,
+                                                                 token: customer.token, onFrame: load.handlePayer))
+        }
+        load.attach(payers: payerLinks)
+
+        Progress.line("pacing \(rate) transfers/s to \(subscribers) subscribers for \(warmup)+\(duration) s")
+        let pacer = Pacer(rate: rate, seconds: warmup + duration, send: load.send)
+        let started = pacer.start()
+        let measureFrom = started + UInt64(warmup * 1e9)
+        try await Task.sleep(for: .seconds(warmup))
+        load.beginMeasuring(at: measureFrom)
+        await pacer.finished()
+        let elapsed = Double(Nanoseconds.now() - measureFrom) / 1e9
+        let windowEvents = load.totals.eventsInWindow
+        load.recorder.stop()
+        // Let the last commits and events arrive.
+        for _ in 0..<500 where load.totals.unanswered > 0 || load.totals.missing > 0 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        load.stop()
+        let totals = load.totals
+        let verdict = try await LedgerCheck.verify(payerCustomers + payeeCustomers,
+                                                   expectedCents: Int64(payers) * Self.depositCents,
+                                                   target: target, loop: loop)
+        for link in payerLinks + subscribed.links { link.close() }
+        await target.stop()
+
+        var report = BenchReport(scenario: "fanout")
+        report.add("target", target.kind == .external ? options.url ?? "" : "in-process")
+        report.add("subscribers", subscribers)
+        report.add("rate", rate, decimals: 1)
+        report.add("duration_s", duration, decimals: 1)
+        report.add("payers", payers)
+        report.add("sent", totals.sent)
+        report.add("committed", totals.committed)
+        report.add("events_per_s", Double(windowEvents) / elapsed, decimals: 1)
+        report.add("events_delivered", totals.eventsDelivered)
+        report.addLatency(load.recorder.summary)
+        report.addErrors(load.recorder.errors)
+        report.add("missing", totals.missing + totals.unanswered)
+        report.add("out_of_order", totals.outOfOrder)
+        verdict.add(to: &report)
+        report.print(json: options.json)
+        if !verdict.holds || totals.missing + totals.unanswered > 0 || totals.outOfOrder > 0 { throw ExitCode(2) }
+    }
+}

@@ -1,0 +1,28 @@
+import BankStore
+import Foundation
+import Testing
+
+/// Codes as a person on the machine reads them: from the outbox (`bankhub outbox`).
+extension TestHub {
+    /// The id of the newest outbox row (0 when there is none).
+    func lastOutboxID() throws -> Int64 {
+        let connection = try SQLiteConnection(path: databasePath, mode: .readOnly)
+        return try connection.prepare("SELECT COALESCE(MAX(id), 0) FROM outbox").queryOne { $0.int64(0) } ?? 0
+    }
+
+    /// The six-digit code of the first message to `recipient` newer than outbox row `after`; waits for it (the
+    /// outbox row is written in the commit after the reply).
+    func code(to recipient: String, after: Int64) async throws -> String {
+        for _ in 0..<250 {
+            let connection = try SQLiteConnection(path: databasePath, mode: .readOnly)
+            let body = try connection.prepare("SELECT body FROM outbox WHERE recipient = ? AND id > ? ORDER BY id LIMIT 1")
+                .queryOne(recipient, after) { $0.string(0) }
+            if let body, let range = body.range(of: #"\b[0-9]{6}\b"#, options: .regularExpression) {
+                return String(body[range])
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("no code to \(recipient) after outbox row \(after)")
+        throw CancellationError()
+    }
+}
