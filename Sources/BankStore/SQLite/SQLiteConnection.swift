@@ -20,10 +20,14 @@ public final class SQLiteConnection {
     let handle: OpaquePointer
     private var statements: [String: SQLiteStatement] = [:]
     let stepBudget = SQLiteStepBudget()
+    let transactionRule = TransactionRule()
     /// While true, a statement refuses to run outside a transaction instead of committing on its own. The writer
     /// sets it for a batch: if SQLite rolled the batch's transaction back (disk full, I/O error), nothing a job
     /// runs afterwards may autocommit.
-    var requiresTransaction = false
+    var requiresTransaction: Bool {
+        get { transactionRule.isRequired }
+        set { transactionRule.isRequired = newValue }
+    }
 
     public enum Mode: Sendable { case readWrite, readOnly }
 
@@ -89,11 +93,8 @@ public final class SQLiteConnection {
     /// SQLITE_IOERR, SQLITE_NOMEM), after which this is false even though no ROLLBACK was run.
     public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
-    /// Throws instead of letting `sql` run in autocommit mode while `requiresTransaction` is set.
     func checkTransaction(_ sql: String) throws(SQLiteError) {
-        guard requiresTransaction, !isInTransaction else { return }
-        throw SQLiteError(code: SQLITE_MISUSE, message: "no transaction is open (SQLite rolled it back); refusing to autocommit",
-                          sql: sql)
+        try transactionRule.check(handle, sql)
     }
 
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
@@ -101,5 +102,18 @@ public final class SQLiteConnection {
 
     func error(_ rc: Int32, sql: String?) -> SQLiteError {
         SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+    }
+}
+
+/// Whether statements of one connection must run inside a transaction (`SQLiteConnection.requiresTransaction`).
+/// Shared by the connection and its statements, which may outlive the connection object.
+final class TransactionRule {
+    var isRequired = false
+
+    /// Throws instead of letting `sql` run in autocommit mode on `db` while a transaction is required.
+    func check(_ db: OpaquePointer, _ sql: String) throws(SQLiteError) {
+        guard isRequired, sqlite3_get_autocommit(db) != 0 else { return }
+        throw SQLiteError(code: SQLITE_MISUSE, message: "no transaction is open (SQLite rolled it back); refusing to autocommit",
+                          sql: sql)
     }
 }

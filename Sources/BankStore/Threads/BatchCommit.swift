@@ -1,4 +1,5 @@
 import BankCore
+import CSQLite
 
 /// Runs one batch of writer jobs inside one transaction and says how it ended. Runs on the writer thread.
 ///
@@ -53,7 +54,7 @@ enum BatchCommit {
             }
             // A body that swallowed the error which ended the transaction returns normally: catch that here.
             guard connection.isInTransaction else {
-                return abandon(jobs, connection, SQLiteError(code: 1, message: "the transaction ended inside a job",
+                return abandon(jobs, connection, SQLiteError(code: SQLITE_ERROR, message: "the transaction ended inside a job",
                                                             sql: nil))
             }
         }
