@@ -19,19 +19,19 @@ final class LwsResources: @unchecked Sendable {
     private var strings: [UnsafeMutablePointer<CChar>] = []
     static let healthPath = "/healthz"
 
-    init(configuration: WebSocketServerConfiguration) {
+    init(configuration: WebSocketServerConfiguration, routePrefixes: [String] = []) {
         protocols = .allocate(capacity: 2)
-        mounts = .allocate(capacity: 2)
+        mountCount = 1 + routePrefixes.count + (configuration.webRoot == nil ? 0 : 1)
+        mounts = .allocate(capacity: mountCount)
         retryPolicy = .allocate(capacity: 1)
         timer = .allocate(capacity: 1)
         foreignLoops = .allocate(capacity: 1)
         foreignLoops.initialize(to: nil)
         headerCount = configuration.responseHeaders.count
         headers = headerCount > 0 ? .allocate(capacity: headerCount) : nil
-        mountCount = configuration.webRoot == nil ? 1 : 2
         timer.initialize(to: bankhub_lws_timer())
         fillProtocols(configuration)
-        fillMounts(configuration)
+        fillMounts(configuration, routePrefixes: routePrefixes)
         fillHeaders(configuration)
         retryPolicy.initialize(to: lws_retry_bo_t(
             retry_ms_table: nil, retry_ms_table_count: 0, conceal_count: 0,
@@ -68,13 +68,11 @@ final class LwsResources: @unchecked Sendable {
         (protocols + 1).initialize(to: lws_protocols())
     }
 
-    /// "/healthz" goes to our callback; "/" (when a web root is set) is served from disk by lws.
-    private func fillMounts(_ configuration: WebSocketServerConfiguration) {
-        var health = lws_http_mount()
-        health.mountpoint = UnsafePointer(keep(Self.healthPath))
-        health.mountpoint_len = UInt8(Self.healthPath.utf8.count)
-        health.origin = UnsafePointer(keep(configuration.subprotocol))
-        health.origin_protocol = UInt8(LWSMPRO_CALLBACK.rawValue)
+    /// "/healthz" and each dynamic route's prefix go to our callback; "/" (when a web root is set) is served
+    /// from disk by lws. The mounts form one linked list in that order.
+    private func fillMounts(_ configuration: WebSocketServerConfiguration, routePrefixes: [String]) {
+        var list = [callbackMount(Self.healthPath, configuration)]
+        list += routePrefixes.map { callbackMount($0, configuration) }
         if let webRoot = configuration.webRoot {
             var files = lws_http_mount()
             files.mountpoint = UnsafePointer(keep("/"))
@@ -82,10 +80,23 @@ final class LwsResources: @unchecked Sendable {
             files.origin = UnsafePointer(keep(webRoot))
             files.def = UnsafePointer(keep("index.html"))
             files.origin_protocol = UInt8(LWSMPRO_FILE.rawValue)
-            (mounts + 1).initialize(to: files)
-            health.mount_next = UnsafePointer(mounts + 1)
+            list.append(files)
         }
-        mounts.initialize(to: health)
+        precondition(list.count == mountCount, "mount count mismatch")
+        for index in list.indices {
+            var mount = list[index]
+            mount.mount_next = index + 1 < list.count ? UnsafePointer(mounts + index + 1) : nil
+            (mounts + index).initialize(to: mount)
+        }
+    }
+
+    private func callbackMount(_ path: String, _ configuration: WebSocketServerConfiguration) -> lws_http_mount {
+        var mount = lws_http_mount()
+        mount.mountpoint = UnsafePointer(keep(path))
+        mount.mountpoint_len = UInt8(path.utf8.count)
+        mount.origin = UnsafePointer(keep(configuration.subprotocol))
+        mount.origin_protocol = UInt8(LWSMPRO_CALLBACK.rawValue)
+        return mount
     }
 
     /// A linked list lws adds to every HTTP response it builds (status line helper).
@@ -125,6 +136,9 @@ final class LwsResources: @unchecked Sendable {
             info.options |= bankhub_option_ssl_global_init
             info.ssl_cert_filepath = UnsafePointer(keep(certificate))
             info.ssl_private_key_filepath = UnsafePointer(keep(key))
+            // HTTP/1.1 only: lws 4.1's HTTP/2 parser drops headers it does not know, and dynamic routes read
+            // some (Idempotency-Key, Last-Event-ID); a silently lost idempotency key could move money twice.
+            info.alpn = UnsafePointer(keep("http/1.1"))
         }
         return info
     }

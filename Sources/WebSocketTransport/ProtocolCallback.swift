@@ -34,10 +34,18 @@ func transportProtocolCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_rea
         return 0
     case LWS_CALLBACK_HTTP:
         return core.httpRequest(wsi, session: session)
+    case LWS_CALLBACK_HTTP_BODY:
+        return core.exchangeBody(session: session, bytes: UnsafeRawBufferPointer(start: input, count: length))
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return core.exchangeBodyComplete(session: session)
     case LWS_CALLBACK_HTTP_WRITEABLE:
+        if let result = core.exchangeWriteable(wsi, session: session) { return result }
         if let result = core.httpWriteable(wsi, session: session) { return result }
     case LWS_CALLBACK_CLOSED_HTTP:
+        core.exchangeClosed(session: session)
         core.httpClosed(session: session)
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        core.exchangeClosed(session: session)
     default:
         break
     }

@@ -1,6 +1,7 @@
 import CLibWebSockets
 
-/// GET /healthz, answered by our callback; everything else HTTP is lws's (mounts, 404s).
+/// GET /healthz, answered by our callback; dynamic routes go to ServerCore+Exchanges.swift; everything else
+/// HTTP is lws's (mounts, 404s).
 extension ServerCore {
     /// Room for the status line plus the configured response headers.
     private var headerBytesMax: Int {
@@ -10,7 +11,7 @@ extension ServerCore {
     func httpRequest(_ wsi: OpaquePointer, session: UnsafeMutablePointer<SessionData>?) -> Int32 {
         serviceState.assertOnServiceThread()
         guard let session, header(wsi, WSI_TOKEN_GET_URI) == LwsResources.healthPath else {
-            return respondNotFound(wsi)
+            return beginExchange(wsi, session: session)
         }
         let body = health()
         let requestID = serviceState.takeID()
@@ -44,10 +45,5 @@ extension ServerCore {
         guard let session, session.pointee.httpRequestID != 0 else { return }
         serviceState.pendingHTTPBodies[session.pointee.httpRequestID] = nil
         session.pointee.httpRequestID = 0
-    }
-
-    private func respondNotFound(_ wsi: OpaquePointer) -> Int32 {
-        if lws_return_http_status(wsi, UInt32(HTTP_STATUS_NOT_FOUND.rawValue), nil) != 0 { return -1 }
-        return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
     }
 }

@@ -31,6 +31,10 @@ final class ServerCore: Sendable {
     let serviceState: ServiceThreadState
     let contextHandle = Mutex<ContextHandle?>(nil)
     let lifecycle = Mutex(Lifecycle.created)
+    /// Dynamic HTTP routes, added before `start()` (see ServerCore+Exchanges.swift).
+    let routes = Mutex<[HTTPRoute]>([])
+    /// The answer side of every open HTTP exchange. Lock order: before `outbound`.
+    let exchanges = Mutex(HTTPExchangeTable())
     /// True once a service thread exists, so a second `shutdown()` knows to wait for it.
     let serviceThreadStarted = Mutex(false)
     /// Signalled once when the service thread has destroyed the context; re-signalled by each waiter.

@@ -28,6 +28,8 @@ final class ServiceThreadState: @unchecked Sendable {
     var limiter: ConnectionLimiter
     /// HTTP /healthz bodies waiting for their writeable callback, by request id.
     var pendingHTTPBodies: [UInt64: [UInt8]] = [:]
+    /// HTTP exchanges on dynamic routes, by id (they also have an entry in `records`).
+    var exchanges: [ConnectionID: HTTPExchangeRecord] = [:]
     var nextID: UInt64 = 1
     var context: OpaquePointer?
     /// The safety-net timer (owned by LwsResources; its address is fixed).
@@ -95,4 +97,6 @@ struct SessionData {
     var connectionID: UInt64
     /// 0 unless this HTTP transaction is a /healthz request with a body pending.
     var httpRequestID: UInt64
+    /// 0 unless this HTTP transaction is an exchange on a dynamic route (ServerCore+Exchanges.swift).
+    var exchangeID: UInt64
 }

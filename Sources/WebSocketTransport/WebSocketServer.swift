@@ -49,7 +49,8 @@ public final class WebSocketServer: Sendable {
         }
         let outcome = Mutex<ServerCore.StartOutcome?>(nil)
         let reported = DispatchSemaphore(value: 0)
-        let resources = LwsResources(configuration: core.configuration)
+        let resources = LwsResources(configuration: core.configuration,
+                                     routePrefixes: core.routes.withLock { $0.map(\.pathPrefix) })
         let core = self.core
         let thread = Thread {
             core.runServiceThread(resources: resources) { result in
@@ -113,7 +114,23 @@ public final class WebSocketServer: Sendable {
         if core.inbound.consumed(id) { core.wakeServiceThread() }
     }
 
-    /// Open WebSocket connections right now.
+    /// Adds a dynamic HTTP route (see ``HTTPRoute``); only before `start()`. A route's prefix must not be
+    /// `/healthz`, the WebSocket path or another route's.
+    public func addRoute(_ route: HTTPRoute) {
+        let isNew = core.lifecycle.withLock { state -> Bool in
+            if case .created = state { return true }
+            return false
+        }
+        precondition(isNew, "routes are added before start()")
+        core.routes.withLock { routes in
+            precondition(!routes.contains { $0.pathPrefix == route.pathPrefix }, "route \(route.pathPrefix) added twice")
+            precondition(![LwsResources.healthPath, core.configuration.webSocketPath].contains(route.pathPrefix),
+                         "route \(route.pathPrefix) would hide a built-in path")
+            routes.append(route)
+        }
+    }
+
+    /// Open WebSocket connections and HTTP streams right now.
     public var connectionCount: Int { core.connectionCount }
 
     /// Bytes queued for one connection and not yet handed to lws (lws holds at most one more message).

@@ -37,6 +37,9 @@ public struct WebSocketServerConfiguration: Sendable {
     public var connectionsMax: Int = ConnectionLimiter.defaultConnectionsMax()
     /// Open WebSocket connections from one peer address; past it that address's upgrades get HTTP 503.
     public var connectionsPerAddressMax: Int = 256
+    /// Seconds an HTTP stream (or a long response) may have bytes waiting that its peer does not read before
+    /// the connection is cut (the HTTP side of the slow-consumer rule; see ``HTTPRoute``).
+    public var httpStreamStallSeconds: Int = 10
     /// Seconds of silence after which lws sends a ping.
     public var pingIntervalSeconds: Int = 25
     /// Seconds of silence (no pong, no data) after which lws hangs up.
@@ -89,6 +92,7 @@ public struct WebSocketServerConfiguration: Sendable {
         precondition((tlsCertificatePath == nil) == (tlsPrivateKeyPath == nil),
                      "set both TLS paths or neither")
         precondition(receiveBufferBytes >= 128, "receiveBufferBytes too small")
+        precondition((1...3_600).contains(httpStreamStallSeconds), "httpStreamStallSeconds must be 1...3600")
         for header in responseHeaders {
             precondition(!header.name.isEmpty && !header.name.contains(":"), "bad header name \(header.name)")
             precondition(!header.value.contains("\r") && !header.value.contains("\n"), "header value with CR/LF")

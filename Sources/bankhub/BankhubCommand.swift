@@ -9,7 +9,8 @@ struct BankhubCommand: AsyncParsableCommand {
         commandName: "bankhub",
         abstract: "A real-time banking hub: double-entry ledger on SQLite, live push over WebSockets.",
         version: HubServer.version,
-        subcommands: [ServeCommand.self, AdminCommand.self, OutboxCommand.self, EchoServerCommand.self],
+        subcommands: [ServeCommand.self, AdminCommand.self, OutboxCommand.self, StatementsCommand.self,
+                      EchoServerCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 

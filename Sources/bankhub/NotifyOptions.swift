@@ -2,7 +2,7 @@ import ArgumentParser
 import BankHub
 import Foundation
 
-/// `bankhub serve` flags for the notification outbox: where e-mail goes (SMS always goes to the log in v1).
+/// `bankhub serve` flags for the notification outbox: where e-mail goes, and the HTTP gateway SMS goes to.
 /// The SMTP password is read from an environment variable named on the command line, never from an argument,
 /// so it stays out of `ps` and shell history.
 struct NotifyOptions: ParsableArguments {
@@ -16,6 +16,8 @@ struct NotifyOptions: ParsableArguments {
     var smtpStarttls = false
     @Option(help: "From address of e-mail notifications.") var smtpFrom = "bankhub@localhost"
     @Flag(help: "Skip the SMTP server's certificate check (only for local test servers).") var smtpInsecure = false
+    @Option(help: "HTTP SMS gateway: each SMS is POSTed as JSON {to, body} to this http:// or https:// URL. Without it SMS goes to the log, and codes go by e-mail when the user has an address.")
+    var smsWebhook: String?
 
     func apply(to options: inout HubServer.Options) throws {
         var configuration = NotificationConfiguration()
@@ -43,6 +45,9 @@ struct NotifyOptions: ParsableArguments {
         }
         configuration.smtpFrom = smtpFrom
         configuration.smtpVerifyCertificate = !smtpInsecure
+        if let smsWebhook, !configuration.setSMSWebhook(url: smsWebhook) {
+            throw ValidationError("--sms-webhook must be an http:// or https:// URL with a host, such as http://127.0.0.1:9000/sms")
+        }
         options.notifications = configuration
     }
 }

@@ -20,6 +20,8 @@ struct SecurityOptions: ParsableArguments {
     var codeFailures = 10
     @Option(help: "Failed logins within 15 minutes that lock a user.") var lockoutFailures = 5
     @Option(help: "Minutes a user stays locked after too many failed logins.") var lockoutMinutes = 15
+    @Option(help: "What ends a lock after too many failed logins: cooldown (--lockout-minutes) or admin (unlock_user only).")
+    var lockoutRelease = "cooldown"
     @Option(help: "Transfers and withdrawals of at least this amount need a one-time code.") var otpThreshold = "1000.00"
     @Flag(help: "Also ask for a code on the first transfer to a new payee.") var otpNewPayee = false
     @Option(help: "Transfers from one account in a minute that raise a transfer_burst threat.") var burstTransfers = 20
@@ -41,6 +43,10 @@ struct SecurityOptions: ParsableArguments {
         policy.codeFailuresMax = codeFailures
         policy.lockoutFailures = lockoutFailures
         policy.lockoutMinutes = lockoutMinutes
+        guard let release = SecurityPolicy.LockoutRelease(rawValue: lockoutRelease) else {
+            throw ValidationError("--lockout-release must be cooldown or admin")
+        }
+        policy.lockoutRelease = release
         policy.otpThreshold = try Money.parseAmount(otpThreshold, field: "--otp-threshold")
         policy.otpNewPayee = otpNewPayee
         policy.burstTransfersPerMinute = burstTransfers

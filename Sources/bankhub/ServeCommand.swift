@@ -27,6 +27,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PBKDF2-HMAC-SHA256 iterations for new password hashes.") var passwordIterations = 600_000
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: "Log format: text (one readable line each) or json (one JSON object per line).") var logFormat = "text"
+    @Option(help: "Seconds after SIGTERM during which /readyz answers 503 while requests are still served.")
+    var drainSeconds = 0
     @OptionGroup(title: "Security") var security: SecurityOptions
     @OptionGroup(title: "Notifications") var notifications: NotifyOptions
 
@@ -59,6 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.transport.connectionsPerAddressMax = connectionsPerAddressMax
         options.hub.sessionLifetimeHours = sessionTtlHours
         options.hub.passwordIterations = passwordIterations
+        options.hub.shutdownDrainMilliseconds = max(0, drainSeconds) * 1_000
         try security.apply(to: &options)
         try notifications.apply(to: &options)
         let server = try await HubServer.open(options, logger: logger)
@@ -69,9 +72,10 @@ struct ServeCommand: AsyncParsableCommand {
                 Console.line("demo \(role) \(credential.username) password \(credential.password)\(accounts)")
             }
         }
+        // Handlers first: a SIGTERM sent as soon as the "listening" line appears must start the drain.
+        let signals = Self.onTerminationSignal { Task { await server.shutdown() } }
         let boundPort = try server.start()
         Console.line("bankhub listening on \(security.scheme)://\(host):\(boundPort) (WebSocket /ws, subprotocol bankhub.v1), database \(db)")
-        let signals = Self.onTerminationSignal { Task { await server.shutdown() } }
         await server.run()
         await server.shutdown()
         withExtendedLifetime(signals) {}

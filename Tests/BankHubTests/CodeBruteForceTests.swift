@@ -13,12 +13,13 @@ import Testing
     static let password: JSONValue = "correct horse battery"
 
     /// A customer with a phone and an e-mail address and one account holding 5,000.00.
+    /// Alice has a phone and an e-mail address; without an SMS gateway her codes go by e-mail.
     private func alice(_ hub: TestHub) async throws -> Customer {
         let client = try await hub.client()
-        _ = try await client.ok("signup", ["username": "alice", "password": Self.password, "phone": "+15550100",
-                                           "email": "alice@example.com"])
+        let signedUp = try await client.ok("signup", ["username": "alice", "password": Self.password,
+                                                       "phone": "+15550100", "email": "alice@example.com"])
         let login = try await client.ok("login", ["username": "alice", "password": Self.password])
-        let account = try await client.ok("open_account")["account"]?["id"]?.stringValue ?? ""
+        let account = signedUp["account"]?["id"]?.stringValue ?? ""
         _ = try await client.ok("deposit", ["account": .string(account), "amount": "5000.00"])
         return Customer(client: client, token: login["token"]?.stringValue ?? "", account: account,
                         userID: login["user"]?["id"]?.stringValue ?? "")
@@ -77,7 +78,7 @@ import Testing
             func hold() async throws -> (challenge: JSONValue, code: String) {
                 let before = try hub.lastOutboxID()
                 let challenge = try #require(try await alice.client.request("transfer", args)["error"]?["challenge"])
-                return (challenge, try await hub.code(to: "+15550100", after: before))
+                return (challenge, try await hub.code(to: "alice@example.com", after: before))
             }
             let first = try await hold()
             let second = try await hold()
@@ -148,7 +149,7 @@ import Testing
             let reply = try await alice.client.request("transfer", ["from": .string(alice.account), "to": .string(bob.account),
                                                                     "amount": "1000.00"])
             let challenge = try #require(reply["error"]?["challenge"]?.stringValue)
-            let code = try await hub.code(to: "+15550100", after: before)
+            let code = try await hub.code(to: "alice@example.com", after: before)
             let keyPath = hub.databasePath + ".code-key"
             let mode = try FileManager.default.attributesOfItem(atPath: keyPath)[.posixPermissions] as? NSNumber
             #expect(mode?.intValue == 0o600)

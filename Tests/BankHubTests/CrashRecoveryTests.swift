@@ -48,12 +48,11 @@ import WebSocketClient
         let database = directory.appendingPathComponent("bank.sqlite").path
         let (first, port) = try Self.launch(database: database)
         let client = HubClient(try await WebSocketConnection.connect(port: port, path: "/ws", subprotocol: "bankhub.v1"))
-        _ = try await client.ok("signup", ["username": "alice", "password": "correct horse battery"])
-        _ = try await client.ok("signup", ["username": "bob", "password": "correct horse battery"])
-        _ = try await client.ok("login", ["username": "bob", "password": "correct horse battery"])
-        let bobAccount = try #require(try await client.ok("open_account")["account"]?["id"]?.stringValue)
+        let aliceSignup = try await client.ok("signup", ["username": "alice", "password": "correct horse battery"])
+        let bobSignup = try await client.ok("signup", ["username": "bob", "password": "correct horse battery"])
+        let bobAccount = try #require(bobSignup["account"]?["id"]?.stringValue)
         let login = try await client.ok("login", ["username": "alice", "password": "correct horse battery"])
-        let aliceAccount = try #require(try await client.ok("open_account")["account"]?["id"]?.stringValue)
+        let aliceAccount = try #require(aliceSignup["account"]?["id"]?.stringValue)
         _ = try await client.ok("deposit", ["account": .string(aliceAccount), "amount": "1000.00"])
         let signUps = try await WebSocketConnection.connect(port: port, path: "/ws", subprotocol: "bankhub.v1")
 

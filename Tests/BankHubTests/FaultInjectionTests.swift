@@ -125,9 +125,9 @@ import WebSocketClient
         var accounts: [String] = []
         for index in 0..<customers {
             let name: JSONValue = .string("customer\(index)")
-            _ = try await client.ok("signup", ["username": name, "password": password])
+            let signUp = try await client.ok("signup", ["username": name, "password": password])
             _ = try await client.ok("login", ["username": name, "password": password])
-            let account = try #require(try await client.ok("open_account")["account"]?["id"]?.stringValue)
+            let account = try #require(signUp["account"]?["id"]?.stringValue)
             _ = try await client.ok("deposit", ["account": .string(account), "amount": "100.00"])
             accounts.append(account)
         }

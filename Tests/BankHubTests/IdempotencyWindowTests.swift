@@ -78,14 +78,14 @@ import Testing
     /// alice pays bob twice with keys: 10.00 (`rent-2026-01`) and 1500.00 (`car-1`, no code asked in this run).
     static func payOnce(_ run: PersistentHub.Run) async throws -> FirstRun {
         let alice = try await run.client()
-        _ = try await alice.ok("signup", ["username": "alice", "password": password])
+        let signup = try await alice.ok("signup", ["username": "alice", "password": password])
         let login = try await alice.ok("login", ["username": "alice", "password": password])
-        let from = try #require(try await alice.ok("open_account")["account"]?["id"]?.stringValue)
+        let from = try #require(signup["account"]?["id"]?.stringValue)
         _ = try await alice.ok("deposit", ["account": .string(from), "amount": "2000.00"])
         let bob = try await run.client()
-        _ = try await bob.ok("signup", ["username": "bob", "password": password])
+        let bobSignup = try await bob.ok("signup", ["username": "bob", "password": password])
         _ = try await bob.ok("login", ["username": "bob", "password": password])
-        let to = try #require(try await bob.ok("open_account")["account"]?["id"]?.stringValue)
+        let to = try #require(bobSignup["account"]?["id"]?.stringValue)
         let rent = try await alice.ok("transfer", ["from": .string(from), "to": .string(to), "amount": "10.00",
                                                    "idempotency_key": "rent-2026-01"])
         let car = try await alice.ok("transfer", ["from": .string(from), "to": .string(to), "amount": "1500.00",

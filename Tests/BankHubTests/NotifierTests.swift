@@ -125,18 +125,22 @@ import Testing
         }
     }
 
-    /// SMS when preferred and possible, else e-mail, else the other channel; with neither, `user:NAME` on SMS.
+    /// SMS when preferred, possible and really delivered (a gateway), else e-mail, else the other channel;
+    /// with neither, `user:NAME` on SMS.
     @Test func routesByPreferenceAndWhatTheUserHas() {
         func user(email: String?, phone: String?) -> UserRecord {
             UserRecord(id: UserID(1), username: "u", role: .customer, status: .active, email: email, phone: phone,
                        fullName: nil, createdAt: Timestamp(milliseconds: 0))
         }
         let both = user(email: "u@example.com", phone: "+15550100")
-        #expect(Notifier.route(both, prefer: .sms) == (.sms, "+15550100"))
-        #expect(Notifier.route(both, prefer: .email) == (.email, "u@example.com"))
-        #expect(Notifier.route(user(email: nil, phone: "+15550100"), prefer: .email) == (.sms, "+15550100"))
-        #expect(Notifier.route(user(email: "u@example.com", phone: nil), prefer: .sms) == (.email, "u@example.com"))
-        #expect(Notifier.route(user(email: nil, phone: nil), prefer: .sms).1.hasPrefix("user:"))
+        #expect(Notifier.route(both, prefer: .sms, smsGateway: true) == (.sms, "+15550100"))
+        #expect(Notifier.route(both, prefer: .email, smsGateway: true) == (.email, "u@example.com"))
+        #expect(Notifier.route(user(email: nil, phone: "+15550100"), prefer: .email, smsGateway: true) == (.sms, "+15550100"))
+        #expect(Notifier.route(user(email: "u@example.com", phone: nil), prefer: .sms, smsGateway: true) == (.email, "u@example.com"))
+        #expect(Notifier.route(user(email: nil, phone: nil), prefer: .sms, smsGateway: true).1.hasPrefix("user:"))
+        // Without a gateway an SMS reaches only the log: a code meant for SMS goes by e-mail when it can.
+        #expect(Notifier.route(both, prefer: .sms, smsGateway: false) == (.email, "u@example.com"))
+        #expect(Notifier.route(user(email: nil, phone: "+15550100"), prefer: .sms, smsGateway: false) == (.sms, "+15550100"))
     }
 
     /// 1, 2, 4, 8 s after the first four failures; the fifth is final.

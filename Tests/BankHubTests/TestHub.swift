@@ -69,12 +69,12 @@ final class TestHub: Sendable {
         HubClient(try await WebSocketConnection.connect(port: port, path: "/ws", subprotocol: "bankhub.v1"))
     }
 
-    /// A signed-up, logged-in customer with one account holding `deposit`.
+    /// A signed-up, logged-in customer with one account (the one sign-up opens) holding `deposit`.
     func customer(_ name: String, deposit: String? = "100.00") async throws -> Customer {
         let client = try await client()
-        _ = try await client.ok("signup", ["username": .string(name), "password": "correct horse battery"])
+        let signup = try await client.ok("signup", ["username": .string(name), "password": "correct horse battery"])
         let login = try await client.ok("login", ["username": .string(name), "password": "correct horse battery"])
-        let account = try await client.ok("open_account", ["name": "Checking"])["account"]?["id"]?.stringValue ?? ""
+        let account = signup["account"]?["id"]?.stringValue ?? ""
         if let deposit {
             _ = try await client.ok("deposit", ["account": .string(account), "amount": .string(deposit)])
         }

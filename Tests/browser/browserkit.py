@@ -169,6 +169,16 @@ class Page:
     def go(self, nav_text: str) -> None:
         self.click(nav_text, "Main")
 
+    def choose_account(self, account_id: str) -> None:
+        """Click an account in the Accounts list (its history, insights and statement are then shown)."""
+        def attempt():
+            els = self.d.find_elements(By.CSS_SELECTOR, f'#accounts-list button[data-account="{account_id}"]')
+            if not els:
+                return None
+            els[0].click()
+            return els[0].get_attribute("aria-current") == "true"
+        self.wait(attempt, 10, f"account {account_id} chosen")
+
     def balance_of(self, account_id: str) -> str:
         return self.text(f'[data-balance-of="{account_id}"]')
 

@@ -123,8 +123,9 @@ class Hub:
                               env=dict(os.environ, **(env or {})), timeout=60)
 
     def has_subcommand(self, name: str) -> bool:
-        out = self.cli("--help")
-        return re.search(rf"^\s+{re.escape(name)}\b", out.stdout, re.M) is not None
+        # `bankhub --help` is the default subcommand's (serve) help; `bankhub help` lists the subcommands.
+        out = self.cli("help").stdout + self.cli("--help").stdout
+        return re.search(rf"^\s+{re.escape(name)}\b", out, re.M) is not None
 
     def serve_flags(self) -> str:
         return self.cli("serve", "--help").stdout
@@ -207,7 +208,7 @@ class Proto:
 
 def op_available(hub: Hub, op: str, as_role: str = "admin", **args) -> bool:
     """Whether the running hub implements `op`: call it as a user with a role allowed to, and see whether
-    the answer is `bad_request` "... not available ...". Never fakes anything."""
+    the answer is `bad_request` "... not available ..." or "unknown op". Never fakes anything."""
     p = Proto(hub)
     try:
         name = unique("probe")
@@ -218,7 +219,7 @@ def op_available(hub: Hub, op: str, as_role: str = "admin", **args) -> bool:
         try:
             p.call(op, **args)
         except HubError as e:
-            if e.code == "bad_request" and "not available" in e.message:
+            if e.code == "bad_request" and ("not available" in e.message or "unknown op" in e.message):
                 return False
         return True
     finally:
@@ -228,18 +229,20 @@ def op_available(hub: Hub, op: str, as_role: str = "admin", **args) -> bool:
 def make_user(hub: Hub, prefix: str = "cust", role: str = "customer", password: str = "correct-horse-42",
               accounts: list[tuple[str, str]] | None = None, **profile) -> dict:
     """Sign a user up over the protocol (optionally with staff role and funded accounts).
-    Returns {username, password, id, accounts: [ids]}."""
+    Sign-up opens the user's first account ("Checking"): it stands for the first of `accounts` (whose name
+    is then not used); the others are opened. Returns {username, password, id, accounts: [ids]}."""
     p = Proto(hub)
     try:
         name = unique(prefix)
-        user = p.call("signup", username=name, password=password, **profile)["user"]
+        signup = p.call("signup", username=name, password=password, **profile)
+        user = signup["user"]
         if role != "customer":
             hub.set_role(name, role)
         ids = []
         if accounts:
             p.call("login", username=name, password=password)
-            for acct_name, amount in accounts:
-                acct = p.call("open_account", name=acct_name)["account"]
+            for index, (acct_name, amount) in enumerate(accounts):
+                acct = signup["account"] if index == 0 else p.call("open_account", name=acct_name)["account"]
                 if amount and amount != "0":
                     p.call("deposit", account=acct["id"], amount=amount, note="Opening deposit")
                 ids.append(acct["id"])

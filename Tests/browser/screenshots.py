@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Screenshots of the three consoles against a real `bankhub serve --demo` (six months of history), with live
-activity made over the protocol first: customer dashboard, employee console, admin threat monitor.
+activity made over the protocol first: customer dashboard (with savings goals), payments (payees and standing
+orders), employee console, admin threat monitor.
 
     BANKHUB_BIN=.build/debug/bankhub python3 Tests/browser/screenshots.py [--out docs/screenshots]
 """
@@ -52,11 +53,31 @@ def make_activity(hub: Hub) -> None:
         except HubError:
             pass
         p.close()
+    everyday(alice, a_main, b_main)
     alice.close()
     bob.close()
 
 
-def shoot(hub: Hub, out: str, who: str, route: str, name: str, width=1280, height=900, dark=False, prepare=None):
+def everyday(alice: Proto, a_main: str, b_main: str) -> None:
+    """Payees, savings goals and a standing order for alice (skipped on a hub without them)."""
+    try:
+        alice.call("payee_add", account=b_main, nickname="Bob (flatmate)")
+        goal = alice.call("goal_create", account=a_main, name="Summer holiday", target="1500.00",
+                          target_date=time.strftime("%Y-06-30", time.localtime(time.time() + 200 * 86400)))["goal"]
+        alice.call("goal_fund", goal=goal["id"], amount="420.00", idempotency_key="shot-goal-1")
+        bike = alice.call("goal_create", account=a_main, name="New bike", target="350.00")["goal"]
+        alice.call("goal_fund", goal=bike["id"], amount="350.00", idempotency_key="shot-goal-2")
+        start = time.strftime("%Y-%m-%dT09:00:00Z", time.gmtime(time.time() + 86400))
+        alice.call("order_create", **{"from": a_main, "to": b_main, "amount": "450.00", "every": "month",
+                                      "start": start, "note": "Rent share"})
+        alice.call("order_create", **{"from": a_main, "to": b_main, "amount": "12.50", "every": "week",
+                                      "start": start, "count": 8, "note": "Dog walking"})
+    except HubError as e:
+        print("everyday banking not shown:", e)
+
+
+def shoot(hub: Hub, out: str, who: str, route: str, name: str, width=1280, height=900, dark=False, prepare=None,
+          full_page=False):
     page = Page(launch(width, height, dark), hub.url)
     try:
         page.open()
@@ -70,7 +91,7 @@ def shoot(hub: Hub, out: str, who: str, route: str, name: str, width=1280, heigh
         page.d.execute_script("window.scrollTo(0, 0); document.activeElement && document.activeElement.blur()")
         time.sleep(0.3)
         path = os.path.join(out, name)
-        page.screenshot(path)
+        page.screenshot(path, full_page=full_page)
         print("wrote", path)
     finally:
         page.d.quit()
@@ -107,7 +128,23 @@ def main() -> None:
             page.d.find_element("css selector", "#threat-feed li[data-kind=large_transfer] button").click()
             time.sleep(0.5)
 
+        def payments(page: Page) -> None:
+            page.wait_text("#payees-list", "Bob")
+            page.wait_text("#orders-list", "Rent share")
+            # A payment made now by a standing order shows in "Latest payments".
+            alice = proto_login(hub, "alice")
+            accounts = alice.call("accounts")["accounts"]
+            try:
+                alice.call("order_create", **{"from": accounts[0]["id"], "to": accounts[1]["id"], "amount": "25.00",
+                                              "every": "week", "start": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                              "note": "Weekly savings"})
+                page.wait_text("#orders-log", "Paid $25.00", timeout=15)
+            except HubError as e:
+                print("standing order not shown:", e)
+            alice.close()
+
         shoot(hub, args.out, "alice", "", "customer-dashboard.png", prepare=customer)
+        shoot(hub, args.out, "alice", "#/payments", "customer-payments.png", prepare=payments, full_page=True)
         shoot(hub, args.out, "erin", "#/staff", "employee-console.png", prepare=employee)
         shoot(hub, args.out, "adam", "#/admin", "admin-threat-monitor.png", prepare=admin)
         shoot(hub, args.out, "alice", "", "customer-dashboard-phone-dark.png", width=390, height=844, dark=True)

@@ -74,7 +74,7 @@ def test_request_reply_by_id_and_typed_errors(hub, browser):
       try { await anon.request('accounts'); errors.closed = 'no error'; } catch (e) { errors.closed = e.code; }
       const { accounts } = await c.request('accounts');
       c.close();
-      return { matched, errors, balance: accounts[0].balance };
+      return { matched, errors, balance: accounts.find((a) => a.id === args[2]).balance };
     """, user["username"], user["password"], user["accounts"][0])
     assert out["matched"]
     e = out["errors"]
@@ -152,8 +152,8 @@ def test_timeout_resume_with_since_across_a_restart_and_session_restore(fresh_hu
       const who = c2.user && c2.user.username;
       const { accounts } = await c2.request('accounts');
       c2.close();
-      return [who, accounts[0].balance];
-    """)
+      return [who, accounts.find((a) => a.id === args[0]).balance];
+    """, user["accounts"][0])
     assert again == [user["username"], "11.00"]
     run(page, "t.c.close()")
 
@@ -164,6 +164,7 @@ def test_dashboard_reconnects_after_the_hub_restarts_and_shows_pushes_again(fres
     acct = user["accounts"][0]
     page = browser(hub.url).open().login(user)
     page.wait(lambda: page.balance_of(acct) == "$100.00", what="balance")
+    page.choose_account(acct)
 
     hub.kill()
     page.wait(lambda: page.d.execute_script("return document.getElementById('conn').dataset.state") == "reconnecting",

@@ -16,19 +16,26 @@ def test_transfer_shows_live_on_the_payees_screen(hub, browser):
 
     them = browser(hub.url).open().login(payee)
     them.wait(lambda: them.balance_of(dst) == "$10.00", what="payee balance")
+    them.choose_account(dst)
     me = browser(hub.url).open().login(payer)
     me.wait(lambda: me.balance_of(src) == "$250.00", what="payer balance")
     assert "Paula" in me.text("#greeting")
 
-    # Inline validation first: nothing is sent.
+    # Inline validation first: nothing is sent. (The account is chosen: sign-up may have opened another.)
+    me.fill("From account", src, "Transfer")
     me.fill("To account", dst, "Transfer")
     me.fill("Amount", "12.345", "Transfer")
     me.click("Send", "Transfer")
     me.wait_text("#tx-amount-error", "2 decimals")
-    # The hub's own error, next to the field it concerns.
+    # An overdraft, in plain words next to the field: not enough money, how much is there, what to do; the
+    # error code stays visible in small print for support.
     me.fill("Amount", "9999", "Transfer")
     me.click("Send", "Transfer")
-    me.wait_text("#tx-amount-error", "holds")
+    me.wait_text("#tx-amount-error", "not enough money")
+    said = me.text("#tx-amount-error")
+    assert "$250.00 is available" in said and "$9,999.00" in said, said
+    assert "or less, or move money into it first" in said, said
+    assert "code: insufficient_funds" in said and "holds" not in said, said
 
     me.fill("Amount", "40.5", "Transfer")
     me.fill("Note", "Concert tickets", "Transfer")
@@ -46,11 +53,16 @@ def test_transfer_shows_live_on_the_payees_screen(hub, browser):
 def test_deposit_withdraw_open_account_and_balance_lookup(hub, browser):
     user = make_user(hub, "saver")
     page = browser(hub.url).open().login(user)
-    page.wait_text("#accounts-empty", "no accounts")
+    # Sign-up opened the first account.
+    page.wait_text("#accounts-list", "Checking")
     page.fill("Nickname", "Rainy day")
     page.click("Open account")
-    page.wait(lambda: page.text("#accounts-list"), what="new account")
-    assert "Rainy day" in page.text("#accounts-list")
+    page.wait_text("#accounts-list", "Rainy day")
+    # The new account is the one chosen in the forms.
+    new_id = page.wait(lambda: page.d.execute_script(
+        "return [...document.querySelectorAll('#accounts-list button')].find((b) => b.textContent.includes('Rainy day'))?.dataset.account"),
+        what="new account's number")
+    page.wait(lambda: page.control("Account", "Deposit or withdraw").get_attribute("value") == new_id, what="account chosen")
     page.fill("Amount", "1,250.5", "Deposit or withdraw")
     page.click("Deposit", "Deposit or withdraw")
     page.wait_text("#dw-success", "Deposited $1,250.50")
@@ -76,6 +88,7 @@ def test_otp_prompt_on_every_open_screen_and_the_pending_transfer_resolves_live(
     time.sleep(0.3)  # let the second screen finish subscribing to user:ID
     sent_before = hub.code_count()
 
+    origin.fill("From account", src, "Transfer")
     origin.fill("To account", dst, "Transfer")
     origin.fill("Amount", "1500", "Transfer")
     origin.click("Send", "Transfer")
@@ -105,7 +118,7 @@ def test_otp_prompt_on_every_open_screen_and_the_pending_transfer_resolves_live(
 
     p = logged_in(hub, payee)
     try:
-        assert p.call("accounts")["accounts"][0]["balance"] == "1500.00"
+        assert next(a for a in p.call("accounts")["accounts"] if a["id"] == dst)["balance"] == "1500.00"
     finally:
         p.close()
 
@@ -115,6 +128,7 @@ def test_otp_confirmed_on_the_sending_screen(hub, browser):
     page = browser(hub.url).open().login(payer)
     src = payer["accounts"][0]
     sent_before = hub.code_count()
+    page.fill("Account", src, "Deposit or withdraw")
     page.fill("Amount", "1200", "Deposit or withdraw")
     page.click("Withdraw", "Deposit or withdraw")
     page.wait(lambda: page.visible("#otp-dialog"), what="OTP dialog")

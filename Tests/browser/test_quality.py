@@ -66,7 +66,7 @@ def test_keyboard_login_labels_and_themes(hub, browser):
     page.click("Log out")
     page.wait(lambda: page.visible("#auth-view"), what="logged out")
     page.login(admin)
-    for route in ("#/", "#/services", "#/staff", "#/admin"):
+    for route in ("#/", "#/payments", "#/services", "#/staff", "#/admin"):
         page.d.get(hub.url + route)
         page.wait(lambda: page.visible("#app-shell"), what=route)
         assert visible_unlabelled(page) == [], route
@@ -129,9 +129,41 @@ def test_every_page_fits_a_360px_phone(demo_hub, browser):
     demo_hub.set_role("bob", "admin")
     page = browser(demo_hub.url, width=360, height=780, dark=True).open()
     page.login({"username": "bob", "password": "bob-demo-2026"})
-    for route in ("#/", "#/services", "#/staff", "#/admin"):
+    for route in ("#/", "#/payments", "#/services", "#/staff", "#/admin"):
         page.d.get(demo_hub.url + route)
         page.wait(lambda: page.visible("#app-shell"), what=route)
         page.wait(lambda: page.text("#conn-text") == "Live", what="connected")
         width = page.d.execute_script("return document.documentElement.scrollWidth")
         assert width <= 360, f"{route} is {width}px wide at 360px"
+
+
+def hub_error_codes() -> list[str]:
+    """The raw values of BankCore's ErrorCode, in order."""
+    swift = (ROOT / "Sources" / "BankCore" / "BankError.swift").read_text()
+    body = swift[swift.index("enum ErrorCode"):]
+    body = body[:body.index("\n}")]
+    return re.findall(r'case \w+ = "([a-z_]+)"', body)
+
+
+def documented_error_codes() -> list[str]:
+    text = (ROOT / "docs" / "protocol.md").read_text()
+    section = text[text.index("\n## Errors"):]
+    section = section[:section.index("\n## ", 1)]
+    return re.findall(r"^\| `([a-z_]+)` \|", section, re.M)
+
+
+def test_every_error_code_reads_as_plain_words(hub, browser):
+    codes = hub_error_codes()
+    assert len(codes) >= 17 and set(documented_error_codes()) <= set(codes)
+    page = browser(hub.url).open()
+    page.d.set_script_timeout(10)
+    listed, said = page.d.execute_async_script("""
+      const done = arguments[arguments.length - 1];
+      import('./js/messages.js').then((m) => done([m.HUB_CODES, arguments[0].concat(m.CLIENT_CODES).map((code) =>
+        [code, m.describe({ code, message: 'hub words' }), m.codeOf({ code })])]));
+    """, codes)
+    assert listed == codes, "web/js/messages.js HUB_CODES must list BankCore's ErrorCode"
+    for code, text, shown in said:
+        assert text and "Something went wrong" not in text or code == "internal", (code, text)
+        assert code not in text and "hub words" not in text or code == "bad_request", (code, text)
+        assert shown == (None if code == "cancelled" else code)

@@ -59,7 +59,7 @@ def test_employee_searches_customers_and_transactions(hub, browser):
     staff.go("Employee console")
     staff.fill("Search customers", "Finn Findme", "Search customers")
     staff.click("Search", "Search customers")
-    staff.wait_text("#cust-list", "Holiday fund")
+    staff.wait_text("#cust-list", f"Checking · No. {customer['accounts'][0]}")
     assert "$321.00" in staff.text("#cust-list")
     assert "finn@example.com" in staff.text("#cust-list")
     staff.click(f"Transactions of {customer['username']}")
@@ -143,3 +143,42 @@ def test_staff_pages_are_hidden_from_customers(hub, browser):
     page.d.get(hub.url + "#/admin")
     page.wait(lambda: page.visible("#page-accounts"), what="customer sent back to accounts")
     assert not page.visible("#page-admin")
+
+
+@pytest.fixture(scope="module")
+def journal(hub):
+    """A customer with one transaction of each kind (savings goals included), and an employee's console open on
+    the Employee page
+    (one browser for the filter tests below; console errors fail them, as with the `browser` fixture)."""
+    from browserkit import Page, launch
+    customer = make_user(hub, "kinds", accounts=[("Main", "80.00")])
+    other = make_user(hub, "kindsto", accounts=[("Main", "0")])
+    bot = logged_in(hub, customer)
+    try:
+        bot.call("withdraw", account=customer["accounts"][0], amount="5.00", note="Cash machine")
+        bot.call("transfer", **{"from": customer["accounts"][0], "to": other["accounts"][0], "amount": "7.00"})
+        goal = bot.call("goal_create", account=customer["accounts"][0], name="Bike", target="100.00")["goal"]
+        bot.call("goal_fund", goal=goal["id"], amount="3.00")
+        bot.call("goal_withdraw", goal=goal["id"], amount="1.00")
+    finally:
+        bot.close()
+    employee = make_user(hub, "kindclerk", role="employee")
+    page = Page(launch(), hub.url).open().login(employee)
+    page.go("Employee console")
+    yield customer, page
+    problems = page.severe_logs()
+    page.d.quit()
+    assert not problems, "browser console errors:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("label", ["Deposit", "Withdrawal", "Transfer", "Into a savings goal", "Out of a savings goal"])
+def test_employee_transaction_kind_filter_shows_only_that_kind(journal, label):
+    customer, staff = journal
+    staff.fill("Customer ID", customer["id"], "Search transactions")
+    staff.fill("Kind", label, "Search transactions")
+    staff.click("Search transactions", "Search transactions")
+    kinds = lambda: staff.d.execute_script(  # noqa: E731
+        "return [...document.querySelectorAll('#txs-body tr td:nth-child(2)')].map((td) => td.firstChild.textContent)")
+    staff.wait(lambda: kinds() == [label], what=f"only the {label} of the customer (now {kinds()}, "
+                                                 f"{staff.text('#txs-status')!r})")
+    assert staff.text("#txs-status") == "1 transaction shown."

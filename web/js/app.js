@@ -7,7 +7,8 @@
  * @module app
  */
 import { BankHubClient, BankHubError } from './bankhub.js';
-import { $, announce, setMessage } from './dom.js';
+import { $, announce, setFieldError, setMessage } from './dom.js';
+import { codeOf, describe, isUnavailableOp } from './messages.js';
 import * as authView from './views/auth.js';
 import * as accountsView from './views/accounts.js';
 import * as moneyView from './views/money.js';
@@ -18,6 +19,11 @@ import * as otpView from './views/otp.js';
 import * as servicesView from './views/services.js';
 import * as employeeView from './views/employee.js';
 import * as adminView from './views/admin.js';
+import * as payeesView from './views/payees.js';
+import * as goalsView from './views/goals.js';
+import * as ordersView from './views/orders.js';
+import * as profileView from './views/profile.js';
+import * as statementView from './views/statement.js';
 
 /** Shared state. `accounts` keeps the hub's order (oldest first). */
 export const store = {
@@ -25,13 +31,18 @@ export const store = {
   user: null,
   /** @type {Map<string, {id: string, name: string, balance: string, currency: string, status: string}>} */
   accounts: new Map(),
+  /** @type {Map<string, {id: string, account: string, nickname: string}>} saved payees, by payee id */
+  payees: new Map(),
+  /** @type {Map<string, {id: string, account: string, name: string, target: string, saved: string}>} by goal id */
+  goals: new Map(),
   /** @type {string|null} id of the account whose history is shown */
   selected: null,
   /** @type {string} the page shown: accounts, services, staff or admin */
   page: 'accounts',
   _listeners: new Map(),
   /** Listen: `accounts` (list changed), `balance` ({id, before, after, txn}), `select` (id), `event` (hub
-   * event), `user` (user|null), `resync` (stream), `page` (name), `connection` (state). */
+   * event), `user` (user|null), `profile` (user: name or contact changed), `payees` (list changed),
+   * `transferred` ({from, to, amount}), `resync` (stream), `page` (name), `connection` (state). */
   on(type, fn) {
     if (!this._listeners.has(type)) this._listeners.set(type, new Set());
     this._listeners.get(type).add(fn);
@@ -51,43 +62,20 @@ export const store = {
 
 const client = new BankHubClient({ timeoutMs: 15000 });
 
-const FRIENDLY = {
-  timeout: 'The bank did not answer in time. It is safe to try again.',
-  disconnected: 'The connection dropped before the bank answered. It is safe to try again.',
-  closed: 'You are offline.',
-  unauthorized: 'Please log in again.',
-  forbidden: 'You are not allowed to do that.',
-  not_found: 'No such account.',
-  internal: 'Something went wrong at the bank. Nothing was changed; please try again.',
-  unavailable: 'The bank is restarting. Please try again in a moment.',
-  cancelled: 'Cancelled.',
-  otp_invalid: 'That code is not right. Check it and try again.',
-  otp_expired: 'That code has expired. Start again to get a new one.',
-  account_locked: 'This account is locked. Contact the bank to unlock it.',
-};
-
-/** A sentence for a person, from a BankHubError (the hub's own message when it has one). */
-export function describeError(err) {
-  if (!(err instanceof BankHubError)) return 'Something went wrong. Please try again.';
-  if (err.code === 'rate_limited') {
-    const secs = Math.max(1, Math.ceil(Number(err.retry_after) || 1));
-    return `Too many requests. Try again in ${secs} second${secs === 1 ? '' : 's'}.`;
-  }
-  if (err.code === 'too_many_attempts') {
-    const minutes = Math.max(1, Math.ceil((Number(err.retry_after) || 60) / 60));
-    return `Too many wrong codes. For your safety, codes are refused for ${minutes} minute${minutes === 1 ? '' : 's'}.`;
-  }
-  if (isUnavailable(err)) return 'This hub does not offer that yet.';
-  if (FRIENDLY[err.code] && ['timeout', 'disconnected', 'closed', 'internal', 'cancelled', 'otp_invalid', 'otp_expired'].includes(err.code)) {
-    return FRIENDLY[err.code];
-  }
-  const msg = (err.message || FRIENDLY[err.code] || err.code).trim();
-  return msg.charAt(0).toUpperCase() + msg.slice(1) + (/[.!?]$/.test(msg) ? '' : '.');
+/** A sentence for a person from a BankHubError (web/js/messages.js); `about` adds what the page knows. */
+export function describeError(err, about) {
+  return describe(err, about);
 }
+
+/** Show an error in a message element: the plain sentence, then the code in small print. */
+function showError(el, err, about) { setMessage(el, describe(err, about), codeOf(err)); }
+
+/** The same next to a form field (marks it invalid). */
+function fieldError(input, err, about) { setFieldError(input, describe(err, about), codeOf(err)); }
 
 /** The hub answers `bad_request` "op X is not available ..." for ops it does not implement yet. */
 export function isUnavailable(err) {
-  return err instanceof BankHubError && err.code === 'bad_request' && err.field === 'op' && /not available|unknown op/i.test(err.message);
+  return err instanceof BankHubError && isUnavailableOp(err);
 }
 
 /** Send a request. When the hub holds it for a step-up code (`otp_required`), prompt for the code; the
@@ -96,8 +84,15 @@ async function call(op, args, opts) {
   try {
     return await client.request(op, args, opts);
   } catch (err) {
+    // The op travels with the error so the page can say what was not found or what clashed.
+    if (err instanceof BankHubError && err.op === undefined) err.op = op;
     if (!(err instanceof BankHubError) || err.code !== 'otp_required' || !err.challenge) throw err;
-    return otpView.prompt({ challenge: err.challenge, op, args, expires_at: err.expires_at, message: err.message, origin: true });
+    try {
+      return await otpView.prompt({ challenge: err.challenge, op, args, expires_at: err.expires_at, message: err.message, origin: true });
+    } catch (held) {
+      if (held instanceof BankHubError && held.op === undefined) held.op = op;
+      throw held;
+    }
   }
 }
 
@@ -114,7 +109,8 @@ function subscribe(stream) {
   return client.subscribe(stream, (ev) => store.emit('event', ev));
 }
 
-const ctx = { client, store, call, subscribe, describeError, isUnavailable, announce, showBanner, newIdempotencyKey };
+const ctx = { client, store, call, subscribe, describeError, errorCode: codeOf, showError, fieldError, isUnavailable, announce, showBanner,
+  newIdempotencyKey };
 
 // ---- connection indicator -------------------------------------------------------------------------
 
@@ -157,6 +153,7 @@ renderThemeToggle();
 
 const PAGES = {
   accounts: { hash: '#/', roles: null, title: 'Accounts' },
+  payments: { hash: '#/payments', roles: null, title: 'Payments' },
   services: { hash: '#/services', roles: null, title: 'Services & security' },
   staff: { hash: '#/staff', roles: ['employee', 'admin'], title: 'Employee console' },
   admin: { hash: '#/admin', roles: ['admin'], title: 'Threat monitor' },
@@ -204,8 +201,8 @@ function showSignedIn(signedIn) {
 
 const ROLE_TEXT = { customer: 'Personal', employee: 'Employee', admin: 'Administrator' };
 
-async function enterApp(user) {
-  store.user = user;
+/** The signed-in user's name in the top bar and the greeting. */
+function renderUser(user) {
   const name = user.full_name || user.username;
   $('session-user').textContent = name;
   $('session-role').textContent = ROLE_TEXT[user.role] ?? user.role;
@@ -214,6 +211,12 @@ async function enterApp(user) {
   const greet = hour < 12 ? 'Good morning' : hour < 18 ? 'Good afternoon' : 'Good evening';
   $('greeting').textContent = `${greet}, ${name.split(' ')[0]}`;
   $('greeting-date').textContent = new Intl.DateTimeFormat(undefined, { dateStyle: 'full' }).format(new Date());
+}
+store.on('profile', (user) => { if (store.user && user) { store.user = { ...store.user, ...user }; renderUser(store.user); } });
+
+async function enterApp(user) {
+  store.user = user;
+  renderUser(user);
   showSignedIn(true);
   store.page = null;
   renderPage();
@@ -226,6 +229,8 @@ async function enterApp(user) {
 function leaveApp(reason) {
   store.user = null;
   store.accounts.clear();
+  store.payees.clear();
+  store.goals.clear();
   store.selected = null;
   store.emit('user', null);
   showSignedIn(false);
@@ -253,7 +258,7 @@ $('logout').addEventListener('click', async () => {
 });
 
 for (const view of [otpView, authView, accountsView, moneyView, historyView, insightsView, activityView,
-  servicesView, employeeView, adminView]) view.mount(ctx);
+  servicesView, employeeView, adminView, payeesView, goalsView, ordersView, profileView, statementView]) view.mount(ctx);
 
 // Start: with a stored token, wait for the restore before showing the login form.
 if (client.token) {

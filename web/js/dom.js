@@ -25,18 +25,20 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** Show a message in an element (hidden when empty). */
-export function setMessage(el, text) {
+/** Show a message in an element (hidden when empty). With `code` (an error code), the code follows in small
+ * print ("code: insufficient_funds") for support and bots. */
+export function setMessage(el, text, code = null) {
   el.textContent = text || '';
+  if (text && code) el.append(' ', h('small', { class: 'error-code' }, `code: ${code}`));
   el.hidden = !text;
 }
 
-/** Mark a field invalid (or valid) and show its message in `<id>-error`. */
-export function setFieldError(input, text) {
+/** Mark a field invalid (or valid) and show its message (and error code) in `<id>-error`. */
+export function setFieldError(input, text, code = null) {
   const errId = (input.getAttribute('aria-describedby') ?? '').split(/\s+/).find((id) => id.endsWith('-error'));
   const err = errId ? document.getElementById(errId) : null;
   if (text) input.setAttribute('aria-invalid', 'true'); else input.removeAttribute('aria-invalid');
-  if (err) setMessage(err, text);
+  if (err) setMessage(err, text, code);
 }
 
 /** Clear every field and form message of a form. */

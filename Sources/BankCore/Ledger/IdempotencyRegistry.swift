@@ -40,6 +40,10 @@ public struct IdempotencyRegistry: Sendable {
             case .transfer(let from, let to, let amount):
                 self.init(op: "transfer", fields: [Field("from", "\(from)"), Field("to", "\(to)"),
                                                     Field("amount", "\(amount)"), Field("note", note ?? "")])
+            case .goalFund(_, let goal, let amount):
+                self.init(op: "goal_fund", fields: [Field("goal", "\(goal)"), Field("amount", "\(amount)")])
+            case .goalWithdraw(let goal, _, let amount):
+                self.init(op: "goal_withdraw", fields: [Field("goal", "\(goal)"), Field("amount", "\(amount)")])
             }
         }
 

@@ -3,6 +3,10 @@ public enum TransactionKind: String, Sendable, CaseIterable {
     case deposit
     case withdrawal
     case transfer
+    /// Money put aside: from a customer account into one of its savings goals.
+    case goalFund = "goal_fund"
+    /// Money taken back: from a savings goal into its customer account (also when the goal is deleted).
+    case goalWithdraw = "goal_withdraw"
 }
 
 public enum AccountKind: String, Sendable {
@@ -11,6 +15,9 @@ public enum AccountKind: String, Sendable {
     /// The bank's cash account: the other side of deposits and withdrawals; its balance is minus the money
     /// customers hold, so the sum of all balances is always zero.
     case cash
+    /// A savings goal's money: owned by the customer, tied to one of their customer accounts (its `parent`),
+    /// never below zero. Internal: no customer op can address it as an account, only as a goal.
+    case goal
 }
 
 public enum AccountStatus: String, Sendable {
@@ -24,18 +31,33 @@ public enum LedgerCommand: Sendable, Equatable {
     case deposit(account: AccountID, amount: Money)
     case withdraw(account: AccountID, amount: Money)
     case transfer(from: AccountID, to: AccountID, amount: Money)
+    /// From the customer account `account` into its goal account `goal`.
+    case goalFund(account: AccountID, goal: AccountID, amount: Money)
+    /// From the goal account `goal` back into its customer account `account`.
+    case goalWithdraw(goal: AccountID, account: AccountID, amount: Money)
 
     public var kind: TransactionKind {
         switch self {
         case .deposit: .deposit
         case .withdraw: .withdrawal
         case .transfer: .transfer
+        case .goalFund: .goalFund
+        case .goalWithdraw: .goalWithdraw
         }
     }
 
     public var amount: Money {
         switch self {
-        case .deposit(_, let amount), .withdraw(_, let amount), .transfer(_, _, let amount): amount
+        case .deposit(_, let amount), .withdraw(_, let amount), .transfer(_, _, let amount),
+             .goalFund(_, _, let amount), .goalWithdraw(_, _, let amount): amount
+        }
+    }
+
+    /// The goal account of a goal movement; nil for the others.
+    public var goal: AccountID? {
+        switch self {
+        case .goalFund(_, let goal, _), .goalWithdraw(let goal, _, _): goal
+        case .deposit, .withdraw, .transfer: nil
         }
     }
 
@@ -45,6 +67,8 @@ public enum LedgerCommand: Sendable, Equatable {
         case .deposit: .cash
         case .withdraw(let account, _): account
         case .transfer(let from, _, _): from
+        case .goalFund(let account, _, _): account
+        case .goalWithdraw(let goal, _, _): goal
         }
     }
 
@@ -54,13 +78,16 @@ public enum LedgerCommand: Sendable, Equatable {
         case .deposit(let account, _): account
         case .withdraw: .cash
         case .transfer(_, let to, _): to
+        case .goalFund(_, let goal, _): goal
+        case .goalWithdraw(_, let account, _): account
         }
     }
 
     /// The caller's own account that the operation is about, whose balance the reply reports.
     public var reportedAccount: AccountID {
         switch self {
-        case .deposit(let account, _), .withdraw(let account, _): account
+        case .deposit(let account, _), .withdraw(let account, _), .goalFund(let account, _, _),
+             .goalWithdraw(_, let account, _): account
         case .transfer(let from, _, _): from
         }
     }

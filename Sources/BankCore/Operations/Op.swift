@@ -14,6 +14,13 @@ public enum Op: String, CaseIterable, Sendable {
     case openAccount = "open_account", accounts
     case deposit, withdraw, transfer
     case history, balanceAt = "balance_at"
+    // Standing orders and statements.
+    case orderCreate = "order_create", orders, orderCancel = "order_cancel", statement
+    // Everyday banking: payees, savings goals, the user's own profile.
+    case payees, payeeAdd = "payee_add", payeeUpdate = "payee_update", payeeRemove = "payee_remove"
+    case goals, goalCreate = "goal_create", goalFund = "goal_fund", goalWithdraw = "goal_withdraw"
+    case goalDelete = "goal_delete"
+    case profile, updateProfile = "update_profile"
     // Streams.
     case subscribe, unsubscribe
     // Service requests.
@@ -45,7 +52,9 @@ public enum Op: String, CaseIterable, Sendable {
             .anyone
         case .logout, .changePassword, .totpEnroll, .totpConfirm, .confirmOTP, .loginHistory, .openAccount,
              .accounts, .deposit, .withdraw, .transfer, .history, .balanceAt, .subscribe, .unsubscribe,
-             .requestCreate, .requests, .requestCancel:
+             .requestCreate, .requests, .requestCancel, .orderCreate, .orders, .orderCancel, .statement, .payees,
+             .payeeAdd, .payeeUpdate, .payeeRemove, .goals, .goalCreate, .goalFund, .goalWithdraw, .goalDelete,
+             .profile, .updateProfile:
             .user
         case .customers, .transactions, .requestApprove, .requestReject:
             .staff
@@ -72,10 +81,22 @@ public enum Op: String, CaseIterable, Sendable {
         }
     }
 
-    /// Whether the op moves money through the ledger (and takes an `idempotency_key`).
+    /// Whether the op can move money through the ledger: the money ops (which take an `idempotency_key`),
+    /// `open_account` with an initial deposit, and `goal_delete` returning what a goal saved.
     public var movesMoney: Bool {
         switch self {
-        case .deposit, .withdraw, .transfer: true
+        case .deposit, .withdraw, .transfer, .goalFund, .goalWithdraw: true
+        case .openAccount, .goalDelete: true
+        default: false
+        }
+    }
+
+    /// Ops that act on the WebSocket connection itself: `auth` binds a token to the socket, `subscribe` and
+    /// `unsubscribe` manage the events pushed on it. The HTTP API answers them `bad_request` (a request there
+    /// carries its token each time; events come from `GET /api/v1/streams/STREAM`).
+    public var isSocketOnly: Bool {
+        switch self {
+        case .auth, .subscribe, .unsubscribe: true
         default: false
         }
     }

@@ -9,8 +9,9 @@ import WebSocketTransport
 public protocol EventFanout: Sendable {
     /// Events just committed, in seq order per stream.
     func publish(_ events: [StoredEvent])
-    /// Starts a subscription in catch-up mode: live events are held back until `finishCatchUp`.
-    func beginCatchUp(_ connection: ConnectionID, stream: String)
+    /// Starts a subscription in catch-up mode: live events are held back until `finishCatchUp`. `format` is
+    /// how this connection receives events (the same for all its streams).
+    func beginCatchUp(_ connection: ConnectionID, stream: String, format: EventFormat)
     /// If the subscription still exists (it was not ended meanwhile): calls `announce` (the subscribe reply),
     /// sends `replay` (the stored events read for it), then what was held back, each only when its seq is above
     /// the last sent (starting from `lastDelivered`), and switches to live delivery; returns true. All of it under

@@ -19,6 +19,12 @@ public final class LocalEventFanout: EventFanout {
     private struct Table {
         var byStream: [String: [ConnectionID: Subscription]] = [:]
         var byConnection: [ConnectionID: Set<String>] = [:]
+        /// Subscribers that take server-sent-event records instead of JSON frames (HTTP event streams).
+        var serverSent: Set<ConnectionID> = []
+
+        func format(of connection: ConnectionID) -> EventFormat {
+            serverSent.contains(connection) ? .serverSent : .frame
+        }
     }
 
     private let table = Mutex(Table())
@@ -38,7 +44,7 @@ public final class LocalEventFanout: EventFanout {
                 recipients.removeAll(keepingCapacity: true)
                 table.byStream.values[index].deliver(event, to: &recipients, overflowed: &overflowed)
                 // Sent under the lock so that a concurrent finishCatchUp cannot interleave out of order.
-                if !recipients.isEmpty { sink.send(EventFrame.encode(event), to: recipients) }
+                if !recipients.isEmpty { send(event, to: recipients, serverSent: table.serverSent) }
             }
         }
         for connection in overflowed {
@@ -47,10 +53,23 @@ public final class LocalEventFanout: EventFanout {
         }
     }
 
-    public func beginCatchUp(_ connection: ConnectionID, stream: String) {
+    /// Each format is encoded once per event; with no event-stream subscribers this is the one frame as before.
+    private func send(_ event: StoredEvent, to recipients: [ConnectionID], serverSent: Set<ConnectionID>) {
+        guard !serverSent.isEmpty else {
+            sink.send(EventFrame.encode(event), to: recipients)
+            return
+        }
+        let records = recipients.filter { serverSent.contains($0) }
+        let frames = records.isEmpty ? recipients : recipients.filter { !serverSent.contains($0) }
+        if !frames.isEmpty { sink.send(EventFrame.encode(event), to: frames) }
+        if !records.isEmpty { sink.send(ServerSentEvent.encode(event), to: records) }
+    }
+
+    public func beginCatchUp(_ connection: ConnectionID, stream: String, format: EventFormat) {
         table.withLock { table in
             table.byStream[stream, default: [:]][connection] = .catchingUp(held: [])
             table.byConnection[connection, default: []].insert(stream)
+            if format == .serverSent { table.serverSent.insert(connection) }
         }
     }
 
@@ -70,8 +89,9 @@ public final class LocalEventFanout: EventFanout {
                 return false
             }
             announce()
+            let format = table.format(of: connection)
             for event in pending where event.seq > last {
-                sink.send(EventFrame.encode(event), to: connection)
+                sink.send(format.encode(event), to: connection)
                 last = event.seq
             }
             table.byStream[stream]?[connection] = .live(lastDelivered: last)
@@ -105,6 +125,7 @@ public final class LocalEventFanout: EventFanout {
                 table.byStream[stream]?[connection] = nil
                 if table.byStream[stream]?.isEmpty == true { table.byStream[stream] = nil }
             }
+            table.serverSent.remove(connection)
         }
     }
 }

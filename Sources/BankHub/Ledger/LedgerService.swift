@@ -19,6 +19,8 @@ struct MoneyOutcome: Sendable {
     let balance: Money
     /// True when an idempotent retry returned an earlier result.
     let replayed: Bool
+    /// For a goal movement, the goal as it was right after it (its `saved`); nil for the other operations.
+    var goal: GoalRecord? = nil
 }
 
 /// The ledger's single point of order: account state lives here, isolated in this actor.
@@ -28,9 +30,13 @@ struct MoneyOutcome: Sendable {
 /// events for the group-commit writer. The caller's completion runs only after that commit is durable.
 /// The in-memory state and the database agree because every change goes through here, in one order.
 actor LedgerService {
-    private var state: LedgerState
+    /// Changed only here and in `LedgerService+*.swift` (accounts, goals), always synchronously.
+    var state: LedgerState
     private var idempotency: IdempotencyRegistry
-    private let sequencer: EventSequencer
+    let sequencer: EventSequencer
+    /// The open savings goals (name, target, target date), so that a goal movement's `goal` event is made
+    /// without a read; their `saved` here is stale (the ledger state has the balance).
+    var goals: [AccountID: GoalRecord]
     /// Where the slow path of an old idempotency key reads the stored transaction.
     private let readers: DatabaseReaders
 
@@ -41,6 +47,7 @@ actor LedgerService {
     init(snapshot: LedgerSnapshot, sequencer: EventSequencer, readers: DatabaseReaders) {
         self.state = snapshot.state
         self.idempotency = snapshot.idempotency
+        self.goals = Dictionary(uniqueKeysWithValues: snapshot.goals.map { ($0.id, $0) })
         self.sequencer = sequencer
         self.readers = readers
     }
@@ -49,12 +56,13 @@ actor LedgerService {
     /// `at` backdates the transaction (demo seeding on an empty ledger only); normally it is now.
     /// `receipt` makes the message to queue for a committed transaction; it is written to the outbox in the
     /// same commit as the transaction (not for an idempotent replay, which was receipted the first time).
+    /// `extras` adds events and rows of the caller's to that commit too (a standing order's progress).
     ///
     /// An idempotency key older than the recent window is first resolved from the database (the only
     /// `await`); the key check and the apply then run together with no `await` between them, so a concurrent
     /// request with the same key is caught by the in-memory registry.
     func submit(_ request: MoneyRequest, at: Timestamp? = nil,
-                receipt: (@Sendable (MoneyOutcome) -> Notifier.Message)? = nil,
+                receipt: (@Sendable (MoneyOutcome) -> Notifier.Message)? = nil, extras: CommitExtras? = nil,
                 completion: @escaping @Sendable (Result<MoneyOutcome, BankError>) -> Void) async {
         let fingerprint = IdempotencyRegistry.Fingerprint(request.command, note: request.note)
         var stored: StoredKey?
@@ -68,7 +76,7 @@ actor LedgerService {
             }
             switch lookup {
             case .new:
-                apply(request, fingerprint, at: at, receipt: receipt, completion: completion)
+                apply(request, fingerprint, at: at, receipt: receipt, extras: extras, completion: completion)
                 return
             case .replay(let original):
                 if let outcome = stored?.outcome, outcome.transaction == original {
@@ -92,7 +100,7 @@ actor LedgerService {
 
     /// The synchronous half of `submit`: the rules, the balance change, the key's record, the writer job.
     private func apply(_ request: MoneyRequest, _ fingerprint: IdempotencyRegistry.Fingerprint, at: Timestamp?,
-                       receipt: (@Sendable (MoneyOutcome) -> Notifier.Message)?,
+                       receipt: (@Sendable (MoneyOutcome) -> Notifier.Message)?, extras: CommitExtras?,
                        completion: @escaping @Sendable (Result<MoneyOutcome, BankError>) -> Void) {
         let now = at ?? Clock.now()
         let applied: AppliedTransaction
@@ -111,28 +119,19 @@ actor LedgerService {
             preconditionFailure("a transaction always posts to the caller's account")
         }
         let outcome = MoneyOutcome(transaction: applied.id, command: request.command, note: request.note, at: now,
-                                   balance: balance, replayed: false)
+                                   balance: balance, replayed: false, goal: goal(after: applied))
         let balances = applied.postings.map { BalanceWrite(account: $0.account, balance: $0.balanceAfter) }
         let message = receipt?(outcome)
-        sequencer.submit(LedgerEvents.drafts(for: applied), at: now, balances: balances, writing: { db, events in
+        // The extras' events go after the ledger's, whose positions `postingSeqs` relies on. A goal movement also
+        // tells the goal's owner, in the same commit, what the goal now holds.
+        let drafts = LedgerEvents.drafts(for: applied) + (outcome.goal.map { [GoalAction(applied.kind).event($0)] } ?? [])
+            + (extras?.events(outcome) ?? [])
+        sequencer.submit(drafts, at: now, balances: balances, writing: { db, events in
             try LedgerRecords.insertTransaction(db, applied, idempotencyKey: request.idempotencyKey,
                                                 seqs: LedgerEvents.postingSeqs(for: applied, events: events))
             if let message { try Notifier.queue(message, db, at: now) }
+            try extras?.write(db, outcome)
         }, completion: { completion(.success(outcome)) })
-    }
-
-    /// Opens an account for `owner`; returns once it is committed.
-    func openAccount(owner: UserID, name: String, at: Timestamp? = nil) async throws(BankError) -> AccountRecord {
-        let account = try state.openAccount(owner: owner)
-        let now = at ?? Clock.now()
-        let record = AccountRecord(id: account.id, owner: owner, name: name, currency: "USD", status: account.status,
-                                   balance: account.balance, createdAt: now)
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            sequencer.submit([], at: now, body: { db in
-                try LedgerRecords.insertAccount(db, account, name: name, at: now)
-            }, completion: { continuation.resume() })
-        }
-        return record
     }
 
     /// Locks, unlocks or closes a customer account; returns once committed. Closing needs a zero balance.
@@ -226,7 +225,8 @@ actor LedgerService {
                         throw BankError(.internalError, "transaction \(original) of an idempotency key is missing")
                     }
                     return MoneyOutcome(transaction: record.id, command: record.command, note: record.note,
-                                        at: record.at, balance: balance, replayed: true)
+                                        at: record.at, balance: balance, replayed: true,
+                                        goal: try GoalRecords.goal(db, after: record))
                 }
                 completion(.success(outcome))
             } catch {

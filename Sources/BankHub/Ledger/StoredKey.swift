@@ -14,24 +14,24 @@ struct StoredKey: Sendable {
     /// Reads `user`'s transaction with `key` on a reader. `generation` is the registry's, taken before the read.
     static func read(_ readers: DatabaseReaders, user: UserID, key: String,
                      generation: Int) async throws(BankError) -> StoredKey {
-        let found: (TransactionRecord, Money)?
+        let found: (TransactionRecord, Money, GoalRecord?)?
         do {
-            found = try await readers.read { db -> (TransactionRecord, Money)? in
+            found = try await readers.read { db -> (TransactionRecord, Money, GoalRecord?)? in
                 guard let record = try LedgerRecords.transaction(db, user: user, idempotencyKey: key) else { return nil }
                 guard let balance = try LedgerRecords.balance(db, of: record.command.reportedAccount, after: record.id) else {
                     throw BankError(.internalError, "transaction \(record.id) has no posting on its account")
                 }
-                return (record, balance)
+                return (record, balance, try GoalRecords.goal(db, after: record))
             }
         } catch {
             throw error as? BankError ?? BankError(.internalError, "could not read the idempotency key's transaction")
         }
-        guard let (record, balance) = found else {
+        guard let (record, balance, goal) = found else {
             return StoredKey(resolution: .init(generation: generation, stored: nil), outcome: nil)
         }
         let entry = IdempotencyRegistry.Entry(fingerprint: .init(record.command, note: record.note), transaction: record.id)
         let outcome = MoneyOutcome(transaction: record.id, command: record.command, note: record.note, at: record.at,
-                                   balance: balance, replayed: true)
+                                   balance: balance, replayed: true, goal: goal)
         return StoredKey(resolution: .init(generation: generation, stored: entry), outcome: outcome)
     }
 }

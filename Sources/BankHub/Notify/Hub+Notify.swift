@@ -18,7 +18,8 @@ extension Hub {
     /// `execute`); an idempotent replay gets none, it was receipted the first time.
     static func receiptMessage(_ outcome: MoneyOutcome, to user: UserRecord) -> Notifier.Message {
         let (subject, body) = receipt(outcome)
-        return Notifier.message(to: user, subject: subject, body: body, prefer: .email)
+        // E-mail first: the route does not depend on whether an SMS gateway is configured.
+        return Notifier.message(to: user, subject: subject, body: body, prefer: .email, smsGateway: false)
     }
 
     static func loginNotice(_ user: UserRecord, _ info: ConnectionInfo, at: Timestamp) -> (String, String) {
@@ -51,6 +52,12 @@ extension Hub {
         case .transfer(let from, let to, let amount):
             what = "transfer of \(amount)"
             lines = ["Transfer from account \(from) to account \(to): \(amount)"]
+        case .goalFund(let account, let goal, let amount):
+            what = "savings of \(amount)"
+            lines = ["From account \(account) into savings goal \(goal): \(amount)"]
+        case .goalWithdraw(let goal, let account, let amount):
+            what = "savings returned, \(amount)"
+            lines = ["From savings goal \(goal) into account \(account): \(amount)"]
         }
         lines += [
             "Transaction: \(outcome.transaction)",

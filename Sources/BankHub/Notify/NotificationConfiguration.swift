@@ -1,7 +1,8 @@
 import SMTPClient
 
-/// How messages to people leave the hub: the sink for e-mail (SMS always goes to the log in v1), the SMTP
-/// server when that sink is `smtp`, and the outbox worker's pace and retry schedule.
+/// How messages to people leave the hub: the sink for e-mail, the SMTP server when that sink is `smtp`, the
+/// HTTP SMS gateway when one is configured (else SMS goes to the log), and the outbox worker's pace and
+/// retry schedule.
 public struct NotificationConfiguration: Sendable {
     public enum Sink: String, Sendable, CaseIterable {
         /// Every message becomes a log line (channel, recipient, subject, body). The default.
@@ -21,6 +22,9 @@ public struct NotificationConfiguration: Sendable {
     /// Check the SMTP server's certificate (system CA paths, or `smtpCAFile`). Off only for local test peers.
     public var smtpVerifyCertificate = true
     public var smtpCAFile: String?
+    /// The HTTP SMS gateway: each SMS is POSTed there as JSON `{to, body}`. Nil: no gateway, SMS goes to the
+    /// log, and codes that would go by SMS go by e-mail when the user has an address.
+    public var smsWebhook: HTTPEndpoint?
 
     /// The wait after the first failed attempt; it doubles after each further failure (1, 2, 4, 8 s).
     public var retryBaseMilliseconds: Int64 = 1_000
@@ -34,6 +38,14 @@ public struct NotificationConfiguration: Sendable {
     public var pollIntervalMilliseconds = 1_000
 
     public init() {}
+
+    /// Sets the SMS gateway from its URL (`--sms-webhook`); false when it is not an `http://` or `https://`
+    /// URL with a host (see `HTTPEndpoint`).
+    public mutating func setSMSWebhook(url: String) -> Bool {
+        guard let endpoint = HTTPEndpoint(url: url) else { return false }
+        smsWebhook = endpoint
+        return true
+    }
 
     func validate() {
         precondition(retryBaseMilliseconds > 0 && retryDelayMillisecondsMax >= retryBaseMilliseconds,

@@ -1,4 +1,5 @@
 import BankStore
+import BankWire
 import Logging
 import SMTPClient
 
@@ -49,18 +50,43 @@ struct SMTPSink: NotificationSink {
     }
 }
 
+/// Posts each SMS as JSON `{"to": "+15550100", "body": "…"}` to an HTTP SMS gateway (`--sms-webhook URL`);
+/// a 2xx answer is delivery, anything else a failure the worker retries. A message addressed to no phone
+/// number (`user:NAME`, for a user with neither a phone nor an e-mail address) goes to the log instead.
+struct SMSWebhookSink: NotificationSink {
+    let client: HTTPPostClient
+    let fallback: LogSink
+
+    init(endpoint: HTTPEndpoint, logger: Logger) throws {
+        client = try HTTPPostClient(endpoint: endpoint)
+        fallback = LogSink(logger: logger)
+    }
+
+    func deliver(_ message: OutboxRecord) throws {
+        precondition(message.channel == Notifier.Channel.sms.rawValue, "the SMS gateway carries SMS only")
+        guard message.recipient.hasPrefix("+") else { return fallback.deliver(message) }
+        try client.postBlocking(json: Self.json(to: message.recipient, body: message.body))
+    }
+
+    /// The request body: `{"to":…,"body":…}`.
+    static func json(to recipient: String, body: String) -> String {
+        JSONWriter.string(["to": .string(recipient), "body": .string(body)])
+    }
+}
+
 /// The sink for each channel.
 struct NotificationSinks: Sendable {
     let email: any NotificationSink
     let sms: any NotificationSink
 
-    /// The log sink for everything, or SMTP for e-mail when configured. Fails when the SMTP sink cannot be
-    /// set up (STARTTLS with an unreadable CA file).
+    /// The log sink for everything, or SMTP for e-mail and the HTTP gateway for SMS when configured. Fails
+    /// when the SMTP sink or the gateway's TLS cannot be set up (an unreadable CA file).
     static func make(_ configuration: NotificationConfiguration, logger: Logger) throws -> NotificationSinks {
         let log = LogSink(logger: logger)
+        let sms: any NotificationSink = try configuration.smsWebhook.map { try SMSWebhookSink(endpoint: $0, logger: logger) } ?? log
         switch configuration.sink {
-        case .log: return NotificationSinks(email: log, sms: log)
-        case .smtp: return NotificationSinks(email: try SMTPSink(configuration: configuration), sms: log)
+        case .log: return NotificationSinks(email: log, sms: sms)
+        case .smtp: return NotificationSinks(email: try SMTPSink(configuration: configuration), sms: sms)
         }
     }
 

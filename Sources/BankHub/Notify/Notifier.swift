@@ -20,6 +20,8 @@ final class Notifier: Sendable {
     private let writer: DatabaseWriter
     private let worker: OutboxWorker
     private let logger: Logger
+    /// Whether SMS really leaves the machine (an HTTP gateway is configured); without one, SMS goes to the log.
+    let smsGateway: Bool
 
     /// The worker is created here but runs only between `start` and `stop`.
     init(databasePath: String, writer: DatabaseWriter, configuration: NotificationConfiguration,
@@ -27,6 +29,7 @@ final class Notifier: Sendable {
         configuration.validate()
         self.writer = writer
         self.logger = logger
+        smsGateway = configuration.smsWebhook != nil
         worker = OutboxWorker(databasePath: databasePath, writer: writer,
                               sinks: try NotificationSinks.make(configuration, logger: logger),
                               configuration: configuration, logger: logger)
@@ -46,12 +49,12 @@ final class Notifier: Sendable {
         let body: String
     }
 
-    /// Queues a message to `user`: by SMS when `prefer` is `.sms` and the user has a phone, else by e-mail
-    /// when they have an address, else by the other channel. A user with neither still gets the message in
-    /// the outbox, addressed `user:NAME` on the SMS channel (which v1 delivers to the log), so a code is never
-    /// silently dropped and `bankhub outbox` shows it.
+    /// Queues a message to `user`: by SMS when `prefer` is `.sms`, an SMS gateway is configured and the user
+    /// has a phone; else by e-mail when they have an address; else by SMS (to the gateway, or the log). A user
+    /// with neither still gets the message in the outbox, addressed `user:NAME` on the SMS channel (delivered
+    /// to the log), so a code is never silently dropped and `bankhub outbox` shows it.
     func notify(_ user: UserRecord, subject: String, body: String, prefer: Channel) {
-        let message = Self.message(to: user, subject: subject, body: body, prefer: prefer)
+        let message = self.message(to: user, subject: subject, body: body, prefer: prefer)
         let at = Clock.now()
         let logger = self.logger
         writer.submit(.savepoint, { db in
@@ -67,8 +70,14 @@ final class Notifier: Sendable {
 
     /// The message `notify` would queue, for a caller that writes it in a job of its own (a receipt goes in
     /// the same commit as its transaction); after that commit the caller calls `queued()`.
-    static func message(to user: UserRecord, subject: String, body: String, prefer: Channel) -> Message {
-        let (channel, recipient) = route(user, prefer: prefer)
+    func message(to user: UserRecord, subject: String, body: String, prefer: Channel) -> Message {
+        Self.message(to: user, subject: subject, body: body, prefer: prefer, smsGateway: smsGateway)
+    }
+
+    /// As the instance method, given whether an SMS gateway is configured (irrelevant when `prefer` is e-mail).
+    static func message(to user: UserRecord, subject: String, body: String, prefer: Channel,
+                        smsGateway: Bool) -> Message {
+        let (channel, recipient) = route(user, prefer: prefer, smsGateway: smsGateway)
         return Message(channel: channel, recipient: recipient, subject: String(subject.prefix(subjectLengthMax)),
                        body: String(body.prefix(bodyLengthMax)))
     }
@@ -83,10 +92,12 @@ final class Notifier: Sendable {
     func queued() { worker.wake() }
 
     /// The channel and recipient for `user`; `user:NAME` on SMS when they have neither a phone nor an e-mail.
-    static func route(_ user: UserRecord, prefer: Channel) -> (Channel, String) {
+    /// SMS is chosen first only when it really reaches the phone (`smsGateway`); without a gateway a message
+    /// meant for SMS goes by e-mail when the user has an address, since the log reaches nobody.
+    static func route(_ user: UserRecord, prefer: Channel, smsGateway: Bool) -> (Channel, String) {
         let phone = user.phone.flatMap { $0.isEmpty ? nil : $0 }
         let email = user.email.flatMap { $0.isEmpty ? nil : $0 }
-        if prefer == .sms, let phone { return (.sms, phone) }
+        if prefer == .sms, smsGateway, let phone { return (.sms, phone) }
         if let email { return (.email, email) }
         if let phone { return (.sms, phone) }
         return (.sms, "user:\(user.username)")

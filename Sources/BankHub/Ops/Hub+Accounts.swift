@@ -5,11 +5,22 @@ import WebSocketTransport
 
 /// open_account, accounts, history, balance_at (an admin may read any account's history and balances).
 extension Hub {
+    /// Opens an account; with `initial_deposit`, deposits it in the same commit (and answers its `txn`).
     func openAccount(_ args: Arguments, from id: ConnectionID, _ responder: Responder) throws(BankError) {
-        let user = try session(of: id).user.id
+        let user = try session(of: id).user
         let name = try args.optionalText("name", lengthMax: UserInputRules.accountNameLengthMax) ?? "Checking"
+        let deposit = try args.has("initial_deposit") ? args.amount("initial_deposit") : nil
+        let notifier = self.notifier
         respond(responder) { [ledger] in
-            ["account": WireObjects.account(try await ledger.openAccount(owner: user, name: name))]
+            let opened = try await ledger.openAccount(owner: user.id, name: name, initialDeposit: deposit,
+                                                      receipt: { Self.receiptMessage($0, to: user) })
+            var result: JSONObject = ["account": WireObjects.account(opened.account)]
+            if let deposit = opened.deposit {
+                result.append(key: "txn", value: WireObjects.transaction(id: deposit.transaction, command: deposit.command,
+                                                                        note: nil, at: deposit.at))
+                notifier.queued()
+            }
+            return .object(result)
         }
     }
 

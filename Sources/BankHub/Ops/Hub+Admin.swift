@@ -132,8 +132,8 @@ extension Hub {
         return user
     }
 
-    /// Connected sessions of `user` see a role change at once.
-    private func refreshSessions(of user: UserRecord) {
+    /// Connected sessions of `user` see a change of role (or profile) at once.
+    func refreshSessions(of user: UserRecord) {
         for (id, connection) in connections where connection.session?.user.id == user.id {
             guard let session = connection.session else { continue }
             connections[id]?.session = Session(user: user, tokenHash: session.tokenHash, expiresAt: session.expiresAt)

@@ -16,10 +16,15 @@ extension Hub {
         let fullName = try args.optionalText("full_name", lengthMax: UserInputRules.fullNameLengthMax)
         let request = AuthService.SignUp(username: username, password: password, email: email, phone: phone,
                                          fullName: fullName)
-        respond(responder) { [auth] in
-            ["user": WireObjects.user(try await auth.signUp(request))]
+        respond(responder) { [auth, ledger] in
+            // The first account ("Checking") is stored in the same commit as the user.
+            let (user, account) = try await ledger.signUp(await auth.newUser(request), accountName: Self.firstAccountName)
+            return ["user": WireObjects.user(user), "account": WireObjects.account(account)]
         }
     }
+
+    /// The name of the account every sign-up opens.
+    static let firstAccountName = "Checking"
 
     /// Checks the credentials (and TOTP when enrolled), counts failures toward the lockout, records the attempt
     /// in the login history, and on success binds a new session to this connection.
@@ -112,12 +117,12 @@ extension Hub {
                            detail: "\(failures.address) failed logins from \(info.peerAddress) in \(policy.failureWindowMinutes) minutes")
         }
         guard let user, failures.user >= policy.lockoutFailures, user.status == .active else { return }
-        let until = Timestamp(milliseconds: now + Int64(policy.lockoutMinutes) * 60_000)
+        let until = policy.lockoutEnd(now: now)
         try? await services.writer.write { db in
             try SecurityRecords.lock(db, user: user.id, until: until, reason: "too many failed logins")
         }
         threats.report(.accountLocked, user: user.id, username: username, ip: info.peerAddress,
-                       detail: "locked for \(policy.lockoutMinutes) minutes after \(failures.user) failed logins")
+                       detail: "locked \(until == nil ? "until an admin unlocks it" : "for \(policy.lockoutMinutes) minutes") after \(failures.user) failed logins")
         disconnect(user: user.id, reason: "user locked")
     }
 
@@ -157,10 +162,16 @@ extension Hub {
     /// The connection becomes anonymous at once: every subscription ends (the client gets an `unsubscribed`
     /// event for each) and its time to log in again starts.
     func endSession(of id: ConnectionID, _ reason: RevocationReason) {
-        guard connections[id]?.session != nil else { return }
+        guard let connection = connections[id], connection.session != nil else { return }
         connections[id]?.session = nil
+        if connection.kind == .eventStream {
+            // An event stream is nothing but its subscription: it ends with its session.
+            fanout.drop(id)
+            sink.close(id, code: 1008, reason: "session ended")
+            return
+        }
         revokeSubscriptions(of: id, reason)
-        startSignInClock(id)
+        if connection.kind == .webSocket { startSignInClock(id) }
     }
 
     /// Appends to the login history (time, address, user agent, outcome); returns once committed, so the

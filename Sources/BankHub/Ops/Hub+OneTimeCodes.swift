@@ -50,7 +50,8 @@ extension Hub {
         let record: ChallengeRecord
         do {
             record = try await checkingCode(.user(user.id), username: user.username, ip: address) { [services] in
-                try await services.codes.redeem(challenge, user: user.id, purposes: [.transfer, .withdraw], code: code)
+                try await services.codes.redeem(challenge, user: user.id, purposes: [.transfer, .withdraw, .profile],
+                                                 code: code)
             }
         } catch {
             reportCodeFailure(error, user: user, ip: address)
@@ -61,15 +62,29 @@ extension Hub {
         guard current.tokenHash == session.tokenHash else {
             throw BankError(.unauthorized, "the session ended while the code was being checked")
         }
+        if record.purpose == OneTimeCodes.Purpose.profile.rawValue {
+            publishConfirmed(record, user: user.id,
+                             summary: ProfileChangeCoding.decode(record.payload).map(ProfileChangeCoding.summary) ?? "")
+            try confirmProfileChange(record, user: user.id, responder)
+            return
+        }
+        // A held standing order (Hub+OrderCodes) is created rather than executed.
+        if let order = Self.heldOrder(from: record.payload, user: user.id) {
+            return try await confirmHeldOrder(order, challenge: record, responder)
+        }
         guard let request = Self.request(from: record.payload, user: user.id) else {
             throw BankError(.internalError, "the held operation could not be read back")
         }
-        // Other screens showing the prompt learn that it was answered.
-        services.sequencer.submit([EventDraft(stream: .user(user.id), kind: "otp", data: [
-            "challenge": .string(record.id), "op": .string(record.purpose), "summary": .string(Self.summary(of: request.command)),
+        publishConfirmed(record, user: user.id, summary: Self.summary(of: request.command))
+        await execute(request, session: current, from: id, responder)
+    }
+
+    /// Other screens showing the prompt learn that it was answered.
+    private func publishConfirmed(_ record: ChallengeRecord, user: UserID, summary: String) {
+        services.sequencer.submit([EventDraft(stream: .user(user), kind: "otp", data: [
+            "challenge": .string(record.id), "op": .string(record.purpose), "summary": .string(summary),
             "status": "confirmed", "expires_at": .string(record.expiresAt.rfc3339),
         ])], at: Clock.now())
-        await execute(request, session: current, from: id, responder)
     }
 
     private func reportCodeFailure(_ error: any Error, user: UserRecord, ip: String?) {
@@ -86,6 +101,8 @@ extension Hub {
         case .deposit(let account, let amount): "deposit \(amount) to \(account)"
         case .withdraw(let account, let amount): "withdraw \(amount) from \(account)"
         case .transfer(let from, let to, let amount): "transfer \(amount) from \(from) to \(to)"
+        case .goalFund(let account, let goal, let amount): "save \(amount) from \(account) into goal \(goal)"
+        case .goalWithdraw(let goal, let account, let amount): "return \(amount) from goal \(goal) to \(account)"
         }
     }
 

@@ -125,6 +125,7 @@ extension Hub {
         }
         let now = Clock.now()
         let resolved = request.resolved(status, by: actor.id, at: now, reason: reason)
+        let notice = status == .approved ? try await approvalNotice(for: request) : nil
         let action = status == .cancelled ? nil : (status == .approved ? "request_approve" : "request_reject")
         let detail = "\(request.kind.rawValue) of \(request.username)" + (reason.map { ": \($0)" } ?? "")
         await Self.commitRequest(resolved, at: now, sequencer: services.sequencer) { db in
@@ -137,8 +138,25 @@ extension Hub {
                 try AuditRecords.append(db, actor: actor.id, action: action, target: "request:\(requestID)",
                                         detail: detail, at: now)
             }
+            if let notice { try Notifier.queue(notice, db, at: now) }
         }
+        if notice != nil { notifier.queued() }
         return ["request": WireObjects.serviceRequest(resolved)]
+    }
+
+    /// The message that tells the owner their request was approved, written in the approval's own commit:
+    /// for `kyc_update` ("your details were updated"); nil for the kinds whose effect tells them already.
+    private nonisolated func approvalNotice(for request: ServiceRequestRecord) async throws -> Notifier.Message? {
+        guard request.kind == .kycUpdate else { return nil }
+        guard let owner = try await services.readers.read({ db in try UserRecords.user(db, id: request.user) }) else {
+            return nil
+        }
+        return services.notifier.message(to: owner, subject: "Your BankHub details were updated", body: """
+            Hello \(owner.fullName ?? owner.username),
+
+            The bank approved your request to update your details (request \(request.id): \(request.note)).
+            You can check them under your profile.
+            """, prefer: .email)
     }
 
     /// What approving does beyond recording: closes the account (it must be empty: `conflict` otherwise, and

@@ -30,7 +30,8 @@ extension Hub {
         if args.has("account") { filter.account = try args.account("account") }
         if let kind = try args.optionalString("kind") {
             guard let parsed = TransactionKind(rawValue: kind) else {
-                throw .badRequest("kind must be deposit, withdrawal or transfer", field: "kind")
+                throw .badRequest("kind must be one of " + TransactionKind.allCases.map(\.rawValue).joined(separator: ", "),
+                                  field: "kind")
             }
             filter.kind = parsed
         }

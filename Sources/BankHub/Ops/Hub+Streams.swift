@@ -26,8 +26,10 @@ extension Hub {
         if let since, services.sequencer.head(of: name) - since > Int64(replayMax) {
             throw BankError(.resyncRequired, "more than \(replayMax) events were missed; re-read state and subscribe without since")
         }
+        // An HTTP event stream takes the same events as server-sent-event records.
+        let format: EventFormat = connections[id]?.kind == .eventStream ? .serverSent : .frame
         // Held back first, then read: whatever commits after this point is either in the read or held.
-        fanout.beginCatchUp(id, stream: name)
+        fanout.beginCatchUp(id, stream: name, format: format)
         let fanout = self.fanout
         Task {
             do {

@@ -15,57 +15,31 @@ final class ServiceRequestGate: Sendable {
     /// Pending requests one user may have at once; past this, `request_create` is `conflict`.
     static let pendingPerUserMax = 20
 
-    private struct State {
-        /// The highest id handed out by this process.
-        var lastID: Int64 = 0
-        /// Requests whose resolution (approve, reject, cancel) is under way.
-        var resolving: Set<Int64> = []
-        /// Per user, the last filing queued (with a number to recognise it); gone once it finished.
-        var filings: [UserID: (number: UInt64, done: Task<Void, Never>)] = [:]
-        var filingsQueued: UInt64 = 0
-    }
-
-    private let state = Mutex(State())
+    private let filings = KeyedSerialQueue<UserID>()
+    private let ids = IdentifierAllocator()
+    /// Requests whose resolution (approve, reject, cancel) is under way.
+    private let resolving = Mutex<Set<Int64>>([])
 
     /// Runs `work` after every filing of `user` queued before it has finished (committed or refused), so its
     /// count of the user's pending requests includes all of them. Filings of different users run side by side.
     func filing<T: Sendable>(for user: UserID, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
-        let (number, task) = state.withLock { state in
-            let previous = state.filings[user]?.done
-            let task = Task {
-                await previous?.value
-                return try await work()
-            }
-            state.filingsQueued += 1
-            state.filings[user] = (state.filingsQueued, Task { _ = try? await task.value })
-            return (state.filingsQueued, task)
-        }
-        defer {
-            state.withLock { state in
-                if state.filings[user]?.number == number { state.filings[user] = nil }
-            }
-        }
-        return try await task.value
+        try await filings.run(user, work)
     }
 
     /// A fresh request id: above `committedLast` (the highest id in the database, as read just before) and
     /// above every id this process handed out, committed yet or not.
     func nextID(committedLast: Int64) -> Int64 {
-        precondition(committedLast >= 0, "ids are never negative")
-        return state.withLock { state in
-            state.lastID = max(state.lastID, committedLast) + 1
-            return state.lastID
-        }
+        ids.next(committedLast: committedLast)
     }
 
     /// Claims request `id` for one resolution; false when another one is under way.
     func beginResolving(_ id: Int64) -> Bool {
-        state.withLock { state in state.resolving.insert(id).inserted }
+        resolving.withLock { $0.insert(id).inserted }
     }
 
     func endResolving(_ id: Int64) {
-        state.withLock { state in
-            let removed = state.resolving.remove(id)
+        resolving.withLock { resolving in
+            let removed = resolving.remove(id)
             precondition(removed != nil, "endResolving without beginResolving")
         }
     }

@@ -22,6 +22,23 @@ public struct SecurityPolicy: Sendable {
     public var failureWindowMinutes = 15
     /// How long a lock caused by failures lasts (admin locks last until unlocked).
     public var lockoutMinutes = 15
+    /// What ends a lock caused by failures: the cool-down of `lockoutMinutes` (the default), or only an admin.
+    public var lockoutRelease = LockoutRelease.coolDown
+
+    public enum LockoutRelease: String, Sendable, CaseIterable {
+        /// The user is unlocked after `lockoutMinutes`, or earlier by an admin.
+        case coolDown = "cooldown"
+        /// The user stays locked until an admin runs `unlock_user`.
+        case admin
+    }
+
+    /// When a lock caused by failures at `now` ends by itself: nil when only an admin can end it.
+    func lockoutEnd(now: Int64) -> Timestamp? {
+        switch lockoutRelease {
+        case .coolDown: Timestamp(milliseconds: now + Int64(lockoutMinutes) * 60_000)
+        case .admin: nil
+        }
+    }
 
     /// Transfers and withdrawals of at least this need a one-time code.
     public var otpThreshold = Money(cents: 100_000)

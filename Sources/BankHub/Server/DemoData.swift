@@ -22,9 +22,9 @@ extension HubServer {
                                                email: "alice@example.com", phone: "+15550100", fullName: "Alice Liddell"))
         let bob = try await auth.signUp(.init(username: "bob", password: "bob-demo-2026", email: "bob@example.com",
                                              phone: "+15550101", fullName: "Bob Marley"))
-        let aliceChecking = try await ledger.openAccount(owner: alice.id, name: "Checking", at: Timestamp(milliseconds: start))
-        let aliceSavings = try await ledger.openAccount(owner: alice.id, name: "Savings", at: Timestamp(milliseconds: start))
-        let bobChecking = try await ledger.openAccount(owner: bob.id, name: "Checking", at: Timestamp(milliseconds: start))
+        let aliceChecking = try await ledger.openAccount(owner: alice.id, name: "Checking", at: Timestamp(milliseconds: start)).account
+        let aliceSavings = try await ledger.openAccount(owner: alice.id, name: "Savings", at: Timestamp(milliseconds: start)).account
+        let bobChecking = try await ledger.openAccount(owner: bob.id, name: "Checking", at: Timestamp(milliseconds: start)).account
         for month in Int64(0)..<6 {
             let base = start + month * 30 * day + day
             try await move(.deposit(account: aliceChecking.id, amount: Money(cents: 320_000)), by: alice.id, "Salary", at: base)

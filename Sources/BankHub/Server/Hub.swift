@@ -13,6 +13,8 @@ actor Hub {
         var session: Session?
         /// While anonymous: when it must have logged in (see `Hub+Deadlines`); nil while signed in.
         var signInDeadline: Int64?
+        /// A WebSocket unless opened by the HTTP API (see Hub+HTTP.swift).
+        var kind = ConnectionKind.webSocket
     }
 
     var connections: [ConnectionID: Connection] = [:]
@@ -27,6 +29,10 @@ actor Hub {
     let moneyLanes = MoneyLanes()
     /// Sign-in deadlines of anonymous connections and expiry times of sessions (see `Hub+Deadlines`).
     var deadlines = ConnectionDeadlines()
+    /// Orders each user's changes of payees and profile (see `KeyedSerialQueue`).
+    let userChanges = KeyedSerialQueue<UserID>()
+    /// Ids of new payees, chosen before their commit so that the `payee` event can name them.
+    let payeeIDs = IdentifierAllocator()
     let statistics: HubStatistics
     let logger: Logger
 
@@ -55,8 +61,8 @@ actor Hub {
     }
 
     func closed(_ id: ConnectionID) {
-        guard connections.removeValue(forKey: id) != nil else { return }
-        statistics.connections.subtract(1, ordering: .relaxed)
+        guard let connection = connections.removeValue(forKey: id) else { return }
+        if connection.kind.isCounted { statistics.connections.subtract(1, ordering: .relaxed) }
         fanout.drop(id)
         security.forget(connection: id)
     }
@@ -65,21 +71,26 @@ actor Hub {
     func stopAccepting() { accepting = false }
 
     func handle(_ id: ConnectionID, _ request: Request) async {
+        await handle(id, request, responder: Responder(connection: id, requestID: request.id, sink: sink,
+                                                       inFlight: inFlight))
+    }
+
+    /// Every request, from a WebSocket frame or an HTTP request, goes through here: shutdown, rate limits,
+    /// the in-flight limit, the permission check, then the handler. `responder` says where the answer goes.
+    func handle(_ id: ConnectionID, _ request: Request, responder: Responder) async {
         guard connections[id] != nil else { return }
         statistics.requests.add(1, ordering: .relaxed)
-        let responder = Responder(connection: id, requestID: request.id, sink: sink, inFlight: inFlight)
         guard accepting else {
-            sink.send(Reply.failure(id: request.id, error: BankError(.unavailable, "the hub is shutting down")), to: id)
+            responder.refuse(BankError(.unavailable, "the hub is shutting down"))
             return
         }
         if let refusal = rateLimit(request.op, from: id) {
-            sink.send(Reply.failure(id: request.id, error: refusal), to: id)
+            responder.refuse(refusal)
             return
         }
         guard inFlight.begin(id, limit: configuration.requestsInFlightMax) else {
-            sink.send(Reply.failure(id: request.id, error: BankError(
-                .rateLimited, "more than \(configuration.requestsInFlightMax) requests in flight", retryAfterSeconds: 1)),
-                      to: id)
+            responder.refuse(BankError(
+                .rateLimited, "more than \(configuration.requestsInFlightMax) requests in flight", retryAfterSeconds: 1))
             return
         }
         // The reads of sign-in ops run on their own reader, so heavy reads of other clients cannot stall them.
@@ -114,6 +125,16 @@ actor Hub {
             }
         case .history: try await history(args, from: id, responder)
         case .balanceAt: try await balanceAt(args, from: id, responder)
+        case .payees: try listPayees(from: id, responder)
+        case .payeeAdd: try await addPayee(args, from: id, responder)
+        case .payeeUpdate: try updatePayee(args, from: id, responder)
+        case .payeeRemove: try removePayee(args, from: id, responder)
+        case .goals: try listGoals(from: id, responder)
+        case .goalCreate: try createGoal(args, from: id, responder)
+        case .goalFund, .goalWithdraw: try await moveGoalMoney(request.op, args, from: id, responder)
+        case .goalDelete: try await deleteGoal(args, from: id, responder)
+        case .profile: try showProfile(from: id, responder)
+        case .updateProfile: try updateProfile(args, from: id, responder)
         case .subscribe: try await subscribe(args, from: id, responder)
         case .unsubscribe: try unsubscribe(args, from: id, responder)
         case .confirmOTP:
@@ -141,6 +162,10 @@ actor Hub {
         case .transactions: try listTransactions(args, responder)
         case .users: try listUsers(args, responder)
         case .audit: try listAudit(args, responder)
+        case .orderCreate: try await createOrder(args, from: id, responder)
+        case .orders: try listOrders(args, from: id, responder)
+        case .orderCancel: try cancelOrder(args, from: id, responder)
+        case .statement: try await statement(args, from: id, responder)
         }
     }
 

@@ -28,6 +28,20 @@ public struct HubConfiguration: Sendable {
     public var anonymousConnectionMillisecondsMax = 30_000
     /// How often the hub looks for connections past a deadline (time to log in, session expiry).
     public var deadlineCheckMilliseconds = 1_000
+    /// Standing-order payments and the monthly statements job.
+    public var scheduler = SchedulerConfiguration()
+    /// Seconds between the comment lines that keep an idle event stream (`GET /api/v1/streams/...`) open
+    /// through proxies.
+    public var eventStreamHeartbeatSeconds = 15
+    /// The `retry:` an event stream starts with: how long a browser's `EventSource` waits to reconnect.
+    public var eventStreamRetryMilliseconds = 3_000
+    /// `/readyz` writes through the writer at most this often (only when asked).
+    public var readinessProbeIntervalMilliseconds = 5_000
+    /// A readiness write still waiting after this long makes `/readyz` answer 503.
+    public var readinessWriteTimeoutMilliseconds = 2_000
+    /// After SIGTERM, how long `/readyz` answers 503 while everything else still works, so load balancers
+    /// stop sending work before the hub refuses it.
+    public var shutdownDrainMilliseconds = 0
 
     public init() {}
 
@@ -36,5 +50,10 @@ public struct HubConfiguration: Sendable {
         precondition((1...historyPageMax).contains(historyPageDefault), "the default page fits the maximum")
         retention.validate()
         precondition(anonymousConnectionMillisecondsMax > 0 && deadlineCheckMilliseconds > 0, "deadlines must be positive")
+        scheduler.validate()
+        precondition(eventStreamHeartbeatSeconds > 0 && eventStreamRetryMilliseconds > 0, "stream periods are positive")
+        precondition(readinessProbeIntervalMilliseconds > 0 && readinessWriteTimeoutMilliseconds > 0,
+                     "readiness periods are positive")
+        precondition(shutdownDrainMilliseconds >= 0, "the drain period is not negative")
     }
 }

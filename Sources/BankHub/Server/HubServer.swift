@@ -30,6 +30,8 @@ public final class HubServer: Sendable {
     private let logger: Logger
     /// Purges old sessions, challenges and login attempts, and compacts old idempotency keys.
     let janitor: Janitor
+    /// Queues last month's statement e-mails on the 1st (and after any restart that finds them missing).
+    let statementsJob: MonthlyStatementJob
 
     var writer: DatabaseWriter { services.writer }
     var readers: DatabaseReaders { services.readers }
@@ -37,6 +39,10 @@ public final class HubServer: Sendable {
     var auth: AuthService { services.auth }
     var notifier: Notifier { services.notifier }
     private let shutdownStarted = OnceFlag()
+    /// `/readyz`'s state (HTTP/Readiness.swift).
+    let readiness: Readiness
+    /// The event-stream heartbeat, from `start()` to `shutdown()`.
+    private let heartbeat = Mutex<Task<Void, Never>?>(nil)
 
     /// Opens (creating or migrating) the database, checks the stored ledger's invariants and loads it.
     /// Refuses to start on a ledger whose balances do not match its postings.
@@ -61,6 +67,7 @@ public final class HubServer: Sendable {
             writer.close()
             throw HubStartError(message: error.description)
         }
+        let (orders, lastOrderID) = try await writer.write { db in (try OrderRecords.active(db), try OrderRecords.lastID(db)) }
         let readers = try DatabaseReaders(path: options.databasePath, readStepsMax: options.storage.readStepsMax)
         let notifier: Notifier
         do {
@@ -72,11 +79,13 @@ public final class HubServer: Sendable {
             throw HubStartError(message: "cannot set up the \(options.notifications.sink) notification sink: \(error)")
         }
         return HubServer(options: options, writer: writer, readers: readers, notifier: notifier, snapshot: snapshot,
-                         heads: heads, lastThreatID: lastThreatID, codeKey: codeKey, logger: logger)
+                         heads: heads, lastThreatID: lastThreatID, codeKey: codeKey, orders: (orders, lastOrderID),
+                         logger: logger)
     }
 
     private init(options: Options, writer: DatabaseWriter, readers: DatabaseReaders, notifier: Notifier,
-                 snapshot: LedgerSnapshot, heads: [String: Int64], lastThreatID: Int64, codeKey: CodeKey, logger: Logger) {
+                 snapshot: LedgerSnapshot, heads: [String: Int64], lastThreatID: Int64, codeKey: CodeKey,
+                 orders: (active: [StandingOrderRecord], lastID: Int64), logger: Logger) {
         var transportOptions = options.transport
         transportOptions.tooLargeReply = Reply.failure(id: nil, error: BankError(
             .tooLarge, "messages are limited to \(transportOptions.messageBytesMax) bytes; closing"))
@@ -99,19 +108,47 @@ public final class HubServer: Sendable {
             totp: SecondFactor(writer: writer, readers: readers),
             codes: OneTimeCodes(writer: writer, attemptsMax: options.hub.security.otpAttemptsMax, key: codeKey),
             security: SecurityGuard(policy: options.hub.security),
-            threats: ThreatReporter(lastID: lastThreatID, sequencer: sequencer), notifier: notifier)
+            threats: ThreatReporter(lastID: lastThreatID, sequencer: sequencer), notifier: notifier,
+            orders: StandingOrderScheduler(orders: orders.active, lastID: orders.lastID, services: .init(
+                ledger: ledger, sequencer: sequencer, readers: readers, writer: writer, notifier: notifier),
+                                           configuration: options.hub.scheduler, logger: logger))
         self.services = services
         self.janitor = Janitor(policy: options.hub.retention, writer: writer, readers: readers, ledger: ledger,
                                logger: logger)
-        self.hub = Hub(sink: transport, services: services, configuration: options.hub, statistics: statistics,
-                       logger: logger)
+        statementsJob = MonthlyStatementJob(writer: writer, notifier: notifier, configuration: options.hub.scheduler,
+                                            logger: logger)
+        let hub = Hub(sink: transport, services: services, configuration: options.hub, statistics: statistics,
+                      logger: logger)
+        self.hub = hub
+        readiness = Readiness(writer: writer, configuration: options.hub)
+        // Dynamic HTTP routes (the API, readiness, statement downloads); another one is one more `addRoute` here:
+        // `HTTPRoute.responding(to:)` with `api.requireSession(request)` for its bearer token.
+        let api = HTTPAPI(hub: hub, auth: auth, streamRetryMilliseconds: options.hub.eventStreamRetryMilliseconds)
+        transport.addRoute(api.route)
+        transport.addRoute(readiness.route)
+        transport.addRoute(StatementDownload(api: api, hub: hub).route)
     }
 
-    /// Binds the port and starts the service thread, the outbox worker and the janitor; returns the bound port.
+    /// Binds the port and starts the service thread, the outbox worker, the janitor, the standing-order
+    /// scheduler and the monthly statements job; returns the bound port.
     public func start() throws -> Int {
         try transport.start()
         notifier.start()
         janitor.start()
+        let orders = services.orders
+        Task { await orders.start() }
+        statementsJob.start()
+        let (hub, transport) = (self.hub, self.transport)
+        let seconds = hub.configuration.eventStreamHeartbeatSeconds
+        heartbeat.withLock { task in
+            task = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(seconds))
+                    let streams = await hub.eventStreamIDs()
+                    if !streams.isEmpty { transport.send(ServerSentEvent.heartbeat, to: streams) }
+                }
+            }
+        }
         return transport.port
     }
 
@@ -144,10 +181,18 @@ public final class HubServer: Sendable {
 
     static let binaryRefusal = BankError(.badRequest, "binary frames are not part of the protocol; send JSON in text frames")
 
-    /// Graceful stop: refuse new requests, let those in flight be answered (bounded wait), close every
-    /// connection with 1001, commit what is queued and close the database. Idempotent.
+    /// Graceful stop: `/readyz` turns 503 (for `shutdownDrainMilliseconds` everything else still works), then
+    /// refuse new requests, let those in flight be answered (bounded wait), close every connection with 1001
+    /// and every event stream, commit what is queued and close the database. Idempotent.
     public func shutdown() async {
         guard shutdownStarted.claim() else { return }
+        readiness.startDraining()
+        let drain = hub.configuration.shutdownDrainMilliseconds
+        if drain > 0 {
+            logger.info("shutting down: /readyz answers 503; still serving for \(drain) ms")
+            try? await Task.sleep(for: .milliseconds(drain))
+        }
+        heartbeat.withLock { $0?.cancel() }
         logger.info("shutting down: refusing new requests")
         await hub.stopAccepting()
         let grace = hub.configuration.shutdownGraceMilliseconds
@@ -157,6 +202,9 @@ public final class HubServer: Sendable {
             waited += 10
         }
         transport.shutdown()
+        // Before the notifier and the writer: payments under way are recorded, with their messages.
+        await services.orders.stop()
+        await statementsJob.stop()
         // After the transport, before the writer: the worker records its last outcome through the writer. A
         // message queued from here on waits in the outbox for the next start.
         notifier.stop()

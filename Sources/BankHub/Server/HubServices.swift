@@ -13,4 +13,6 @@ struct HubServices: Sendable {
     let security: SecurityGuard
     let threats: ThreatReporter
     let notifier: Notifier
+    /// Standing orders: creates, cancels and pays them.
+    let orders: StandingOrderScheduler
 }

@@ -36,11 +36,17 @@ final class AuthService: Sendable {
     }
 
     func signUp(_ request: SignUp) async throws -> UserRecord {
-        let hash = await derive { [hasher] in hasher.hash(password: request.password) }
-        let user = UserRecords.NewUser(username: request.username, passwordHash: hash, role: request.role,
-                                       email: request.email, phone: request.phone, fullName: request.fullName,
-                                       at: Clock.now())
+        let user = await newUser(request)
         return try await writer.write { db in try UserRecords.insert(db, user) }
+    }
+
+    /// The user row a sign-up stores, with its password hashed (off the cooperative pool), for a caller that
+    /// writes it in a commit of its own (`signup` stores the first account with it).
+    func newUser(_ request: SignUp) async -> UserRecords.NewUser {
+        let hash = await derive { [hasher] in hasher.hash(password: request.password) }
+        return UserRecords.NewUser(username: request.username, passwordHash: hash, role: request.role,
+                                   email: request.email, phone: request.phone, fullName: request.fullName,
+                                   at: Clock.now())
     }
 
     /// What a username and password amount to. Every case costs one key derivation, so timing does not tell an

@@ -3,7 +3,7 @@ import BankCrypto
 import BankStore
 
 /// Six-digit one-time codes from OpenSSL's CSPRNG, bound to a challenge that holds back an operation (a
-/// large transfer) or a password reset.
+/// large transfer, a change of contact) or a password reset.
 ///
 /// Only HMAC-SHA256(code key, challenge id : code) is stored: the key lives outside the database (see `CodeKey`),
 /// so a copy of the database alone does not let anyone try the million codes offline. A challenge allows
@@ -13,6 +13,8 @@ final class OneTimeCodes: Sendable {
     enum Purpose: String, Sendable {
         case transfer, withdraw
         case passwordReset = "password_reset"
+        /// A change of e-mail or phone (`update_profile`).
+        case profile
     }
 
     struct Issued: Sendable {

@@ -34,15 +34,39 @@ struct Responder: Sendable {
     let requestID: JSONValue
     let sink: any FrameSink
     let inFlight: InFlightCounter
+    /// Where the answer to an HTTP request goes instead of a reply frame on `sink`; nil on a WebSocket.
+    var deliver: (@Sendable (Result<JSONValue, BankError>) -> Void)?
+
+    init(connection: ConnectionID, requestID: JSONValue, sink: any FrameSink, inFlight: InFlightCounter,
+         deliver: (@Sendable (Result<JSONValue, BankError>) -> Void)? = nil) {
+        self.connection = connection
+        self.requestID = requestID
+        self.sink = sink
+        self.inFlight = inFlight
+        self.deliver = deliver
+    }
 
     func succeed(_ result: JSONValue) {
-        sink.send(Reply.success(id: requestID, result: result), to: connection)
+        send(.success(result))
         inFlight.end(connection)
     }
 
     func fail(_ error: BankError) {
-        sink.send(Reply.failure(id: requestID, error: error), to: connection)
+        send(.failure(error))
         inFlight.end(connection)
+    }
+
+    /// Answers a request refused before it counted as in flight (shutdown, rate limits).
+    func refuse(_ error: BankError) {
+        send(.failure(error))
+    }
+
+    private func send(_ result: Result<JSONValue, BankError>) {
+        if let deliver { return deliver(result) }
+        switch result {
+        case .success(let value): sink.send(Reply.success(id: requestID, result: value), to: connection)
+        case .failure(let error): sink.send(Reply.failure(id: requestID, error: error), to: connection)
+        }
     }
 
     func finish(_ result: Result<JSONValue, BankError>) {

@@ -11,7 +11,8 @@ public struct HistoryEntry: Sendable, Equatable {
     public let balanceAfter: Money
     public let at: Timestamp
     public let note: String?
-    /// The other customer account of a transfer; nil for deposits and withdrawals.
+    /// The other customer account of a transfer, the goal (its id) of a goal movement; nil for deposits and
+    /// withdrawals.
     public let counterparty: AccountID?
 }
 
@@ -23,7 +24,7 @@ public enum HistoryRecords {
         precondition(limit > 0, "a page holds at least one entry")
         return try db.prepare("""
             SELECT p.id, p.txn_id, t.kind, p.amount, p.balance_after, p.created_at, t.note,
-                   CASE WHEN t.kind = 'transfer' THEN
+                   CASE WHEN t.kind IN ('transfer', 'goal_fund', 'goal_withdraw') THEN
                         CASE WHEN t.debit_account = p.account_id THEN t.credit_account ELSE t.debit_account END
                    END
             FROM postings p JOIN transactions t ON t.id = p.txn_id

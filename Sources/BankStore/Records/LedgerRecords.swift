@@ -38,6 +38,8 @@ public struct TransactionRecord: Sendable, Equatable {
 public struct LedgerSnapshot: Sendable {
     public let state: LedgerState
     public let idempotency: IdempotencyRegistry
+    /// The open savings goals' details (their balances are in `state`).
+    public let goals: [GoalRecord]
 }
 
 /// Reads and writes of accounts, transactions and postings. Statements are prepared once per connection.
@@ -47,11 +49,11 @@ public enum LedgerRecords {
     /// `recentSince`, every key as a full entry.
     public static func load(_ db: SQLiteConnection,
                             recentSince: Timestamp = Timestamp(milliseconds: .min)) throws -> LedgerSnapshot {
-        let accounts = try db.prepare("SELECT id, owner_id, kind, status, balance FROM accounts").query { row in
+        let accounts = try db.prepare("SELECT id, owner_id, kind, status, balance, parent_id FROM accounts").query { row in
             LedgerState.Account(id: AccountID(row.int64(0)), owner: row.optionalInt64(1).map(UserID.init),
                                 kind: AccountKind(rawValue: row.string(2)) ?? .customer,
                                 status: AccountStatus(rawValue: row.string(3)) ?? .open,
-                                balance: Money(cents: row.int64(4)))
+                                balance: Money(cents: row.int64(4)), parent: row.optionalInt64(5).map(AccountID.init))
         }
         let lastTransaction = try db.prepare("SELECT COALESCE(MAX(id), 0) FROM transactions").queryOne { $0.int64(0) } ?? 0
         var registry = IdempotencyRegistry()
@@ -70,12 +72,13 @@ public enum LedgerRecords {
             registry.record(user: record.user, key: key, entry: entry, at: record.at)
         }
         return LedgerSnapshot(state: LedgerState(accounts: accounts, lastTransactionID: TransactionID(lastTransaction)),
-                              idempotency: registry)
+                              idempotency: registry, goals: try GoalRecords.openGoals(db))
     }
 
-    /// Checks the stored ledger: every transaction's postings sum to zero, every balance equals the sum of its
-    /// postings, all balances sum to zero, and every account stream's seqs run without a gap. Returns what is
-    /// wrong; empty when all holds.
+    /// Checks the stored ledger: every transaction's postings sum to zero, every balance (customer, cash and
+    /// savings-goal accounts alike) equals the sum of its postings, all balances sum to zero, every goal
+    /// account belongs to a customer account of its owner and holds nothing once closed, and every account
+    /// stream's seqs run without a gap. Returns what is wrong; empty when all holds.
     public static func violations(_ db: SQLiteConnection) throws -> [String] {
         var problems: [String] = []
         try db.prepare("SELECT txn_id, SUM(amount) FROM postings GROUP BY txn_id HAVING SUM(amount) <> 0 LIMIT 10")
@@ -89,6 +92,13 @@ public enum LedgerRecords {
         }
         let total = try db.prepare("SELECT COALESCE(SUM(balance), 0) FROM accounts").queryOne { $0.int64(0) } ?? 0
         if total != 0 { problems.append("balances sum to \(total), not zero") }
+        try db.prepare("""
+            SELECT g.id, g.balance FROM accounts g LEFT JOIN accounts p ON p.id = g.parent_id
+            WHERE g.kind = 'goal' AND (p.kind IS NOT 'customer' OR p.owner_id IS NOT g.owner_id
+                                       OR (g.status = 'closed' AND g.balance <> 0)) LIMIT 10
+            """).query { row in
+            problems.append("goal account \(row.int64(0)) (balance \(row.int64(1))) is not an open goal of its owner's account")
+        }
         try db.prepare(accountStreamGaps).query { row in
             problems.append("stream account:\(row.int64(0)) has seq \(row.int64(1)) after \(row.int64(2))")
         }
@@ -110,9 +120,10 @@ public enum LedgerRecords {
 
     public static func insertAccount(_ db: SQLiteConnection, _ account: LedgerState.Account, name: String,
                                      at: Timestamp) throws {
-        try db.prepare("INSERT INTO accounts(id, owner_id, kind, name, status, balance, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .run(account.id.rawValue, account.owner?.rawValue, account.kind.rawValue, name, account.status.rawValue,
-                 account.balance.cents, at.milliseconds)
+        try db.prepare("""
+            INSERT INTO accounts(id, owner_id, kind, name, status, balance, created_at, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """).run(account.id.rawValue, account.owner?.rawValue, account.kind.rawValue, name, account.status.rawValue,
+                     account.balance.cents, at.milliseconds, account.parent?.rawValue)
     }
 
     public static func updateStatus(_ db: SQLiteConnection, _ account: AccountID, _ status: AccountStatus) throws {
@@ -146,8 +157,9 @@ public enum LedgerRecords {
         precondition(db.changes == 1, "balance update must touch exactly one account")
     }
 
+    /// The customer accounts of `owner` (not their savings-goal accounts), oldest first.
     public static func accounts(_ db: SQLiteConnection, ownedBy owner: UserID) throws -> [AccountRecord] {
-        try db.prepare(accountColumns + " WHERE owner_id = ? ORDER BY id").query(owner.rawValue, row: account)
+        try db.prepare(accountColumns + " WHERE owner_id = ? AND kind = 'customer' ORDER BY id").query(owner.rawValue, row: account)
     }
 
     public static func account(_ db: SQLiteConnection, _ id: AccountID) throws -> AccountRecord? {
@@ -198,6 +210,8 @@ extension TransactionRecord {
         case .deposit: .deposit(account: credited, amount: amount)
         case .withdrawal: .withdraw(account: debited, amount: amount)
         case .transfer: .transfer(from: debited, to: credited, amount: amount)
+        case .goalFund: .goalFund(account: debited, goal: credited, amount: amount)
+        case .goalWithdraw: .goalWithdraw(goal: debited, account: credited, amount: amount)
         }
     }
 }

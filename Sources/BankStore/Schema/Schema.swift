@@ -181,12 +181,162 @@ enum Schema {
         CREATE INDEX login_attempts_time ON login_attempts(created_at);
         CREATE INDEX login_attempts_failures ON login_attempts(user_id, id) WHERE outcome <> 'success';
         """),
+        // Standing orders and monthly statements (docs/protocol.md "Standing orders", "Statements"). Numbered 5,
+        // not 4: the retention branch claims 4 (its indexes); versions are applied by number, so a gap is harmless.
+        //
+        // `standing_orders` holds each order and its progress: `next_index` periods have been processed
+        // (`paid` + `failed`), the next is due at `next_due_at` (NULL once the order ended). A period's
+        // processing is one commit: its row in `standing_order_payments` (the primary key makes a second
+        // payment of one period impossible), the order's progress and, when paid, the transfer itself.
+        // `statement_mailings` remembers which monthly e-mail (statement or admin report) each user got for
+        // which month; its primary key and the outbox row share one commit, so each is queued at most once.
+        // `outbox_id` names the message without a foreign key, so a future purge of old outbox rows need not
+        // touch this table.
+        (5, """
+        CREATE TABLE standing_orders(
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            from_account INTEGER NOT NULL REFERENCES accounts(id),
+            to_account INTEGER NOT NULL REFERENCES accounts(id),
+            amount INTEGER NOT NULL CHECK (amount > 0),
+            every TEXT NOT NULL CHECK (every IN ('day', 'week', 'month')),
+            start_at INTEGER NOT NULL,
+            payments_max INTEGER CHECK (payments_max IS NULL OR payments_max > 0),
+            note TEXT,
+            status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'cancelled', 'completed')),
+            next_index INTEGER NOT NULL DEFAULT 0,
+            next_due_at INTEGER,
+            paid INTEGER NOT NULL DEFAULT 0 CHECK (paid >= 0),
+            failed INTEGER NOT NULL DEFAULT 0 CHECK (failed >= 0),
+            created_at INTEGER NOT NULL,
+            ended_at INTEGER,
+            CHECK (from_account <> to_account),
+            CHECK (paid + failed = next_index),
+            CHECK (payments_max IS NULL OR next_index <= payments_max),
+            CHECK ((status = 'active') = (next_due_at IS NOT NULL))
+        );
+        CREATE INDEX standing_orders_user ON standing_orders(user_id, id);
+        CREATE TABLE standing_order_payments(
+            order_id INTEGER NOT NULL REFERENCES standing_orders(id),
+            period INTEGER NOT NULL CHECK (period >= 0),
+            due_at INTEGER NOT NULL,
+            txn_id INTEGER REFERENCES transactions(id),
+            reason TEXT,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (order_id, period),
+            CHECK ((txn_id IS NULL) <> (reason IS NULL))
+        ) WITHOUT ROWID;
+        CREATE TRIGGER standing_order_payments_are_immutable_update BEFORE UPDATE ON standing_order_payments
+            BEGIN SELECT RAISE(ABORT, 'standing order payments are immutable'); END;
+        CREATE TRIGGER standing_order_payments_are_immutable_delete BEFORE DELETE ON standing_order_payments
+            BEGIN SELECT RAISE(ABORT, 'standing order payments are immutable'); END;
+        CREATE TABLE statement_mailings(
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            month TEXT NOT NULL CHECK (length(month) = 7),
+            kind TEXT NOT NULL CHECK (kind IN ('statement', 'admin_report')),
+            outbox_id INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (user_id, month)
+        ) WITHOUT ROWID;
+        """),
         // One-time codes by user (docs/security.md "Identity, codes and sessions"): a new challenge retires the
         // user's pending ones of its purpose, and reset codes are found by user, so both look challenges up by
         // user instead of scanning the table. Numbered 6: the retention branch claims 4 and standing orders 5;
         // versions are applied by number, so a gap is harmless.
         (6, """
         CREATE INDEX otp_challenges_user ON otp_challenges(user_id, purpose, status);
+        """),
+        // Everyday banking (issue 11): savings goals, payees, profile changes held for a code.
+        // - `accounts` may hold kind 'goal': a savings goal's money, owned by the customer, tied to one of their
+        //   customer accounts by `parent_id` (set exactly on goal accounts), never below zero.
+        // - `transactions` may be 'goal_fund' (account → goal) and 'goal_withdraw' (goal → account).
+        // - `otp_challenges` may hold a 'profile' change (new e-mail or phone) until its code is confirmed.
+        // - `goals`: a goal's target and target date; its name, owner, parent and saved balance are its account's.
+        //   A deleted goal's account is closed (its postings stay), and its row stays with it.
+        // - `payees`: a user's saved recipients, one per account.
+        // SQLite cannot change a CHECK constraint, so the three tables are rebuilt (copy, drop, rename; with
+        // foreign keys off during migrations, see `migrate`) with their indexes and triggers, including those
+        // earlier migrations added (4: otp_challenges_time, 6: otp_challenges_user). Numbered 7: it was written
+        // beside migrations 5 (standing orders) and 6 (challenge index) and applies after them.
+        (7, """
+        CREATE TABLE accounts_v5(
+            id INTEGER PRIMARY KEY,
+            owner_id INTEGER REFERENCES users(id),
+            kind TEXT NOT NULL CHECK (kind IN ('customer', 'cash', 'goal')),
+            name TEXT NOT NULL,
+            currency TEXT NOT NULL DEFAULT 'USD',
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'locked', 'closed')),
+            balance INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            parent_id INTEGER REFERENCES accounts(id),
+            CHECK (kind = 'cash' OR owner_id IS NOT NULL),
+            CHECK (kind = 'cash' OR balance >= 0),
+            CHECK ((kind = 'goal') = (parent_id IS NOT NULL))
+        );
+        INSERT INTO accounts_v5(id, owner_id, kind, name, currency, status, balance, created_at)
+            SELECT id, owner_id, kind, name, currency, status, balance, created_at FROM accounts;
+        DROP TABLE accounts;
+        ALTER TABLE accounts_v5 RENAME TO accounts;
+        CREATE INDEX accounts_owner ON accounts(owner_id);
+        CREATE INDEX accounts_parent ON accounts(parent_id) WHERE parent_id IS NOT NULL;
+
+        CREATE TABLE transactions_v5(
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('deposit', 'withdrawal', 'transfer', 'goal_fund', 'goal_withdraw')),
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            amount INTEGER NOT NULL CHECK (amount > 0),
+            debit_account INTEGER NOT NULL REFERENCES accounts(id),
+            credit_account INTEGER NOT NULL REFERENCES accounts(id),
+            note TEXT,
+            idempotency_key TEXT,
+            created_at INTEGER NOT NULL,
+            UNIQUE (user_id, idempotency_key),
+            CHECK (debit_account <> credit_account)
+        );
+        INSERT INTO transactions_v5(id, kind, user_id, amount, debit_account, credit_account, note, idempotency_key,
+                                    created_at)
+            SELECT id, kind, user_id, amount, debit_account, credit_account, note, idempotency_key, created_at
+            FROM transactions;
+        DROP TABLE transactions;
+        ALTER TABLE transactions_v5 RENAME TO transactions;
+        CREATE INDEX transactions_user ON transactions(user_id, id);
+        CREATE INDEX transactions_time ON transactions(created_at);
+        CREATE TRIGGER transactions_are_immutable_update BEFORE UPDATE ON transactions
+            BEGIN SELECT RAISE(ABORT, 'transactions are immutable'); END;
+        CREATE TRIGGER transactions_are_immutable_delete BEFORE DELETE ON transactions
+            BEGIN SELECT RAISE(ABORT, 'transactions are immutable'); END;
+
+        CREATE TABLE otp_challenges_v5(
+            id TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            purpose TEXT NOT NULL CHECK (purpose IN ('transfer', 'withdraw', 'password_reset', 'profile')),
+            payload TEXT NOT NULL,
+            code_hash BLOB NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'used', 'dead')),
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO otp_challenges_v5(id, user_id, purpose, payload, code_hash, attempts, status, created_at, expires_at)
+            SELECT id, user_id, purpose, payload, code_hash, attempts, status, created_at, expires_at FROM otp_challenges;
+        DROP TABLE otp_challenges;
+        ALTER TABLE otp_challenges_v5 RENAME TO otp_challenges;
+        CREATE INDEX otp_challenges_time ON otp_challenges(created_at);
+        CREATE INDEX otp_challenges_user ON otp_challenges(user_id, purpose, status);
+
+        CREATE TABLE goals(
+            account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
+            target INTEGER NOT NULL CHECK (target > 0),
+            target_date TEXT CHECK (target_date IS NULL OR length(target_date) = 10)
+        );
+        CREATE TABLE payees(
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            nickname TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            UNIQUE (user_id, account_id)
+        );
         """),
     ]
 
@@ -207,12 +357,29 @@ enum Schema {
             CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)
             """)
         let applied = Set(try connection.prepare("SELECT version FROM schema_migrations").query { $0.int64(0) })
+        // Foreign keys are off while migrating, as SQLite asks for a table rebuild (copy, drop, rename): a DROP
+        // TABLE would otherwise check every row pointing at the table. Each migration instead ends with a full
+        // `foreign_key_check` inside its transaction, and a violation rolls it back.
+        try connection.execute("PRAGMA foreign_keys = OFF")
+        defer { try? connection.execute("PRAGMA foreign_keys = ON") }
         for migration in migrations where !applied.contains(Int64(migration.version)) {
             try connection.transaction {
                 try connection.execute(migration.sql)
+                let broken = try connection.prepare("PRAGMA foreign_key_check").query { row in row.string(0) }
+                guard broken.isEmpty else {
+                    throw SchemaMigrationError(version: migration.version,
+                                               message: "foreign keys broken in " + Set(broken).sorted().joined(separator: ", "))
+                }
                 try connection.prepare("INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)")
                     .run(migration.version, Clock.nowMilliseconds())
             }
         }
     }
+}
+
+/// A migration that would leave the database inconsistent; it was rolled back.
+struct SchemaMigrationError: Error, CustomStringConvertible {
+    let version: Int
+    let message: String
+    var description: String { "schema migration \(version) failed: \(message)" }
 }

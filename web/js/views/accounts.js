@@ -4,7 +4,7 @@
  * @module views/accounts
  */
 import { $, h, busy, clearFormErrors, setFieldError, setMessage } from '../dom.js';
-import { accountLabel, formatMoney, fromCents, spokenMoney, toCents } from '../format.js';
+import { accountLabel, formatMoney, fromCents, parseAmountInput, spokenMoney, toCents } from '../format.js';
 
 let ctx;
 
@@ -20,7 +20,7 @@ export function mount(context) {
     if (btn) store.select(btn.dataset.account);
   });
   store.on('select', renderSelection);
-  store.on('user', (user) => { if (!user) render(); });
+  store.on('user', (user) => { if (!user) { setMessage($('accounts-welcome'), ''); render(); } });
   store.on('resync', (stream) => { if (stream.startsWith('account:')) load().catch(() => {}); });
   store.on('event', (ev) => { if (ev.event === 'balance') applyBalance(ev.data); });
   store.on('reply-balance', applyBalance);
@@ -137,21 +137,37 @@ function renderChoices() {
     .map((a) => h('option', { value: a.id }, accountLabel(a))));
 }
 
+/** After sign-up: the hub opened the first account ("Checking") with the user; say so on the dashboard. */
+export function welcome(account) {
+  setMessage($('accounts-welcome'), `Welcome! Your ${account.name || 'first'} account, No. ${account.id}, is open. Add money with Deposit below.`);
+}
+
 async function openAccount() {
   const form = $('open-form');
   clearFormErrors(form);
+  setMessage($('accounts-welcome'), '');
   const name = form.elements.name.value.trim();
+  const depositText = form.elements.initial_deposit.value.trim();
+  const deposit = depositText ? parseAmountInput(depositText) : null;
+  if (deposit && !deposit.ok) { setFieldError(form.elements.initial_deposit, deposit.error); form.elements.initial_deposit.focus(); return; }
+  const args = {};
+  if (name) args.name = name;
+  if (deposit) args.initial_deposit = deposit.amount;
   try {
-    const { account } = await ctx.call('open_account', name ? { name } : {});
+    const { account } = await ctx.call('open_account', args);
     ctx.store.accounts.set(account.id, { ...account });
     render();
     ctx.store.emit('accounts');
     await subscribe(account.id);
     ctx.store.select(account.id);
     form.elements.name.value = '';
-    ctx.announce(`Opened ${account.name || 'account'}, number ${account.id}.`);
+    form.elements.initial_deposit.value = '';
+    const funded = deposit ? ` with ${formatMoney(account.balance)}` : '';
+    setMessage($('accounts-welcome'), `Opened ${account.name || 'an account'}, No. ${account.id}${funded}.`);
+    ctx.announce(`Opened ${account.name || 'account'}, number ${account.id}${funded}.`);
   } catch (err) {
-    if (err.field === 'name') setFieldError(form.elements.name, ctx.describeError(err));
-    else setMessage($('open-error'), ctx.describeError(err));
+    if (err.field === 'name') ctx.fieldError(form.elements.name, err);
+    else if (err.field === 'initial_deposit' || err.code === 'invalid_amount') ctx.fieldError(form.elements.initial_deposit, err);
+    else ctx.showError($('open-error'), err, { op: 'open_account' });
   }
 }

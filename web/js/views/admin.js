@@ -98,7 +98,6 @@ function withKey(args, onMissing) {
 }
 
 function keyError(err) {
-  if (err.code === 'forbidden' && (err.field === 'admin_key' || err.field === 'totp')) return 'The admin key was not accepted.';
   return ctx.describeError(err);
 }
 
@@ -113,7 +112,7 @@ async function loadThreats() {
     }
     renderThreats();
   } catch (err) {
-    setMessage($('feed-status'), ctx.isUnavailable(err) ? 'The threat monitor is not available on this hub yet.' : ctx.describeError(err));
+    if (ctx.isUnavailable(err)) setMessage($('feed-status'), 'The threat monitor is not available on this hub yet.'); else ctx.showError($('feed-status'), err);
   }
 }
 
@@ -182,7 +181,7 @@ async function ack(btn) {
     loadAudit(false);
   } catch (err) {
     btn.disabled = false;
-    setMessage($('feed-status'), keyError(err));
+    setMessage($('feed-status'), keyError(err), ctx.errorCode(err));
   }
 }
 
@@ -204,7 +203,7 @@ async function loadUsers(more) {
     renderThreats();
     setMessage($('users-status'), '');
   } catch (err) {
-    setMessage($('users-status'), ctx.isUnavailable(err) ? 'The users list is not available on this hub yet.' : ctx.describeError(err));
+    if (ctx.isUnavailable(err)) setMessage($('users-status'), 'The users list is not available on this hub yet.'); else ctx.showError($('users-status'), err);
   }
 }
 
@@ -244,7 +243,7 @@ async function lockOrUnlock(btn) {
     loadAudit(false);
   } catch (err) {
     btn.disabled = false;
-    setMessage($('users-error'), keyError(err));
+    setMessage($('users-error'), keyError(err), ctx.errorCode(err));
   }
 }
 
@@ -265,7 +264,7 @@ async function loadAudit(more) {
     $('audit-more').hidden = auditNext == null;
     setMessage($('audit-status'), $('audit-list').children.length ? '' : 'No staff actions yet.');
   } catch (err) {
-    setMessage($('audit-status'), ctx.isUnavailable(err) ? 'The audit log is not available on this hub yet.' : ctx.describeError(err));
+    if (ctx.isUnavailable(err)) setMessage($('audit-status'), 'The audit log is not available on this hub yet.'); else ctx.showError($('audit-status'), err);
   }
 }
 

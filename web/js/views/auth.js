@@ -5,9 +5,11 @@
  * @module views/auth
  */
 import { $, announce, busy, clearFormErrors, setFieldError, setMessage } from '../dom.js';
+import { welcome } from './accounts.js';
 
 const USERNAME_RE = /^[a-z0-9_.-]{3,32}$/;
 let ctx;
+let firstAccount = null; // the account sign-up opened, shown once logged in
 
 export function mount(context) {
   ctx = context;
@@ -81,12 +83,15 @@ async function submit(form, mode) {
       if (v.full_name) args.full_name = v.full_name;
       if (v.email) args.email = v.email;
       if (v.phone) args.phone = v.phone;
-      await ctx.call('signup', args);
+      const res = await ctx.call('signup', args);
       announce('Account created. Logging you in.');
+      firstAccount = res.account ?? null;
     }
     const totp = $('auth-totp-field').hidden ? '' : form.elements.totp.value.trim();
     await ctx.client.login(v.username, v.password, totp ? { totp } : {});
     form.elements.password.value = '';
+    if (firstAccount) welcome(firstAccount);
+    firstAccount = null;
   } catch (err) {
     const field = err.field && form.elements[err.field];
     if (err.code === 'otp_required') {
@@ -94,11 +99,9 @@ async function submit(form, mode) {
       $('auth-totp-field').hidden = false;
       setFieldError(form.elements.totp, $('auth-totp').value ? 'That code is not right.' : 'Enter the code from your authenticator app.');
       form.elements.totp.focus();
-    } else if (field) { setFieldError(field, ctx.describeError(err)); field.focus(); }
-    else if (err.code === 'unauthorized') setMessage($('auth-error'), 'That username and password do not match.');
-    else if (err.code === 'account_locked') setMessage($('auth-error'), 'This user is locked after too many attempts. Try again later or contact the bank.');
-    else if (err.code === 'conflict') { setFieldError(form.elements.username, 'That username is taken. Try another one.'); form.elements.username.focus(); }
-    else setMessage($('auth-error'), ctx.describeError(err));
+    } else if (field) { ctx.fieldError(field, err); field.focus(); }
+    else if (err.code === 'conflict') { ctx.fieldError(form.elements.username, err); form.elements.username.focus(); }
+    else ctx.showError($('auth-error'), err, { op: err.op ?? 'login' });
   }
 }
 
@@ -112,7 +115,7 @@ async function forgot() {
     setMessage($('forgot-success'), 'If that user exists, a code is on its way to the email or phone on file. It is valid for 15 minutes.');
     $('reset-code').focus();
   } catch (err) {
-    setMessage($('forgot-error'), ctx.describeError(err));
+    ctx.showError($('forgot-error'), err);
   }
 }
 
@@ -138,8 +141,8 @@ async function reset() {
     setMessage($('auth-notice'), 'Your password was changed. Log in with the new one.');
     $('auth-password').focus();
   } catch (err) {
-    if (err.code === 'otp_invalid' || err.code === 'otp_expired') { setFieldError(form.elements.code, ctx.describeError(err)); form.elements.code.focus(); }
-    else if (err.field === 'new_password') { setFieldError(form.elements.new_password, ctx.describeError(err)); form.elements.new_password.focus(); }
-    else setMessage($('reset-error'), ctx.describeError(err));
+    if (err.code === 'otp_invalid' || err.code === 'otp_expired') { ctx.fieldError(form.elements.code, err); form.elements.code.focus(); }
+    else if (err.field === 'new_password') { ctx.fieldError(form.elements.new_password, err); form.elements.new_password.focus(); }
+    else ctx.showError($('reset-error'), err);
   }
 }

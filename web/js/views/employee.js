@@ -8,6 +8,11 @@ import { formatDateTime, formatMoney } from '../format.js';
 import { KIND_TEXT, STATUS_TEXT } from './services.js';
 
 const STREAM = 'staff:requests';
+/** Transaction kinds as the hub names them (the `kind` of a txn and of the `transactions` filter). */
+const KIND_LABEL = {
+  deposit: 'Deposit', withdrawal: 'Withdrawal', transfer: 'Transfer',
+  goal_fund: 'Into a savings goal', goal_withdraw: 'Out of a savings goal',
+};
 let ctx;
 const queue = new Map(); // id -> request
 let active = false;      // subscribed for the current user
@@ -75,7 +80,7 @@ async function start() {
   await loadQueue();
 }
 
-function showStatus(text) { setMessage($('queue-status'), text); }
+function showStatus(text, code = null) { setMessage($('queue-status'), text, code); }
 
 async function loadQueue() {
   try {
@@ -84,7 +89,7 @@ async function loadQueue() {
     if (active) showStatus('');
     renderQueue();
   } catch (err) {
-    showStatus(ctx.isUnavailable(err) ? 'Service requests are not available on this hub yet.' : ctx.describeError(err));
+    if (ctx.isUnavailable(err)) showStatus('Service requests are not available on this hub yet.'); else showStatus(ctx.describeError(err), ctx.errorCode(err));
   }
 }
 
@@ -137,7 +142,7 @@ async function approve(r, btn) {
     ctx.announce(`Request ${request.id} approved.`);
   } catch (err) {
     btn.disabled = false;
-    showStatus(`Could not approve request ${r.id}: ${ctx.describeError(err)}`);
+    showStatus(`Could not approve request ${r.id}: ${ctx.describeError(err)}`, ctx.errorCode(err));
   }
 }
 
@@ -162,8 +167,8 @@ async function reject() {
     renderQueue();
     ctx.announce(`Request ${request.id} rejected.`);
   } catch (err) {
-    if (err.field === 'reason') setFieldError($('reject-reason'), ctx.describeError(err));
-    else setMessage($('reject-error'), ctx.describeError(err));
+    if (err.field === 'reason') ctx.fieldError($('reject-reason'), err);
+    else ctx.showError($('reject-error'), err);
   }
 }
 
@@ -185,7 +190,7 @@ async function searchCustomers() {
       h('button', { type: 'button', class: 'link-btn', dataset: { txsUser: c.id } }, `Transactions of ${c.username}`))));
     setMessage($('cust-status'), `${customers.length} customer${customers.length === 1 ? '' : 's'} found.`);
   } catch (err) {
-    setMessage($('cust-status'), ctx.isUnavailable(err) ? 'Customer search is not available on this hub yet.' : ctx.describeError(err));
+    if (ctx.isUnavailable(err)) setMessage($('cust-status'), 'Customer search is not available on this hub yet.'); else ctx.showError($('cust-status'), err);
   }
 }
 
@@ -220,7 +225,7 @@ async function searchTransactions(more) {
     const res = await ctx.call('transactions', more ? { ...txArgs, before: txNext } : txArgs);
     const rows = res.transactions.map((t) => h('tr', {},
       h('td', { class: 'nowrap' }, h('time', { datetime: t.at }, formatDateTime(t.at))),
-      h('td', {}, t.kind === 'withdraw' ? 'Withdrawal' : t.kind.charAt(0).toUpperCase() + t.kind.slice(1), t.note ? h('span', { class: 'note muted' }, t.note) : null),
+      h('td', {}, KIND_LABEL[t.kind] ?? t.kind, t.note ? h('span', { class: 'note muted' }, t.note) : null),
       h('td', { class: 'mono' }, `${t.from ?? 'cash'} → ${t.to ?? 'cash'}`, t.user ? h('span', { class: 'note muted' }, `by user ${typeof t.user === 'object' ? (t.user.username ?? t.user.id) : t.user}`) : null),
       h('td', { class: 'num money' }, formatMoney(t.amount))));
     if (more) $('txs-body').append(...rows); else $('txs-body').replaceChildren(...rows);
@@ -230,7 +235,7 @@ async function searchTransactions(more) {
     $('txs-table').hidden = count === 0;
     setMessage($('txs-status'), `${count} transaction${count === 1 ? '' : 's'} shown.`);
   } catch (err) {
-    if (err.field && form.elements[err.field]) setFieldError(form.elements[err.field], ctx.describeError(err));
-    setMessage($('txs-status'), ctx.isUnavailable(err) ? 'Transaction search is not available on this hub yet.' : ctx.describeError(err));
+    if (err.field && form.elements[err.field]) ctx.fieldError(form.elements[err.field], err);
+    if (ctx.isUnavailable(err)) setMessage($('txs-status'), 'Transaction search is not available on this hub yet.'); else ctx.showError($('txs-status'), err);
   }
 }

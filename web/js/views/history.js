@@ -4,6 +4,7 @@
  * @module views/history
  */
 import { $, h, busy, clearFormErrors, setFieldError, setMessage } from '../dom.js';
+import { nicknameOf } from './payees.js';
 import { accountLabel, formatDateTime, formatMoney, localInputToIso, nowLocalInput, toCents } from '../format.js';
 
 const PAGE = 25;
@@ -13,6 +14,7 @@ let next = null;       // cursor for older entries
 let loadedFor = null;  // account id the entries belong to
 let generation = 0;    // discards replies for an account no longer shown
 let refreshTimer = null;
+let atPicked = false;  // the person chose the "Balance on" time (else it follows the clock)
 
 export function mount(context) {
   ctx = context;
@@ -27,7 +29,9 @@ export function mount(context) {
     btn.disabled = true;
     try { await loadMore(); } finally { btn.disabled = false; }
   });
+  // Until the person picks a time, "Balance on" means now (the time of the lookup, not of the page load).
   $('balance-at-input').value = nowLocalInput();
+  $('balance-at-input').addEventListener('input', () => { atPicked = true; });
   $('balance-at-form').addEventListener('submit', (e) => {
     e.preventDefault();
     busy($('balance-at-form'), lookUpBalance);
@@ -66,7 +70,7 @@ async function loadFirst(account) {
     loadedFor = account;
     render();
   } catch (err) {
-    if (gen === generation) setMessage($('history-error'), ctx.describeError(err));
+    if (gen === generation) ctx.showError($('history-error'), err);
   }
 }
 
@@ -81,7 +85,7 @@ async function loadMore() {
     next = page.next ?? null;
     render();
   } catch (err) {
-    if (gen === generation) setMessage($('history-error'), ctx.describeError(err));
+    if (gen === generation) ctx.showError($('history-error'), err);
   }
 }
 
@@ -114,12 +118,17 @@ async function refreshTop() {
 
 function describe(e) {
   const other = e.counterparty ? ctx.store.accounts.get(String(e.counterparty)) : null;
-  const otherText = other ? accountLabel(other) : `account ${e.counterparty}`;
+  const nickname = e.counterparty && !other ? nicknameOf(e.counterparty) : null;
+  const otherText = other ? accountLabel(other) : nickname ? `${nickname} (account ${e.counterparty})` : `account ${e.counterparty}`;
   const negative = (toCents(e.amount) ?? 0n) < 0n;
+  const goal = e.counterparty ? ctx.store.goals.get(String(e.counterparty)) : null;
+  const goalText = goal ? `savings goal ${goal.name}` : 'a savings goal';
   switch (e.kind) {
     case 'deposit': return 'Deposit';
     case 'withdraw': case 'withdrawal': return 'Withdrawal';
     case 'transfer': return negative ? `Transfer to ${otherText}` : `Transfer from ${otherText}`;
+    case 'goal_fund': return `Put aside for ${goalText}`;
+    case 'goal_withdraw': return `Back from ${goalText}`;
     default: return e.kind ? e.kind.charAt(0).toUpperCase() + e.kind.slice(1).replace(/_/g, ' ') : 'Transaction';
   }
 }
@@ -145,6 +154,7 @@ async function lookUpBalance() {
   clearFormErrors(form);
   setMessage($('balance-at-result'), '');
   const account = ctx.store.selected;
+  if (!atPicked) form.elements.at.value = nowLocalInput();
   const at = localInputToIso(form.elements.at.value);
   if (!account) { setMessage($('history-error'), 'Choose an account first.'); return; }
   if (!at) { setFieldError(form.elements.at, 'Enter a date and time.'); form.elements.at.focus(); return; }
@@ -152,7 +162,7 @@ async function lookUpBalance() {
     const res = await ctx.call('balance_at', { account, at });
     setMessage($('balance-at-result'), `Balance on ${formatDateTime(res.at ?? at)}: ${formatMoney(res.balance)}`);
   } catch (err) {
-    if (err.field === 'at') setFieldError(form.elements.at, ctx.describeError(err));
-    else setMessage($('history-error'), ctx.describeError(err));
+    if (err.field === 'at') ctx.fieldError(form.elements.at, err);
+    else ctx.showError($('history-error'), err);
   }
 }

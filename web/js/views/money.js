@@ -9,6 +9,7 @@
 import { $, busy, clearFormErrors, setFieldError, setMessage } from '../dom.js';
 import { accountLabel, formatMoney, parseAmountInput } from '../format.js';
 import { applyBalance } from './accounts.js';
+import { nicknameOf } from './payees.js';
 
 let ctx;
 const keys = new WeakMap(); // form -> idempotency key of the attempt in progress
@@ -54,17 +55,23 @@ function checkAmount(form) {
   return r.ok ? r.amount : null;
 }
 
-function showFailure(form, err) {
+/** What the page knows about a refused money movement: the account money comes from (its label and the
+ * balance the page shows) and the amount asked, so "not enough money" can say how much is there. */
+function aboutMoney(op, accountId, amount) {
+  const acct = ctx.store.accounts.get(String(accountId));
+  return { op, from: acct ? accountLabel(acct) : `account ${accountId}`, available: acct?.balance, amount };
+}
+
+function showFailure(form, err, about) {
   const field = err.field && form.elements[err.field];
-  const message = ctx.describeError(err);
-  if (field) { setFieldError(field, message); field.focus(); return; }
+  if (field) { ctx.fieldError(field, err, about); field.focus(); return; }
   if (err.code === 'invalid_amount' || err.code === 'insufficient_funds') {
-    setFieldError(form.elements.amount, message);
+    ctx.fieldError(form.elements.amount, err, about);
     form.elements.amount.focus();
     return;
   }
   if (err.code === 'same_account' || (err.code === 'not_found' && form.elements.to)) {
-    setFieldError(form.elements.to, err.code === 'not_found' ? 'There is no open account with that number.' : message);
+    ctx.fieldError(form.elements.to, err, about);
     form.elements.to.focus();
     return;
   }
@@ -72,7 +79,7 @@ function showFailure(form, err) {
     setMessage(form.querySelector('.form-error'), 'Not sent: the verification was cancelled.');
     return;
   }
-  setMessage(form.querySelector('.form-error'), message);
+  ctx.showError(form.querySelector('.form-error'), err, about);
 }
 
 /** The end of a success sentence: replay note and new balance (unknown when confirmed on another screen). */
@@ -107,7 +114,7 @@ async function depositOrWithdraw(op) {
     const prep = op === 'deposit' ? 'to' : 'from';
     succeed(form, `${verb} ${formatMoney(amount)} ${prep} ${accountLabel(acct) || account}${tail(res)}`, res, account);
   } catch (err) {
-    showFailure(form, err);
+    showFailure(form, err, aboutMoney(op, account, amount));
   }
 }
 
@@ -129,9 +136,13 @@ async function transfer() {
   try {
     const res = await ctx.call('transfer', args);
     const dest = ctx.store.accounts.get(to);
-    succeed(form, `Sent ${formatMoney(amount)} to ${dest ? accountLabel(dest) : `account ${to}`}${tail(res)}`, res, from);
+    const nickname = nicknameOf(to);
+    const name = dest ? accountLabel(dest) : nickname ? `${nickname} (account ${to})` : `account ${to}`;
+    succeed(form, `Sent ${formatMoney(amount)} to ${name}${tail(res)}`, res, from);
     form.elements.to.value = '';
+    form.elements.payee.value = '';
+    ctx.store.emit('transferred', { from, to, amount });
   } catch (err) {
-    showFailure(form, err);
+    showFailure(form, err, aboutMoney('transfer', from, amount));
   }
 }

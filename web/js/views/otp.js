@@ -37,7 +37,9 @@ export function mount(context) {
   });
   $('otp-code').addEventListener('input', (e) => { e.target.value = e.target.value.replace(/[^0-9]/g, '').slice(0, 6); });
   ctx.store.on('event', (ev) => {
-    if (ev.event === 'otp' && ev.data?.challenge) {
+    if (ev.event === 'otp' && ev.data?.challenge && ev.data.status === 'confirmed') {
+      confirmedElsewhere(ev.data.challenge);
+    } else if (ev.event === 'otp' && ev.data?.challenge) {
       const d = ev.data;
       prompt({ challenge: d.challenge, op: d.op, summary: d.summary, expires_at: d.expires_at }).catch(() => {});
     } else if (ev.event === 'transfer' && ev.data?.status === 'completed') {
@@ -111,6 +113,17 @@ function describe(entry) {
     const acct = ctx.store.accounts.get(String(a.account));
     return `Withdraw ${formatMoney(a.amount)} from ${acct ? accountLabel(acct) : `account ${a.account}`}`;
   }
+  if (a && entry.op === 'order_create') {
+    return `Standing order: ${formatMoney(a.amount)} every ${a.every} to account ${a.to}`;
+  }
+  if (a && entry.op === 'update_profile') {
+    const parts = [];
+    if ('email' in a) parts.push(a.email ? `change your email to ${a.email}` : 'remove your email');
+    if ('phone' in a) parts.push(a.phone ? `change your phone to ${a.phone}` : 'remove your phone');
+    if ('full_name' in a) parts.push(a.full_name ? `change your name to ${a.full_name}` : 'remove your name');
+    const text = parts.join(', ');
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
   return entry.summary || '';
 }
 
@@ -133,6 +146,15 @@ function finish(entry, result, error) {
     current = null;
     if ($('otp-dialog').open) $('otp-dialog').close('done');
   }
+}
+
+/** The hub says a challenge was confirmed (`otp` event, `status: "confirmed"`): on another screen, unless
+ * this screen is the one verifying it (its own reply, with the result, follows). */
+function confirmedElsewhere(challenge) {
+  const entry = entries.get(challenge);
+  if (!entry || entry.verifying) return;
+  finish(entry, { confirmedElsewhere: true }, null);
+  ctx.announce('Confirmed on another screen.');
 }
 
 /** The held operation's effect arrived: someone confirmed the code on another screen. */
@@ -173,6 +195,7 @@ async function verify() {
   if (!entry) return;
   const code = $('otp-code').value.trim();
   if (!/^[0-9]{6}$/.test(code)) { setMessage($('otp-error'), 'Enter the 6 digits of the code.'); $('otp-code').focus(); return; }
+  entry.verifying = true;
   try {
     const res = await ctx.client.request('confirm_otp', { challenge: entry.challenge, code });
     if (res.balance !== undefined) {
@@ -182,8 +205,9 @@ async function verify() {
     finish(entry, res, null);
     ctx.announce('Confirmed.');
   } catch (err) {
+    entry.verifying = false;
     if (err.code === 'otp_invalid' || err.code === 'too_many_attempts') {
-      setMessage($('otp-error'), ctx.describeError(err));
+      ctx.showError($('otp-error'), err);
       $('otp-code').select();
       return;
     }

@@ -82,7 +82,7 @@ function renderAccounts() {
 }
 
 function unavailable(err) {
-  setMessage($('req-unavailable'), ctx.isUnavailable(err) ? 'Service requests are not available on this hub yet.' : ctx.describeError(err));
+  if (ctx.isUnavailable(err)) setMessage($('req-unavailable'), 'Service requests are not available on this hub yet.'); else ctx.showError($('req-unavailable'), err);
 }
 
 async function loadRequests() {
@@ -137,8 +137,8 @@ async function createRequest() {
     setMessage($('req-success'), `Request No. ${request.id} sent. We will get back to you here.`);
   } catch (err) {
     const field = err.field && form.elements[err.field];
-    if (field) { setFieldError(field, ctx.describeError(err)); field.focus(); }
-    else setMessage($('req-error'), ctx.isUnavailable(err) ? 'Service requests are not available on this hub yet.' : ctx.describeError(err));
+    if (field) { ctx.fieldError(field, err); field.focus(); }
+    else if (ctx.isUnavailable(err)) setMessage($('req-error'), 'Service requests are not available on this hub yet.'); else ctx.showError($('req-error'), err);
   }
 }
 
@@ -152,7 +152,7 @@ async function cancelRequest(btn) {
     $('req-list').focus?.();
   } catch (err) {
     btn.disabled = false;
-    setMessage($('req-error'), ctx.describeError(err));
+    ctx.showError($('req-error'), err);
   }
 }
 
@@ -168,7 +168,7 @@ async function loadLoginHistory() {
     $('lh-table').hidden = attempts.length === 0;
     setMessage($('lh-status'), attempts.length ? '' : 'No sign-ins yet.');
   } catch (err) {
-    setMessage($('lh-status'), ctx.isUnavailable(err) ? 'Login history is not available on this hub yet.' : ctx.describeError(err));
+    if (ctx.isUnavailable(err)) setMessage($('lh-status'), 'Login history is not available on this hub yet.'); else ctx.showError($('lh-status'), err);
   }
 }
 
@@ -199,9 +199,9 @@ async function changePassword() {
     form.reset();
     setMessage($('pw-success'), 'Password changed. Your other sessions were signed out.');
   } catch (err) {
-    if (err.code === 'unauthorized' || err.field === 'old') { setFieldError(form.elements.old, 'That is not your current password.'); form.elements.old.focus(); }
-    else if (err.field === 'new') { setFieldError(form.elements.new, ctx.describeError(err)); form.elements.new.focus(); }
-    else setMessage($('pw-error'), ctx.describeError(err));
+    if (err.code === 'unauthorized' || err.field === 'old') { ctx.fieldError(form.elements.old, err); form.elements.old.focus(); }
+    else if (err.field === 'new') { ctx.fieldError(form.elements.new, err); form.elements.new.focus(); }
+    else ctx.showError($('pw-error'), err);
   }
 }
 
@@ -218,7 +218,7 @@ async function startTotp(btn) {
     $('totp-setup').hidden = false;
     $('totp-code').focus();
   } catch (err) {
-    setMessage($('totp-error'), ctx.describeError(err));
+    ctx.showError($('totp-error'), err);
   } finally {
     btn.disabled = false;
   }
@@ -235,8 +235,9 @@ async function confirmTotp() {
     $('totp-setup').hidden = true;
     $('totp-secret').textContent = '';
     setMessage($('totp-success'), 'Two-step sign-in is on. Next time you log in, enter the code from your app too.');
+    ctx.store.emit('totp', true);
   } catch (err) {
-    setFieldError(form.elements.code, err.code === 'otp_invalid' ? 'That code does not match. Check the time on your device and try the new code.' : ctx.describeError(err));
+    ctx.fieldError(form.elements.code, err);
     form.elements.code.focus();
   }
 }

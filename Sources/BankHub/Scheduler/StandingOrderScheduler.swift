@@ -1,0 +1,279 @@
+import BankCore
+import BankStore
+import BankWire
+import Logging
+
+/// Makes the standing orders' payments when they fall due, and creates and cancels orders, one at a time per
+/// order so that a cancellation never crosses a payment.
+///
+/// A look for due payments happens at least every `orderCheckIntervalMilliseconds` (one second), sooner when a
+/// payment falls due earlier. Each due period becomes a normal transfer through `LedgerService` (the same
+/// rules, events and receipt as the `transfer` op) whose commit also holds the period's row in
+/// `standing_order_payments`, the order's progress and its `order` event on `user:ID`. So a period is paid
+/// once: a crash before that commit leaves it due (the restarted hub pays it), a crash after it leaves it
+/// recorded. The transfer's idempotency key `order/N/K` (a `/` no client key may contain) is a second guard.
+/// A period refused by the ledger (insufficient funds, a locked or closed account) is recorded as failed in
+/// one commit with its `order` event and a notification, and not retried; a transient error (the hub
+/// shutting down) leaves it due for the next look.
+actor StandingOrderScheduler {
+    struct Services: Sendable {
+        let ledger: LedgerService
+        let sequencer: EventSequencer
+        let readers: DatabaseReaders
+        let writer: DatabaseWriter
+        let notifier: Notifier
+    }
+
+    private var book: StandingOrderBook
+    private var lastID: Int64
+    /// Orders being created per user, not yet committed (counted against the per-user limit).
+    private var creating: [UserID: Int] = [:]
+    /// Cancellations waiting for the order's payment under way to be recorded.
+    private var waiting: [Int64: [CheckedContinuation<Void, Never>]] = [:]
+    private var loop: Task<Void, Never>?
+    private var stopping = false
+    private let services: Services
+    private let configuration: SchedulerConfiguration
+    private let logger: Logger
+
+    init(orders: [StandingOrderRecord], lastID: Int64, services: Services, configuration: SchedulerConfiguration,
+         logger: Logger) {
+        configuration.validate()
+        precondition(orders.allSatisfy { $0.id <= lastID }, "the last id covers every order")
+        book = StandingOrderBook(orders: orders)
+        self.lastID = lastID
+        self.services = services
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The idempotency key of payment `period` of order `order`: deterministic, and never a client's (a client
+    /// key may not contain `/`).
+    static func idempotencyKey(order: Int64, period: Int64) -> String { "order/\(order)/\(period)" }
+
+    func start() {
+        guard loop == nil, !stopping else { return }
+        loop = Task { await self.run() }
+    }
+
+    /// Stops looking for due payments and waits (bounded) for the payments under way to be recorded, so that
+    /// nothing is submitted to the writer after it closes.
+    func stop() async {
+        stopping = true
+        loop?.cancel()
+        await loop?.value
+        var waited = 0
+        while !book.busy.isEmpty, waited < configuration.stopWaitMillisecondsMax {
+            try? await Task.sleep(for: .milliseconds(10))
+            waited += 10
+        }
+        if !book.busy.isEmpty {
+            logger.warning("standing orders: payments still under way at shutdown", metadata: ["orders": "\(book.busy.count)"])
+        }
+    }
+
+    private func run() async {
+        while !stopping, !Task.isCancelled {
+            await tick(now: Clock.now())
+            let now = Clock.nowMilliseconds()
+            var wait = Int64(configuration.orderCheckIntervalMilliseconds)
+            if let due = book.nextDue { wait = min(wait, max(due.milliseconds - now, 1)) }
+            try? await Task.sleep(for: .milliseconds(wait))
+        }
+    }
+
+    /// Starts every payment due at `now` (at most `paymentsPerCheckMax`).
+    func tick(now: Timestamp) async {
+        for plan in book.takeDue(now: now, limit: configuration.paymentsPerCheckMax) {
+            await pay(plan)
+        }
+    }
+
+    // MARK: Paying a period
+
+    private func pay(_ plan: StandingOrderBook.Plan) async {
+        let order = plan.order
+        let user: UserRecord
+        do {
+            guard let found = try await services.readers.read({ db in try UserRecords.user(db, id: order.user) }) else {
+                preconditionFailure("standing order \(order.id) belongs to no user")
+            }
+            user = found
+        } catch {
+            logger.error("standing orders: cannot read the owner", metadata: ["order": "\(order.id)", "error": "\(error)"])
+            release(plan.order.id)
+            return
+        }
+        guard user.status == .active else {
+            await recordFailure(plan, BankError(.accountLocked, "user \(user.username) is locked"), user: user)
+            return
+        }
+        let request = MoneyRequest(command: .transfer(from: order.from, to: order.to, amount: order.amount),
+                                   user: user.id, note: order.note,
+                                   idempotencyKey: Self.idempotencyKey(order: order.id, period: plan.period))
+        let extras = CommitExtras(events: { outcome in
+            [Self.event(plan, WireObjects.orderPaid(StandingOrderBook.advanced(order, paid: true, at: outcome.at),
+                                                    outcome, due: plan.due))]
+        }, write: { db, outcome in
+            try OrderRecords.recordPeriod(db, Self.payment(plan, outcome.transaction, nil, at: outcome.at),
+                                          orderAfter: StandingOrderBook.advanced(order, paid: true, at: outcome.at))
+        })
+        await services.ledger.submit(request, receipt: { Hub.receiptMessage($0, to: user) }, extras: extras) { result in
+            Task { await self.paid(plan, result, user: user) }
+        }
+    }
+
+    /// The ledger's answer for a period: committed, refused (recorded as failed), or not now (left due).
+    private func paid(_ plan: StandingOrderBook.Plan, _ result: Result<MoneyOutcome, BankError>, user: UserRecord) async {
+        switch result {
+        case .success(let outcome):
+            let after = StandingOrderBook.advanced(plan.order, paid: true, at: outcome.at)
+            if outcome.replayed {
+                // The transfer of this period is in the ledger but the period was not recorded with it; that
+                // cannot happen while both share a commit, but if it does the progress is recorded now and the
+                // transfer is not made again.
+                logger.warning("standing orders: period paid earlier, recording it", metadata: ["order": "\(plan.order.id)"])
+                _ = try? await services.writer.write { db in
+                    try OrderRecords.recordPeriod(db, Self.payment(plan, outcome.transaction, nil, at: outcome.at),
+                                                  orderAfter: after)
+                }
+            }
+            finish(plan, after: after)
+            services.notifier.queued()
+        case .failure(let error) where [.unavailable, .internalError, .rateLimited].contains(error.code):
+            logger.warning("standing orders: payment postponed", metadata: ["order": "\(plan.order.id)", "error": "\(error.message)"])
+            release(plan.order.id)
+        case .failure(let error):
+            await recordFailure(plan, error, user: user)
+        }
+    }
+
+    /// Records a refused period in one commit: its row, the order's progress, the `order` event and a message
+    /// to the owner.
+    private func recordFailure(_ plan: StandingOrderBook.Plan, _ error: BankError, user: UserRecord) async {
+        let now = Clock.now()
+        let after = StandingOrderBook.advanced(plan.order, paid: false, at: now)
+        let (subject, body) = Self.failureNotice(plan, error, after: after)
+        let message = services.notifier.message(to: user, subject: subject, body: body, prefer: .email)
+        let payment = Self.payment(plan, nil, error.code.rawValue, at: now)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            services.sequencer.submit([Self.event(plan, WireObjects.orderFailed(after, error, due: plan.due))], at: now,
+                                      body: { db in
+                try OrderRecords.recordPeriod(db, payment, orderAfter: after)
+                try Notifier.queue(message, db, at: now)
+            }, completion: { continuation.resume() })
+        }
+        finish(plan, after: after)
+        services.notifier.queued()
+    }
+
+    private func finish(_ plan: StandingOrderBook.Plan, after: StandingOrderRecord) {
+        book.finish(plan, after: after)
+        wakeWaiters(of: plan.order.id)
+    }
+
+    private func release(_ id: Int64) {
+        book.release(id)
+        wakeWaiters(of: id)
+    }
+
+    private func wakeWaiters(of id: Int64) {
+        for waiter in waiting.removeValue(forKey: id) ?? [] { waiter.resume() }
+    }
+
+    static func event(_ plan: StandingOrderBook.Plan, _ data: JSONValue) -> EventDraft {
+        EventDraft(stream: .user(plan.order.user), kind: "order", data: data)
+    }
+
+    static func payment(_ plan: StandingOrderBook.Plan, _ transaction: TransactionID?, _ reason: String?,
+                        at: Timestamp) -> StandingOrderPayment {
+        StandingOrderPayment(order: plan.order.id, period: plan.period, due: plan.due, transaction: transaction,
+                             reason: reason, at: at)
+    }
+
+    static func failureNotice(_ plan: StandingOrderBook.Plan, _ error: BankError,
+                              after: StandingOrderRecord) -> (String, String) {
+        let order = plan.order
+        let next = after.nextDue.map { "The next payment is due \($0.rfc3339)." } ?? "That was the order's last payment."
+        let body = """
+            A payment of your standing order \(order.id) was not made.
+
+            Amount: \(order.amount)
+            From account \(order.from) to account \(order.to)
+            Due: \(plan.due.rfc3339)
+            Reason: \(error.code.rawValue) (\(error.message))
+
+            It is not retried. \(next)
+            """
+        return ("BankHub standing order \(order.id): payment failed", body)
+    }
+
+    // MARK: Creating and cancelling
+
+    /// What `order_create` asks for, after its arguments were checked.
+    struct Draft: Sendable {
+        let user: UserID
+        let from: AccountID
+        let to: AccountID
+        let amount: Money
+        let every: Recurrence
+        let start: Timestamp
+        let count: Int64?
+        let note: String?
+    }
+
+    /// Commits a new active order and takes it into the book; `conflict` past `ordersPerUserMax` active ones.
+    func create(_ draft: Draft, ordersPerUserMax: Int) async throws(BankError) -> StandingOrderRecord {
+        guard !stopping else { throw BankError(.unavailable, "the hub is shutting down") }
+        guard book.activeCount(of: draft.user) + creating[draft.user, default: 0] < ordersPerUserMax else {
+            throw BankError(.conflict, "a user may have at most \(ordersPerUserMax) active standing orders; cancel one first")
+        }
+        lastID += 1
+        let order = StandingOrderBook.newOrder(id: lastID, user: draft.user, from: draft.from, to: draft.to,
+                                               amount: draft.amount, every: draft.every, start: draft.start,
+                                               count: draft.count, note: draft.note, at: Clock.now())
+        creating[draft.user, default: 0] += 1
+        defer { creating[draft.user, default: 1] -= 1 }
+        do {
+            try await services.writer.write { db in try OrderRecords.insert(db, order) }
+        } catch {
+            logger.error("standing orders: cannot store a new order", metadata: ["error": "\(error)"])
+            throw BankError(.internalError, "the standing order could not be stored; it was not created")
+        }
+        // Due only from now on, once durable: a crash before this commit leaves no order behind.
+        book.add(order)
+        return order
+    }
+
+    /// Cancels `id` for its owner `user`, after any payment of it under way was recorded. Someone else's order
+    /// is `not_found`; one that already ended is `conflict`.
+    func cancel(_ id: Int64, by user: UserID) async throws(BankError) -> StandingOrderRecord {
+        while book.isBusy(id) {
+            await withCheckedContinuation { waiting[id, default: []].append($0) }
+        }
+        guard let order = book.order(id) else {
+            let stored = try? await services.readers.read { db in try OrderRecords.order(db, id: id) }
+            guard let stored, stored.user == user else { throw .notFound("no standing order \(id)") }
+            throw BankError(.conflict, "standing order \(id) is \(stored.status.rawValue), not active")
+        }
+        guard order.user == user else { throw .notFound("no standing order \(id)") }
+        let claimed = book.claim(id)
+        precondition(claimed, "an order not busy can be claimed")
+        let now = Clock.now()
+        let stored: StandingOrderRecord?
+        do {
+            stored = try await services.writer.write { db -> StandingOrderRecord? in
+                let cancelled = try OrderRecords.cancel(db, id: id, at: now)
+                precondition(cancelled, "an order in the book is active in the database")
+                return try OrderRecords.order(db, id: id)
+            }
+        } catch {
+            release(id)
+            throw BankError(.internalError, "the standing order could not be cancelled; it is still active")
+        }
+        book.remove(id)
+        wakeWaiters(of: id)
+        guard let stored else { preconditionFailure("a cancelled order is still stored") }
+        return stored
+    }
+}
