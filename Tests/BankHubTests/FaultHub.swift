@@ -89,7 +89,8 @@ struct StormRequest: Sendable {
 /// `quietMilliseconds` after that (a halted writer never answers its ledger jobs), when the connection ends
 /// (the hub was killed), or after 10 s without a message in any case.
 func pipeline(_ connection: WebSocketConnection, total: Int, window: Int, quietMilliseconds: Int = 300,
-              stopped: @Sendable () -> Bool, request: (Int) -> (op: String, args: JSONValue)) async throws -> [StormRequest] {
+              answered: ReplyCounter? = nil, stopped: @Sendable () -> Bool,
+              request: (Int) -> (op: String, args: JSONValue)) async throws -> [StormRequest] {
     var requests: [StormRequest] = []
     var outstanding = 0
     var lastMessage = ContinuousClock.now
@@ -120,7 +121,19 @@ func pipeline(_ connection: WebSocketConnection, total: Int, window: Int, quietM
         guard case .text(let text) = message else { return requests }
         let value = try JSONParser.parse(text)
         guard value["event"] == nil, let id = value["id"]?.int64Value, requests.indices.contains(Int(id)) else { continue }
-        if requests[Int(id)].reply == nil { outstanding -= 1 }
+        if requests[Int(id)].reply == nil {
+            outstanding -= 1
+            answered?.add()
+        }
         requests[Int(id)].reply = value
     }
+}
+
+/// Replies a storm has received so far, for a task that acts at a point of its progress.
+final class ReplyCounter: Sendable {
+    private let count = Atomic<Int>(0)
+
+    func add() { count.add(1, ordering: .releasing) }
+
+    var value: Int { count.load(ordering: .acquiring) }
 }
