@@ -74,14 +74,16 @@ let package = Package(
         .testTarget(name: "BankCoreTests", dependencies: ["BankCore"]),
         .testTarget(name: "BankWireTests", dependencies: ["BankCore", "BankWire"]),
         .testTarget(name: "BankCryptoTests", dependencies: ["BankCrypto"]),
-        .testTarget(name: "BankStoreTests", dependencies: ["BankCore", "BankStore"]),
+        // Test-only: a fault-injecting SQLite VFS (fails the Nth write or fsync). No product target depends on it.
+        .target(name: "CSQLiteFaults", dependencies: ["CSQLite"], path: "Tests/CSQLiteFaults"),
+        .testTarget(name: "BankStoreTests", dependencies: ["BankCore", "BankStore", "CSQLiteFaults"]),
         .testTarget(name: "WebSocketTransportTests", dependencies: ["WebSocketTransport", "WebSocketClient"]),
         // A real local SMTP server (aiosmtpd in a child process) for the SMTP and notifier tests.
         .target(name: "SMTPTestPeer", path: "Tests/SMTPTestPeer", exclude: ["smtp_peer.py"]),
         .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient", "SMTPTestPeer"]),
         .testTarget(name: "BankHubTests", dependencies: [
             "BankHub", "BankCore", "BankCrypto", "BankStore", "BankWire", "WebSocketClient", "SMTPTestPeer",
-            .product(name: "Logging", package: "swift-log"),
+            "CSQLiteFaults", .product(name: "Logging", package: "swift-log"),
         ]),
     ]
 )

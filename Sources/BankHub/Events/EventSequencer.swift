@@ -42,6 +42,11 @@ final class EventSequencer: Sendable {
         self.fanout = fanout
     }
 
+    /// The last seq given on `stream` (0 when none), committed or about to be: the in-memory head.
+    func head(of stream: String) -> Int64 {
+        heads.withLock { $0[stream] ?? 0 }
+    }
+
     /// Queues `body` plus the events in one job; `completion` runs after the commit, once the events are published.
     /// `balances` are the account balances the change leaves (written once per account per commit).
     func submit(_ drafts: [EventDraft], at: Timestamp, balances: [BalanceWrite] = [],

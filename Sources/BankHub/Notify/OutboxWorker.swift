@@ -141,6 +141,16 @@ final class OutboxWorker: Sendable {
         }
     }
 
+    /// Waits up to `recordWaitSecondsMax` for `done`; gives up early when the writer has stopped (fail-stop),
+    /// since a stopped writer never answers the jobs of the batch it stopped on. False when it gave up.
+    private static func wait(for done: DispatchSemaphore, writer: DatabaseWriter) -> Bool {
+        for _ in 0..<(recordWaitSecondsMax * 10) {
+            if done.wait(timeout: .now() + .milliseconds(100)) == .success { return true }
+            if writer.isHalted { return false }
+        }
+        return false
+    }
+
     /// Records the outcomes of a pass in one job of the writer's next commit and waits until it is durable,
     /// so the next pass reads them.
     private func record(_ outcomes: [Outcome]) {
@@ -159,7 +169,7 @@ final class OutboxWorker: Sendable {
             if case .failure(let error) = result { failure.withLock { $0 = error } }
             done.signal()
         })
-        if done.wait(timeout: .now() + .seconds(Self.recordWaitSecondsMax)) == .timedOut {
+        if !Self.wait(for: done, writer: writer) {
             logger.error("outbox: the writer did not record outcomes in time", metadata: ["messages": "\(outcomes.count)"])
         } else if let error = failure.withLock({ $0 }) {
             logger.error("outbox: cannot record outcomes", metadata: ["messages": "\(outcomes.count)", "error": "\(error)"])

@@ -22,6 +22,10 @@ extension Hub {
         }
         let name = stream.description
         let replayMax = configuration.replayEventsMax
+        // Too far behind the in-memory head to replay: answered without reading the log at all.
+        if let since, services.sequencer.head(of: name) - since > Int64(replayMax) {
+            throw BankError(.resyncRequired, "more than \(replayMax) events were missed; re-read state and subscribe without since")
+        }
         // An HTTP event stream takes the same events as server-sent-event records.
         let format: EventFormat = connections[id]?.kind == .eventStream ? .serverSent : .frame
         // Held back first, then read: whatever commits after this point is either in the read or held.

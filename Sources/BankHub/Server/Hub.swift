@@ -93,12 +93,18 @@ actor Hub {
                 .rateLimited, "more than \(configuration.requestsInFlightMax) requests in flight", retryAfterSeconds: 1))
             return
         }
-        do {
-            try await dispatch(request, from: id, responder: responder)
-        } catch {
-            responder.fail(error)
+        // The reads of sign-in ops run on their own reader, so heavy reads of other clients cannot stall them.
+        await DatabaseReaders.$lane.withValue(Self.signInReadOps.contains(request.op) ? .signIn : .general) {
+            do throws(BankError) {
+                try await dispatch(request, from: id, responder: responder)
+            } catch {
+                responder.fail(error)
+            }
         }
     }
+
+    /// Ops whose reads (users, sessions, the login history) take the readers' sign-in lane.
+    static let signInReadOps: Set<Op> = [.login, .auth]
 
     /// `steppedUp`: the admin step-up of this request was checked (off the shared loop, see `stepUp`).
     func dispatch(_ request: Request, from id: ConnectionID, responder: Responder,

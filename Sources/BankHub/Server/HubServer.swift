@@ -15,6 +15,8 @@ public final class HubServer: Sendable {
         public var hub = HubConfiguration()
         public var databasePath = "./data/bankhub.sqlite"
         public var notifications = NotificationConfiguration()
+        /// The read budget, and the storage seams for fault-injection tests (see `StorageOptions`).
+        public var storage = StorageOptions()
 
         public init() {}
     }
@@ -53,7 +55,7 @@ public final class HubServer: Sendable {
         options.hub.validate()
         let directory = URL(fileURLWithPath: options.databasePath).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let writer = try DatabaseWriter(path: options.databasePath)
+        let writer = try DatabaseWriter(path: options.databasePath, options: options.storage)
         let recentSince = Timestamp(milliseconds: Clock.nowMilliseconds() - options.hub.retention.idempotencyRecentMilliseconds)
         let (problems, snapshot, heads, lastThreatID) = try await writer.write { db in
             (try LedgerRecords.violations(db), try LedgerRecords.load(db, recentSince: recentSince), try EventRecords.heads(db),
@@ -71,7 +73,7 @@ public final class HubServer: Sendable {
             throw HubStartError(message: error.description)
         }
         let (orders, lastOrderID) = try await writer.write { db in (try OrderRecords.active(db), try OrderRecords.lastID(db)) }
-        let readers = try DatabaseReaders(path: options.databasePath)
+        let readers = try DatabaseReaders(path: options.databasePath, readStepsMax: options.storage.readStepsMax)
         let notifier: Notifier
         do {
             notifier = try Notifier(databasePath: options.databasePath, writer: writer,

@@ -61,7 +61,10 @@ final class AuthService: Sendable {
     }
 
     func check(username: String, password: String) async throws -> CredentialCheck {
-        let found = try await readers.read { db in try UserRecords.credentials(db, username: username) }
+        // Sign-in reads take the readers' sign-in lane whoever calls (a socket's login, an HTTP bearer check).
+        let found = try await DatabaseReaders.$lane.withValue(.signIn) {
+            try await readers.read { db in try UserRecords.credentials(db, username: username) }
+        }
         let encoded = found?.1 ?? decoyHash
         let matches = await derive { [hasher] in hasher.verify(password: password, encoded: encoded) }
         guard let user = found?.0 else { return .unknownUser }
@@ -97,7 +100,9 @@ final class AuthService: Sendable {
             throw BankError(.unauthorized, "token is not valid")
         }
         let tokenHash = SHA256.hash(raw)
-        let record = try await readers.read { db in try UserRecords.session(db, tokenHash: tokenHash) }
+        let record = try await DatabaseReaders.$lane.withValue(.signIn) {
+            try await readers.read { db in try UserRecords.session(db, tokenHash: tokenHash) }
+        }
         guard let record, !record.revoked, Clock.now() < record.expiresAt else {
             throw BankError(.unauthorized, "token is not valid or has expired")
         }

@@ -19,14 +19,25 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 public final class SQLiteConnection {
     let handle: OpaquePointer
     private var statements: [String: SQLiteStatement] = [:]
+    let stepBudget = SQLiteStepBudget()
+    let transactionRule = TransactionRule()
+    /// While true, a statement refuses to run outside a transaction instead of committing on its own. The writer
+    /// sets it for a batch: if SQLite rolled the batch's transaction back (disk full, I/O error), nothing a job
+    /// runs afterwards may autocommit.
+    var requiresTransaction: Bool {
+        get { transactionRule.isRequired }
+        set { transactionRule.isRequired = newValue }
+    }
 
     public enum Mode: Sendable { case readWrite, readOnly }
 
-    public init(path: String, mode: Mode) throws(SQLiteError) {
+    /// Opens `path`; `vfs` names a registered SQLite VFS to open it through (nil: SQLite's default, which is
+    /// what the hub uses; fault-injection tests pass theirs).
+    public init(path: String, mode: Mode, vfs: String? = nil) throws(SQLiteError) {
         var db: OpaquePointer?
         let flags = (mode == .readWrite ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY)
             | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        let rc = sqlite3_open_v2(path, &db, flags, vfs)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             if let db { sqlite3_close_v2(db) }
@@ -44,6 +55,7 @@ public final class SQLiteConnection {
 
     /// Runs one or more statements that return no rows (schema, pragmas, BEGIN/COMMIT).
     public func execute(_ sql: String) throws(SQLiteError) {
+        try checkTransaction(sql)
         var errorMessage: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
         guard rc == SQLITE_OK else {
@@ -77,10 +89,31 @@ public final class SQLiteConnection {
         }
     }
 
+    /// Whether a transaction is open. SQLite itself rolls a whole transaction back on some errors (SQLITE_FULL,
+    /// SQLITE_IOERR, SQLITE_NOMEM), after which this is false even though no ROLLBACK was run.
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    func checkTransaction(_ sql: String) throws(SQLiteError) {
+        try transactionRule.check(handle, sql)
+    }
+
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
     func error(_ rc: Int32, sql: String?) -> SQLiteError {
         SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+    }
+}
+
+/// Whether statements of one connection must run inside a transaction (`SQLiteConnection.requiresTransaction`).
+/// Shared by the connection and its statements, which may outlive the connection object.
+final class TransactionRule {
+    var isRequired = false
+
+    /// Throws instead of letting `sql` run in autocommit mode on `db` while a transaction is required.
+    func check(_ db: OpaquePointer, _ sql: String) throws(SQLiteError) {
+        guard isRequired, sqlite3_get_autocommit(db) != 0 else { return }
+        throw SQLiteError(code: SQLITE_MISUSE, message: "no transaction is open (SQLite rolled it back); refusing to autocommit",
+                          sql: sql)
     }
 }

@@ -21,9 +21,14 @@ extension Optional: SQLiteBindable where Wrapped: SQLiteBindable {
 }
 
 /// A prepared statement owned by one connection (and so by one thread).
+///
+/// It does not reference its `SQLiteConnection` object: a caller may let the connection go while still using a
+/// statement it prepared (`SQLiteConnection(...).prepare(...).query(...)`); SQLite keeps the handle alive
+/// (`sqlite3_close_v2`) until the last statement is finalized, so the statement reaches it through
+/// `sqlite3_db_handle`, and shares only the connection's small `TransactionRule`.
 public final class SQLiteStatement {
     private let statement: OpaquePointer
-    private unowned let connection: SQLiteConnection
+    private let rule: TransactionRule
     let sql: String
 
     init(connection: SQLiteConnection, sql: String) throws(SQLiteError) {
@@ -31,8 +36,13 @@ public final class SQLiteStatement {
         let rc = sqlite3_prepare_v3(connection.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil)
         guard rc == SQLITE_OK, let prepared else { throw connection.error(rc, sql: sql) }
         self.statement = prepared
-        self.connection = connection
+        self.rule = connection.transactionRule
         self.sql = sql
+    }
+
+    /// The error `rc` with SQLite's message for this statement's connection.
+    private func error(_ rc: Int32) -> SQLiteError {
+        SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(sqlite3_db_handle(statement))), sql: sql)
     }
 
     deinit { sqlite3_finalize(statement) }
@@ -57,40 +67,43 @@ public final class SQLiteStatement {
                 }
             case .null: rc = sqlite3_bind_null(statement, index)
             }
-            guard rc == SQLITE_OK else { throw connection.error(rc, sql: sql) }
+            guard rc == SQLITE_OK else { throw error(rc) }
         }
         return self
     }
 
     /// Runs a statement that returns no rows.
     public func run(_ values: any SQLiteBindable...) throws(SQLiteError) {
+        try rule.check(sqlite3_db_handle(statement), sql)
         try bind(values)
         let rc = sqlite3_step(statement)
         defer { sqlite3_reset(statement) }
-        guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw connection.error(rc, sql: sql) }
+        guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw error(rc) }
     }
 
     /// Runs a query and maps each row.
     @discardableResult
     public func query<T>(_ values: any SQLiteBindable..., row map: (SQLiteRow) throws -> T) throws -> [T] {
+        try rule.check(sqlite3_db_handle(statement), sql)
         try bind(values)
         defer { sqlite3_reset(statement) }
         var results: [T] = []
         while true {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_DONE { return results }
-            guard rc == SQLITE_ROW else { throw connection.error(rc, sql: sql) }
+            guard rc == SQLITE_ROW else { throw error(rc) }
             results.append(try map(SQLiteRow(statement: statement)))
         }
     }
 
     /// Runs a query returning at most one row.
     public func queryOne<T>(_ values: any SQLiteBindable..., row map: (SQLiteRow) throws -> T) throws -> T? {
+        try rule.check(sqlite3_db_handle(statement), sql)
         try bind(values)
         defer { sqlite3_reset(statement) }
         let rc = sqlite3_step(statement)
         if rc == SQLITE_DONE { return nil }
-        guard rc == SQLITE_ROW else { throw connection.error(rc, sql: sql) }
+        guard rc == SQLITE_ROW else { throw error(rc) }
         return try map(SQLiteRow(statement: statement))
     }
 }

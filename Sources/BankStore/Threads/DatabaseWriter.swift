@@ -7,18 +7,20 @@ import Foundation
 public final class DatabaseWriter: Sendable {
     /// How a job's failure is contained.
     public enum Isolation: Sendable {
-        /// The job runs inside a SAVEPOINT; if it throws, only its own changes are rolled back and only it fails.
+        /// The job runs inside a SAVEPOINT; if it throws, only its own changes are rolled back and only it fails
+        /// (unless SQLite rolled the whole transaction back: then the whole batch fails, see `BatchCommit`).
         case savepoint
         /// Ledger writes: they mirror state already applied in memory and cannot fail for business reasons. If
-        /// one throws, or the commit fails, the process stops (fail-stop) so memory and disk never disagree;
-        /// nothing unacknowledged is lost because nothing in the batch was acknowledged.
+        /// one throws, or their batch does not commit for any reason, the writer fail-stops (see
+        /// `StorageOptions.FailStop`) so memory and disk never disagree; nothing unacknowledged is lost because
+        /// nothing in the batch was acknowledged.
         case ledger
     }
 
     public struct Job: Sendable {
         let isolation: Isolation
         let body: @Sendable (SQLiteConnection) throws -> Void
-        /// Account balances this job leaves behind; written once per account per commit (see `commit`).
+        /// Account balances this job leaves behind; written once per account per commit (see `BatchCommit`).
         let balances: [BalanceWrite]
         let completion: @Sendable (Result<Void, any Error>) -> Void
     }
@@ -33,28 +35,55 @@ public final class DatabaseWriter: Sendable {
     private let checkpointer: WALCheckpointer
     private let completions: CompletionThread
     private let statistics = WriterStatistics()
+    /// Claimed when the writer must not go on (see `StorageOptions.FailStop`); from then on it commits nothing.
+    private let halted = OnceFlag()
 
-    public init(path: String) throws {
+    /// Opens (creating or migrating) the database at `path`. `options.vfs` and `options.failStop` are seams
+    /// for fault-injection tests; the defaults are production's.
+    public init(path: String, options: StorageOptions = StorageOptions()) throws {
         let statistics = self.statistics
+        let halted = self.halted
+        let failStop = options.failStop
+        let vfs = options.vfs
         let checkpointer = try WALCheckpointer(path: path)
         let completions = CompletionThread(name: "bankhub-completions")
         self.checkpointer = checkpointer
         self.completions = completions
         thread = try ConnectionThread(name: "bankhub-writer", batchJobsMax: Self.batchJobsMax, open: {
-            let connection = try SQLiteConnection(path: path, mode: .readWrite)
+            let connection = try SQLiteConnection(path: path, mode: .readWrite, vfs: vfs)
             try Schema.migrate(connection)
             try connection.execute("PRAGMA wal_autocheckpoint = \(Self.walPagesMax)")
             return connection
         }, process: { connection, jobs in
+            guard !halted.isClaimed else {
+                Self.refuse(jobs, completions)
+                return
+            }
             let started = DispatchTime.now().uptimeNanoseconds
-            if let completed = Self.commit(jobs, on: connection) { completions.submit(completed) }
-            let duration = DispatchTime.now().uptimeNanoseconds - started
-            checkpointer.request()
-            statistics.record(batchSize: jobs.count, durationNanoseconds: duration)
+            switch BatchCommit.run(jobs, on: connection) {
+            case .committed(let outcomes):
+                completions.submit(zip(jobs, outcomes).map { job, outcome in { job.completion(outcome) } })
+                checkpointer.request()
+                statistics.record(batchSize: jobs.count, durationNanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+            case .failed(let error, let cause):
+                // Nothing of the batch is on disk; the next batch starts afresh (the error may be transient).
+                statistics.recordFailure(cause)
+                completions.submit(jobs.map { job in { job.completion(.failure(error)) } })
+            case .mustStop(let reason, let error):
+                statistics.recordFailure(reason)
+                _ = halted.claim()
+                if let error {
+                    completions.submit(jobs.filter { $0.isolation == .savepoint }.map { job in
+                        { job.completion(.failure(error)) }
+                    })
+                }
+                failStop(reason)
+            }
         })
     }
 
-    /// Queues `body` for the next commit; `completion` runs on the writer thread after that commit.
+    /// Queues `body` for the next commit; `completion` runs on the completion thread after that commit (or
+    /// with `unavailable` when the batch could not commit).
     /// `balances` are written after every job of the commit ran, the last value per account winning.
     public func submit(_ isolation: Isolation, balances: [BalanceWrite] = [],
                        _ body: @escaping @Sendable (SQLiteConnection) throws -> Void,
@@ -74,6 +103,10 @@ public final class DatabaseWriter: Sendable {
 
     public var queuedJobs: Int { thread.queuedCount }
     public var commits: (count: Int, jobs: Int) { statistics.snapshot }
+    /// Batches that did not commit, and why the last one did not.
+    public var failures: (count: Int, last: String?) { statistics.failures }
+    /// True once the writer stopped committing (see `StorageOptions.FailStop`).
+    public var isHalted: Bool { halted.isClaimed }
 
     /// Calls `observer` on the writer thread after every commit (or failed commit) with its batch size and
     /// duration; it must be quick and never block. A second call replaces the first observer.
@@ -88,74 +121,11 @@ public final class DatabaseWriter: Sendable {
         checkpointer.stop()
     }
 
-    /// Runs the jobs in one transaction and commits; returns their completions, to run after the COMMIT
-    /// (nil when they have already been failed).
-    private static func commit(_ jobs: [Job], on connection: SQLiteConnection) -> CompletionThread.Batch? {
-        var outcomes: [Result<Void, any Error>] = []
-        outcomes.reserveCapacity(jobs.count)
-        do {
-            try connection.execute("BEGIN IMMEDIATE")
-        } catch {
-            fail(jobs, error)
-            return nil
-        }
-        var balances = BatchBalances()
-        for job in jobs {
-            switch job.isolation {
-            case .ledger:
-                do {
-                    try job.body(connection)
-                    balances.record(job.balances)
-                    outcomes.append(.success(()))
-                } catch {
-                    fatalError("ledger write failed, stopping so memory and disk never disagree: \(error)")
-                }
-            case .savepoint:
-                // A general job may read balances: it sees those of the ledger jobs before it.
-                flush(&balances, connection)
-                outcomes.append(runInSavepoint(job, connection))
-            }
-        }
-        flush(&balances, connection)
-        do {
-            try connection.execute("COMMIT")
-        } catch {
-            if jobs.contains(where: { $0.isolation == .ledger }) {
-                fatalError("ledger commit failed, stopping so memory and disk never disagree: \(error)")
-            }
-            try? connection.execute("ROLLBACK")
-            fail(jobs, error)
-            return nil
-        }
-        return zip(jobs, outcomes).map { job, outcome in { job.completion(outcome) } }
-    }
-
-    private static func flush(_ balances: inout BatchBalances, _ connection: SQLiteConnection) {
-        do {
-            try balances.flush(connection)
-        } catch {
-            fatalError("balance write failed, stopping so memory and disk never disagree: \(error)")
-        }
-    }
-
-    private static func runInSavepoint(_ job: Job, _ connection: SQLiteConnection) -> Result<Void, any Error> {
-        do {
-            try connection.execute("SAVEPOINT job")
-            do {
-                try job.body(connection)
-                try connection.execute("RELEASE job")
-                return .success(())
-            } catch {
-                try connection.execute("ROLLBACK TO job; RELEASE job")
-                return .failure(error)
-            }
-        } catch {
-            return .failure(error)
-        }
-    }
-
-    private static func fail(_ jobs: [Job], _ error: any Error) {
-        for job in jobs { job.completion(.failure(error)) }
+    /// A halted writer's answer to every later job: general jobs fail; ledger jobs are never completed (their
+    /// change is in memory only, and the process is meant to stop).
+    private static func refuse(_ jobs: [Job], _ completions: CompletionThread) {
+        let error = BankError(.unavailable, "the database writer has stopped; the operation did not happen")
+        completions.submit(jobs.filter { $0.isolation == .savepoint }.map { job in { job.completion(.failure(error)) } })
     }
 }
 

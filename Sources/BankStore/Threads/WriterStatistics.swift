@@ -8,11 +8,13 @@ public struct CommitSample: Sendable, Equatable {
     public let durationNanoseconds: UInt64
 }
 
-/// Counts commits and the jobs they carried, to show how well group commit is grouping, and passes each
-/// commit to an observer (the hub's metrics), so this module needs no metrics library.
+/// Counts commits and the jobs they carried, to show how well group commit is grouping, and the batches
+/// that failed, with the last reason (the SQLite error and its SQL, never bound values); passes each commit to
+/// an observer (the hub's metrics), so this module needs no metrics library.
 final class WriterStatistics: Sendable {
     private let counts = Mutex<(count: Int, jobs: Int)>((0, 0))
     private let observer = Mutex<(@Sendable (CommitSample) -> Void)?>(nil)
+    private let failed = Mutex<(count: Int, last: String?)>((0, nil))
 
     /// Runs on the writer thread after each commit: it must be quick and never block.
     func record(batchSize: Int, durationNanoseconds: UInt64) {
@@ -26,7 +28,12 @@ final class WriterStatistics: Sendable {
         observer.withLock { $0 = newObserver }
     }
 
+    func recordFailure(_ cause: Any) {
+        failed.withLock { $0 = ($0.count + 1, "\(cause)") }
+    }
+
     var snapshot: (count: Int, jobs: Int) { counts.withLock { $0 } }
+    var failures: (count: Int, last: String?) { failed.withLock { $0 } }
 }
 
 /// Carries a value out of a job body into its completion; both run on the writer thread, one after the other.

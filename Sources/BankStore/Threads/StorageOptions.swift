@@ -1,0 +1,30 @@
+/// How the hub's database is opened and guarded. The defaults are production's; `vfs` and `failStop` are
+/// seams for the fault-injection tests (Tests/BankHubTests/FaultInjectionTests.swift).
+public struct StorageOptions: Sendable {
+    /// What the writer does when it must not go on: a batch with ledger writes did not commit (memory is
+    /// ahead of disk), or what reached the disk is unknown (an fsync failed). It gets the reason. Once it
+    /// returns, the writer is halted: it commits nothing more, fails every later general job with
+    /// `unavailable` and never completes a later ledger job.
+    public typealias FailStop = @Sendable (String) -> Void
+
+    /// Production: stop the process. Nothing in the failed batch was acknowledged, and a restart reloads the
+    /// ledger from disk, so memory and disk never disagree.
+    public static let stopProcess: FailStop = { reason in fatalError("stopping: \(reason)") }
+
+    /// The SQLite VFS the writer's connection opens the database through; nil for SQLite's default.
+    public var vfs: String?
+    public var failStop: FailStop
+    /// SQLite virtual-machine steps one read on `DatabaseReaders` may take; past it the read fails with
+    /// `unavailable` ("query too expensive; narrow it"). About 14 million steps take a second on the
+    /// reference machine, so the default bounds a read at well under a second of a reader's time.
+    public var readStepsMax: Int
+
+    public static let readStepsMaxDefault = 10_000_000
+
+    public init(vfs: String? = nil, failStop: @escaping FailStop = StorageOptions.stopProcess,
+                readStepsMax: Int = StorageOptions.readStepsMaxDefault) {
+        self.vfs = vfs
+        self.failStop = failStop
+        self.readStepsMax = readStepsMax
+    }
+}
