@@ -15,19 +15,16 @@ import Synchronization
 /// `pollIntervalMilliseconds`. Delivery is at least once: a crash between a send and its `sent` commit sends
 /// that message again after restart (the SMTP sink repeats its Message-ID so receivers can tell).
 final class OutboxWorker: Sendable {
-    private enum State { case idle, running, stopped }
-
     private let databasePath: String
     private let writer: DatabaseWriter
     private let sinks: NotificationSinks
     private let configuration: NotificationConfiguration
     private let logger: Logger
-    private let state = Mutex(State.idle)
-    private let stopping = Atomic(false)
+    /// Claimed by the first `start` (or a `stop` before any): a stopped worker stays stopped.
+    private let started = OnceFlag()
+    private let thread = Mutex<DedicatedThread?>(nil)
     /// Set by `wake` and cleared by each pass, so a burst of messages costs one extra pass, not one each.
     private let wakePending = Atomic(false)
-    private let wakeUp = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
 
     /// The longest the worker waits for the writer to record an outcome before giving up on that record.
     static let recordWaitSecondsMax = 30
@@ -44,44 +41,26 @@ final class OutboxWorker: Sendable {
 
     /// Starts the thread. Once only; a stopped worker stays stopped.
     func start() {
-        let starting = state.withLock { state in
-            guard state == .idle else { return false }
-            state = .running
-            return true
-        }
-        guard starting else { return }
-        let thread = Thread { [self] in
-            run()
-            finished.signal()
-        }
-        thread.name = "bankhub-outbox"
-        thread.stackSize = 1 << 20
-        thread.start()
+        guard started.claim() else { return }
+        let worker = DedicatedThread(name: "bankhub-outbox") { [self] control in run(control) }
+        thread.withLock { $0 = worker }
     }
 
     /// Asks for a pass now (a message was queued and committed).
     func wake() {
-        if !wakePending.exchange(true, ordering: .acquiringAndReleasing) { wakeUp.signal() }
+        if !wakePending.exchange(true, ordering: .acquiringAndReleasing) { thread.withLock { $0 }?.wake() }
     }
 
     /// Lets the message being delivered finish and be recorded, then ends the thread. Call before the writer
     /// closes. Idempotent.
     func stop() {
-        let wasRunning = state.withLock { state in
-            defer { state = .stopped }
-            return state == .running
-        }
-        guard wasRunning else { return }
-        stopping.store(true, ordering: .releasing)
-        wakeUp.signal()
-        finished.wait()
+        _ = started.claim()
+        thread.withLock { $0 }?.stop()
     }
 
-    private var isStopping: Bool { stopping.load(ordering: .acquiring) }
-
-    private func run() {
+    private func run(_ control: DedicatedThread.Control) {
         var connection: SQLiteConnection?
-        while !isStopping {
+        while !control.isStopping {
             wakePending.store(false, ordering: .releasing)
             var waitMilliseconds = configuration.pollIntervalMilliseconds
             do {
@@ -89,7 +68,7 @@ final class OutboxWorker: Sendable {
                 connection = db
                 let due = try OutboxRecords.due(db, limit: configuration.batchMessagesMax, now: Clock.now())
                 var outcomes: [Outcome] = []
-                for message in due where !isStopping { outcomes.append(deliver(message)) }
+                for message in due where !control.isStopping { outcomes.append(deliver(message)) }
                 record(outcomes)
                 waitMilliseconds = try Self.wait(after: due.count, nextDue: OutboxRecords.nextDue(db),
                                                  configuration: configuration)
@@ -97,7 +76,7 @@ final class OutboxWorker: Sendable {
                 logger.error("outbox: cannot read due messages", metadata: ["error": "\(error)"])
                 connection = nil
             }
-            if waitMilliseconds > 0 { _ = wakeUp.wait(timeout: .now() + .milliseconds(waitMilliseconds)) }
+            if waitMilliseconds > 0 { _ = control.waitForWork(timeoutSeconds: Double(waitMilliseconds) / 1_000) }
         }
     }
 
