@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C boundary: system libraries with a small shim header each.
@@ -50,12 +52,16 @@ let package = Package(
         .target(name: "BankHub", dependencies: [
             "BankCore", "BankWire", "BankCrypto", "BankStore", "WebSocketTransport", "SMTPClient",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         // The server executable: serve, admin, outbox.
         .executableTarget(name: "bankhub", dependencies: [
             "BankCore", "BankCrypto", "BankHub", "BankStore", "BankWire", "WebSocketTransport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // The load generator, an executable of its own: transfers, fanout, connections, reconnect, keys.
         .executableTarget(name: "bankhub-bench", dependencies: [

@@ -38,7 +38,7 @@ public final class HTTPClientConnection: Sendable {
     public static func connect(host: String = "127.0.0.1", port: Int, receiveBufferBytes: Int? = nil,
                                segmentBytesMax: Int? = nil,
                                receiveTimeoutSeconds: Int = 10) async throws -> HTTPClientConnection {
-        let descriptor = try await onOwnThread { () throws(WebSocketClientError) -> Int32 in
+        let descriptor = try await runOnOwnThread { () throws(WebSocketClientError) -> Int32 in
             let address = try ClientSocket.address(host: host, port: port)
             let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard descriptor >= 0 else { throw .socketFailed(operation: "socket", errno: errno) }
@@ -83,7 +83,7 @@ public final class HTTPClientConnection: Sendable {
     /// Writes raw bytes (a request head, or a partial body).
     public func send(_ bytes: [UInt8]) async throws {
         let descriptor = self.descriptor
-        try await Self.onOwnThread { () throws(WebSocketClientError) -> Void in
+        try await runOnOwnThread { () throws(WebSocketClientError) -> Void in
             var offset = 0
             while offset < bytes.count {
                 let sent = bytes[offset...].withUnsafeBytes {
@@ -111,7 +111,7 @@ public final class HTTPClientConnection: Sendable {
             defer { pending = [] }
             return pending
         }
-        let (taken, rest) = try await Self.onOwnThread { () throws(WebSocketClientError) -> ([UInt8], [UInt8]) in
+        let (taken, rest) = try await runOnOwnThread { () throws(WebSocketClientError) -> ([UInt8], [UInt8]) in
             var buffer = start
             var ended = false
             var chunk = [UInt8](repeating: 0, count: 16 * 1024)
@@ -154,20 +154,5 @@ public final class HTTPClientConnection: Sendable {
             lines.append("Content-Length: \(body.count)")
         }
         return Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8) + (body ?? [])
-    }
-
-    private static func onOwnThread<Result: Sendable>(
-        _ work: @escaping @Sendable () throws(WebSocketClientError) -> Result
-    ) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                do throws(WebSocketClientError) {
-                    continuation.resume(returning: try work())
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-            thread.start()
-        }
     }
 }

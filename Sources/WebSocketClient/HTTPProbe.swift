@@ -15,7 +15,7 @@ public enum HTTPProbe {
         var lines = ["GET \(path) HTTP/1.1", "Host: \(host):\(port)", "Connection: close"]
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { lines.append("\(name): \(value)") }
         let request = Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
-        let response = try await onOwnThread { () throws(WebSocketClientError) -> [UInt8] in
+        let response = try await runOnOwnThread { () throws(WebSocketClientError) -> [UInt8] in
             try exchange(request, host: host, port: port)
         }
         guard let headEnd = WebSocketHandshake.headEnd(in: response) else {
@@ -56,20 +56,5 @@ public enum HTTPProbe {
               let (_, headers) = try? WebSocketHandshake.parseHead(Array(response[..<headEnd])),
               let length = headers["content-length"].flatMap(Int.init) else { return false }
         return response.count - headEnd >= length
-    }
-
-    private static func onOwnThread<Result: Sendable>(
-        _ work: @escaping @Sendable () throws(WebSocketClientError) -> Result
-    ) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                do throws(WebSocketClientError) {
-                    continuation.resume(returning: try work())
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-            thread.start()
-        }
     }
 }

@@ -18,6 +18,8 @@ struct SecurityOptions: ParsableArguments {
     var rateHashUserPerMinute = 10.0
     @Option(help: "Wrong one-time codes of one user within an hour past which all its code checks are refused.")
     var codeFailures = 10
+    @Option(help: "Seconds a connection may stay anonymous (from opening or from the end of its session) before it is closed with 4001.")
+    var anonymousSeconds = 30
     @Option(help: "Failed logins within 15 minutes that lock a user.") var lockoutFailures = 5
     @Option(help: "Minutes a user stays locked after too many failed logins.") var lockoutMinutes = 15
     @Option(help: "What ends a lock after too many failed logins: cooldown (--lockout-minutes) or admin (unlock_user only).")
@@ -41,6 +43,8 @@ struct SecurityOptions: ParsableArguments {
         policy.passwordHashUserRate = .perMinute(rateHashUserPerMinute, burst: rateHashUserPerMinute)
         guard codeFailures > 0 else { throw ValidationError("--code-failures must be positive") }
         policy.codeFailuresMax = codeFailures
+        guard anonymousSeconds > 0 else { throw ValidationError("--anonymous-seconds must be positive") }
+        options.hub.anonymousConnectionMillisecondsMax = anonymousSeconds * 1_000
         policy.lockoutFailures = lockoutFailures
         policy.lockoutMinutes = lockoutMinutes
         guard let release = SecurityPolicy.LockoutRelease(rawValue: lockoutRelease) else {

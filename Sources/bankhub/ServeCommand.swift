@@ -29,6 +29,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log format: text (one readable line each) or json (one JSON object per line).") var logFormat = "text"
     @Option(help: "Seconds after SIGTERM during which /readyz answers 503 while requests are still served.")
     var drainSeconds = 0
+    @Option(help: "Port for GET /metrics in the Prometheus text format, on a listener of its own (0 picks a free one and prints it; off when not given).")
+    var metricsPort: Int?
+    @Option(help: "Address the metrics listener binds to (keep it private: the page shows load and error counts).")
+    var metricsHost = "127.0.0.1"
     @OptionGroup(title: "Security") var security: SecurityOptions
     @OptionGroup(title: "Notifications") var notifications: NotifyOptions
 
@@ -41,6 +45,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard EventLoop(rawValue: eventLoop) != nil else {
             throw ValidationError("--event-loop \(eventLoop): use libev or poll")
+        }
+        if let metricsPort, !(0...65_535).contains(metricsPort) {
+            throw ValidationError("--metrics-port \(metricsPort): use 0...65535")
         }
         if let connectionsMax, connectionsMax < 1 { throw ValidationError("--connections-max must be at least 1") }
         guard connectionsPerAddressMax >= 1 else { throw ValidationError("--connections-per-address-max must be at least 1") }
@@ -64,7 +71,13 @@ struct ServeCommand: AsyncParsableCommand {
         options.hub.shutdownDrainMilliseconds = max(0, drainSeconds) * 1_000
         try security.apply(to: &options)
         try notifications.apply(to: &options)
+        // Bootstrapped before the hub opens, so everything it records reaches the registry.
+        let hubForMetrics = HubReference()
+        let metrics = metricsPort.map { port in
+            MetricsEndpoint(host: metricsHost, port: port, hub: { hubForMetrics.server }, log: options.transport.log)
+        }
         let server = try await HubServer.open(options, logger: logger)
+        hubForMetrics.server = server
         if demo {
             for credential in try await server.seedDemo() {
                 let accounts = credential.accounts.isEmpty ? "" : " accounts \(credential.accounts.joined(separator: ", "))"
@@ -76,8 +89,19 @@ struct ServeCommand: AsyncParsableCommand {
         let signals = Self.onTerminationSignal { Task { await server.shutdown() } }
         let boundPort = try server.start()
         Console.line("bankhub listening on \(security.scheme)://\(host):\(boundPort) (WebSocket /ws, subprotocol bankhub.v1), database \(db)")
+        if let metrics {
+            let metricsBoundPort: Int
+            do {
+                metricsBoundPort = try metrics.start()
+            } catch {
+                await server.shutdown()
+                throw error
+            }
+            Console.line("bankhub metrics on http://\(metricsHost):\(metricsBoundPort)/metrics")
+        }
         await server.run()
         await server.shutdown()
+        metrics?.shutdown()
         withExtendedLifetime(signals) {}
     }
 

@@ -3,6 +3,7 @@ drawn from the hub's own data (a `--demo` hub has six months of history)."""
 from __future__ import annotations
 
 import re
+import time
 import urllib.request
 from datetime import datetime
 from pathlib import Path
@@ -167,3 +168,21 @@ def test_every_error_code_reads_as_plain_words(hub, browser):
         assert text and "Something went wrong" not in text or code == "internal", (code, text)
         assert code not in text and "hub words" not in text or code == "bad_request", (code, text)
         assert shown == (None if code == "cancelled" else code)
+
+
+def test_idle_sign_in_page_rests_after_4001_and_logs_in(browser):
+    """The hub closes a connection that stays anonymous (4001). The sign-in page does not reconnect in a loop:
+    it rests, and the next action (logging in) opens a new connection by itself."""
+    quick = Hub(extra_args=["--anonymous-seconds", "2", "--rate-auth-per-minute", "2000",
+                            "--rate-hash-per-minute", "2000"]).start()
+    try:
+        user = make_user(quick, "idle", accounts=[("Main", "1.00")])
+        page = browser(quick.url).open()
+        page.wait(lambda: page.d.find_element("css selector", "#conn").get_attribute("data-state") == "dormant",
+                  timeout=15, what="the page rests after the hub closed its idle connection")
+        time.sleep(2.5)  # no reconnect loop while it rests
+        assert page.d.find_element("css selector", "#conn").get_attribute("data-state") == "dormant"
+        page.login(user)
+        page.wait(lambda: page.visible("#app-shell"), what="signed in on a new connection")
+    finally:
+        quick.stop()

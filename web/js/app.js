@@ -114,7 +114,7 @@ const ctx = { client, store, call, subscribe, describeError, errorCode: codeOf, 
 
 // ---- connection indicator -------------------------------------------------------------------------
 
-const CONN_TEXT = { idle: 'Offline', connecting: 'Connecting…', open: 'Live', reconnecting: 'Reconnecting…', closed: 'Offline' };
+const CONN_TEXT = { idle: 'Offline', connecting: 'Connecting…', open: 'Live', reconnecting: 'Reconnecting…', dormant: 'Ready', closed: 'Offline' };
 let lastAnnouncedConn = 'open';
 client.on('state', (state, info) => {
   $('conn').dataset.state = state;

@@ -48,8 +48,9 @@ function defaultStorage() {
 const ANONYMOUS_OPS = new Set(['signup', 'login', 'auth', 'forgot_password', 'reset_password']);
 
 /**
- * @typedef {'idle'|'connecting'|'open'|'reconnecting'|'closed'} ConnectionState
- * `open` is reported only once the stored session is restored and streams resubscribed.
+ * @typedef {'idle'|'connecting'|'open'|'reconnecting'|'dormant'|'closed'} ConnectionState
+ * `open` is reported only once the stored session is restored and streams resubscribed. `dormant`: the hub
+ * closed an idle anonymous connection (4001); the next request reconnects by itself.
  * @typedef {{event: string, stream: string, seq: number, data: any}} HubEvent
  * @typedef {{getItem(k: string): string|null, setItem(k: string, v: string): void, removeItem(k: string): void}} TokenStorage
  * @typedef {object} ClientOptions
@@ -114,7 +115,7 @@ export class BankHubClient {
   /** Open the connection (restoring the stored session). Resolves once ready; also resolves if it fails,
    * in which case the client keeps retrying in the background (watch `state`). */
   connect() {
-    if (this._state === 'idle' || this._state === 'closed') this._open('connecting');
+    if (this._state === 'idle' || this._state === 'closed' || this._state === 'dormant') this._open('connecting');
     return this._ready ? Promise.resolve() : new Promise((resolve) => {
       const off = this.on('state', (s) => { if (s !== 'connecting') { off(); resolve(); } });
     });
@@ -223,6 +224,8 @@ export class BankHubClient {
     if (this._state === 'closed' || this._state === 'idle') {
       return Promise.reject(new BankHubError('closed', 'not connected: call connect() first'));
     }
+    // Dormant (the hub closed an idle anonymous connection with 4001): the next request opens a new one.
+    if (this._state === 'dormant') this._open('connecting');
     return new Promise((resolve, reject) => {
       const id = this._nextId++;
       const entry = { id, op, args, resolve, reject, timer: null };
@@ -307,6 +310,13 @@ export class BankHubClient {
       }
       this._pending.clear();
       if (ev.code === 1008) { this._storeToken(null); this._subs.clear(); this._seqs.clear(); this._setUser(null, 'revoked'); }
+      // 4001: the hub closes connections that stay anonymous (30 s). Nothing is lost by waiting: stay dormant
+      // and open a new connection when the next request (a login, say) is made, instead of reconnecting in a loop.
+      if (ev.code === 4001 && !this.token && this._subs.size === 0) {
+        this._failAll('disconnected', 'connection closed while idle');
+        this._setState('dormant', { code: ev.code, reason: ev.reason });
+        return;
+      }
       this._scheduleReconnect(ev);
     };
   }

@@ -77,6 +77,7 @@ final class EventSequencer: Sendable {
             }, completion: { [fanout] result in
                 guard case .success = result else { preconditionFailure("ledger jobs fail-stop inside the writer") }
                 fanout.publish(events)
+                HubMetrics.eventsPublished(events.count)
                 completion()
             })
         }

@@ -56,7 +56,7 @@ struct HTTPAPI: Sendable {
     private func call(_ op: Op, _ args: Arguments, session: Session?, _ exchange: HTTPExchange) async {
         let id = exchange.id
         await hub.openedHTTP(id, Self.info(exchange.request), kind: .httpRequest, session: session)
-        let responder = hub.responder(for: id) { [hub] result in
+        let responder = hub.responder(for: id, op: op) { [hub] result in
             switch result {
             case .success(let value): exchange.respond(HTTPStatus.success(value))
             case .failure(let error): exchange.respond(HTTPStatus.failure(error))
@@ -74,7 +74,7 @@ struct HTTPAPI: Sendable {
         if let since { args["since"] = .integer(since) }
         let retry = streamRetryMilliseconds
         // `subscribe` answers before it sends the replayed events, so the head and preamble come first.
-        let responder = hub.responder(for: id) { [hub] result in
+        let responder = hub.responder(for: id, op: .subscribe) { [hub] result in
             switch result {
             case .success(let value):
                 let head = HTTPResponseHead(status: HTTPStatus.ok, contentType: "text/event-stream",

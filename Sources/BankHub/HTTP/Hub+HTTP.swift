@@ -32,8 +32,9 @@ extension Hub {
     }
 
     /// A responder whose answer goes to `deliver` instead of a reply frame.
-    nonisolated func responder(for id: ConnectionID,
+    nonisolated func responder(for id: ConnectionID, op: Op,
                                deliver: @escaping @Sendable (Result<JSONValue, BankError>) -> Void) -> Responder {
-        Responder(connection: id, requestID: .null, sink: sink, inFlight: inFlight, deliver: deliver)
+        Responder(connection: id, requestID: .null, sink: sink, inFlight: inFlight, op: op, logger: logger,
+                  deliver: deliver)
     }
 }

@@ -15,7 +15,7 @@ extension Hub {
         let purpose: OneTimeCodes.Purpose = request.command.kind == .withdrawal ? .withdraw : .transfer
         let summary = Self.summary(of: request.command)
         let payload = JSONWriter.string(Self.payload(of: request))
-        let (codes, sequencer, notifier, threats) = (services.codes, services.sequencer, notifier, threats)
+        let (codes, threats, services) = (services.codes, threats, services)
         Task {
             let issued: OneTimeCodes.Issued
             do {
@@ -27,15 +27,8 @@ extension Hub {
             }
             threats.report(.largeTransfer, user: user.id, username: user.username, ip: nil,
                            detail: "\(summary) held for a code")
-            sequencer.submit([EventDraft(stream: .user(user.id), kind: "otp", data: [
-                "challenge": .string(issued.challenge), "op": .string(purpose.rawValue), "summary": .string(summary),
-                "status": "pending", "expires_at": .string(issued.expiresAt.rfc3339),
-            ])], at: Clock.now())
-            notifier.notify(user, subject: "Your BankHub code",
-                            body: "Your BankHub code is \(issued.code). It confirms: \(summary). It expires in \(policy.otpLifetimeSeconds / 60) minutes.",
-                            prefer: .sms)
-            responder.fail(BankError(.otpRequired, "a one-time code was sent to confirm: \(summary)",
-                                     challenge: issued.challenge, expiresAt: issued.expiresAt.rfc3339))
+            responder.fail(Self.promptForCode(issued, op: purpose.rawValue, summary: summary, to: user, prefer: .sms,
+                                              lifetimeSeconds: policy.otpLifetimeSeconds, services: services))
         }
     }
 

@@ -36,15 +36,8 @@ extension Hub {
             throw BankError(.internalError, "could not start the code check")
         }
         threats.report(.largeTransfer, user: user.id, username: user.username, ip: nil, detail: "\(summary) held for a code")
-        services.sequencer.submit([EventDraft(stream: .user(user.id), kind: "otp", data: [
-            "challenge": .string(issued.challenge), "op": "order_create", "summary": .string(summary),
-            "status": "pending", "expires_at": .string(issued.expiresAt.rfc3339),
-        ])], at: Clock.now())
-        notifier.notify(user, subject: "Your BankHub code",
-                        body: "Your BankHub code is \(issued.code). It confirms: \(summary). It expires in \(policy.otpLifetimeSeconds / 60) minutes.",
-                        prefer: .sms)
-        responder.fail(BankError(.otpRequired, "a one-time code was sent to confirm: \(summary)",
-                                 challenge: issued.challenge, expiresAt: issued.expiresAt.rfc3339))
+        responder.fail(Self.promptForCode(issued, op: Op.orderCreate.rawValue, summary: summary, to: user, prefer: .sms,
+                                          lifetimeSeconds: policy.otpLifetimeSeconds, services: services))
     }
 
     /// `confirm_otp` of a held order: the accounts are checked again now, then the order is created.

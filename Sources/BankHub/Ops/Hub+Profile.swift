@@ -79,17 +79,11 @@ extension Hub {
         } catch {
             return BankError(.internalError, "could not start the code check")
         }
-        services.sequencer.submit([EventDraft(stream: .user(current.id), kind: "otp", data: [
-            "challenge": .string(issued.challenge), "op": .string(OneTimeCodes.Purpose.profile.rawValue),
-            "summary": .string(summary), "status": "pending", "expires_at": .string(issued.expiresAt.rfc3339),
-        ])], at: Clock.now())
         let prefer: Notifier.Channel = change.email != .keep ? .email : .sms
-        services.notifier.notify(current, subject: "Your BankHub code",
-                                 body: "Your BankHub code is \(issued.code). It confirms: \(summary). It expires in "
-                                     + "\(lifetimeSeconds / 60) minutes. If you did not ask for this, change your password now.",
-                                 prefer: prefer)
-        return BankError(.otpRequired, "a one-time code was sent to your current contact to confirm: \(summary)",
-                         challenge: issued.challenge, expiresAt: issued.expiresAt.rfc3339)
+        return promptForCode(issued, op: OneTimeCodes.Purpose.profile.rawValue, summary: summary, to: current,
+                             prefer: prefer, lifetimeSeconds: lifetimeSeconds, services: services,
+                             advice: " If you did not ask for this, change your password now.",
+                             sentTo: " to your current contact")
     }
 
     /// The user as stored now (the session's copy may be older) and whether their second factor is on.

@@ -36,6 +36,7 @@ final class ThreatReporter: Sendable {
     }
 
     func report(_ kind: ThreatKind, user: UserID?, username: String?, ip: String?, detail: String) {
+        HubMetrics.threat(kind)
         let now = Clock.now()
         lastID.withLock { last in
             last += 1

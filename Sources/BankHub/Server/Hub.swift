@@ -72,7 +72,7 @@ actor Hub {
 
     func handle(_ id: ConnectionID, _ request: Request) async {
         await handle(id, request, responder: Responder(connection: id, requestID: request.id, sink: sink,
-                                                       inFlight: inFlight))
+                                                       inFlight: inFlight, op: request.op, logger: logger))
     }
 
     /// Every request, from a WebSocket frame or an HTTP request, goes through here: shutdown, rate limits,

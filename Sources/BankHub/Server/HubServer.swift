@@ -38,11 +38,16 @@ public final class HubServer: Sendable {
     var ledger: LedgerService { services.ledger }
     var auth: AuthService { services.auth }
     var notifier: Notifier { services.notifier }
-    private let shutdownStarted = OnceFlag()
+    /// The one shutdown, once started (see `shutdown`).
+    private let shutdownTask = Mutex<Task<Void, Never>?>(nil)
     /// `/readyz`'s state (HTTP/Readiness.swift).
     let readiness: Readiness
     /// The event-stream heartbeat, from `start()` to `shutdown()`.
     private let heartbeat = Mutex<Task<Void, Never>?>(nil)
+    /// Hub counters (connections), read for `/healthz` and for metrics scrapes.
+    private let statistics: HubStatistics
+    /// Scrape-time gauges and mirrored counters (Metrics/HubMetrics.swift).
+    private let scrapeMetrics = ScrapeMetrics()
 
     /// Opens (creating or migrating) the database, checks the stored ledger's invariants and loads it.
     /// Refuses to start on a ledger whose balances do not match its postings.
@@ -103,6 +108,10 @@ public final class HubServer: Sendable {
                                readers: readers, sessionLifetimeHours: options.hub.sessionLifetimeHours)
         self.transport = transport
         self.logger = logger
+        self.statistics = statistics
+        writer.observeCommits { sample in
+            HubMetrics.commit(batchSize: sample.batchSize, durationNanoseconds: sample.durationNanoseconds)
+        }
         let services = HubServices(
             writer: writer, readers: readers, sequencer: sequencer, fanout: fanout, ledger: ledger, auth: auth,
             totp: SecondFactor(writer: writer, readers: readers),
@@ -179,13 +188,34 @@ public final class HubServer: Sendable {
         }
     }
 
+    /// Brings the values read at scrape time up to date in the metrics system (open connections, pending
+    /// outbox messages, the transport's slow-consumer closes, the process's memory, descriptors and CPU); call it
+    /// just before emitting the metrics. The outbox count is one indexed read (skipped when the read fails).
+    public func refreshMetrics() async {
+        let pending = try? await readers.read { db in try OutboxRecords.pendingCount(db) }
+        scrapeMetrics.update(ScrapeMetrics.Reading(
+            connections: statistics.connections.load(ordering: .relaxed), outboxPending: pending,
+            slowConsumerCloses: transport.statistics.slowConsumerCloses, process: ProcessStatistics.read()))
+    }
+
     static let binaryRefusal = BankError(.badRequest, "binary frames are not part of the protocol; send JSON in text frames")
 
     /// Graceful stop: `/readyz` turns 503 (for `shutdownDrainMilliseconds` everything else still works), then
     /// refuse new requests, let those in flight be answered (bounded wait), close every connection with 1001
     /// and every event stream, commit what is queued and close the database. Idempotent.
     public func shutdown() async {
-        guard shutdownStarted.claim() else { return }
+        // Every caller (the signal handler, the end of `run`) waits for the one shutdown to finish, so the
+        // process never exits in the middle of it.
+        let task = shutdownTask.withLock { task -> Task<Void, Never> in
+            if let task { return task }
+            let started = Task { await self.performShutdown() }
+            task = started
+            return started
+        }
+        await task.value
+    }
+
+    private func performShutdown() async {
         readiness.startDraining()
         let drain = hub.configuration.shutdownDrainMilliseconds
         if drain > 0 {

@@ -52,6 +52,11 @@ public enum OutboxRecords {
             """).query(now.milliseconds, limit, row: record)
     }
 
+    /// How many messages wait to be sent (index `outbox_pending`, so cheap enough for every metrics scrape).
+    public static func pendingCount(_ db: SQLiteConnection) throws -> Int {
+        try db.prepare("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").queryOne { $0.int64(0) }.map(Int.init) ?? 0
+    }
+
     /// When the earliest pending message is due, or nil when none is pending.
     public static func nextDue(_ db: SQLiteConnection) throws -> Timestamp? {
         try db.prepare("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")

@@ -1,6 +1,4 @@
 import Dispatch
-import Foundation
-import Synchronization
 
 /// Runs the completions of committed batches, in commit order, on a thread of its own, so the writer can
 /// start the next commit while this one's replies are built and its events fanned out.
@@ -13,46 +11,34 @@ final class CompletionThread: Sendable {
     /// Batches handed over but not yet run; bounded by the writer, which waits when it is this far ahead.
     static let batchesQueuedMax = 4
 
-    private let pending = Mutex<[Batch]>([])
-    private let wakeUp = DispatchSemaphore(value: 0)
+    private let pending = LockedQueue<Batch>()
     private let room = DispatchSemaphore(value: batchesQueuedMax)
-    private let stopped = OnceFlag()
-    private let finished = DispatchSemaphore(value: 0)
+    private let thread: DedicatedThread
 
     init(name: String) {
-        let thread = Thread { [self] in
-            run()
-            finished.signal()
+        let pending = self.pending
+        let room = self.room
+        thread = DedicatedThread(name: name) { control in
+            while true {
+                let more = control.waitForWork()
+                while let batch = pending.popFirst() {
+                    for completion in batch { completion() }
+                    room.signal()
+                }
+                if !more { return }
+            }
         }
-        thread.name = name
-        thread.stackSize = 1 << 20
-        thread.start()
     }
 
     /// Queues one batch's completions (the writer thread); waits while `batchesQueuedMax` are queued.
     func submit(_ batch: Batch) {
         room.wait()
-        pending.withLock { $0.append(batch) }
-        wakeUp.signal()
-    }
-
-    private func run() {
-        while true {
-            wakeUp.wait()
-            let batch = pending.withLock { queue in queue.isEmpty ? nil : queue.removeFirst() }
-            guard let batch else {
-                if stopped.isClaimed { return }
-                continue
-            }
-            for completion in batch { completion() }
-            room.signal()
-        }
+        pending.append(batch)
+        thread.wake()
     }
 
     /// Runs every batch already queued, then ends the thread. Call once, after the writer stopped.
     func stop() {
-        guard stopped.claim() else { return }
-        wakeUp.signal()
-        finished.wait()
+        thread.stop()
     }
 }

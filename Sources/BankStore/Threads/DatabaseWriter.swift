@@ -59,11 +59,12 @@ public final class DatabaseWriter: Sendable {
                 Self.refuse(jobs, completions)
                 return
             }
+            let started = DispatchTime.now().uptimeNanoseconds
             switch BatchCommit.run(jobs, on: connection) {
             case .committed(let outcomes):
                 completions.submit(zip(jobs, outcomes).map { job, outcome in { job.completion(outcome) } })
                 checkpointer.request()
-                statistics.record(batchSize: jobs.count)
+                statistics.record(batchSize: jobs.count, durationNanoseconds: DispatchTime.now().uptimeNanoseconds - started)
             case .failed(let error, let cause):
                 // Nothing of the batch is on disk; the next batch starts afresh (the error may be transient).
                 statistics.recordFailure(cause)
@@ -107,6 +108,12 @@ public final class DatabaseWriter: Sendable {
     public var failures: (count: Int, last: String?) { statistics.failures }
     /// True once the writer stopped committing (see `StorageOptions.FailStop`).
     public var isHalted: Bool { halted.isClaimed }
+
+    /// Calls `observer` on the writer thread after every commit (or failed commit) with its batch size and
+    /// duration; it must be quick and never block. A second call replaces the first observer.
+    public func observeCommits(_ observer: @escaping @Sendable (CommitSample) -> Void) {
+        statistics.observe(observer)
+    }
 
     /// Commits what is queued and closes the connection.
     public func close() {

@@ -1,13 +1,31 @@
 import Synchronization
 
+/// One commit of the writer, as an observer of ``DatabaseWriter/observeCommits(_:)`` sees it.
+public struct CommitSample: Sendable, Equatable {
+    /// Jobs that shared the commit (1...`DatabaseWriter.batchJobsMax`).
+    public let batchSize: Int
+    /// From BEGIN to the end of COMMIT (the fsync included), in nanoseconds on a monotonic clock.
+    public let durationNanoseconds: UInt64
+}
+
 /// Counts commits and the jobs they carried, to show how well group commit is grouping, and the batches
-/// that failed, with the last reason (the SQLite error and its SQL, never bound values).
+/// that failed, with the last reason (the SQLite error and its SQL, never bound values); passes each commit to
+/// an observer (the hub's metrics), so this module needs no metrics library.
 final class WriterStatistics: Sendable {
     private let counts = Mutex<(count: Int, jobs: Int)>((0, 0))
+    private let observer = Mutex<(@Sendable (CommitSample) -> Void)?>(nil)
     private let failed = Mutex<(count: Int, last: String?)>((0, nil))
 
-    func record(batchSize: Int) {
+    /// Runs on the writer thread after each commit: it must be quick and never block.
+    func record(batchSize: Int, durationNanoseconds: UInt64) {
+        precondition(batchSize > 0, "a commit carries at least one job")
         counts.withLock { $0 = ($0.count + 1, $0.jobs + batchSize) }
+        let observe = observer.withLock { $0 }
+        observe?(CommitSample(batchSize: batchSize, durationNanoseconds: durationNanoseconds))
+    }
+
+    func observe(_ newObserver: @escaping @Sendable (CommitSample) -> Void) {
+        observer.withLock { $0 = newObserver }
     }
 
     func recordFailure(_ cause: Any) {

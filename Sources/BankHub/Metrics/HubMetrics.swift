@@ -1,0 +1,89 @@
+import BankCore
+import CoreMetrics
+import Dispatch
+import Metrics
+import Synchronization
+
+/// What the hub records through swift-metrics (the `bankhub` executable bootstraps the Prometheus backend;
+/// without a bootstrap every call here is a no-op). Names are Prometheus names; see docs/architecture.md
+/// ("Metrics") for what each one means.
+///
+/// Labels come only from closed sets: an op's `Op` rawValue (an unknown op never reaches a `Responder`), an
+/// `ErrorCode` rawValue or `ok`, a `ThreatKind` rawValue. Nothing a client sends becomes a label.
+enum HubMetricName {
+    static let connections = "bankhub_connections"
+    static let requests = "bankhub_requests_total"
+    static let requestDuration = "bankhub_request_duration_seconds"
+    static let eventsPublished = "bankhub_events_published_total"
+    static let commitBatchSize = "bankhub_commit_batch_size"
+    static let commitDuration = "bankhub_commit_duration_seconds"
+    static let outboxPending = "bankhub_outbox_pending"
+    static let slowConsumerCloses = "bankhub_slow_consumer_closes_total"
+    static let threats = "bankhub_threats_total"
+    static let residentMemory = "process_resident_memory_bytes"
+    static let openFileDescriptors = "process_open_fds"
+    static let cpuSeconds = "process_cpu_seconds_total"
+}
+
+/// Recording helpers for the events the hub counts as they happen.
+enum HubMetrics {
+    /// One answered request: `code` is "ok" or the error's code.
+    static func request(_ op: Op, code: String, durationNanoseconds: UInt64) {
+        Counter(label: HubMetricName.requests, dimensions: [("op", op.rawValue), ("code", code)]).increment()
+        CoreMetrics.Timer(label: HubMetricName.requestDuration, dimensions: [("op", op.rawValue)])
+            .recordNanoseconds(Int64(clamping: durationNanoseconds))
+    }
+
+    static func eventsPublished(_ count: Int) {
+        guard count > 0 else { return }
+        Counter(label: HubMetricName.eventsPublished).increment(by: count)
+    }
+
+    static func threat(_ kind: ThreatKind) {
+        Counter(label: HubMetricName.threats, dimensions: [("kind", kind.rawValue)]).increment()
+    }
+
+    /// Runs on the writer thread after each commit.
+    static func commit(batchSize: Int, durationNanoseconds: UInt64) {
+        Recorder(label: HubMetricName.commitBatchSize, aggregate: true).record(batchSize)
+        CoreMetrics.Timer(label: HubMetricName.commitDuration).recordNanoseconds(Int64(clamping: durationNanoseconds))
+    }
+}
+
+/// The values read at scrape time rather than recorded as they change: gauges set to the current value and
+/// counters kept elsewhere (the transport's, the kernel's) mirrored by adding what grew since the last scrape.
+final class ScrapeMetrics: Sendable {
+    private struct Mirrored {
+        var slowConsumerCloses = 0
+        var cpuSeconds = 0.0
+    }
+
+    private let mirrored = Mutex(Mirrored())
+
+    struct Reading: Sendable {
+        var connections: Int
+        var outboxPending: Int?
+        var slowConsumerCloses: Int
+        var process: ProcessStatistics.Reading?
+    }
+
+    /// Sets the gauges and advances the mirrored counters to `reading` (counters never go back).
+    func update(_ reading: Reading) {
+        Gauge(label: HubMetricName.connections).record(reading.connections)
+        if let pending = reading.outboxPending { Gauge(label: HubMetricName.outboxPending).record(pending) }
+        let (closesGrown, cpuGrown) = mirrored.withLock { last -> (Int, Double) in
+            let closes = max(0, reading.slowConsumerCloses - last.slowConsumerCloses)
+            last.slowConsumerCloses += closes
+            let cpu = max(0, (reading.process?.cpuSeconds ?? last.cpuSeconds) - last.cpuSeconds)
+            last.cpuSeconds += cpu
+            return (closes, cpu)
+        }
+        // Created even at zero, so the family is always on the page.
+        Counter(label: HubMetricName.slowConsumerCloses).increment(by: closesGrown)
+        FloatingPointCounter(label: HubMetricName.cpuSeconds).increment(by: cpuGrown)
+        if let process = reading.process {
+            Gauge(label: HubMetricName.residentMemory).record(process.residentBytes)
+            Gauge(label: HubMetricName.openFileDescriptors).record(process.openFileDescriptors)
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// A thread of its own for blocking work (SQLite, SMTP) that must never occupy Swift's cooperative pool: it
+/// runs `body` once, sleeping between rounds of work until woken, and `stop()` asks it to finish and waits for
+/// it. The one implementation of "thread + wake-up semaphore + stop flag + join" that the writer, the readers,
+/// the completion thread and the outbox worker share.
+///
+/// `body` loops: `while control.waitForWork() { ...drain what is queued... }`, and returns when `waitForWork`
+/// answers false (stop was asked and the body drained what it had). Wake-ups are counted, not lost: a `wake()`
+/// before the body waits makes the next wait return at once.
+public final class DedicatedThread: Sendable {
+    /// What the body sees of its thread.
+    public struct Control: Sendable {
+        fileprivate let thread: DedicatedThread
+
+        /// Sleeps until woken or, with a timeout, until it passes; false once `stop()` was asked (and no
+        /// further wake-up is pending), which tells the body to finish.
+        public func waitForWork(timeoutSeconds: Double? = nil) -> Bool {
+            if let timeoutSeconds {
+                _ = thread.wakeUp.wait(timeout: .now() + timeoutSeconds)
+            } else {
+                thread.wakeUp.wait()
+            }
+            return !thread.stopping.isClaimed
+        }
+
+        /// True once `stop()` was asked.
+        public var isStopping: Bool { thread.stopping.isClaimed }
+    }
+
+    private let wakeUp = DispatchSemaphore(value: 0)
+    private let stopping = OnceFlag()
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Starts a thread named `name` (1 MiB of stack) running `body`.
+    public init(name: String, body: @escaping @Sendable (Control) -> Void) {
+        let thread = Thread { [self] in
+            body(Control(thread: self))
+            finished.signal()
+        }
+        thread.name = name
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Wakes the body's `waitForWork`. Safe from any thread.
+    public func wake() {
+        wakeUp.signal()
+    }
+
+    /// Asks the body to finish, wakes it, and waits until it returned. Idempotent; later calls return at once.
+    public func stop() {
+        guard stopping.claim() else { return }
+        wakeUp.signal()
+        finished.wait()
+    }
+}
