@@ -82,6 +82,9 @@ struct StormRequest: Sendable {
 
     var succeeded: Bool { reply?["ok"]?.boolValue == true }
     var failed: Bool { reply?["ok"]?.boolValue == false }
+    /// Failed with an answer that says nothing happened (not "whether it happened is unknown", which only the
+    /// test seam past a failed fsync sends; the product stops first).
+    var refused: Bool { failed && reply?["error"]?["message"]?.stringValue?.contains("unknown") != true }
 }
 
 /// Keeps up to `window` requests in flight on `connection` until `total` were sent, then waits for their

@@ -205,12 +205,12 @@ import WebSocketClient
             if transfer.succeeded {
                 #expect(stored.map { String($0) } == transfer.reply?["result"]?["txn"]?["id"]?.stringValue,
                         "acknowledged transfer \(key) is missing or changed its txn id")
-            } else if transfer.failed {
+            } else if transfer.refused {
                 #expect(stored == nil, "transfer \(key) was refused but is on disk")
             }
         }
         let users = try usernames(directory)
-        for signUp in requests where signUp.op == "signup" && signUp.reply != nil {
+        for signUp in requests where signUp.op == "signup" && (signUp.succeeded || signUp.refused) {
             let name = try #require(signUp.args["username"]?.stringValue)
             #expect(users.contains(name) == signUp.succeeded, "sign-up \(name): \(signUp.reply.map(JSONWriter.string) ?? "")")
         }

@@ -17,11 +17,12 @@ enum BatchCommit {
         /// `cause` is the storage error behind it.
         case failed(BankError, cause: any Error)
         /// The writer must not go on: a batch with ledger writes did not commit (memory is ahead of disk), or
-        /// what reached the disk is unknown (an fsync failed). The ledger jobs are never completed; the
-        /// `.savepoint` jobs fail with `error` when the batch is known not to be on disk, and are never
-        /// completed either when that is unknown (nil): after a failed fsync the commit may still be found in
-        /// the WAL at the next start, so "it did not happen" could be a lie. Like a crash, no answer.
-        case mustStop(reason: String, error: BankError?)
+        /// what reached the disk is unknown (an fsync failed). The ledger jobs are never completed. When the
+        /// batch is known not to be on disk (`outcomeKnown`), the `.savepoint` jobs fail with `error` at once;
+        /// when that is unknown (after a failed fsync the commit may still be found in the WAL at the next
+        /// start, so "it did not happen" could be a lie), they get no answer before the process stops, like in
+        /// a crash.
+        case mustStop(reason: String, error: BankError, outcomeKnown: Bool)
     }
 
     static func run(_ jobs: [DatabaseWriter.Job], on connection: SQLiteConnection) -> Outcome {
@@ -96,16 +97,20 @@ enum BatchCommit {
             do {
                 try connection.execute("ROLLBACK")
             } catch {
-                return .mustStop(reason: "cannot roll back a failed batch (\(error)) after \(cause)", error: failure)
+                return .mustStop(reason: "cannot roll back a failed batch (\(error)) after \(cause)", error: failure,
+                                 outcomeKnown: false)
             }
         }
         precondition(!connection.isInTransaction, "the failed batch is rolled back")
         if storage?.leavesDiskUnknown == true {
-            return .mustStop(reason: "what reached the disk is unknown after \(cause)", error: nil)
+            return .mustStop(reason: "what reached the disk is unknown after \(cause)",
+                             error: BankError(.unavailable, "storage failed (\(storage?.storageProblem ?? "a failed write")); "
+                                              + "whether the operation happened is unknown"),
+                             outcomeKnown: false)
         }
         if jobs.contains(where: { $0.isolation == .ledger }) {
             return .mustStop(reason: "a batch of ledger writes did not commit (\(cause)); stopping so memory and "
-                             + "disk never disagree", error: failure)
+                             + "disk never disagree", error: failure, outcomeKnown: true)
         }
         return .failed(failure, cause: cause)
     }

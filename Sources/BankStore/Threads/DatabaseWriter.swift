@@ -69,15 +69,16 @@ public final class DatabaseWriter: Sendable {
                 // Nothing of the batch is on disk; the next batch starts afresh (the error may be transient).
                 statistics.recordFailure(cause)
                 completions.submit(jobs.map { job in { job.completion(.failure(error)) } })
-            case .mustStop(let reason, let error):
+            case .mustStop(let reason, let error, let outcomeKnown):
                 statistics.recordFailure(reason)
                 _ = halted.claim()
-                if let error {
-                    completions.submit(jobs.filter { $0.isolation == .savepoint }.map { job in
-                        { job.completion(.failure(error)) }
-                    })
-                }
+                let general = jobs.filter { $0.isolation == .savepoint }
+                if outcomeKnown { completions.submit(general.map { job in { job.completion(.failure(error)) } }) }
                 failStop(reason)
+                // Reached only when `failStop` returned (the tests' seam; the product has stopped by now): the
+                // process goes on, so in-process waiters of the general jobs must not wait for ever. Their
+                // answer says that the outcome is unknown.
+                if !outcomeKnown { completions.submit(general.map { job in { job.completion(.failure(error)) } }) }
             }
         })
     }

@@ -3,8 +3,9 @@
 public struct StorageOptions: Sendable {
     /// What the writer does when it must not go on: a batch with ledger writes did not commit (memory is
     /// ahead of disk), or what reached the disk is unknown (an fsync failed). It gets the reason. Once it
-    /// returns, the writer is halted: it commits nothing more, fails every later general job with
-    /// `unavailable` and never completes a later ledger job.
+    /// returns (tests only), the writer is halted: it commits nothing more, fails every later general job with
+    /// `unavailable`, never completes a later ledger job, and answers the general jobs of a batch whose outcome
+    /// is unknown with `unavailable` "whether the operation happened is unknown".
     public typealias FailStop = @Sendable (String) -> Void
 
     /// Production: stop the process. Nothing in the failed batch was acknowledged, and a restart reloads the
