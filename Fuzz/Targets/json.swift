@@ -6,6 +6,8 @@
 /// - an accepted input is well-formed UTF-8, and the value respects the limits it was parsed with;
 /// - every number lexeme is valid RFC 8259 and `int64Value` agrees with it;
 /// - parse → write → parse gives an equal value, and writing that again gives the same bytes;
+/// - it agrees with an independent recogniser (`JSONGrammar`): an input is accepted exactly when it is JSON whose
+///   depth, strings and numbers are within the limits, and the value has the extent the recogniser measured;
 /// - a refusal points inside the input;
 /// - tighter limits only ever add refusals of a limit kind: when they accept, the value is the same as with
 ///   the default limits, and any other refusal is the default's refusal, same kind and offset.
@@ -21,6 +23,9 @@ public func fuzzJSON(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         require(error.offset >= 0 && error.offset <= size, "offset \(error.offset) outside \(size) bytes")
         require(!error.message.isEmpty, "empty message")
     }
+    let (extent, tooDeep) = JSONGrammar.recognise(bytes)
+    checkAgainstGrammar(loose, extent: extent, tooDeep: tooDeep, limits: .default, bytes: bytes)
+    checkAgainstGrammar(tight, extent: extent, tooDeep: tooDeep, limits: tightLimits, bytes: bytes)
     switch (tight, loose) {
     case (.success(let tightValue), .success(let looseValue)):
         checkAccepted(tightValue, bytes: bytes, limits: tightLimits)
@@ -43,6 +48,30 @@ private func isLimit(_ kind: JSONParseError.Kind) -> Bool {
     switch kind {
     case .depthLimitExceeded, .stringTooLong, .numberTooLong: true
     default: false
+    }
+}
+
+private func checkAgainstGrammar(
+    _ result: Result<JSONValue, JSONParseError>, extent: JSONGrammar.Extent?, tooDeep: Bool, limits: JSONLimits,
+    bytes: UnsafeBufferPointer<UInt8>
+) {
+    guard let extent else {
+        if case .success = result {
+            require(false, "accepted what is not JSON\(tooDeep ? " or nests too deep" : ""): \(shown(bytes))")
+        }
+        return
+    }
+    let within = extent.depth <= limits.maxDepth && extent.stringBytes <= limits.maxStringBytes
+        && extent.numberBytes <= limits.maxNumberBytes
+    switch result {
+    case .success(let value):
+        require(within, "accepted JSON of \(extent) past \(limits): \(shown(bytes))")
+        let shape = Shape(of: value)
+        let measured = JSONGrammar.Extent(depth: shape.depth, stringBytes: shape.stringBytes, numberBytes: shape.numberBytes)
+        require(measured == extent, "value of extent \(measured), input of \(extent): \(shown(bytes))")
+    case .failure(let error):
+        require(!within, "refused JSON of \(extent) within \(limits) with \(error): \(shown(bytes))")
+        require(isLimit(error.kind), "refused JSON past its limits with \(error), not a limit: \(shown(bytes))")
     }
 }
 
