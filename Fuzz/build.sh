@@ -6,13 +6,20 @@
 # in Fuzz/Targets/ is then linked against them with libFuzzer's main. Only what changed is rebuilt.
 #
 #   Fuzz/build.sh [OUT]     OUT defaults to .build/fuzz; binaries land in OUT/bin/fuzz-<target>
+#   FUZZ_COVERAGE=1 Fuzz/build.sh OUT
+#                           the same targets without ASan, unoptimised and with source-based coverage
+#                           (-profile-generate -profile-coverage-mapping), to measure what a corpus reaches
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-.build/fuzz}"
 mkdir -p "$out/modules" "$out/obj" "$out/bin"
 
-flags=(-swift-version 6 -O -assert-config Debug -sanitize=fuzzer,address -parse-as-library -use-ld=lld
-       -I "$out/modules")
+if [ "${FUZZ_COVERAGE:-0}" = 1 ]; then
+  mode=(-Onone -sanitize=fuzzer -profile-generate -profile-coverage-mapping)
+else
+  mode=(-O -assert-config Debug -sanitize=fuzzer,address)
+fi
+flags=(-swift-version 6 -g "${mode[@]}" -parse-as-library -use-ld=lld -I "$out/modules")
 
 # True when $1 is missing or older than any of the files after it.
 stale() {
