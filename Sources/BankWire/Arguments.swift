@@ -64,7 +64,7 @@ public struct Arguments: Sendable {
     public func timestamp(_ name: String) throws(BankError) -> Timestamp {
         let text = try string(name)
         guard let time = Timestamp.parse(rfc3339: text) else {
-            throw .badRequest("\(name) must be an RFC 3339 time such as 2026-11-25T19:01:00Z", field: name)
+            throw .badRequest("\(name) must be an RFC 3339 time in years 0000 to 9999 (UTC) such as 2026-11-25T19:01:00Z", field: name)
         }
         return time
     }

@@ -61,6 +61,22 @@ struct TimestampTests {
         #expect(Timestamp.parse(rfc3339: text) == nil)
     }
 
+    /// A time whose UTC instant falls outside years 0000–9999 is refused: the hub could not show it back in RFC 3339
+    /// (the `timestamp` fuzz target found `9999-12-31T23:59:59.999-00:30` echoed as `10000-01-01T00:29:59.999Z`, and
+    /// `0000-01-01T00:00:00+01:00` as `00-1-12-31T23:00:00.000Z`). The first and last such instants are kept.
+    @Test func rejectsTimesOutsideFourDigitYears() {
+        for text in ["9999-12-31T23:59:59.999-00:30", "9999-12-31T23:30:00-23:59", "0000-01-01T00:00:00+01:00",
+                     "0000-01-01T00:59:59.999+01:00"] {
+            #expect(Timestamp.parse(rfc3339: text) == nil, "\(text)")
+        }
+        let first = Timestamp.parse(rfc3339: "0000-01-01T01:00:00+01:00")
+        let last = Timestamp.parse(rfc3339: "9999-12-31T23:29:59.999-00:30")
+        #expect(first?.milliseconds == Timestamp.wireMillisecondsMin)
+        #expect(last?.milliseconds == Timestamp.wireMillisecondsMax)
+        #expect(first?.rfc3339 == "0000-01-01T00:00:00.000Z")
+        #expect(last?.rfc3339 == "9999-12-31T23:59:59.999Z")
+    }
+
     /// Many random instants round-trip, including before 1970.
     @Test func roundTripsRandomInstants() {
         var random = SplitMix64(seed: 11)

@@ -8,6 +8,11 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         self.milliseconds = milliseconds
     }
 
+    /// The first and last instants RFC 3339 can show, 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: an
+    /// input time whose UTC instant falls outside them is refused, so every time the hub accepts it can show back.
+    public static let wireMillisecondsMin: Int64 = -62_167_219_200_000
+    public static let wireMillisecondsMax: Int64 = 253_402_300_799_999
+
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.milliseconds < rhs.milliseconds }
 
     public var description: String { rfc3339 }
@@ -24,6 +29,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// Parses RFC 3339 (`2026-11-25T19:01:00Z`, `...00.5+02:00`, up to nine fraction digits, truncated to ms).
+    /// An instant outside `wireMillisecondsMin...wireMillisecondsMax` once in UTC is refused.
     public static func parse(rfc3339 text: String) -> Timestamp? {
         var scanner = DigitScanner(Array(text.utf8))
         guard let year = scanner.number(digits: 4), scanner.expect("-"),
@@ -52,7 +58,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         guard scanner.atEnd else { return nil }
         let days = CivilCalendar.days(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offsetMinutes * 60
-        return Timestamp(milliseconds: seconds * 1_000 + millis)
+        let milliseconds = seconds * 1_000 + millis
+        guard (wireMillisecondsMin...wireMillisecondsMax).contains(milliseconds) else { return nil }
+        return Timestamp(milliseconds: milliseconds)
     }
 
     private static func pow10(_ exponent: Int) -> Int64 {
