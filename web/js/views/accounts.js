@@ -5,6 +5,7 @@
  */
 import { $, h, busy, clearFormErrors, setFieldError, setMessage } from '../dom.js';
 import { accountLabel, formatMoney, fromCents, parseAmountInput, spokenMoney, toCents } from '../format.js';
+import { fillOpenAccounts } from './choices.js';
 
 let ctx;
 
@@ -125,13 +126,7 @@ function renderSelection(id) {
 function renderChoices() {
   const { store } = ctx;
   for (const id of ['dw-account', 'tx-from']) {
-    const select = $(id);
-    const keep = select.value || store.selected || '';
-    const options = [...store.accounts.values()].filter((a) => a.status === undefined || a.status === 'open')
-      .map((a) => h('option', { value: a.id }, accountLabel(a)));
-    if (!options.length) options.push(h('option', { value: '' }, 'No accounts yet'));
-    select.replaceChildren(...options);
-    if ([...select.options].some((o) => o.value === keep)) select.value = keep;
+    fillOpenAccounts($(id), store);
   }
   $('tx-to-options').replaceChildren(...[...store.accounts.values()]
     .map((a) => h('option', { value: a.id }, accountLabel(a))));

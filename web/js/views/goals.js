@@ -10,6 +10,7 @@
  */
 import { $, h, busy, clearFormErrors, setFieldError, setMessage } from '../dom.js';
 import { accountLabel, formatMoney, fromCents, parseAmountInput, toCents } from '../format.js';
+import { fillOpenAccounts, todayLocalDate } from './choices.js';
 import { applyBalance } from './accounts.js';
 
 let ctx;
@@ -161,17 +162,7 @@ function formatDay(day) {
 }
 
 function renderAccountChoices() {
-  const select = $('goal-account');
-  const keep = select.value || ctx.store.selected || '';
-  const open = [...ctx.store.accounts.values()].filter((a) => a.status === undefined || a.status === 'open');
-  select.replaceChildren(...open.map((a) => h('option', { value: a.id }, accountLabel(a))));
-  if (!open.length) select.append(h('option', { value: '' }, 'No accounts yet'));
-  if ([...select.options].some((o) => o.value === keep)) select.value = keep;
-}
-
-function today() {
-  const d = new Date();
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  fillOpenAccounts($('goal-account'), ctx.store);
 }
 
 async function createGoal() {
@@ -184,7 +175,7 @@ async function createGoal() {
   if (!name) setFieldError(form.elements.name, 'Give the goal a name, e.g. Summer holiday.');
   if (!target.ok) setFieldError(form.elements.target, target.error);
   if (!account) setFieldError(form.elements.account, 'Open an account first.');
-  if (date && date < today()) setFieldError(form.elements.target_date, 'Choose a date from today on.');
+  if (date && date < todayLocalDate()) setFieldError(form.elements.target_date, 'Choose a date from today on.');
   const invalid = form.querySelector('[aria-invalid="true"]');
   if (invalid) { invalid.focus(); return; }
   const args = { account, name, target: target.amount };

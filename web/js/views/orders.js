@@ -7,6 +7,7 @@
  */
 import { $, h, busy, clearFormErrors, setFieldError, setMessage } from '../dom.js';
 import { accountLabel, formatDateTime, formatMoney, parseAmountInput } from '../format.js';
+import { fillOpenAccounts, todayLocalDate } from './choices.js';
 import { nicknameOf } from './payees.js';
 
 const EVERY_TEXT = { day: 'every day', week: 'every week', month: 'every month' };
@@ -36,7 +37,7 @@ export function mount(context) {
   store.on('accounts', () => { renderFromChoices(); render(); });
   store.on('payees', render);
   store.on('event', (ev) => { if (ev.event === 'order' && ev.data?.order) applyEvent(ev.data); });
-  store.on('page', (page) => { if (page === 'payments' && !$('order-start').value) $('order-start').value = today(); });
+  store.on('page', (page) => { if (page === 'payments' && !$('order-start').value) $('order-start').value = todayLocalDate(); });
   const form = $('order-form');
   form.addEventListener('submit', (e) => { e.preventDefault(); busy(form, createOrder); });
   for (const el of form.elements) if (el.name) el.addEventListener('input', () => setFieldError(el, ''));
@@ -44,7 +45,7 @@ export function mount(context) {
     const r = parseAmountInput(e.target.value);
     if (e.target.value.trim() && r.ok) e.target.value = r.amount;
   });
-  $('order-start').value = today();
+  $('order-start').value = todayLocalDate();
   $('orders-list').addEventListener('click', (e) => {
     const btn = e.target.closest('button[data-cancel-order]');
     if (btn) cancelOrder(btn);
@@ -134,22 +135,12 @@ function row(o, isNew) {
 }
 
 function renderFromChoices() {
-  const select = $('order-from');
-  const keep = select.value || ctx.store.selected || '';
-  const open = [...ctx.store.accounts.values()].filter((a) => a.status === undefined || a.status === 'open');
-  select.replaceChildren(...open.map((a) => h('option', { value: a.id }, accountLabel(a))));
-  if (!open.length) select.append(h('option', { value: '' }, 'No accounts yet'));
-  if ([...select.options].some((o) => o.value === keep)) select.value = keep;
-}
-
-function today() {
-  const d = new Date();
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  fillOpenAccounts($('order-from'), ctx.store);
 }
 
 /** The first payment's time: now for today (the hub pays it at once), else that day at 9:00 local time. */
 function startFor(day) {
-  if (day === today()) return new Date().toISOString();
+  if (day === todayLocalDate()) return new Date().toISOString();
   const [y, m, d] = day.split('-').map(Number);
   return new Date(y, m - 1, d, LATER_START_HOUR).toISOString();
 }
@@ -166,7 +157,7 @@ function validate(form) {
   else if (to === from) setFieldError(form.elements.to, 'Choose a different account from the one you pay from.');
   if (!amount.ok) setFieldError(form.elements.amount, amount.error);
   if (!day) setFieldError(form.elements.start, 'Choose the day of the first payment.');
-  else if (day < today()) setFieldError(form.elements.start, 'Choose today or a later day.');
+  else if (day < todayLocalDate()) setFieldError(form.elements.start, 'Choose today or a later day.');
   if (count && !(/^[0-9]{1,5}$/.test(count) && +count >= 1 && +count <= 10000)) {
     setFieldError(form.elements.count, 'Enter a number of payments from 1 to 10,000, or leave it empty.');
   }
