@@ -18,6 +18,16 @@ struct BatchFailureTests {
         return writer
     }
 
+    /// `notesDatabase` opened through the fault-injecting VFS, with fail-stops going to `recorder`; returns the
+    /// writer and the path prefix to arm faults on.
+    private func faultyNotesDatabase(_ database: TemporaryDatabase,
+                                     _ recorder: FailStopRecorder) async throws -> (DatabaseWriter, String) {
+        #expect(bankhub_faults_register() == 0)
+        var options = recorder.options
+        options.vfs = String(cString: bankhub_faults_vfs_name())
+        return (try await notesDatabase(database, options: options), database.directory.path)
+    }
+
     /// The notes on disk, read through a connection of their own.
     private func notes(_ database: TemporaryDatabase) throws -> [String] {
         let connection = try SQLiteConnection(path: database.path, mode: .readOnly)
@@ -90,12 +100,8 @@ struct BatchFailureTests {
     @Test func failedCommitFailsTheBatchAndTheWriterGoesOn() async throws {
         let database = try TemporaryDatabase()
         let recorder = FailStopRecorder()
-        #expect(bankhub_faults_register() == 0)
-        var options = recorder.options
-        options.vfs = String(cString: bankhub_faults_vfs_name())
-        let writer = try await notesDatabase(database, options: options)
+        let (writer, prefix) = try await faultyNotesDatabase(database, recorder)
         defer { writer.close() }
-        let prefix = database.directory.path
         defer { bankhub_faults_disarm(prefix) }
 
         #expect(bankhub_faults_arm(prefix, Int32(BANKHUB_FAULT_WRITE), 1) == 0)
@@ -115,12 +121,8 @@ struct BatchFailureTests {
     @Test func failedFsyncStopsTheWriter() async throws {
         let database = try TemporaryDatabase()
         let recorder = FailStopRecorder()
-        #expect(bankhub_faults_register() == 0)
-        var options = recorder.options
-        options.vfs = String(cString: bankhub_faults_vfs_name())
-        let writer = try await notesDatabase(database, options: options)
+        let (writer, prefix) = try await faultyNotesDatabase(database, recorder)
         defer { writer.close() }
-        let prefix = database.directory.path
         defer { bankhub_faults_disarm(prefix) }
 
         #expect(bankhub_faults_arm(prefix, Int32(BANKHUB_FAULT_SYNC), 1) == 0)
