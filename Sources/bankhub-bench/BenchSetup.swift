@@ -14,15 +14,16 @@ struct BenchCustomer: Sendable {
 enum BenchSetup {
     /// How many customers are set up at the same time.
     static let parallelCustomersMax = 64
-    /// A customer may hold at most 20 accounts (docs/protocol.md).
-    static let accountsPerCustomerMax = 20
+    /// A customer may hold at most 20 accounts (docs/protocol.md), one of which `signup` opens; the bench opens
+    /// the others and leaves that one empty.
+    static let accountsPerCustomerMax = 19
 
-    /// `accounts` accounts spread over `customers` customers (at most 20 each), each funded with
+    /// `accounts` accounts spread over `customers` customers (at most `accountsPerCustomerMax` each), each funded with
     /// `depositCents`. Usernames carry a random run tag so runs against a long-lived hub never collide.
     static func customers(_ customers: Int, accounts: Int, depositCents: Int64, address: HubAddress,
                           loop: WebSocketClientLoop) async throws -> [BenchCustomer] {
         precondition(customers > 0 && accounts >= customers, "every customer needs an account")
-        precondition(accounts <= customers * accountsPerCustomerMax, "at most 20 accounts per customer")
+        precondition(accounts <= customers * accountsPerCustomerMax, "at most 19 accounts per customer besides the sign-up one")
         let tag = String(UInt32.random(in: 0 ... .max), radix: 36)
         var made: [BenchCustomer?] = Array(repeating: nil, count: customers)
         var next = 0

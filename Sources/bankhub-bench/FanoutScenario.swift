@@ -31,7 +31,7 @@ struct FanoutScenario: AsyncParsableCommand {
         Progress.line("setting up \(payers) payers and \(subscribers) payee accounts")
         let payerCustomers = try await BenchSetup.customers(payers, accounts: payers, depositCents: Self.depositCents,
                                                             address: target.address, loop: loop)
-        let payeeCustomerCount = (subscribers + 19) / 20
+        let payeeCustomerCount = (subscribers + BenchSetup.accountsPerCustomerMax - 1) / BenchSetup.accountsPerCustomerMax
         let payeeCustomers = try await BenchSetup.customers(payeeCustomerCount, accounts: subscribers, depositCents: 0,
                                                             address: target.address, loop: loop)
         let payees = payeeCustomers.flatMap { customer in customer.accounts.map { (customer.token, $0) } }

@@ -13,7 +13,7 @@ struct TransfersScenario: AsyncParsableCommand {
     @Option(help: "Seconds of load before measuring starts.") var warmup = 1.0
     @Option(help: "WebSocket connections, each logged in as its own customer.") var connections = 16
     @Option(help: "Transfers outstanding per connection.") var inFlight = 64
-    @Option(help: "Accounts (at most 20 per customer; more accounts means more customers).") var accounts = 1_000
+    @Option(help: "Accounts (at most 19 per customer besides its sign-up account; more accounts means more customers).") var accounts = 1_000
     @Option(help: "Zipf exponent for picking accounts (0 = uniform; 1 = a few hot accounts).") var zipf = 0.0
 
     static let depositCents: Int64 = 100_000_000
@@ -31,7 +31,7 @@ struct TransfersScenario: AsyncParsableCommand {
         let loop = try WebSocketClientLoop()
         defer { loop.shutdown() }
         let accountCount = max(accounts, connections)
-        let customerCount = max(connections, (accountCount + 19) / 20)
+        let customerCount = max(connections, (accountCount + BenchSetup.accountsPerCustomerMax - 1) / BenchSetup.accountsPerCustomerMax)
         Progress.line("setting up \(customerCount) customers with \(accountCount) accounts on \(target.address.host):\(target.address.port)")
         let customers = try await BenchSetup.customers(customerCount, accounts: accountCount,
                                                        depositCents: Self.depositCents, address: target.address,
