@@ -13,7 +13,10 @@ public struct CommitSample: Sendable, Equatable {
 /// an observer (the hub's metrics), so this module needs no metrics library.
 final class WriterStatistics: Sendable {
     private let counts = Mutex<(count: Int, jobs: Int)>((0, 0))
-    private let observer = Mutex<(@Sendable (CommitSample) -> Void)?>(nil)
+    /// The closure sits in a struct: a bare closure as a `Mutex`'s value is re-abstracted on every `withLock`
+    /// access and the stored value grows by two thunks each time, which made every commit slower than the last
+    /// and overflowed the writer thread's stack after some tens of thousands of commits.
+    private let observer = Mutex<CommitObserver?>(nil)
     private let failed = Mutex<(count: Int, last: String?)>((0, nil))
 
     /// Runs on the writer thread after each commit: it must be quick and never block.
@@ -21,11 +24,11 @@ final class WriterStatistics: Sendable {
         precondition(batchSize > 0, "a commit carries at least one job")
         counts.withLock { $0 = ($0.count + 1, $0.jobs + batchSize) }
         let observe = observer.withLock { $0 }
-        observe?(CommitSample(batchSize: batchSize, durationNanoseconds: durationNanoseconds))
+        observe?.call(CommitSample(batchSize: batchSize, durationNanoseconds: durationNanoseconds))
     }
 
     func observe(_ newObserver: @escaping @Sendable (CommitSample) -> Void) {
-        observer.withLock { $0 = newObserver }
+        observer.withLock { $0 = CommitObserver(call: newObserver) }
     }
 
     func recordFailure(_ cause: Any) {
@@ -34,6 +37,11 @@ final class WriterStatistics: Sendable {
 
     var snapshot: (count: Int, jobs: Int) { counts.withLock { $0 } }
     var failures: (count: Int, last: String?) { failed.withLock { $0 } }
+}
+
+/// A commit observer, boxed so that storing and reading it never wraps it (see `WriterStatistics.observer`).
+private struct CommitObserver: Sendable {
+    let call: @Sendable (CommitSample) -> Void
 }
 
 /// Carries a value out of a job body into its completion; both run on the writer thread, one after the other.
