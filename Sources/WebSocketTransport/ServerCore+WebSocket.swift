@@ -62,7 +62,7 @@ extension ServerCore {
         let info = ConnectionInfo(peerAddress: address,
                                   userAgent: header(wsi, WSI_TOKEN_HTTP_USER_AGENT),
                                   origin: header(wsi, WSI_TOKEN_ORIGIN))
-        continuation.yield(.opened(id, info))
+        report(.opened(id, info))
         return 0
     }
 
@@ -105,7 +105,7 @@ extension ServerCore {
     /// Hands a complete message to the application; stops reading the socket when its backlog is full.
     private func deliver(_ message: [UInt8], isBinary: Bool, from id: ConnectionID, wsi: OpaquePointer) {
         let count = message.count
-        continuation.yield(isBinary ? .binaryMessage(id, message) : .message(id, message))
+        report(isBinary ? .binaryMessage(id, message) : .message(id, message))
         if inbound.received(id, byteCount: count) { lws_rx_flow_control(wsi, 0) }
     }
 
@@ -166,6 +166,6 @@ extension ServerCore {
         serviceState.closeDeadlines.remove(id)
         outbound.withLock { _ = $0.queues.removeValue(forKey: id) }
         inbound.remove(id)
-        continuation.yield(.closed(id))
+        report(.closed(id))
     }
 }

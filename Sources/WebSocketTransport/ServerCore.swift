@@ -23,8 +23,8 @@ final class ServerCore: Sendable {
     let configuration: WebSocketServerConfiguration
     let health: @Sendable () -> [UInt8]
     let policy: HandshakePolicy
-    let events: AsyncStream<TransportEvent>
-    let continuation: AsyncStream<TransportEvent>.Continuation
+    /// Everything the transport reports, in batches (see `EventMailbox`).
+    let mailbox = EventMailbox()
     let outbound = Mutex(OutboundState())
     let inbound: InboundBacklog
     let statistics = TransportStatistics()
@@ -55,7 +55,11 @@ final class ServerCore: Sendable {
             closeDeadlines: CloseDeadlines(timeout: .seconds(configuration.closeTimeoutSeconds)),
             limiter: ConnectionLimiter(connectionsMax: configuration.connectionsMax,
                                        connectionsPerAddressMax: configuration.connectionsPerAddressMax))
-        (events, continuation) = AsyncStream.makeStream(of: TransportEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    /// Hands an event to the application (see `EventMailbox`).
+    func report(_ event: TransportEvent) {
+        mailbox.post(event)
     }
 
     /// Wakes the service thread so it looks at writable requests and shutdown (any thread).
@@ -136,7 +140,7 @@ final class ServerCore: Sendable {
             wakeServiceThread()
         }
         guard wasRunning || serviceThreadStarted.withLock({ $0 }) else {
-            continuation.finish()
+            mailbox.finish()
             return
         }
         serviceThreadFinished.wait()

@@ -24,7 +24,7 @@ extension ServerCore {
         lws_set_log_level(LLL_ERR | LLL_WARN, nil)
         guard let context = lws_create_context(&info) else {
             report(.failed(creationError()))
-            continuation.finish()
+            mailbox.finish()
             return
         }
         serviceState.context = context
@@ -43,7 +43,7 @@ extension ServerCore {
         serviceState.context = nil
         lws_context_destroy(context)
         outbound.withLock { $0.queues.removeAll() }
-        continuation.finish()
+        mailbox.finish()
         withExtendedLifetime(resources) {}
     }
 

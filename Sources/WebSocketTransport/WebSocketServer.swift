@@ -74,8 +74,27 @@ public final class WebSocketServer: Sendable {
     /// The bound port once started (also for port 0); the configured port before.
     public var port: Int { core.port }
 
-    /// Every connection's events, in order per connection. Single consumer; ends after shutdown.
-    public var events: AsyncStream<TransportEvent> { core.events }
+    /// Every connection's events in batches: all that arrived while the consumer was busy with the previous
+    /// batch, in order per connection. Single consumer (this or ``events``, not both); ends after shutdown.
+    public var eventBatches: AsyncStream<[TransportEvent]> {
+        let mailbox = core.mailbox
+        return AsyncStream(unfolding: { await mailbox.next() })
+    }
+
+    /// Every connection's events one by one, in order per connection: ``eventBatches`` flattened, for
+    /// consumers that do not care about batches. Single consumer (this or ``eventBatches``, not both); ends
+    /// after shutdown.
+    public var events: AsyncStream<TransportEvent> {
+        let mailbox = core.mailbox
+        // The rest of the batch being handed out, last event first.
+        let rest = Mutex<[TransportEvent]>([])
+        return AsyncStream(unfolding: {
+            if let event = rest.withLock({ $0.popLast() }) { return event }
+            guard let batch = await mailbox.next(), let first = batch.first else { return nil }
+            rest.withLock { $0 = batch.dropFirst().reversed() }
+            return first
+        })
+    }
 
     /// Queues one text message. Thread-safe. False if the connection is gone or closing, or if this
     /// message overflowed its queue (the connection is then closed with 4008).
@@ -112,6 +131,13 @@ public final class WebSocketServer: Sendable {
     /// to half of both. Thread-safe.
     public func consumed(_ id: ConnectionID) {
         if core.inbound.consumed(id) { core.wakeServiceThread() }
+    }
+
+    /// ``consumed(_:)`` for each id (once per message, in delivery order), with one wake-up at most.
+    public func consumed(_ ids: [ConnectionID]) {
+        var wake = false
+        for id in ids where core.inbound.consumed(id) { wake = true }
+        if wake { core.wakeServiceThread() }
     }
 
     /// Adds a dynamic HTTP route (see ``HTTPRoute``); only before `start()`. A route's prefix must not be

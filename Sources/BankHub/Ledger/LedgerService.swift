@@ -52,6 +52,21 @@ actor LedgerService {
         self.readers = readers
     }
 
+    /// A money op on its way into the ledger: what `submit` takes, queued by the hub so that the money ops of one
+    /// pass enter the ledger with one hop (`submit(_:)`).
+    struct Submission: Sendable {
+        let request: MoneyRequest
+        var receipt: (@Sendable (MoneyOutcome) -> Notifier.Message)? = nil
+        let completion: @Sendable (Result<MoneyOutcome, BankError>) -> Void
+    }
+
+    /// Applies each submission in order, as `submit(_:at:receipt:extras:completion:)` would one by one.
+    func submit(_ batch: [Submission]) async {
+        for submission in batch {
+            await submit(submission.request, receipt: submission.receipt, completion: submission.completion)
+        }
+    }
+
     /// Applies `request` now and calls `completion` after its commit (or at once with the error).
     /// `at` backdates the transaction (demo seeding on an empty ledger only); normally it is now.
     /// `receipt` makes the message to queue for a committed transaction; it is written to the outbox in the

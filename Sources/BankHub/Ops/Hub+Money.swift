@@ -28,25 +28,27 @@ extension Hub {
             return
         }
         watchForThreats(request, session: session)
-        // Awaited so that requests enter the ledger in the order they arrived; the reply comes after commit.
-        await execute(request, session: session, from: id, responder)
+        // Queued in arrival order; it enters the ledger with the others of this pass (`flushLedger`), and the
+        // reply comes after commit.
+        execute(request, session: session, from: id, responder)
     }
 
-    /// Submits to the ledger; the reply (and a `locked_action` threat when refused for a lock) follow.
-    func execute(_ request: MoneyRequest, session: Session, from id: ConnectionID, _ responder: Responder) async {
+    /// Queues the request for the ledger (`ledgerQueue`; whoever called the handler flushes it); the reply (and
+    /// a `locked_action` threat when refused for a lock) follow its commit.
+    func execute(_ request: MoneyRequest, session: Session, from id: ConnectionID, _ responder: Responder) {
         let threats = self.threats
         let address = connections[id]?.info.peerAddress
         let notifier = self.notifier
         let user = session.user
         // The receipt is written to the outbox in the transaction's own commit.
-        await ledger.submit(request, receipt: { Self.receiptMessage($0, to: user) }) { result in
+        ledgerQueue.append(LedgerService.Submission(request: request, receipt: { Self.receiptMessage($0, to: user) }) { result in
             if case .failure(let error) = result, error.code == .accountLocked {
                 threats.report(.lockedAction, user: user.id, username: user.username, ip: address,
                                detail: "\(request.command.kind.rawValue) refused: \(error.message)")
             }
             responder.finish(result.map(Self.moneyResult))
             if case .success(let outcome) = result, !outcome.replayed { notifier.queued() }
-        }
+        })
     }
 
     static func moneyResult(_ outcome: MoneyOutcome) -> JSONValue {

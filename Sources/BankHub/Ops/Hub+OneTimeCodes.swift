@@ -69,7 +69,7 @@ extension Hub {
             throw BankError(.internalError, "the held operation could not be read back")
         }
         publishConfirmed(record, user: user.id, summary: Self.summary(of: request.command))
-        await execute(request, session: current, from: id, responder)
+        execute(request, session: current, from: id, responder)
     }
 
     /// Other screens showing the prompt learn that it was answered.

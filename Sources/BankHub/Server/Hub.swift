@@ -33,6 +33,8 @@ actor Hub {
     let userChanges = KeyedSerialQueue<UserID>()
     /// Ids of new payees, chosen before their commit so that the `payee` event can name them.
     let payeeIDs = IdentifierAllocator()
+    /// Money ops checked and waiting to enter the ledger together, in arrival order (see `Hub+Inbound`).
+    var ledgerQueue: [LedgerService.Submission] = []
     let statistics: HubStatistics
     let logger: Logger
 
@@ -71,13 +73,25 @@ actor Hub {
     func stopAccepting() { accepting = false }
 
     func handle(_ id: ConnectionID, _ request: Request) async {
-        await handle(id, request, responder: Responder(connection: id, requestID: request.id, sink: sink,
-                                                       inFlight: inFlight, op: request.op, logger: logger))
+        await handle(id, request, responder: responder(for: request, from: id))
+    }
+
+    /// Where the answer to a WebSocket request goes: a reply frame on the connection.
+    func responder(for request: Request, from id: ConnectionID) -> Responder {
+        Responder(connection: id, requestID: request.id, sink: sink, inFlight: inFlight, op: request.op, logger: logger)
+    }
+
+    /// One request on its own (an HTTP request, a test): admitted, and its money op, if any, in the ledger
+    /// before this returns.
+    func handle(_ id: ConnectionID, _ request: Request, responder: Responder) async {
+        await admit(id, request, responder: responder)
+        await flushLedger()
     }
 
     /// Every request, from a WebSocket frame or an HTTP request, goes through here: shutdown, rate limits,
     /// the in-flight limit, the permission check, then the handler. `responder` says where the answer goes.
-    func handle(_ id: ConnectionID, _ request: Request, responder: Responder) async {
+    /// A deposit, withdrawal or transfer may be left in `ledgerQueue`: the caller flushes it.
+    func admit(_ id: ConnectionID, _ request: Request, responder: Responder) async {
         guard connections[id] != nil else { return }
         statistics.requests.add(1, ordering: .relaxed)
         guard accepting else {

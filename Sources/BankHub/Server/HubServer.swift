@@ -161,30 +161,37 @@ public final class HubServer: Sendable {
         return transport.port
     }
 
-    /// Feeds transport events to the hub until the transport shuts down. Frames are decoded here, before
-    /// they reach the hub actor, so JSON parsing does not hold the actor.
+    /// Feeds transport events to the hub until the transport shuts down, a batch (one service-loop pass) at a
+    /// time. Frames are decoded here, before they reach the hub actor, so JSON parsing does not hold the actor.
     public func run() async {
         // Sign-in deadlines and session expiry, enforced without waiting for requests (see `Hub+Deadlines`).
         let deadlines = Task { [hub] in await hub.runDeadlines() }
         defer { deadlines.cancel() }
-        for await event in transport.events {
-            switch event {
-            case .opened(let id, let info):
-                await hub.opened(id, info)
-            case .message(let id, let bytes):
-                switch Request.decode(bytes) {
-                case .success(let request): await hub.handle(id, request)
-                case .failure(let failure): transport.send(Reply.failure(id: failure.id, error: failure.error), to: id)
+        for await batch in transport.eventBatches {
+            var items: [Hub.Inbound] = []
+            items.reserveCapacity(batch.count)
+            var consumed: [ConnectionID] = []
+            for event in batch {
+                switch event {
+                case .opened(let id, let info):
+                    items.append(.opened(id, info))
+                case .message(let id, let bytes):
+                    consumed.append(id)
+                    switch Request.decode(bytes) {
+                    case .success(let request): items.append(.request(id, request))
+                    case .failure(let failure): transport.send(Reply.failure(id: failure.id, error: failure.error), to: id)
+                    }
+                case .binaryMessage(let id, _):
+                    // The protocol is JSON in text frames (docs/protocol.md); the connection stays usable.
+                    consumed.append(id)
+                    transport.send(Reply.failure(id: nil, error: Self.binaryRefusal), to: id)
+                case .closed(let id):
+                    items.append(.closed(id))
                 }
-                // Inbound back-pressure: the transport reads at most `inboundMessagesMax` ahead of this loop.
-                transport.consumed(id)
-            case .binaryMessage(let id, _):
-                // The protocol is JSON in text frames (docs/protocol.md); the connection stays usable.
-                transport.send(Reply.failure(id: nil, error: Self.binaryRefusal), to: id)
-                transport.consumed(id)
-            case .closed(let id):
-                await hub.closed(id)
             }
+            if !items.isEmpty { await hub.receive(items) }
+            // Inbound back-pressure: the transport reads at most `inboundMessagesMax` ahead of this loop.
+            transport.consumed(consumed)
         }
     }
 

@@ -64,8 +64,11 @@ extension Hub {
         guard always || !moneyLanes.isIdle(id) else {
             do { return try await work() } catch { throw Self.bankError(error) }
         }
+        // The connection's ops already queued for the ledger go in before anything of the lane.
+        await flushLedger()
         moneyLanes.enqueue(id) {
             do { try await work() } catch { responder.fail(Self.bankError(error)) }
+            await self.flushLedger()
         }
     }
 }
