@@ -29,15 +29,18 @@ enum HubMetricName {
 enum HubMetrics {
     /// One answered request: `code` is "ok" or the error's code.
     static func request(_ op: Op, code: String, durationNanoseconds: UInt64) {
-        Counter(label: HubMetricName.requests, dimensions: [("op", op.rawValue), ("code", code)]).increment()
-        CoreMetrics.Timer(label: HubMetricName.requestDuration, dimensions: [("op", op.rawValue)])
-            .recordNanoseconds(Int64(clamping: durationNanoseconds))
+        let (counter, timer) = RequestHandles.shared.handles(op, code: code)
+        counter.increment()
+        timer.recordNanoseconds(Int64(clamping: durationNanoseconds))
     }
 
     static func eventsPublished(_ count: Int) {
         guard count > 0 else { return }
-        Counter(label: HubMetricName.eventsPublished).increment(by: count)
+        eventsPublishedCounter.increment(by: count)
     }
+
+    /// Made on first use, like the request handles (see `RequestHandles`).
+    private static let eventsPublishedCounter = Counter(label: HubMetricName.eventsPublished)
 
     static func threat(_ kind: ThreatKind) {
         Counter(label: HubMetricName.threats, dimensions: [("kind", kind.rawValue)]).increment()
@@ -45,8 +48,39 @@ enum HubMetrics {
 
     /// Runs on the writer thread after each commit.
     static func commit(batchSize: Int, durationNanoseconds: UInt64) {
-        Recorder(label: HubMetricName.commitBatchSize, aggregate: true).record(batchSize)
-        CoreMetrics.Timer(label: HubMetricName.commitDuration).recordNanoseconds(Int64(clamping: durationNanoseconds))
+        commitBatchSize.record(batchSize)
+        commitDuration.recordNanoseconds(Int64(clamping: durationNanoseconds))
+    }
+
+    private static let commitBatchSize = Recorder(label: HubMetricName.commitBatchSize, aggregate: true)
+    private static let commitDuration = CoreMetrics.Timer(label: HubMetricName.commitDuration)
+}
+
+/// The request metrics' handles, made once per op and code and then reused: making a handle goes through the
+/// metrics factory (a task-local read, a lock and a lookup by name and labels in the registry), which cost a few
+/// microseconds on every request. Handles are made on first use, so the metrics system must be bootstrapped
+/// before the hub serves (the `bankhub` executable does it first thing); the sets of ops and codes are closed, so
+/// the table stays small.
+final class RequestHandles: Sendable {
+    static let shared = RequestHandles()
+
+    private struct Key: Hashable {
+        let op: Op
+        let code: String
+    }
+
+    private let table = Mutex<[Key: (Counter, CoreMetrics.Timer)]>([:])
+
+    func handles(_ op: Op, code: String) -> (Counter, CoreMetrics.Timer) {
+        let key = Key(op: op, code: code)
+        if let found = table.withLock({ $0[key] }) { return found }
+        let made = (Counter(label: HubMetricName.requests, dimensions: [("op", op.rawValue), ("code", code)]),
+                    CoreMetrics.Timer(label: HubMetricName.requestDuration, dimensions: [("op", op.rawValue)]))
+        return table.withLock { table in
+            if let found = table[key] { return found }
+            table[key] = made
+            return made
+        }
     }
 }
 
