@@ -44,6 +44,8 @@ public final class TransportStatistics: Sendable {
         precondition(frames >= 1, "a write callback writes at least one frame")
         framesWrittenCount.add(frames, ordering: .relaxed)
         writeCallbackCount.add(1, ordering: .relaxed)
-        if frames > framesPerCallbackMax.load(ordering: .relaxed) { framesPerCallbackMax.store(frames, ordering: .relaxed) }
+        if frames > framesPerCallbackMax.load(ordering: .relaxed) {
+            framesPerCallbackMax.store(frames, ordering: .relaxed)
+        }
     }
 }

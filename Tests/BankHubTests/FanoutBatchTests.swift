@@ -54,7 +54,9 @@ struct FanoutBatchTests {
     }
 
     private func frame(_ event: StoredEvent) -> String { String(decoding: EventFrame.encode(event), as: UTF8.self) }
-    private func record(_ event: StoredEvent) -> String { String(decoding: ServerSentEvent.encode(event), as: UTF8.self) }
+    private func record(_ event: StoredEvent) -> String {
+        String(decoding: ServerSentEvent.encode(event), as: UTF8.self)
+    }
 
     /// Subscribes `connection` live to `stream` (an empty catch-up).
     private func subscribe(_ fanout: LocalEventFanout, _ connection: ConnectionID, to stream: String,
@@ -106,8 +108,8 @@ struct FanoutBatchTests {
         let fanout = LocalEventFanout(sink: sink)
         fanout.beginCatchUp(4, stream: "account:5", format: .frame)
         fanout.publish([event("account:5", 3), event("account:5", 4)])
-        let finished = fanout.finishCatchUp(4, stream: "account:5", replay: [event("account:5", 2), event("account:5", 3)],
-                                            lastDelivered: 1) {
+        let replay = [event("account:5", 2), event("account:5", 3)]
+        let finished = fanout.finishCatchUp(4, stream: "account:5", replay: replay, lastDelivered: 1) {
             sink.send(Array("reply".utf8), to: 4)
         }
         #expect(finished)

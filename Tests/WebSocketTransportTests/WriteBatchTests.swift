@@ -78,8 +78,8 @@ struct WriteBatchTests {
         let moreRemain = queue.consume(batch.messages.count)
         #expect(overflow == .overflowed)
         #expect(moreRemain)
-        #expect(queue.peek(within: .perCallback)
-                == WriteBatch(messages: [], close: CloseRequest(code: TransportCloseCode.slowConsumer, reason: "slow consumer")))
+        let slowConsumer = CloseRequest(code: TransportCloseCode.slowConsumer, reason: "slow consumer")
+        #expect(queue.peek(within: .perCallback) == WriteBatch(messages: [], close: slowConsumer))
     }
 
     /// The production budget: 32 messages per callback.
