@@ -65,19 +65,56 @@ struct OutboundQueue: Sendable {
         return wasIdle
     }
 
-    /// Takes the next thing to do: queued messages first, then the close.
+    /// Takes the next thing to do: queued messages first, then the close (one per callback: HTTP streams).
     mutating func nextStep() -> WriteStep {
         if head < messages.count {
-            let message = messages[head]
-            messages[head] = OutboundMessage(bytes: [], kind: .text)
-            head += 1
-            queuedBytes -= message.bytes.count
-            assert(queuedBytes >= 0)
+            let message = removeHead()
             compactIfWorthIt()
             return .write(message, moreRemain: hasWork)
         }
         if let closeRequest { return .close(closeRequest) }
         return .idle
+    }
+
+    /// What one WebSocket writeable callback may write, oldest first: at most `budget.framesMax` messages, and no
+    /// message once `budget.bytesMax` bytes are taken (the first is always taken). The close comes along when
+    /// nothing else is queued behind these. Nothing is removed: ``consume(_:)`` does that after the writes.
+    func peek(within budget: WriteBudget) -> WriteBatch {
+        var batch = WriteBatch()
+        var bytes = 0
+        var index = head
+        while index < messages.count && batch.messages.count < budget.framesMax && bytes < budget.bytesMax {
+            batch.messages.append(messages[index])
+            bytes += messages[index].bytes.count
+            index += 1
+        }
+        if index == messages.count { batch.close = closeRequest }
+        assert(batch.messages.count <= budget.framesMax)
+        return batch
+    }
+
+    /// Removes the `count` oldest messages, which the service thread has written since its `peek`; returns
+    /// whether anything (a message or the close) is still queued.
+    ///
+    /// Only the service thread removes messages, so those it peeked are still the oldest ones — unless an overflow
+    /// emptied the queue meanwhile, and then it stays empty (nothing is queued behind a close).
+    mutating func consume(_ count: Int) -> Bool {
+        precondition(count >= 0, "negative count")
+        let removable = min(count, queuedMessages)
+        precondition(removable == count || (queuedMessages == 0 && closeRequest != nil),
+                     "consumed messages that were never queued")
+        for _ in 0..<removable { _ = removeHead() }
+        compactIfWorthIt()
+        return hasWork
+    }
+
+    private mutating func removeHead() -> OutboundMessage {
+        let message = messages[head]
+        messages[head] = OutboundMessage(bytes: [], kind: .text)
+        head += 1
+        queuedBytes -= message.bytes.count
+        assert(queuedBytes >= 0)
+        return message
     }
 
     /// Drops consumed slots once they outnumber the live ones, so memory stays bounded.

@@ -11,9 +11,12 @@ struct OutboundState: Sendable {
     var shutdownRequested = false
     /// Set by the service thread when it stops accepting (shutdown or context destroyed).
     var acceptingStopped = false
+    /// Whether a wake-up is already on its way; cleared when the service thread takes the writable requests.
+    var wakeSignal = WakeSignal()
 
     /// What an enqueue did, for the caller: whether the message was taken, whether the service thread must
-    /// be woken, and whether this message overflowed the queue (a slow-consumer close).
+    /// be told (``wakeNeeded(_:)`` says whether that takes a wake-up), and whether this message overflowed the
+    /// queue (a slow-consumer close).
     struct EnqueueOutcome: Equatable {
         var accepted: Bool
         var wake: Bool
@@ -51,8 +54,15 @@ struct OutboundState: Sendable {
         return true
     }
 
-    /// Takes the pending writable requests (service thread).
+    /// After recording work the service thread must see (`needed`): whether this caller must wake it with
+    /// `lws_cancel_service`. False when a wake-up is already on its way: it takes this work too.
+    mutating func wakeNeeded(_ needed: Bool) -> Bool {
+        needed && wakeSignal.request()
+    }
+
+    /// Takes the pending writable requests (service thread); a request recorded after this needs a new wake-up.
     mutating func takeWritableRequests() -> [ConnectionID] {
+        wakeSignal.serviceTookRequests()
         defer { writableRequests = [] }
         return writableRequests
     }

@@ -88,15 +88,16 @@ extension ServerCore {
 
     /// Any thread: records the application's answer and asks the service thread to write it.
     func respond(_ id: ConnectionID, with answer: HTTPAnswer) -> Bool {
-        let accepted = exchanges.withLock { table -> Bool in
-            guard table.states[id]?.answer(answer) == true else { return false }
-            outbound.withLock { state in
+        let (accepted, wake) = exchanges.withLock { table -> (Bool, Bool) in
+            guard table.states[id]?.answer(answer) == true else { return (false, false) }
+            let wake = outbound.withLock { state in
                 if case .stream = answer { state.queues[id] = OutboundQueue() }
                 state.writableRequests.append(id)
+                return state.wakeNeeded(true)
             }
-            return true
+            return (true, wake)
         }
-        if accepted { wakeServiceThread() }
+        if wake { wakeServiceThread() }
         return accepted
     }
 

@@ -131,29 +131,45 @@ extension ServerCore {
         lws_callback_on_writable(wsi)
     }
 
-    /// Writes one queued message (lws allows one write per writeable callback), or the close.
+    /// Writes every queued message the connection takes now, within ``WriteBudget/perCallback`` (32 messages or
+    /// 64 KiB, so one connection cannot hold the service thread), then the close if it is next; asks for another
+    /// callback while anything is left.
     ///
-    /// lws keeps what the socket did not take of a write and flushes it before the next writeable callback,
-    /// so per connection it holds at most one message besides our queue.
+    /// lws 4.1.6 sends each `lws_write` with one send(2); it has no vectored write (a frame per call; only
+    /// hand-framing with LWS_WRITE_RAW would join frames). What the socket does not take it keeps and flushes on
+    /// its own, reporting the pipe choked until then and asking for the next writeable callback itself. A write
+    /// while choked would only grow lws's buffer, so each further write is preceded by `lws_send_pipe_choked`
+    /// (which also tells lws the back-to-back write is deliberate): per connection lws holds at most one partly
+    /// written message besides our queue. Messages leave the queue (and its limits) once handed to lws.
     func writeable(_ wsi: OpaquePointer, session: UnsafeMutablePointer<SessionData>?) -> Int32 {
         serviceState.assertOnServiceThread()
-        guard let id = session?.pointee.connectionID, id != 0 else { return 0 }
-        let step = outbound.withLock { $0.queues[id]?.nextStep() } ?? .idle
-        switch step {
-        case .idle:
+        guard let id = session?.pointee.connectionID, id != 0,
+              let batch = outbound.withLock({ $0.queues[id]?.peek(within: .perCallback) }), !batch.isEmpty else {
             return 0
-        case .write(let message, let moreRemain):
-            let payload = serviceState.stage(message.bytes)
-            let protocolKind = message.kind == .binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT
-            let written = lws_write(wsi, payload, message.bytes.count, protocolKind)
-            guard written >= 0 else { return -1 }
-            if moreRemain { lws_callback_on_writable(wsi) }
-            return 0
-        case .close(let request):
+        }
+        var written = 0
+        for message in batch.messages {
+            if written > 0 && lws_send_pipe_choked(wsi) != 0 { break }
+            guard write(message, to: wsi) else { return -1 }
+            written += 1
+        }
+        if written > 0 { statistics.countWriteCallback(frames: written) }
+        let moreRemain = outbound.withLock { $0.queues[id]?.consume(written) } ?? false
+        if written == batch.messages.count, let request = batch.close,
+           written == 0 || lws_send_pipe_choked(wsi) == 0 {
             var reason = Array(request.reason.utf8.prefix(123))
             lws_close_reason(wsi, lws_close_status(rawValue: UInt32(request.code)), &reason, reason.count)
             return -1
         }
+        if moreRemain { lws_callback_on_writable(wsi) }
+        return 0
+    }
+
+    /// One message as one frame; false when lws failed the connection.
+    private func write(_ message: OutboundMessage, to wsi: OpaquePointer) -> Bool {
+        let payload = serviceState.stage(message.bytes)
+        let protocolKind = message.kind == .binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT
+        return lws_write(wsi, payload, message.bytes.count, protocolKind) >= 0
     }
 
     func closed(session: UnsafeMutablePointer<SessionData>?) {

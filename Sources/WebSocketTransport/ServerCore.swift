@@ -62,39 +62,57 @@ final class ServerCore: Sendable {
         mailbox.post(event)
     }
 
-    /// Wakes the service thread so it looks at writable requests and shutdown (any thread).
+    /// Wakes the service thread so it looks at writable requests and shutdown (any thread). Callers that record
+    /// requests in ``outbound`` ask ``OutboundState/wakeNeeded(_:)`` first, so a burst wakes it once.
     func wakeServiceThread() {
         contextHandle.withLock { handle in
-            if let handle { lws_cancel_service(handle.pointer) }
+            if let handle {
+                lws_cancel_service(handle.pointer)
+                statistics.countServiceWake()
+            }
         }
     }
 
     func send(_ message: OutboundMessage, to id: ConnectionID) -> Bool {
         let bytesMax = configuration.outboundQueueBytesMax
         let messagesMax = configuration.outboundQueueMessagesMax
-        let outcome = outbound.withLock { state in
-            state.enqueue(message, to: id, bytesMax: bytesMax, messagesMax: messagesMax)
+        let (outcome, wake) = outbound.withLock { state in
+            let outcome = state.enqueue(message, to: id, bytesMax: bytesMax, messagesMax: messagesMax)
+            return (outcome, state.wakeNeeded(outcome.wake))
         }
         if outcome.overflowed { countSlowConsumer(id) }
-        if outcome.wake { wakeServiceThread() }
+        if wake { wakeServiceThread() }
         return outcome.accepted
     }
 
-    /// Fan-out: one lock, one wake-up, and the same array storage shared by every queue.
+    /// Fan-out: one lock, at most one wake-up, and the same array storage shared by every queue.
     func send(_ message: OutboundMessage, to ids: [ConnectionID]) {
-        let bytesMax = configuration.outboundQueueBytesMax
-        let messagesMax = configuration.outboundQueueMessagesMax
-        let (wake, overflowed) = outbound.withLock { state in
-            var wake = false
-            var overflowed: [ConnectionID] = []
-            for id in ids {
-                let outcome = state.enqueue(message, to: id, bytesMax: bytesMax, messagesMax: messagesMax)
-                wake = outcome.wake || wake
-                if outcome.overflowed { overflowed.append(id) }
-            }
-            return (wake, overflowed)
+        enqueueBurst { state, burst in
+            for id in ids { burst.enqueue(message, to: id, in: &state) }
         }
-        for id in overflowed { countSlowConsumer(id) }
+    }
+
+    /// Many messages, each for its recipients, in order: one lock and at most one wake-up for all of them.
+    func send(_ batch: SendBatch) {
+        guard !batch.isEmpty else { return }
+        enqueueBurst { state, burst in
+            for entry in batch.entries {
+                let message = OutboundMessage(bytes: entry.bytes, kind: .text)
+                for id in batch.recipients[entry.recipients] { burst.enqueue(message, to: id, in: &state) }
+            }
+        }
+    }
+
+    /// Runs `fill` under the outbound lock, then counts and logs the overflows and wakes the service thread if
+    /// any queue needs it and no wake-up is already on its way.
+    private func enqueueBurst(_ fill: (inout OutboundState, inout EnqueueBurst) -> Void) {
+        var burst = EnqueueBurst(bytesMax: configuration.outboundQueueBytesMax,
+                                 messagesMax: configuration.outboundQueueMessagesMax)
+        let wake = outbound.withLock { state in
+            fill(&state, &burst)
+            return state.wakeNeeded(burst.needsService)
+        }
+        for id in burst.overflowed { countSlowConsumer(id) }
         if wake { wakeServiceThread() }
     }
 
@@ -110,7 +128,7 @@ final class ServerCore: Sendable {
 
     func close(_ id: ConnectionID, code: UInt16, reason: String) {
         let request = CloseRequest(code: code, reason: String(reason.utf8.prefix(123)) ?? "")
-        let wake = outbound.withLock { $0.requestClose(request, for: id) }
+        let wake = outbound.withLock { $0.wakeNeeded($0.requestClose(request, for: id)) }
         if wake { wakeServiceThread() }
     }
 
@@ -145,5 +163,25 @@ final class ServerCore: Sendable {
         }
         serviceThreadFinished.wait()
         serviceThreadFinished.signal()
+    }
+}
+
+/// What a burst of enqueues under one lock did: whether the service thread must be told, and which queues
+/// overflowed (each closes with 4008).
+struct EnqueueBurst {
+    let bytesMax: Int
+    let messagesMax: Int
+    private(set) var needsService = false
+    private(set) var overflowed: [ConnectionID] = []
+
+    init(bytesMax: Int, messagesMax: Int) {
+        self.bytesMax = bytesMax
+        self.messagesMax = messagesMax
+    }
+
+    mutating func enqueue(_ message: OutboundMessage, to id: ConnectionID, in state: inout OutboundState) {
+        let outcome = state.enqueue(message, to: id, bytesMax: bytesMax, messagesMax: messagesMax)
+        needsService = needsService || outcome.wake
+        if outcome.overflowed { overflowed.append(id) }
     }
 }

@@ -1,12 +1,16 @@
 import Synchronization
 
-/// Counters of the transport's defensive actions, for logs and a later /metrics (e.g.
+/// Counters of the transport's defensive actions and of its writes, for logs and a later /metrics (e.g.
 /// `bankhub_slow_consumer_closes_total`). Any thread may read them; they only grow.
 public final class TransportStatistics: Sendable {
     private let slowConsumerCloseCount = Atomic<Int>(0)
     private let forcedCloseCount = Atomic<Int>(0)
     private let refusedHandshakeCount = Atomic<Int>(0)
     private let limitRefusalCount = Atomic<Int>(0)
+    private let framesWrittenCount = Atomic<Int>(0)
+    private let writeCallbackCount = Atomic<Int>(0)
+    private let framesPerCallbackMax = Atomic<Int>(0)
+    private let serviceWakeCount = Atomic<Int>(0)
 
     public init() {}
 
@@ -19,8 +23,29 @@ public final class TransportStatistics: Sendable {
     /// Upgrades refused with 503 because `connectionsMax` or `connectionsPerAddressMax` was reached.
     public var connectionLimitRefusals: Int { limitRefusalCount.load(ordering: .relaxed) }
 
+    /// WebSocket messages handed to lws (each one frame), all connections together.
+    public var framesWritten: Int { framesWrittenCount.load(ordering: .relaxed) }
+    /// WebSocket writeable callbacks that wrote at least one message; `framesWritten` divided by this is the
+    /// mean number of messages written per callback.
+    public var writeCallbacks: Int { writeCallbackCount.load(ordering: .relaxed) }
+    /// The most messages one writeable callback wrote to one connection (at most 32, `framesPerCallbackMax`).
+    public var framesWrittenPerCallbackMax: Int { framesPerCallbackMax.load(ordering: .relaxed) }
+    /// Times another thread woke the service thread (`lws_cancel_service`); a burst of sends wakes it once.
+    public var serviceWakes: Int { serviceWakeCount.load(ordering: .relaxed) }
+
     func countSlowConsumerClose() { slowConsumerCloseCount.add(1, ordering: .relaxed) }
     func countForcedClose() { forcedCloseCount.add(1, ordering: .relaxed) }
     func countRefusedHandshake() { refusedHandshakeCount.add(1, ordering: .relaxed) }
     func countLimitRefusal() { limitRefusalCount.add(1, ordering: .relaxed) }
+    func countServiceWake() { serviceWakeCount.add(1, ordering: .relaxed) }
+
+    /// One writeable callback wrote `frames` messages (service thread only, so the maximum needs no CAS loop).
+    func countWriteCallback(frames: Int) {
+        precondition(frames >= 1, "a write callback writes at least one frame")
+        framesWrittenCount.add(frames, ordering: .relaxed)
+        writeCallbackCount.add(1, ordering: .relaxed)
+        if frames > framesPerCallbackMax.load(ordering: .relaxed) {
+            framesPerCallbackMax.store(frames, ordering: .relaxed)
+        }
+    }
 }

@@ -5,7 +5,9 @@ import Synchronization
 ///
 /// One service thread runs `lws_service` and is the only thread touching lws connection handles.
 /// Inbound messages arrive, in per-connection order, on ``events`` (one consumer). Outbound
-/// messages go through per-connection queues that any thread may fill with ``send(_:to:)``.
+/// messages go through per-connection queues that any thread may fill with ``send(_:to:)`` (or many at once with
+/// ``send(_:)``); a burst of sends wakes the service thread once, and each writeable callback writes as many
+/// queued messages as the socket takes, up to 32 messages or 64 KiB.
 ///
 /// Close codes the server sends:
 /// - 1001 going away: ``shutdown()`` closes every connection with it after flushing its queue.
@@ -112,6 +114,13 @@ public final class WebSocketServer: Sendable {
     /// Queues the same text message for many connections; the bytes are shared, not copied per recipient.
     public func send(_ bytes: [UInt8], to ids: [ConnectionID]) {
         core.send(OutboundMessage(bytes: bytes, kind: .text), to: ids)
+    }
+
+    /// Queues every message of `batch` (text), in order per connection, under one lock and with at most one
+    /// wake-up of the service thread. A message that overflows a queue closes that connection with 4008, and the
+    /// later ones for it are dropped, as with ``send(_:to:)``.
+    public func send(_ batch: SendBatch) {
+        core.send(batch)
     }
 
     /// Closes a connection with `code` once the messages already queued for it are written.

@@ -84,6 +84,17 @@ final class EchoHarness: Sendable {
         throw WebSocketClientError.timedOut
     }
 
+    /// The server-side ids of the open connections, oldest first, once the server has reported `count` of them.
+    func connectionIDs(count: Int) async throws -> [ConnectionID] {
+        for _ in 0..<500 {
+            let ids = openConnections.ids.withLock { $0 }
+            if ids.count == count { return ids }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("the server never reported \(count) open connections")
+        throw WebSocketClientError.timedOut
+    }
+
     /// What the server reported when `id` opened.
     func info(of id: ConnectionID) -> ConnectionInfo? {
         openConnections.infos.withLock { $0[id] }

@@ -31,7 +31,17 @@ public protocol EventFanout: Sendable {
 public protocol FrameSink: Sendable {
     @discardableResult func send(_ bytes: [UInt8], to connection: ConnectionID) -> Bool
     func send(_ bytes: [UInt8], to connections: [ConnectionID])
+    /// Queues every message of `batch`, in order per connection; the transport takes its lock and wakes its
+    /// service thread once for all of them.
+    func send(_ batch: SendBatch)
     func close(_ connection: ConnectionID, code: UInt16, reason: String)
+}
+
+extension FrameSink {
+    /// One send per message, for sinks with nothing to gain from a batch.
+    public func send(_ batch: SendBatch) {
+        batch.forEach { bytes, recipients in send(bytes, to: Array(recipients)) }
+    }
 }
 
 extension WebSocketServer: FrameSink {}

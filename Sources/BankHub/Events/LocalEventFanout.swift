@@ -38,14 +38,17 @@ public final class LocalEventFanout: EventFanout {
         var overflowed: [ConnectionID] = []
         var recipients: [ConnectionID] = []
         table.withLock { table in
+            var batch = SendBatch()
             for event in events {
                 // Mutated in place (no copy of the stream's table per event, which cost O(subscribers) each).
                 guard let index = table.byStream.index(forKey: event.stream) else { continue }
                 recipients.removeAll(keepingCapacity: true)
                 table.byStream.values[index].deliver(event, to: &recipients, overflowed: &overflowed)
-                // Sent under the lock so that a concurrent finishCatchUp cannot interleave out of order.
-                if !recipients.isEmpty { send(event, to: recipients, serverSent: table.serverSent) }
+                if !recipients.isEmpty { add(event, for: recipients, serverSent: table.serverSent, to: &batch) }
             }
+            // Handed over under the lock, so that a concurrent finishCatchUp cannot interleave out of order; in one
+            // call, so the transport takes its lock once and wakes its service thread once for all these events.
+            if !batch.isEmpty { sink.send(batch) }
         }
         for connection in overflowed {
             drop(connection)
@@ -54,15 +57,16 @@ public final class LocalEventFanout: EventFanout {
     }
 
     /// Each format is encoded once per event; with no event-stream subscribers this is the one frame as before.
-    private func send(_ event: StoredEvent, to recipients: [ConnectionID], serverSent: Set<ConnectionID>) {
-        guard !serverSent.isEmpty else {
-            sink.send(EventFrame.encode(event), to: recipients)
+    private func add(_ event: StoredEvent, for recipients: [ConnectionID], serverSent: Set<ConnectionID>,
+                     to batch: inout SendBatch) {
+        guard !serverSent.isEmpty, recipients.contains(where: { serverSent.contains($0) }) else {
+            batch.append(EventFrame.encode(event), to: recipients)
             return
         }
-        let records = recipients.filter { serverSent.contains($0) }
-        let frames = records.isEmpty ? recipients : recipients.filter { !serverSent.contains($0) }
-        if !frames.isEmpty { sink.send(EventFrame.encode(event), to: frames) }
-        if !records.isEmpty { sink.send(ServerSentEvent.encode(event), to: records) }
+        if recipients.contains(where: { !serverSent.contains($0) }) {
+            batch.append(EventFrame.encode(event), to: recipients.lazy.filter { !serverSent.contains($0) })
+        }
+        batch.append(ServerSentEvent.encode(event), to: recipients.lazy.filter { serverSent.contains($0) })
     }
 
     public func beginCatchUp(_ connection: ConnectionID, stream: String, format: EventFormat) {
@@ -90,10 +94,12 @@ public final class LocalEventFanout: EventFanout {
             }
             announce()
             let format = table.format(of: connection)
+            var batch = SendBatch()
             for event in pending where event.seq > last {
-                sink.send(format.encode(event), to: connection)
+                batch.append(format.encode(event), to: connection)
                 last = event.seq
             }
+            if !batch.isEmpty { sink.send(batch) }
             table.byStream[stream]?[connection] = .live(lastDelivered: last)
             return true
         }
