@@ -2,8 +2,8 @@ import Synchronization
 
 /// The closed loop of the `transfers` scenario: each connection keeps `inFlight` transfers outstanding and
 /// sends the next one the moment a reply arrives. Connection `c` is a customer paying the others: it debits
-/// one of its own accounts and credits an account of another customer. Runs on the client loop thread (`handle`), so its state
-/// sits behind one uncontended mutex.
+/// one of its own accounts and credits an account of another customer. Runs on the client loop thread
+/// (`handle`), so its state sits behind one uncontended mutex.
 ///
 /// Request ids carry their slot (`id % inFlight`), so a reply finds its send time in an array, not a map.
 final class TransferLoad: Sendable {
