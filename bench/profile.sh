@@ -7,7 +7,8 @@
 #     are not figures to compare with unprofiled runs),
 #   - perf report --no-children --sort symbol: the top 15 (Swift names demangled),
 #   - perf report --no-children --sort dso: the split between the hub's code, SQLite, libc, the kernel, ...,
-#   - perf report --no-children --sort comm: the split between the hub's threads.
+#   - perf report --no-children --sort comm, and --sort pid (per thread id, with each busy thread's top 3
+#     symbols): the split between the hub's threads.
 # Prints the machine's load average at the start and the end. Stops the benchmark, the hub and perf and
 # removes its files on exit (also on Ctrl-C or SIGTERM).
 #
@@ -82,8 +83,9 @@ bench_pid=""
 echo "== bankhub-bench transfers ${BENCH_ARGS:-} (hub pid $hub_pid, profiled: $frequency Hz, --call-graph $call_graph, ${duration} s)"
 head -n -1 "$work/bench.out"
 report() { perf report -i "$work/perf.data" --stdio --no-children -g none --percent-limit 0.1 "$@" 2>/dev/null; }
-# rows KEEP: the report's entry lines (not its # header), the first KEEP of them.
-rows() { grep -E '^ +[0-9]+\.[0-9]+%' | head -n "$1"; }
+# rows N: the report's first N entry lines (not its # header), without the empty columns perf pads them with;
+# reads all its input, so perf never writes into a closed pipe.
+rows() { awk -v n="$1" '/^ +[0-9]+\.[0-9]+%/ && c < n { sub(/[ \t-]+$/, ""); print; c++ }'; }
 echo
 echo "== top 15 symbols (self time, hub process)"
 report --sort symbol | rows 15 | "${demangle[@]}" | tee "$work/top-symbols.txt"
@@ -91,8 +93,19 @@ echo
 echo "== by library (dso)"
 report --sort dso | rows 12 | tee "$work/top-dso.txt"
 echo
-echo "== by thread (comm)"
+# --sort comm splits by thread name; the hub's threads share their creator's name today (Foundation's
+# Thread.name does not reach the kernel from outside the thread), so split by thread id too, with each busy
+# thread's top symbols to tell which is which (the writer's are SQLite's, the lws service thread's lws').
+echo "== by thread name (comm)"
 report --sort comm | rows 20 | tee "$work/top-comm.txt"
+echo
+echo "== by thread (tid:comm), each with its top 3 symbols (percentages of all samples)"
+report --sort pid | rows 8 | tee "$work/top-threads.txt"
+report --sort pid,symbol --percent-limit 0 | rows 100000 >"$work/thread-symbols.txt"
+while read -r share thread; do
+  echo "$share $thread"
+  awk -v t="$thread" '$2 == t && c < 3 { $2 = ""; print "    " $0; c++ }' "$work/thread-symbols.txt" | "${demangle[@]}"
+done <"$work/top-threads.txt"
 echo
 echo "samples: $(perf report -i "$work/perf.data" --stdio --no-children -g none --sort comm 2>/dev/null \
   | sed -nE 's/^# Samples: ([0-9A-Za-z]+).*/\1/p' | head -1); load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
