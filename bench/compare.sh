@@ -88,9 +88,11 @@ field() {
 }
 # verdict FILE: what the bench's correctness fields say.
 verdict() {
-  local line; line="$(tail -1 "$1" 2>/dev/null || true)"
-  if [[ "$line" == *'"conserved":true'* ]]; then echo -n "conserved"; elif [[ "$line" == *'"conserved"'* ]]; then echo -n "NOT CONSERVED"; fi
-  echo " missing $(field missing "$1")$([[ "$line" == *'"out_of_order"'* ]] && echo " out_of_order $(field out_of_order "$1")")"
+  local line words=(); line="$(tail -1 "$1" 2>/dev/null || true)"
+  if [[ "$line" == *'"conserved":true'* ]]; then words+=("conserved"); elif [[ "$line" == *'"conserved"'* ]]; then words+=("NOT CONSERVED"); fi
+  words+=("missing $(field missing "$1")")
+  [[ "$line" == *'"out_of_order"'* ]] && words+=("out of order $(field out_of_order "$1")")
+  local IFS=,; echo "${words[*]}" | sed 's/,/, /g'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "n/a" && b != "n/a" && b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
@@ -112,7 +114,7 @@ runuser -u postgres -- "$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres 
 # -l: one line per transaction (its latency in µs is the third field), for p50/p99 like the hub's.
 job "$work/pgbench.out" runuser -u postgres -- "$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -M prepared \
   -c "$clients" -j 2 -T "$duration" -l --log-prefix="$work/pgbench_log" postgres
-pg_tps="$(sed -nE 's/^tps = ([0-9.]+) .*/\1/p' "$work/pgbench.out" | head -1)"
+pg_tps="$(sed -nE 's/^tps = ([0-9]+\.?[0-9]?).*/\1/p' "$work/pgbench.out" | head -1)"
 pg_tps="${pg_tps:-n/a}"
 cat "$work"/pgbench_log.* 2>/dev/null | awk '{ print $3 }' | sort -n >"$work/pg_latency_us" || true
 pg_p50="$(percentile 50 <"$work/pg_latency_us")"
@@ -124,7 +126,7 @@ echo "pgbench: tps $pg_tps, p50 $pg_p50 ms, p99 $pg_p99 ms"
 for flight in "$in_flight" "$in_flight_high"; do
   echo "== hub transfers: $clients connections x $flight in flight, $accounts accounts, $duration s"
   job "$work/transfers-$flight.out" "$bench" transfers --duration "$duration" --connections "$clients" \
-    --in-flight "$flight" --accounts "$accounts"
+    --in-flight "$flight" --accounts "$accounts" --json
   echo "hub: tps $(field tps "$work/transfers-$flight.out"), $(verdict "$work/transfers-$flight.out")"
 done
 
@@ -152,13 +154,13 @@ CONF
 nginx_pid=$!
 sleep 1
 job "$work/nchan.out" "$bench" peer-fanout --url "ws://127.0.0.1:$nginx_port" --subscribers "$subscribers" \
-  --rate "$rate" --duration "$duration"
+  --rate "$rate" --duration "$duration" --json
 kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
 echo "nchan: p99 $(field p99_ms "$work/nchan.out") ms, missing $(field missing "$work/nchan.out")"
 
 # --- hub fanout ----------------------------------------------------------------------------------------------
 echo "== hub fanout: $subscribers subscribers, $rate transfers/s, $duration s"
-job "$work/fanout.out" "$bench" fanout --subscribers "$subscribers" --rate "$rate" --duration "$duration"
+job "$work/fanout.out" "$bench" fanout --subscribers "$subscribers" --rate "$rate" --duration "$duration" --json
 echo "hub: p99 $(field p99_ms "$work/fanout.out") ms, $(verdict "$work/fanout.out")"
 
 # --- the table -----------------------------------------------------------------------------------------------
@@ -181,7 +183,7 @@ for flight in "$in_flight" "$in_flight_high"; do
   row "  latency p50 / p99 ms" "$(pair "$(field p50_ms "$out")" "$(field p99_ms "$out")")" "$(pair "$pg_p50" "$pg_p99")" \
     "$(ratio "$(field p99_ms "$out")" "$pg_p99")" "$([ "$flight" = "$in_flight" ] && echo "hub p99 < 25 ms; ")ratio of p99"
   row "  hub CPU microseconds per transfer (cores)" "$(cpu hub "$out")" "" "" "load generator: $(cpu bench "$out")"
-  row "  correctness" "$(verdict "$out")" "" "" ""
+  row "  correctness" "" "" "" "hub: $(verdict "$out")"
 done
 push_targets=("< 2 ms" "< 10 ms" "< 25 ms")
 for name in p50 p99 p999 max; do
@@ -193,4 +195,4 @@ for name in p50 p99 p999 max; do
     "${target:+$target }(nginx+nchan, commits nothing)"
 done
 row "  hub CPU microseconds per transfer (cores)" "$(cpu hub "$work/fanout.out")" "" "" "load generator: $(cpu bench "$work/fanout.out")"
-row "  correctness" "$(verdict "$work/fanout.out")" "missing $(field missing "$work/nchan.out")" "" ""
+row "  correctness" "" "" "" "hub: $(verdict "$work/fanout.out"); nchan: missing $(field missing "$work/nchan.out")"
