@@ -9,9 +9,10 @@
 #     payee's balance event, a durable commit included) against nginx+nchan (publish -> subscriber, commits
 #     nothing).
 # Ratios are hub / peer. The machine's load average is printed at the start and the end: on shared cores
-# the figures depend on it. Loopback only, bounded in time (~4 minutes). On exit (also Ctrl-C, SIGTERM) it
-# stops every process it started (the hub children stop with their bankhub-bench) and removes its temporary
-# cluster and configs. Installs postgresql, nginx-light and libnginx-mod-nchan with apt-get when they are
+# the figures depend on it. Loopback only, bounded in time (about a minute and a half with the defaults).
+# On exit (also Ctrl-C, SIGTERM) it stops every process it started (the hub children stop with their
+# bankhub-bench) and removes its temporary cluster and configs. Installs postgresql, nginx-light and
+# libnginx-mod-nchan with apt-get when they are
 # missing (needs root, as the rest of scripts/ does).
 #
 # Environment: CLIENTS (16), IN_FLIGHT (8), IN_FLIGHT_HIGH (64), ACCOUNTS (64), PG_SCALE (16), DURATION seconds
