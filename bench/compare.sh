@@ -12,8 +12,7 @@
 # the figures depend on it. Loopback only, bounded in time (about a minute and a half with the defaults).
 # On exit (also Ctrl-C, SIGTERM) it stops every process it started (the hub children stop with their
 # bankhub-bench) and removes its temporary cluster and configs. Installs postgresql, nginx-light and
-# libnginx-mod-nchan with apt-get when they are
-# missing (needs root, as the rest of scripts/ does).
+# libnginx-mod-nchan with apt-get when they are missing (needs root, as the rest of scripts/ does).
 #
 # Environment: CLIENTS (16), IN_FLIGHT (8), IN_FLIGHT_HIGH (64), ACCOUNTS (64), PG_SCALE (16), DURATION seconds
 # per run (10), SUBSCRIBERS (1000), RATE (5000), BANKHUB_BIN (default: a release build of this checkout;
