@@ -30,14 +30,19 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "With --url: that hub's process id on this machine, to report its CPU time (from /proc/PID/stat).")
     var hubPid: Int32?
 
-    @Flag(help: "Run the hub in this process instead of a `bankhub serve` child (its CPU time and memory then include the load generator's).")
+    @Flag(help: """
+        Run the hub in this process instead of a `bankhub serve` child (its CPU time and memory then include \
+        the load generator's).
+        """)
     var inProcess = false
 
     @Flag(help: "Print one JSON object on the last line.")
     var json = false
 
     func validate() throws {
-        if url == nil, db != nil || hubPid != nil { throw ValidationError("--db and --hub-pid describe the hub given by --url") }
+        if url == nil, db != nil || hubPid != nil {
+            throw ValidationError("--db and --hub-pid describe the hub given by --url")
+        }
         if url != nil, inProcess { throw ValidationError("--in-process starts a hub; --url targets a running one: pick one") }
         if let hubPid, !(hubPid > 0 && ProcessCPU.seconds(of: hubPid) != nil) {
             throw ValidationError("--hub-pid \(hubPid): no such process whose CPU time this user can read")
