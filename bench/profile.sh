@@ -100,7 +100,7 @@ echo "== by thread name (comm)"
 report --sort comm | rows 20 | tee "$work/top-comm.txt"
 echo
 echo "== by thread (tid:comm), each with its top 3 symbols (percentages of all samples)"
-report --sort pid | rows 8 | tee "$work/top-threads.txt"
+report --sort pid | rows 8 >"$work/top-threads.txt"
 report --sort pid,symbol --percent-limit 0 | rows 100000 >"$work/thread-symbols.txt"
 while read -r share thread; do
   echo "$share $thread"
