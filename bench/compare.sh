@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
-# Side by side on this machine, in one run (see docs/performance.md):
-#   1. PostgreSQL's pgbench tpcb-like (durable commits: fsync=on, synchronous_commit=on) vs the hub's
-#      `transfers` scenario at the same client count;
-#   2. nginx with the nchan module (WebSocket pub/sub, commits nothing) vs the hub's `fanout` scenario at
-#      the same subscriber count and rate.
-# Prints each figure and the ratio hub / peer. Loopback only, bounded in time (~2 minutes), and it removes
-# its temporary clusters, configs and processes on exit. Installs postgresql, nginx-light and
+# One table, from one run on this machine (see docs/performance.md), the hub beside its peers:
+#   - durable transfers/s: the hub's `transfers` (16 connections, each a customer with 4 of 64 accounts paying
+#     the others, 8 in flight each; a second line at 64 in flight) against PostgreSQL's pgbench tpcb-like at 16
+#     clients (scale 16, 10 s, -M prepared, fsync=on, synchronous_commit=on); latency p50/p99 of both (pgbench's
+#     from its per-transaction log); the hub's CPU time per transfer (it runs as a `bankhub serve` child of
+#     bankhub-bench, so that time is its own) and the load generator's;
+#   - push latency p50/p99/p99.9/max at 5,000/s x 1,000 subscribers: the hub's `fanout` (transfer sent ->
+#     payee's balance event, a durable commit included) against nginx+nchan (publish -> subscriber, commits
+#     nothing).
+# Ratios are hub / peer. The machine's load average is printed at the start and the end: on shared cores
+# the figures depend on it. Loopback only, bounded in time (about a minute and a half with the defaults).
+# On exit (also Ctrl-C, SIGTERM) it stops every process it started (the hub children stop with their
+# bankhub-bench) and removes its temporary cluster and configs. Installs postgresql, nginx-light and
 # libnginx-mod-nchan with apt-get when they are missing (needs root, as the rest of scripts/ does).
 #
-# Environment: CLIENTS (16), PG_SCALE (16), DURATION seconds per run (10), SUBSCRIBERS (1000), RATE (5000),
-# BANKHUB_BIN (default: a release build of this checkout).
+# Environment: CLIENTS (16), IN_FLIGHT (8), IN_FLIGHT_HIGH (64), ACCOUNTS (64), PG_SCALE (16), DURATION seconds
+# per run (10), SUBSCRIBERS (1000), RATE (5000), BANKHUB_BIN (default: a release build of this checkout;
+# bankhub-bench must sit next to it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 clients="${CLIENTS:-16}"
+in_flight="${IN_FLIGHT:-8}"
+in_flight_high="${IN_FLIGHT_HIGH:-64}"
+accounts="${ACCOUNTS:-64}"
 scale="${PG_SCALE:-16}"
 duration="${DURATION:-10}"
 subscribers="${SUBSCRIBERS:-1000}"
@@ -38,12 +48,16 @@ if [ -z "$bin" ]; then
   swift build -c release --product bankhub-bench >/dev/null
   bin="$(swift build -c release --show-bin-path)/bankhub"
 fi
-
 bench="$(dirname "$bin")/bankhub-bench"
+[ -x "$bench" ] || { echo "compare: no bankhub-bench next to $bin" >&2; exit 1; }
+
 work="$(mktemp -d /tmp/bankhub-compare.XXXXXX)"
 chmod 755 "$work"
 nginx_pid=""
+job_pid=""
 cleanup() {
+  # A bankhub-bench told to stop (SIGTERM) stops its hub child and removes its files before it exits.
+  if [ -n "$job_pid" ]; then kill "$job_pid" 2>/dev/null || true; wait "$job_pid" 2>/dev/null || true; fi
   if [ -f "$work/pg/postmaster.pid" ]; then
     runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
   fi
@@ -51,33 +65,72 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-# field NAME JSON: a number from the bench's JSON line.
-field() { sed -E "s/.*\"$1\":([-0-9.]+).*/\1/" <<<"$2"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+# job OUT CMD...: runs CMD in the background with stdout in OUT and stderr in OUT.err, and waits for it, so a
+# signal reaches the clean-up at once instead of after CMD. A failure is reported, not fatal: the table shows
+# what is missing.
+job() {
+  local out="$1"; shift
+  "$@" >"$out" 2>"$out.err" &
+  job_pid=$!
+  if ! wait "$job_pid"; then echo "compare: $* failed; last lines:" >&2; tail -5 "$out.err" "$out" >&2; fi
+  job_pid=""
+}
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB; load $(cut -d' ' -f1-3 /proc/loadavg)"
+# field NAME FILE: a number from the JSON line (last line) of a bankhub-bench output file; n/a when absent.
+field() {
+  local value
+  value="$(tail -1 "$2" 2>/dev/null | grep -oE "\"$1\":-?[0-9.]+" | head -1 | cut -d: -f2 || true)"
+  echo "${value:-n/a}"
+}
+# verdict FILE: what the bench's correctness fields say.
+verdict() {
+  local line words=(); line="$(tail -1 "$1" 2>/dev/null || true)"
+  if [[ "$line" == *'"conserved":true'* ]]; then words+=("conserved"); elif [[ "$line" == *'"conserved"'* ]]; then words+=("NOT CONSERVED"); fi
+  words+=("missing $(field missing "$1")")
+  [[ "$line" == *'"out_of_order"'* ]] && words+=("out of order $(field out_of_order "$1")")
+  local IFS=,; echo "${words[*]}" | sed 's/,/, /g'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "n/a" && b != "n/a" && b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+# percentile Q: the Q-th percentile (0-100) of the sorted numbers on stdin (microseconds), in milliseconds.
+percentile() { awk -v q="$1" '{ v[NR] = $1 } END { if (NR == 0) { print "n/a"; exit } i = int(NR * q / 100 + 0.999999); if (i < 1) i = 1; printf "%.3f", v[i] / 1000 }'; }
 
-# --- 1. pgbench tpcb-like ------------------------------------------------------------------------------
-echo "== pgbench tpcb-like: scale $scale, $clients clients, $duration s, fsync=on synchronous_commit=on"
+load_start="$(load)"
+started="$(date -u '+%Y-%m-%d %H:%M UTC')"
+machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB"
+echo "machine: $machine; load average at start $load_start"
+
+# --- pgbench tpcb-like ----------------------------------------------------------------------------------------
+echo "== pgbench tpcb-like: scale $scale, $clients clients, $duration s, -M prepared, fsync=on synchronous_commit=on"
 chown postgres "$work"
 runuser -u postgres -- "$pg_bin/initdb" -D "$work/pg" -A trust -U postgres >/dev/null
 runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w start \
   -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=100 -c shared_buffers=512MB" >/dev/null
 runuser -u postgres -- "$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -i -q -s "$scale" postgres >/dev/null 2>&1
-pg_out="$(runuser -u postgres -- "$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -M prepared \
-  -c "$clients" -j 2 -T "$duration" postgres 2>&1)"
-pg_tps="$(sed -nE 's/^tps = ([0-9.]+) .*/\1/p' <<<"$pg_out" | head -1)"
-pg_latency="$(sed -nE 's/^latency average = ([0-9.]+) ms/\1/p' <<<"$pg_out")"
+# -l: one line per transaction (its latency in µs is the third field), for p50/p99 like the hub's.
+job "$work/pgbench.out" runuser -u postgres -- "$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -M prepared \
+  -c "$clients" -j 2 -T "$duration" -l --log-prefix="$work/pgbench_log" postgres
+pg_tps="$(sed -nE 's/^tps = ([0-9]+\.?[0-9]?).*/\1/p' "$work/pgbench.out" | head -1)"
+pg_tps="${pg_tps:-n/a}"
+cat "$work"/pgbench_log.* 2>/dev/null | awk '{ print $3 }' | sort -n >"$work/pg_latency_us" || true
+pg_p50="$(percentile 50 <"$work/pg_latency_us")"
+pg_p99="$(percentile 99 <"$work/pg_latency_us")"
 runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/pg" -m fast -w stop >/dev/null
-echo "pgbench: tps $pg_tps, latency average $pg_latency ms"
+echo "pgbench: tps $pg_tps, p50 $pg_p50 ms, p99 $pg_p99 ms"
 
-echo "== hub transfers: $clients connections, $duration s"
-hub_out="$({ "$bench" transfers --duration "$duration" --connections "$clients" --json 2>/dev/null || true; } | tail -1)"
-hub_tps="$(field tps "$hub_out")"
-echo "hub: tps $hub_tps, p50 $(field p50_ms "$hub_out") ms, p99 $(field p99_ms "$hub_out") ms, conserved $(grep -q '"conserved":true' <<<"$hub_out" && echo yes || echo NO)"
+# --- hub transfers ---------------------------------------------------------------------------------------------
+for flight in "$in_flight" "$in_flight_high"; do
+  echo "== hub transfers: $clients connections x $flight in flight, $accounts accounts, $duration s"
+  job "$work/transfers-$flight.out" "$bench" transfers --duration "$duration" --connections "$clients" \
+    --in-flight "$flight" --accounts "$accounts" --json
+  echo "hub: tps $(field tps "$work/transfers-$flight.out"), $(verdict "$work/transfers-$flight.out")"
+done
 
-# --- 2. nginx + nchan ----------------------------------------------------------------------------------
+# --- nginx + nchan -------------------------------------------------------------------------------------------
 echo "== nginx+nchan: $subscribers WebSocket subscribers, $rate messages/s, $duration s (1 worker)"
 mkdir -p "$work/nginx"
 cat >"$work/nginx/nginx.conf" <<CONF
@@ -100,16 +153,46 @@ CONF
 /usr/sbin/nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -g 'daemon off;' &
 nginx_pid=$!
 sleep 1
-nchan_out="$({ "$bench" peer-fanout --url "ws://127.0.0.1:$nginx_port" --subscribers "$subscribers" --rate "$rate" \
-  --duration "$duration" --json 2>/dev/null || true; } | tail -1)"
+job "$work/nchan.out" "$bench" peer-fanout --url "ws://127.0.0.1:$nginx_port" --subscribers "$subscribers" \
+  --rate "$rate" --duration "$duration" --json
 kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
-echo "nchan: p50 $(field p50_ms "$nchan_out") ms, p99 $(field p99_ms "$nchan_out") ms, max $(field max_ms "$nchan_out") ms, missing $(field missing "$nchan_out")"
+echo "nchan: p99 $(field p99_ms "$work/nchan.out") ms, missing $(field missing "$work/nchan.out")"
 
+# --- hub fanout ----------------------------------------------------------------------------------------------
 echo "== hub fanout: $subscribers subscribers, $rate transfers/s, $duration s"
-fan_out="$({ "$bench" fanout --subscribers "$subscribers" --rate "$rate" --duration "$duration" --json 2>/dev/null || true; } | tail -1)"
-echo "hub: p50 $(field p50_ms "$fan_out") ms, p99 $(field p99_ms "$fan_out") ms, max $(field max_ms "$fan_out") ms, missing $(field missing "$fan_out"), errors $(sed -E 's/.*"errors":(\{[^}]*\}).*/\1/' <<<"$fan_out")"
+job "$work/fanout.out" "$bench" fanout --subscribers "$subscribers" --rate "$rate" --duration "$duration" --json
+echo "hub: p99 $(field p99_ms "$work/fanout.out") ms, $(verdict "$work/fanout.out")"
 
-echo "== ratios (hub / peer)"
-echo "transfers/s           hub/pgbench  $(ratio "$hub_tps" "$pg_tps")   ($hub_tps / $pg_tps; target >= 7)"
-echo "push p50 latency      hub/nchan    $(ratio "$(field p50_ms "$fan_out")" "$(field p50_ms "$nchan_out")")"
-echo "push p99 latency      hub/nchan    $(ratio "$(field p99_ms "$fan_out")" "$(field p99_ms "$nchan_out")")   (lower is better; the hub's includes a durable commit)"
+# --- the table -----------------------------------------------------------------------------------------------
+load_end="$(load)"
+row() { printf '%-50s %-20s %-20s %-9s %s\n' "$@"; }
+pair() { echo "$1 / $2"; }
+cpu() {
+  local us cores
+  us="$(field "$1_cpu_us_per_transfer" "$2")"; cores="$(field "$1_cpu_cores" "$2")"
+  echo "$us ($cores cores)"
+}
+echo
+echo "== one run, $started; $machine; release build; load average $load_start at start, $load_end at end"
+row "measure" "hub" "peer" "hub/peer" "target (peer)"
+for flight in "$in_flight" "$in_flight_high"; do
+  out="$work/transfers-$flight.out"
+  tps="$(field tps "$out")"
+  row "durable transfers/s, $clients x $flight in flight" "$tps" "$pg_tps" "$(ratio "$tps" "$pg_tps")" \
+    "$([ "$flight" = "$in_flight" ] && echo ">= 7x ")(pgbench tpcb-like @$clients, scale $scale, prepared)"
+  row "  latency p50 / p99 ms" "$(pair "$(field p50_ms "$out")" "$(field p99_ms "$out")")" "$(pair "$pg_p50" "$pg_p99")" \
+    "$(ratio "$(field p99_ms "$out")" "$pg_p99")" "$([ "$flight" = "$in_flight" ] && echo "hub p99 < 25 ms; ")ratio of p99"
+  row "  hub CPU microseconds per transfer (cores)" "$(cpu hub "$out")" "" "" "load generator: $(cpu bench "$out")"
+  row "  correctness" "" "" "" "hub: $(verdict "$out")"
+done
+push_targets=("< 2 ms" "< 10 ms" "< 25 ms")
+for name in p50 p99 p999 max; do
+  label="$name"; [ "$name" = p999 ] && label="p99.9"
+  target=""
+  case "$name" in p99) target="${push_targets[0]}" ;; p999) target="${push_targets[1]}" ;; max) target="${push_targets[2]}" ;; esac
+  hub="$(field "${name}_ms" "$work/fanout.out")"; peer="$(field "${name}_ms" "$work/nchan.out")"
+  row "push latency $label ms, $rate/s x $subscribers subscribers" "$hub" "$peer" "$(ratio "$hub" "$peer")" \
+    "${target:+$target }(nginx+nchan, commits nothing)"
+done
+row "  hub CPU microseconds per transfer (cores)" "$(cpu hub "$work/fanout.out")" "" "" "load generator: $(cpu bench "$work/fanout.out")"
+row "  correctness" "" "" "" "hub: $(verdict "$work/fanout.out"); nchan: missing $(field missing "$work/nchan.out")"

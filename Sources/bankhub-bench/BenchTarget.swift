@@ -4,9 +4,9 @@ import Glibc
 import Logging
 import WebSocketTransport
 
-/// The hub a scenario runs against: one it starts in this process on a temporary database (the default),
-/// a `bankhub serve` child process (when the hub's own memory must be measured apart from the client's),
-/// or a running hub given by `--url`.
+/// The hub a scenario runs against: a `bankhub serve` child process on a temporary database (the default, so
+/// the hub's CPU time and memory are measured apart from the load generator's), one started in this process
+/// (`--in-process`), or a running hub given by `--url` (with `--hub-pid`, its CPU time is measured too).
 ///
 /// Hubs started here hash new passwords with 1,000 PBKDF2 iterations instead of 600,000, so that setting up
 /// thousands of users takes seconds (logins are setup, not what is measured), and run with rate limits off
@@ -20,7 +20,7 @@ final class BenchTarget: Sendable {
     let kind: Kind
     /// The SQLite file, when known (started here, or `--db` with `--url`): the ledger check reads it.
     let databasePath: String?
-    /// The hub's process id: this process, or the child.
+    /// The hub's process id: this process, the child, or `--hub-pid` (0 when not known).
     let processID: Int32
     private let directory: URL?
     private let stopHub: @Sendable () async -> Void
@@ -45,16 +45,21 @@ final class BenchTarget: Sendable {
         return max(64, Int(min(limit.rlim_cur, 1 << 30)) - 256)
     }()
 
-    static func start(_ options: BenchOptions, child: Bool = false) async throws -> BenchTarget {
+    static func start(_ options: BenchOptions) async throws -> BenchTarget {
         if let url = options.url {
             return BenchTarget(address: try HubAddress(url: url), kind: .external, databasePath: options.db,
-                               processID: 0, directory: nil, stopHub: {})
+                               processID: options.hubPid ?? 0, directory: nil, stopHub: {})
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bankhub-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("bench.sqlite").path
-        return child ? try await startChild(directory: directory, databasePath: path)
-                     : try await startInProcess(directory: directory, databasePath: path)
+        do {
+            return options.inProcess ? try await startInProcess(directory: directory, databasePath: path)
+                                     : try await startChild(directory: directory, databasePath: path)
+        } catch {
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
     }
 
     private static func startInProcess(directory: URL, databasePath: String) async throws -> BenchTarget {
@@ -78,52 +83,35 @@ final class BenchTarget: Sendable {
         }
     }
 
-    /// Runs `bankhub serve` (the `bankhub` executable next to this one) and waits for its "listening" line.
     private static func startChild(directory: URL, databasePath: String) async throws -> BenchTarget {
-        let executable = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            .deletingLastPathComponent().appendingPathComponent("bankhub").path
-        let output = directory.appendingPathComponent("serve.log")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0", "--db", databasePath,
-                             "--web", directory.path, "--password-iterations", "1000", "--log-level", "warning",
-                             "--no-rate-limits", "--burst-transfers", String(burstTransfersPerMinute),
-                             "--connections-max", String(childConnectionsMax),
-                             "--connections-per-address-max", String(childConnectionsMax)]
-        let log = try FileHandle(forWritingTo: output)
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        let pid = process.processIdentifier
-        let stop: @Sendable () async -> Void = {
-            kill(pid, SIGTERM)
-            while kill(pid, 0) == 0 {
-                var status: Int32 = 0
-                if waitpid(pid, &status, WNOHANG) == pid { break }
-                try? await Task.sleep(for: .milliseconds(20))
-            }
-        }
-        for _ in 0..<500 {
-            let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-            if let range = text.range(of: "://127.0.0.1:") {
-                let port = Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0
-                return BenchTarget(address: HubAddress(host: "127.0.0.1", port: port), kind: .child,
-                                   databasePath: databasePath, processID: pid, directory: directory, stopHub: stop)
-            }
-            guard process.isRunning else { break }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        await stop()
-        throw BenchError("bankhub serve did not start: " + ((try? String(contentsOf: output, encoding: .utf8)) ?? ""))
+        let child = try await HubChild.start(directory: directory, databasePath: databasePath)
+        let pid = child.processID
+        return BenchTarget(address: HubAddress(host: "127.0.0.1", port: child.port), kind: .child,
+                           databasePath: databasePath, processID: pid, directory: directory) { HubChild.stop(pid) }
     }
 
     /// Shuts the hub down (started here) so every commit is on disk before the ledger check reads the file.
     func stop() async { await stopHub() }
 
-    /// Removes the temporary database (started here only).
+    /// Stops a child hub still running (a scenario that failed half-way) and removes the temporary database
+    /// (started here only). For a `defer` at the top of every scenario.
     func removeFiles() {
+        if kind == .child { HubChild.stop(processID) }
         if let directory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    /// The hub's process when it is not this one (a child, or `--hub-pid`): only then is its CPU time its own.
+    var separateProcessID: Int32? {
+        kind != .inProcess && processID > 0 ? processID : nil
+    }
+
+    /// What the report's `target` says: `child`, `in-process`, or the URL.
+    var label: String {
+        switch kind {
+        case .child: "child"
+        case .inProcess: "in-process"
+        case .external: "ws://\(address.host):\(address.port)\(address.path)"
+        }
     }
 
     /// The hub process's resident memory in bytes (VmRSS), or nil when it cannot be read.

@@ -12,14 +12,13 @@ struct ConnectionsScenario: AsyncParsableCommand {
 
     @OptionGroup var options: BenchOptions
     @Option(help: "Connections to open (each process may hold at most 20,000 files).") var count = 1_000
-    @Flag(help: "Run the hub in this process instead of a child (RSS then includes the client).") var inProcess = false
 
     func validate() throws {
         guard count > 0 else { throw ValidationError("count must be positive") }
     }
 
     func run() async throws {
-        let target = try await BenchTarget.start(options, child: !inProcess)
+        let target = try await BenchTarget.start(options)
         defer { target.removeFiles() }
         let loop = try WebSocketClientLoop(handshakeTimeout: .seconds(60))
         defer { loop.shutdown() }
@@ -52,7 +51,7 @@ struct ConnectionsScenario: AsyncParsableCommand {
         await target.stop()
 
         var report = BenchReport(scenario: "connections")
-        report.add("target", target.kind == .external ? options.url ?? "" : target.kind == .child ? "child" : "in-process")
+        report.add("target", target.label)
         report.add("count", count)
         report.add("open_s", openSeconds, decimals: 2)
         if let baseline, let loaded {

@@ -3,7 +3,8 @@ import Foundation
 import WebSocketClient
 
 /// `bankhub-bench fanout`: subscribers on the payees' streams, a paced (open-loop) transfer rate, and the
-/// time from sending a transfer to its `balance` event reaching the payee's subscriber (commit included).
+/// time from sending a transfer to its `balance` event reaching the payee's subscriber (commit included), and
+/// the CPU time per transfer sent of the hub and of the load generator.
 struct FanoutScenario: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fanout", abstract: "Push latency: transfer sent -> balance event received by the payee's subscriber.")
@@ -54,8 +55,13 @@ struct FanoutScenario: AsyncParsableCommand {
         let measureFrom = started + UInt64(warmup * 1e9)
         try await Task.sleep(for: .seconds(warmup))
         load.beginMeasuring(at: measureFrom)
+        let sentBefore = load.totals.sent
+        let cpu = CPUWindow.begin(hub: target.separateProcessID)
+        Progress.line("measuring for \(duration) s")
         await pacer.finished()
         let elapsed = Double(Nanoseconds.now() - measureFrom) / 1e9
+        let sentInWindow = load.totals.sent - sentBefore
+        let usage = cpu.end()
         let windowEvents = load.totals.eventsInWindow
         load.recorder.stop()
         // Let the last commits and events arrive.
@@ -71,7 +77,7 @@ struct FanoutScenario: AsyncParsableCommand {
         await target.stop()
 
         var report = BenchReport(scenario: "fanout")
-        report.add("target", target.kind == .external ? options.url ?? "" : "in-process")
+        report.add("target", target.label)
         report.add("subscribers", subscribers)
         report.add("rate", rate, decimals: 1)
         report.add("duration_s", duration, decimals: 1)
@@ -81,6 +87,7 @@ struct FanoutScenario: AsyncParsableCommand {
         report.add("events_per_s", Double(windowEvents) / elapsed, decimals: 1)
         report.add("events_delivered", totals.eventsDelivered)
         report.addLatency(load.recorder.summary)
+        usage.add(to: &report, transfers: sentInWindow)
         report.addErrors(load.recorder.errors)
         report.add("missing", totals.missing + totals.unanswered)
         report.add("out_of_order", totals.outOfOrder)

@@ -10,10 +10,10 @@ struct ReconnectScenario: AsyncParsableCommand {
         commandName: "reconnect", abstract: "Reconnect storm: all clients resume from their last seq at once.")
 
     @OptionGroup var options: BenchOptions
-    @Option(help: "Clients that drop and resume.") var clients = 1_000
+    @Option(help: "Clients that drop and resume (with --in-process fewer than ~9,000: a process holds at most 20,000 files).")
+    var clients = 1_000
     @Option(help: "Accounts (streams) the clients are spread over (at most 20).") var streams = 20
     @Option(help: "Transfers committed while the clients are away.") var missedTransfers = 100
-    @Flag(help: "Run the hub in this process instead of a child (fewer than ~9,000 clients).") var inProcess = false
 
     static let depositCents: Int64 = 100_000_000
 
@@ -24,7 +24,7 @@ struct ReconnectScenario: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let target = try await BenchTarget.start(options, child: !inProcess)
+        let target = try await BenchTarget.start(options)
         defer { target.removeFiles() }
         let loop = try WebSocketClientLoop(handshakeTimeout: .seconds(60))
         defer { loop.shutdown() }
@@ -72,7 +72,7 @@ struct ReconnectScenario: AsyncParsableCommand {
         await target.stop()
 
         var report = BenchReport(scenario: "reconnect")
-        report.add("target", target.kind == .external ? options.url ?? "" : target.kind == .child ? "child" : "in-process")
+        report.add("target", target.label)
         report.add("clients", clients)
         report.add("streams", streams)
         report.add("missed_transfers", missedTransfers)

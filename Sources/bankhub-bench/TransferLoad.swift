@@ -1,15 +1,17 @@
 import Synchronization
 
 /// The closed loop of the `transfers` scenario: each connection keeps `inFlight` transfers outstanding and
-/// sends the next one the moment a reply arrives. Runs on the client loop thread (`handle`), so its state
-/// sits behind one uncontended mutex.
+/// sends the next one the moment a reply arrives. Connection `c` is a customer paying the others: it debits
+/// one of its own accounts and credits an account of another customer. Runs on the client loop thread
+/// (`handle`), so its state sits behind one uncontended mutex.
 ///
 /// Request ids carry their slot (`id % inFlight`), so a reply finds its send time in an array, not a map.
 final class TransferLoad: Sendable {
     struct Plan: Sendable {
-        /// The accounts connection `c` may debit (its customer's accounts).
-        let payerAccounts: [[Int64]]
+        /// Every account, each customer's accounts next to each other.
         let allAccounts: [Int64]
+        /// Connection `c` debits `allAccounts[payerRanges[c]]` (its customer's accounts) and credits any other.
+        let payerRanges: [Range<Int>]
         let inFlight: Int
         let skew: Double
         let amountCentsMax: Int64
@@ -32,17 +34,22 @@ final class TransferLoad: Sendable {
     let recorder = LatencyRecorder()
 
     init(plan: Plan) {
+        for range in plan.payerRanges {
+            precondition(!range.isEmpty && range.clamped(to: plan.allAccounts.indices) == range,
+                         "a payer's accounts are some of all the accounts")
+            precondition(range.count < plan.allAccounts.count, "another customer to pay")
+        }
         self.plan = plan
         payeePicker = AccountPicker(count: plan.allAccounts.count, skew: plan.skew)
-        payerPickers = plan.payerAccounts.map { AccountPicker(count: $0.count, skew: plan.skew) }
+        payerPickers = plan.payerRanges.map { AccountPicker(count: $0.count, skew: plan.skew) }
         state = Mutex(State(sentAt: Array(repeating: Array(repeating: 0, count: plan.inFlight),
-                                          count: plan.payerAccounts.count),
-                            nextRound: Array(repeating: 0, count: plan.payerAccounts.count)))
+                                          count: plan.payerRanges.count),
+                            nextRound: Array(repeating: 0, count: plan.payerRanges.count)))
     }
 
     /// Fills every connection's window.
     func start(_ links: [BenchLink]) {
-        precondition(links.count == plan.payerAccounts.count, "one link per payer")
+        precondition(links.count == plan.payerRanges.count, "one link per payer")
         let frames = state.withLock { state -> [(BenchLink, String)] in
             state.links = links
             var frames: [(BenchLink, String)] = []
@@ -80,10 +87,12 @@ final class TransferLoad: Sendable {
     }
 
     private func nextRequest(_ state: inout State, link index: Int, slot: Int) -> String {
-        let payers = plan.payerAccounts[index]
-        let from = payers[payerPickers[index].pick(&state.random)]
-        var to = plan.allAccounts[payeePicker.pick(&state.random)]
-        while to == from { to = plan.allAccounts[Int(state.random.next() % UInt64(plan.allAccounts.count))] }
+        let own = plan.payerRanges[index]
+        let from = plan.allAccounts[own.lowerBound + payerPickers[index].pick(&state.random)]
+        var payee = payeePicker.pick(&state.random)
+        // Another customer's account; redrawn uniformly, so a payer owning the hottest accounts still ends.
+        while own.contains(payee) { payee = Int(state.random.next() % UInt64(plan.allAccounts.count)) }
+        let to = plan.allAccounts[payee]
         let cents = 1 + Int64(state.random.next() % UInt64(plan.amountCentsMax))
         let id = state.nextRound[index] * Int64(plan.inFlight) + Int64(slot)
         state.nextRound[index] += 1
