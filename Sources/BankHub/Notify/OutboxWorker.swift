@@ -71,10 +71,11 @@ final class OutboxWorker: Sendable {
             do {
                 let db = try connection ?? SQLiteConnection(path: databasePath, mode: .readOnly)
                 connection = db
+                // Both read before anything is sent, so a failed read never leaves a delivery unrecorded.
                 let due = try OutboxRecords.due(db, limit: configuration.batchMessagesMax, now: Clock.now())
+                let batch = try ReceiptBatch.read(db, limit: configuration.batchMessagesMax)
                 var outcomes: [Outcome] = []
                 for message in due where !control.isStopping { outcomes.append(deliver(message)) }
-                let batch = try ReceiptBatch.read(db, limit: configuration.batchMessagesMax)
                 var attempts: [OutboxRecords.FirstAttempt] = []
                 for receipt in batch.receipts {
                     if control.isStopping { break }

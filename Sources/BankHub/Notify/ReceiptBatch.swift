@@ -63,9 +63,8 @@ struct ReceiptBatch: Sendable {
     /// The message as a sink takes it, before it has a row (`receiptOf` names it).
     static func outboxRecord(_ receipt: Receipt) -> OutboxRecord {
         let message = receipt.message
-        return OutboxRecord(id: 0, channel: message.channel.rawValue, recipient: message.recipient,
-                            subject: message.subject, body: message.body, status: .pending, attempts: 0,
-                            nextAttemptAt: receipt.at, lastError: nil, createdAt: receipt.at, sentAt: nil,
-                            receiptOf: receipt.transaction)
+        return OutboxRecord.receipt(of: receipt.transaction, channel: message.channel.rawValue,
+                                    recipient: message.recipient, subject: message.subject, body: message.body,
+                                    at: receipt.at)
     }
 }

@@ -29,6 +29,15 @@ public struct OutboxRecord: Sendable, Equatable {
     public var receiptOf: TransactionID? = nil
 }
 
+extension OutboxRecord {
+    /// A receipt as a sink takes it before it has a row (id 0): pending, never attempted, named by its transaction.
+    public static func receipt(of transaction: TransactionID, channel: String, recipient: String, subject: String,
+                               body: String, at: Timestamp) -> OutboxRecord {
+        OutboxRecord(id: 0, channel: channel, recipient: recipient, subject: subject, body: body, status: .pending,
+                     attempts: 0, nextAttemptAt: at, lastError: nil, createdAt: at, sentAt: nil, receiptOf: transaction)
+    }
+}
+
 /// The outbox: messages are inserted by the notifier in the same group commit as other work, and taken,
 /// marked sent or rescheduled by the one outbox worker.
 public enum OutboxRecords {
