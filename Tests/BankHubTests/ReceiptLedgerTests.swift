@@ -86,6 +86,35 @@ import WebSocketClient
         #expect(statuses == ["sent/1"])
     }
 
+    /// A database from before migration 8 (its receipts written in each transaction's commit) starts the cursor at
+    /// its last transaction: nothing is receipted twice, and the next transfer gets its one receipt.
+    @Test func upgradedDatabaseReceiptsNothingTwice() async throws {
+        let hub = PersistentHub()
+        defer { hub.remove() }
+        let bob = try await hub.run { run in
+            let alice = try await Self.customer(run, "alice", deposit: "50.00")
+            let bob = try await Self.customer(run, "bob", deposit: nil)
+            _ = try await alice.client.ok("transfer", ["from": .string(alice.account), "to": .string(bob.account), "amount": "1.00"])
+            try await Self.settle(hub.databasePath, count: 2)
+            return bob
+        }
+        let before = try Self.receipts(hub.databasePath)
+        #expect(before.count == 2)
+        // As the schema was before migration 8, with the receipts already in the outbox.
+        try hub.database().execute("DROP TABLE receipt_cursor; DELETE FROM schema_migrations WHERE version = 8;")
+        try await hub.run { run in
+            let alice = try await run.client()
+            _ = try await alice.ok("login", ["username": "alice", "password": "correct horse battery"])
+            let account = try #require(try await alice.ok("accounts")["accounts"]?.arrayValue?.first?["id"])
+            let txn = try #require(try await alice.ok("transfer", ["from": account, "to": .string(bob.account),
+                                                                   "amount": "2.00"])["txn"]?["id"]?.stringValue)
+            try await Self.settle(hub.databasePath, count: 3)
+            var expected = before
+            expected[Int64(txn)!] = ["user:alice"]
+            #expect(try Self.receipts(hub.databasePath) == expected)
+        }
+    }
+
     /// `bankhub serve --demo` seeds months of history without a receipt for any of it; the next deposit gets one.
     @Test func demoDataGetsNoReceipts() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bankhub-demo-\(UUID().uuidString)")
