@@ -9,7 +9,9 @@ public struct ReceiptSource: Sendable, Equatable {
 
 /// The receipt cursor (schema migration 8): receipts are derived from committed transactions by the outbox
 /// worker, which reads the transactions after the cursor and, in the commit that records their receipts as
-/// outbox rows, moves the cursor past them.
+/// outbox rows, moves the cursor past them. This relies on transactions committing in id order (the ledger
+/// numbers them and hands them to the one FIFO writer in that order): a transaction committed after a higher
+/// id was read past would get no receipt.
 public enum ReceiptRecords {
     /// The last transaction whose receipt is recorded (or needs none); 0 before any.
     public static func cursor(_ db: SQLiteConnection) throws -> TransactionID {
