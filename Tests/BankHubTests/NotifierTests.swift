@@ -6,8 +6,8 @@ import Foundation
 import SMTPTestPeer
 import Testing
 
-/// Notifications end to end: the real hub queues login notices and receipts in the outbox, the worker
-/// delivers them to a real SMTP server (aiosmtpd), `bankhub outbox` shows them sent, and a server that is
+/// Notifications end to end: the real hub queues login notices in the outbox and the worker derives receipts from
+/// the ledger; it delivers them to a real SMTP server (aiosmtpd), `bankhub outbox` shows them sent, and a server that is
 /// down at first gets the message once it is up.
 @Suite(.serialized) struct NotifierTests {
     static func smtp(port: Int, retryBaseMilliseconds: Int64 = 1_000) -> (inout HubServer.Options) -> Void {
@@ -76,7 +76,8 @@ import Testing
             #expect(received[2].body.contains("Transfer from account \(account.stringValue ?? "") to account \(bob.account): 25.00"))
             #expect(received[2].body.contains("after it: 75.00"))
 
-            let lines = try await Self.settledOutbox(hub, count: 3).filter { $0["to"] == "alice@example.com" }
+            // Four rows: bob's login notice too. Receipts are recorded right after their delivery, in the pass's commit.
+            let lines = try await Self.settledOutbox(hub, count: 4).filter { $0["to"] == "alice@example.com" }
             #expect(lines.map { $0["subject"]?.stringValue ?? "" } == [
                 "BankHub receipt: transfer of 25.00", "BankHub receipt: deposit of 100.00", "New login to BankHub",
             ])

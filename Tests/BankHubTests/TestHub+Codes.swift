@@ -11,11 +11,14 @@ extension TestHub {
     }
 
     /// The six-digit code of the first message to `recipient` newer than outbox row `after`; waits for it (the
-    /// outbox row is written in the commit after the reply).
+    /// outbox row is written in the commit after the reply). Receipts are skipped: derived from the ledger by the
+    /// worker, one for an earlier deposit may be recorded after `after`.
     func code(to recipient: String, after: Int64) async throws -> String {
         for _ in 0..<250 {
             let connection = try SQLiteConnection(path: databasePath, mode: .readOnly)
-            let body = try connection.prepare("SELECT body FROM outbox WHERE recipient = ? AND id > ? ORDER BY id LIMIT 1")
+            let body = try connection.prepare("""
+                SELECT body FROM outbox WHERE recipient = ? AND id > ? AND subject NOT LIKE 'BankHub receipt:%' ORDER BY id LIMIT 1
+                """)
                 .queryOne(recipient, after) { $0.string(0) }
             if let body, let range = body.range(of: #"\b[0-9]{6}\b"#, options: .regularExpression) {
                 return String(body[range])

@@ -12,9 +12,9 @@ struct OpenedAccount: Sendable {
 extension LedgerService {
     /// Opens an account for `owner`, deposits `initialDeposit` into it (if any) in the same commit, and
     /// returns once that commit is durable. A refused opening (too many accounts) or a bad amount changes
-    /// nothing. `receipt` is the deposit's receipt, written in that commit too.
-    func openAccount(owner: UserID, name: String, initialDeposit: Money? = nil, at: Timestamp? = nil,
-                     receipt: (@Sendable (MoneyOutcome) -> Notifier.Message)? = nil) async throws(BankError) -> OpenedAccount {
+    /// nothing. The deposit's receipt is derived from it by the outbox worker (`ReceiptBatch`).
+    func openAccount(owner: UserID, name: String, initialDeposit: Money? = nil,
+                     at: Timestamp? = nil) async throws(BankError) -> OpenedAccount {
         if let amount = initialDeposit, !amount.isPositive || amount > Money.amountMax {
             throw BankError(.invalidAmount, "initial_deposit must be between 0.01 and \(Money.amountMax)",
                             field: "initial_deposit")
@@ -26,7 +26,6 @@ extension LedgerService {
             MoneyOutcome(transaction: txn.id, command: txn.command, note: nil, at: now,
                          balance: txn.balanceAfter(account.id) ?? .zero, replayed: false)
         }
-        let message = outcome.flatMap { receipt?($0) }
         let balances = applied?.postings.map { BalanceWrite(account: $0.account, balance: $0.balanceAfter) } ?? []
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             sequencer.submit(applied.map(LedgerEvents.drafts) ?? [], at: now, balances: balances, writing: { db, events in
@@ -35,7 +34,6 @@ extension LedgerService {
                     try LedgerRecords.insertTransaction(db, applied, idempotencyKey: nil,
                                                         seqs: LedgerEvents.postingSeqs(for: applied, events: events))
                 }
-                if let message { try Notifier.queue(message, db, at: now) }
             }, completion: { continuation.resume() })
         }
         let record = AccountRecord(id: account.id, owner: owner, name: name, currency: "USD", status: .open,

@@ -56,28 +56,27 @@ actor LedgerService {
     /// pass enter the ledger with one hop (`submit(_:)`).
     struct Submission: Sendable {
         let request: MoneyRequest
-        var receipt: (@Sendable (MoneyOutcome) -> Notifier.Message)? = nil
         let completion: @Sendable (Result<MoneyOutcome, BankError>) -> Void
     }
 
-    /// Applies each submission in order, as `submit(_:at:receipt:extras:completion:)` would one by one.
+    /// Applies each submission in order, as `submit(_:at:extras:completion:)` would one by one.
     func submit(_ batch: [Submission]) async {
         for submission in batch {
-            await submit(submission.request, receipt: submission.receipt, completion: submission.completion)
+            await submit(submission.request, completion: submission.completion)
         }
     }
 
     /// Applies `request` now and calls `completion` after its commit (or at once with the error).
     /// `at` backdates the transaction (demo seeding on an empty ledger only); normally it is now.
-    /// `receipt` makes the message to queue for a committed transaction; it is written to the outbox in the
-    /// same commit as the transaction (not for an idempotent replay, which was receipted the first time).
+    /// The commit writes no receipt: the outbox worker derives it from the committed transaction
+    /// (`ReceiptBatch`), so an idempotent replay, which commits nothing, gets none.
     /// `extras` adds events and rows of the caller's to that commit too (a standing order's progress).
     ///
     /// An idempotency key older than the recent window is first resolved from the database (the only
     /// `await`); the key check and the apply then run together with no `await` between them, so a concurrent
     /// request with the same key is caught by the in-memory registry.
     func submit(_ request: MoneyRequest, at: Timestamp? = nil,
-                receipt: (@Sendable (MoneyOutcome) -> Notifier.Message)? = nil, extras: CommitExtras? = nil,
+                extras: CommitExtras? = nil,
                 completion: @escaping @Sendable (Result<MoneyOutcome, BankError>) -> Void) async {
         let fingerprint = IdempotencyRegistry.Fingerprint(request.command, note: request.note)
         var stored: StoredKey?
@@ -91,7 +90,7 @@ actor LedgerService {
             }
             switch lookup {
             case .new:
-                apply(request, fingerprint, at: at, receipt: receipt, extras: extras, completion: completion)
+                apply(request, fingerprint, at: at, extras: extras, completion: completion)
                 return
             case .replay(let original):
                 if let outcome = stored?.outcome, outcome.transaction == original {
@@ -115,7 +114,7 @@ actor LedgerService {
 
     /// The synchronous half of `submit`: the rules, the balance change, the key's record, the writer job.
     private func apply(_ request: MoneyRequest, _ fingerprint: IdempotencyRegistry.Fingerprint, at: Timestamp?,
-                       receipt: (@Sendable (MoneyOutcome) -> Notifier.Message)?, extras: CommitExtras?,
+                       extras: CommitExtras?,
                        completion: @escaping @Sendable (Result<MoneyOutcome, BankError>) -> Void) {
         let now = at ?? Clock.now()
         let applied: AppliedTransaction
@@ -136,7 +135,6 @@ actor LedgerService {
         let outcome = MoneyOutcome(transaction: applied.id, command: request.command, note: request.note, at: now,
                                    balance: balance, replayed: false, goal: goal(after: applied))
         let balances = applied.postings.map { BalanceWrite(account: $0.account, balance: $0.balanceAfter) }
-        let message = receipt?(outcome)
         // The extras' events go after the ledger's, whose positions `postingSeqs` relies on. A goal movement also
         // tells the goal's owner, in the same commit, what the goal now holds.
         let drafts = LedgerEvents.drafts(for: applied) + (outcome.goal.map { [GoalAction(applied.kind).event($0)] } ?? [])
@@ -144,7 +142,6 @@ actor LedgerService {
         sequencer.submit(drafts, at: now, balances: balances, writing: { db, events in
             try LedgerRecords.insertTransaction(db, applied, idempotencyKey: request.idempotencyKey,
                                                 seqs: LedgerEvents.postingSeqs(for: applied, events: events))
-            if let message { try Notifier.queue(message, db, at: now) }
             try extras?.write(db, outcome)
         }, completion: { completion(.success(outcome)) })
     }

@@ -14,8 +14,8 @@ extension Hub {
         notifier.notify(user, subject: subject, body: body, prefer: .email)
     }
 
-    /// The receipt of a money operation, written to the outbox in the same commit as its transaction (see
-    /// `execute`); an idempotent replay gets none, it was receipted the first time.
+    /// The receipt of a committed deposit, withdrawal or transfer, derived from the ledger by the outbox worker
+    /// (`ReceiptBatch`) for the acting user as read then; an idempotent replay commits nothing and gets none.
     static func receiptMessage(_ outcome: MoneyOutcome, to user: UserRecord) -> Notifier.Message {
         let (subject, body) = receipt(outcome)
         // E-mail first: the route does not depend on whether an SMS gateway is configured.

@@ -18,10 +18,13 @@ struct LogSink: NotificationSink {
     let logger: Logger
 
     func deliver(_ message: OutboxRecord) {
-        logger.info("notification kept in the outbox (read it with bankhub outbox)", metadata: [
+        var metadata: Logger.Metadata = [
             "outbox": "\(message.id)", "channel": "\(message.channel)", "to": "\(message.recipient)",
             "subject": "\(message.subject)",
-        ])
+        ]
+        // A receipt is delivered before its row exists (id 0); its transaction names it.
+        if let transaction = message.receiptOf { metadata["receipt_of"] = "\(transaction)" }
+        logger.info("notification kept in the outbox (read it with bankhub outbox)", metadata: metadata)
     }
 }
 
@@ -38,9 +41,11 @@ struct SMTPSink: NotificationSink {
     func deliver(_ message: OutboxRecord) throws {
         precondition(message.channel == Notifier.Channel.email.rawValue, "the SMTP sink carries e-mail only")
         // One Message-ID per outbox row: a retry after an ambiguous failure (a timeout after DATA) repeats it,
-        // so the receiving side can recognise the duplicate.
+        // so the receiving side can recognise the duplicate. A receipt's first attempt comes before its row, so
+        // it is named after its transaction (a re-send after a crash repeats that too).
+        let name = message.receiptOf.map { "receipt-\($0)" } ?? "outbox-\(message.id)"
         let mail = SMTPMessage(from: from, to: [message.recipient], subject: message.subject, body: message.body,
-                               messageID: "outbox-\(message.id).\(message.createdAt.milliseconds)" + Self.host(of: from))
+                               messageID: "\(name).\(message.createdAt.milliseconds)" + Self.host(of: from))
         try client.sendBlocking(mail)
     }
 

@@ -68,8 +68,8 @@ final class Notifier: Sendable {
         })
     }
 
-    /// The message `notify` would queue, for a caller that writes it in a job of its own (a receipt goes in
-    /// the same commit as its transaction); after that commit the caller calls `queued()`.
+    /// The message `notify` would queue, for a caller that writes it in a job of its own (a standing order's
+    /// failure notice goes in the commit that records the failed period); after that commit it calls `queued()`.
     func message(to user: UserRecord, subject: String, body: String, prefer: Channel) -> Message {
         Self.message(to: user, subject: subject, body: body, prefer: prefer, smsGateway: smsGateway)
     }
@@ -88,7 +88,8 @@ final class Notifier: Sendable {
                                  subject: message.subject, body: message.body, at: at)
     }
 
-    /// A message written by a caller's own job has committed: the worker delivers it now.
+    /// A message written by a caller's own job, or a transaction whose receipt the worker derives, has
+    /// committed: the worker makes a pass now.
     func queued() { worker.wake() }
 
     /// The channel and recipient for `user`; `user:NAME` on SMS when they have neither a phone nor an e-mail.

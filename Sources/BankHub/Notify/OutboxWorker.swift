@@ -5,15 +5,20 @@ import Foundation
 import Logging
 import Synchronization
 
-/// Delivers outbox messages, on a thread of its own because a sink blocks (an SMTP conversation waits on a
-/// server for up to its timeouts) and must never hold one of the two threads of Swift's cooperative pool.
+/// Delivers outbox messages and the receipts of committed transactions, on a thread of its own because a sink
+/// blocks (an SMTP conversation waits on a server for up to its timeouts) and must never hold one of the two
+/// threads of Swift's cooperative pool.
 ///
-/// Each pass reads at most `batchMessagesMax` due `pending` rows through its own read-only connection (WAL:
-/// it sees the last commit), delivers each through the sink of its channel and records the outcome through
-/// the writer, all of a pass in one write: `sent`, or another attempt after 1, 2, 4, 8 s, or `failed` after `attemptsMax` failures. A pass
-/// starts when a message is queued (`wake`), when the previous pass was full, and at least every
-/// `pollIntervalMilliseconds`. Delivery is at least once: a crash between a send and its `sent` commit sends
-/// that message again after restart (the SMTP sink repeats its Message-ID so receivers can tell).
+/// Each pass reads, through its own read-only connection (WAL: it sees the last commit), at most
+/// `batchMessagesMax` due `pending` rows and at most `batchMessagesMax` transactions after the receipt cursor
+/// (`ReceiptBatch`), delivers each message through the sink of its channel and records the outcomes through
+/// the writer, all of a pass in one write: `sent`, or another attempt after 1, 2, 4, 8 s, or `failed` after
+/// `attemptsMax` failures; a receipt becomes an outbox row there (already `sent`, or `pending` for its retry)
+/// and the cursor moves past its transaction. So the ledger's commit writes no receipt. A pass starts when a
+/// message is queued or a transaction committed (`wake`), when the previous pass was full, and at least every
+/// `pollIntervalMilliseconds`. Delivery is at least once: a crash between a send and its record sends that
+/// message again after restart (the SMTP sink repeats its Message-ID so receivers can tell); a clean stop
+/// records what it sent.
 final class OutboxWorker: Sendable {
     private let databasePath: String
     private let writer: DatabaseWriter
@@ -46,7 +51,7 @@ final class OutboxWorker: Sendable {
         thread.withLock { $0 = worker }
     }
 
-    /// Asks for a pass now (a message was queued and committed).
+    /// Asks for a pass now (a message was queued, or a transaction with a receipt committed).
     func wake() {
         if !wakePending.exchange(true, ordering: .acquiringAndReleasing) { thread.withLock { $0 }?.wake() }
     }
@@ -66,11 +71,18 @@ final class OutboxWorker: Sendable {
             do {
                 let db = try connection ?? SQLiteConnection(path: databasePath, mode: .readOnly)
                 connection = db
+                // Both read before anything is sent, so a failed read never leaves a delivery unrecorded.
                 let due = try OutboxRecords.due(db, limit: configuration.batchMessagesMax, now: Clock.now())
+                let batch = try ReceiptBatch.read(db, limit: configuration.batchMessagesMax)
                 var outcomes: [Outcome] = []
                 for message in due where !control.isStopping { outcomes.append(deliver(message)) }
-                record(outcomes)
-                waitMilliseconds = try Self.wait(after: due.count, nextDue: OutboxRecords.nextDue(db),
+                var attempts: [OutboxRecords.FirstAttempt] = []
+                for receipt in batch.receipts {
+                    if control.isStopping { break }
+                    attempts.append(deliver(receipt))
+                }
+                record(outcomes, receipts: batch.prefix(attempts.count), attempts)
+                waitMilliseconds = try Self.wait(after: max(due.count, batch.read), nextDue: OutboxRecords.nextDue(db),
                                                  configuration: configuration)
             } catch {
                 logger.error("outbox: cannot read due messages", metadata: ["error": "\(error)"])
@@ -120,6 +132,23 @@ final class OutboxWorker: Sendable {
         }
     }
 
+    /// Delivers a receipt that has no row yet; the outcome becomes its row with the rest of the pass.
+    private func deliver(_ receipt: ReceiptBatch.Receipt) -> OutboxRecords.FirstAttempt {
+        let message = ReceiptBatch.outboxRecord(receipt)
+        do {
+            try sinks.sink(for: message.channel).deliver(message)
+            return .sent(at: Clock.now())
+        } catch {
+            let delay = configuration.retryDelayMilliseconds(afterFailures: 1)
+            let next = delay.map { Timestamp(milliseconds: Clock.nowMilliseconds() + $0) }
+            logger.warning("outbox: receipt delivery failed", metadata: [
+                "transaction": "\(receipt.transaction)", "channel": "\(message.channel)", "attempt": "1",
+                "error": "\(error)", "next_attempt_at": "\(next?.rfc3339 ?? "never (failed)")",
+            ])
+            return .failed(error: "\(error)", nextAttemptAt: next)
+        }
+    }
+
     /// Waits up to `recordWaitSecondsMax` for `done`; gives up early when the writer has stopped (fail-stop),
     /// since a stopped writer never answers the jobs of the batch it stopped on. False when it gave up.
     private static func wait(for done: DispatchSemaphore, writer: DatabaseWriter) -> Bool {
@@ -131,11 +160,15 @@ final class OutboxWorker: Sendable {
     }
 
     /// Records the outcomes of a pass in one job of the writer's next commit and waits until it is durable,
-    /// so the next pass reads them.
-    private func record(_ outcomes: [Outcome]) {
-        guard !outcomes.isEmpty else { return }
+    /// so the next pass reads them: the rows' outcomes, and the receipts as new rows with the cursor moved past
+    /// `receipts.through`. When the cursor no longer stands where this pass read it (an earlier pass's record
+    /// committed after its wait gave up), the receipts were recorded then and are not recorded again.
+    private func record(_ outcomes: [Outcome], receipts: ReceiptBatch, _ attempts: [OutboxRecords.FirstAttempt]) {
+        precondition(receipts.receipts.count == attempts.count, "one attempt per receipt")
+        guard !outcomes.isEmpty || receipts.through > receipts.from else { return }
         let done = DispatchSemaphore(value: 0)
         let failure = Mutex<(any Error)?>(nil)
+        let logger = self.logger
         writer.submit(.savepoint, { db in
             for outcome in outcomes {
                 switch outcome {
@@ -144,14 +177,27 @@ final class OutboxWorker: Sendable {
                     try OutboxRecords.markRetry(db, id: id, error: error, nextAttemptAt: next)
                 }
             }
+            guard receipts.through > receipts.from else { return }
+            guard try ReceiptRecords.advance(db, from: receipts.from, to: receipts.through) else {
+                logger.warning("outbox: receipts already recorded", metadata: ["through": "\(receipts.through)"])
+                return
+            }
+            for (receipt, attempt) in zip(receipts.receipts, attempts) {
+                let message = receipt.message
+                try OutboxRecords.insertAttempted(db, channel: message.channel.rawValue, recipient: message.recipient,
+                                                  subject: message.subject, body: message.body, createdAt: receipt.at,
+                                                  attempt: attempt)
+            }
         }, completion: { result in
             if case .failure(let error) = result { failure.withLock { $0 = error } }
             done.signal()
         })
         if !Self.wait(for: done, writer: writer) {
-            logger.error("outbox: the writer did not record outcomes in time", metadata: ["messages": "\(outcomes.count)"])
+            logger.error("outbox: the writer did not record outcomes in time",
+                         metadata: ["messages": "\(outcomes.count)", "receipts": "\(attempts.count)"])
         } else if let error = failure.withLock({ $0 }) {
-            logger.error("outbox: cannot record outcomes", metadata: ["messages": "\(outcomes.count)", "error": "\(error)"])
+            logger.error("outbox: cannot record outcomes",
+                         metadata: ["messages": "\(outcomes.count)", "receipts": "\(attempts.count)", "error": "\(error)"])
         }
     }
 }

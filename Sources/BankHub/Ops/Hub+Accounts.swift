@@ -12,8 +12,7 @@ extension Hub {
         let deposit = try args.has("initial_deposit") ? args.amount("initial_deposit") : nil
         let notifier = self.notifier
         respond(responder) { [ledger] in
-            let opened = try await ledger.openAccount(owner: user.id, name: name, initialDeposit: deposit,
-                                                      receipt: { Self.receiptMessage($0, to: user) })
+            let opened = try await ledger.openAccount(owner: user.id, name: name, initialDeposit: deposit)
             var result: JSONObject = ["account": WireObjects.account(opened.account)]
             if let deposit = opened.deposit {
                 result.append(key: "txn", value: WireObjects.transaction(id: deposit.transaction, command: deposit.command,

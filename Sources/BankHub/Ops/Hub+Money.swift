@@ -40,8 +40,8 @@ extension Hub {
         let address = connections[id]?.info.peerAddress
         let notifier = self.notifier
         let user = session.user
-        // The receipt is written to the outbox in the transaction's own commit.
-        ledgerQueue.append(LedgerService.Submission(request: request, receipt: { Self.receiptMessage($0, to: user) }) { result in
+        // The receipt is derived from the committed transaction by the outbox worker, woken after the commit.
+        ledgerQueue.append(LedgerService.Submission(request: request) { result in
             if case .failure(let error) = result, error.code == .accountLocked {
                 threats.report(.lockedAction, user: user.id, username: user.username, ip: address,
                                detail: "\(request.command.kind.rawValue) refused: \(error.message)")

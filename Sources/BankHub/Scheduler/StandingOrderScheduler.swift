@@ -118,7 +118,7 @@ actor StandingOrderScheduler {
             try OrderRecords.recordPeriod(db, Self.payment(plan, outcome.transaction, nil, at: outcome.at),
                                           orderAfter: StandingOrderBook.advanced(order, paid: true, at: outcome.at))
         })
-        await services.ledger.submit(request, receipt: { Hub.receiptMessage($0, to: user) }, extras: extras) { result in
+        await services.ledger.submit(request, extras: extras) { result in
             Task { await self.paid(plan, result, user: user) }
         }
     }

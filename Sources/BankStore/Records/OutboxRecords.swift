@@ -24,6 +24,18 @@ public struct OutboxRecord: Sendable, Equatable {
     public let lastError: String?
     public let createdAt: Timestamp
     public let sentAt: Timestamp?
+    /// For a receipt delivered before it has a row (derived from the ledger), its transaction: the SMTP sink
+    /// names the message after it. Nil for a row read from the table.
+    public var receiptOf: TransactionID? = nil
+}
+
+extension OutboxRecord {
+    /// A receipt as a sink takes it before it has a row (id 0): pending, never attempted, named by its transaction.
+    public static func receipt(of transaction: TransactionID, channel: String, recipient: String, subject: String,
+                               body: String, at: Timestamp) -> OutboxRecord {
+        OutboxRecord(id: 0, channel: channel, recipient: recipient, subject: subject, body: body, status: .pending,
+                     attempts: 0, nextAttemptAt: at, lastError: nil, createdAt: at, sentAt: nil, receiptOf: transaction)
+    }
 }
 
 /// The outbox: messages are inserted by the notifier in the same group commit as other work, and taken,
@@ -41,6 +53,36 @@ public enum OutboxRecords {
         try db.prepare("""
             INSERT INTO outbox(channel, recipient, subject, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)
             """).run(channel, recipient, subject, body, at.milliseconds, at.milliseconds)
+        return db.lastInsertRowID
+    }
+
+    /// The outcome of a message's first attempt, made before its row existed (a receipt derived from the ledger).
+    public enum FirstAttempt: Sendable {
+        /// Accepted by its sink at that time.
+        case sent(at: Timestamp)
+        /// Refused: retried at `nextAttemptAt` by the usual path, or `failed` for good without one.
+        case failed(error: String, nextAttemptAt: Timestamp?)
+    }
+
+    /// Records a message already attempted once: `sent`, or `pending` for its retry, or `failed`; returns its id.
+    @discardableResult
+    public static func insertAttempted(_ db: SQLiteConnection, channel: String, recipient: String, subject: String,
+                                       body: String, createdAt: Timestamp, attempt: FirstAttempt) throws -> Int64 {
+        precondition(channel == "sms" || channel == "email", "the schema allows sms and email only")
+        precondition(!recipient.isEmpty, "a message needs a recipient")
+        switch attempt {
+        case .sent(let at):
+            try db.prepare("""
+                INSERT INTO outbox(channel, recipient, subject, body, status, attempts, next_attempt_at, created_at, sent_at)
+                VALUES (?, ?, ?, ?, 'sent', 1, ?, ?, ?)
+                """).run(channel, recipient, subject, body, createdAt.milliseconds, createdAt.milliseconds, at.milliseconds)
+        case .failed(let error, let next):
+            try db.prepare("""
+                INSERT INTO outbox(channel, recipient, subject, body, status, attempts, next_attempt_at, last_error, created_at)
+                VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)
+                """).run(channel, recipient, subject, body, next == nil ? "failed" : "pending",
+                         (next ?? createdAt).milliseconds, String(error.prefix(errorLengthMax)), createdAt.milliseconds)
+        }
         return db.lastInsertRowID
     }
 

@@ -338,6 +338,17 @@ enum Schema {
             UNIQUE (user_id, account_id)
         );
         """),
+        // Receipts derived from the ledger (docs/protocol.md "Notifications"): the outbox worker reads committed
+        // transactions after `receipt_cursor` (the last one whose receipt was recorded), delivers their receipts,
+        // and in one commit records them as outbox rows and moves the cursor. One row. An existing database
+        // starts at its last transaction, whose receipts were already written the old way (in its commit).
+        (8, """
+        CREATE TABLE receipt_cursor(
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            last_transaction_id INTEGER NOT NULL CHECK (last_transaction_id >= 0)
+        );
+        INSERT INTO receipt_cursor(id, last_transaction_id) SELECT 1, COALESCE(MAX(id), 0) FROM transactions;
+        """),
     ]
 
     /// Pragmas set on every connection. WAL lets readers run beside the one writer; `synchronous=FULL`
