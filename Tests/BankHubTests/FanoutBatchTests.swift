@@ -110,7 +110,7 @@ struct FanoutBatchTests {
         fanout.publish([event("account:5", 3), event("account:5", 4)])
         let replay = [event("account:5", 2), event("account:5", 3)]
         let finished = fanout.finishCatchUp(4, stream: "account:5", replay: replay, lastDelivered: 1) {
-            sink.send(Array("reply".utf8), to: 4)
+            _ = sink.send(Array("reply".utf8), to: 4)
         }
         #expect(finished)
         #expect(sink.calls == [.single("reply", 4), .batch([
