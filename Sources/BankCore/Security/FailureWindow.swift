@@ -21,7 +21,10 @@ public struct FailureWindow<Key: Hashable & Sendable>: Sendable {
     }
 
     private static func append(_ now: Int64, to times: inout [Int64], windowMilliseconds: Int64, eventsMax: Int) -> Int {
-        times.removeAll { now - $0 >= windowMilliseconds }
+        // Times are kept in arrival order, so the expired ones are a prefix: only they are looked at (this ran
+        // over all of up to `eventsMax` times on every transfer).
+        let expired = times.prefix { now - $0 >= windowMilliseconds }.count
+        if expired > 0 { times.removeFirst(expired) }
         times.append(now)
         if times.count > eventsMax { times.removeFirst(times.count - eventsMax) }
         return times.count
