@@ -16,16 +16,16 @@ import WebSocketClient
     }
 
     /// Starts `bankhub serve` on a free port and returns the process and its port, read from its stdout.
-    static func launch(database: String) throws -> (Process, Int) {
+    static func launch(database: String, _ extra: [String] = []) throws -> (Process, Int) {
         let process = Process()
         process.executableURL = executable
         process.arguments = ["serve", "--port", "0", "--db", database, "--web", TestHub.webRoot,
-                             "--password-iterations", "1000", "--log-level", "warning"]
+                             "--password-iterations", "1000", "--log-level", "warning"] + extra
         let output = Pipe()
         process.standardOutput = output
         try process.run()
         var buffer = ""
-        while !buffer.contains("listening on http://") || !buffer.contains("\n") {
+        while !buffer.contains("listening on http://") || !buffer.hasSuffix("\n") {
             let chunk = output.fileHandleForReading.availableData
             guard !chunk.isEmpty else { throw HubClient.Failure(reply: .string("bankhub exited: \(buffer)")) }
             buffer += String(decoding: chunk, as: UTF8.self)

@@ -120,7 +120,7 @@ import WebSocketClient
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bankhub-demo-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appendingPathComponent("bank.sqlite").path
-        let (process, port) = try Self.launch(database: database, ["--demo"])
+        let (process, port) = try CrashRecoveryTests.launch(database: database, ["--demo"])
         defer { process.terminate(); process.waitUntilExit() }
         let seeded = try Self.receiptedTransactions(database)
         #expect(seeded.count > 50)
@@ -139,7 +139,7 @@ import WebSocketClient
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bankhub-kill-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appendingPathComponent("bank.sqlite").path
-        let (first, port) = try Self.launch(database: database)
+        let (first, port) = try CrashRecoveryTests.launch(database: database)
         let client = HubClient(try await WebSocketConnection.connect(port: port, path: "/ws", subprotocol: "bankhub.v1"))
         let alice = try #require(try await client.ok("signup", ["username": "alice", "password": "correct horse battery"])["account"]?["id"])
         let bob = try #require(try await client.ok("signup", ["username": "bob", "password": "correct horse battery"])["account"]?["id"])
@@ -149,7 +149,7 @@ import WebSocketClient
         kill(first.processIdentifier, SIGKILL)
         first.waitUntilExit()
 
-        let (second, _) = try Self.launch(database: database)
+        let (second, _) = try CrashRecoveryTests.launch(database: database)
         defer { second.terminate(); second.waitUntilExit() }
         let expected = try Self.receiptedTransactions(database)
         #expect(expected.count == 41)
@@ -164,25 +164,5 @@ import WebSocketClient
         let account = signup["account"]?["id"]?.stringValue ?? ""
         if let deposit { _ = try await client.ok("deposit", ["account": .string(account), "amount": .string(deposit)]) }
         return Customer(client: client, token: "", account: account, userID: "")
-    }
-
-    /// `bankhub serve` on a free port with `extra` arguments; the process and its port, read from its stdout.
-    private static func launch(database: String, _ extra: [String] = []) throws -> (Process, Int) {
-        let process = Process()
-        process.executableURL = CrashRecoveryTests.executable
-        process.arguments = ["serve", "--port", "0", "--db", database, "--web", TestHub.webRoot,
-                             "--password-iterations", "1000", "--log-level", "warning"] + extra
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        var buffer = ""
-        while !buffer.contains("listening on http://") || !buffer.hasSuffix("\n") {
-            let chunk = output.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { throw HubClient.Failure(reply: .string("bankhub exited: \(buffer)")) }
-            buffer += String(decoding: chunk, as: UTF8.self)
-        }
-        let afterHost = buffer.components(separatedBy: "http://127.0.0.1:")[1]
-        guard let port = Int(afterHost.prefix { $0.isNumber }) else { throw HubClient.Failure(reply: .string(buffer)) }
-        return (process, port)
     }
 }
