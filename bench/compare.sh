@@ -42,14 +42,7 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 pg_bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 
-bin="${BANKHUB_BIN:-}"
-if [ -z "$bin" ]; then
-  swift build -c release --product bankhub >/dev/null
-  swift build -c release --product bankhub-bench >/dev/null
-  bin="$(swift build -c release --show-bin-path)/bankhub"
-fi
-bench="$(dirname "$bin")/bankhub-bench"
-[ -x "$bench" ] || { echo "compare: no bankhub-bench next to $bin" >&2; exit 1; }
+. bench/release-binaries.sh compare
 
 work="$(mktemp -d /tmp/bankhub-compare.XXXXXX)"
 chmod 755 "$work"

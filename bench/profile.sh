@@ -30,14 +30,7 @@ if ! command -v perf >/dev/null; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends linux-perf >/dev/null
 fi
-bin="${BANKHUB_BIN:-}"
-if [ -z "$bin" ]; then
-  swift build -c release --product bankhub >/dev/null
-  swift build -c release --product bankhub-bench >/dev/null
-  bin="$(swift build -c release --show-bin-path)/bankhub"
-fi
-bench="$(dirname "$bin")/bankhub-bench"
-[ -x "$bench" ] || { echo "profile: no bankhub-bench next to $bin" >&2; exit 1; }
+. bench/release-binaries.sh profile
 demangle=(cat)
 command -v swift-demangle >/dev/null && demangle=(swift-demangle --simplified)
 
