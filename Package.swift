@@ -82,8 +82,8 @@ let package = Package(
         .target(name: "SMTPTestPeer", path: "Tests/SMTPTestPeer", exclude: ["smtp_peer.py"]),
         .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient", "SMTPTestPeer"]),
         .testTarget(name: "BankHubTests", dependencies: [
-            "BankHub", "BankCore", "BankCrypto", "BankStore", "BankWire", "WebSocketClient", "WebSocketTransport", "SMTPTestPeer",
-            "CSQLiteFaults", .product(name: "Logging", package: "swift-log"),
+            "BankHub", "BankCore", "BankCrypto", "BankStore", "BankWire", "WebSocketClient", "WebSocketTransport",
+            "SMTPTestPeer", "CSQLiteFaults", .product(name: "Logging", package: "swift-log"),
         ]),
     ]
 )
