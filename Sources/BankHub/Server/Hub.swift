@@ -72,10 +72,6 @@ actor Hub {
     /// New requests are answered `unavailable` from now on (shutdown).
     func stopAccepting() { accepting = false }
 
-    func handle(_ id: ConnectionID, _ request: Request) async {
-        await handle(id, request, responder: responder(for: request, from: id))
-    }
-
     /// Where the answer to a WebSocket request goes: a reply frame on the connection.
     func responder(for request: Request, from id: ConnectionID) -> Responder {
         Responder(connection: id, requestID: request.id, sink: sink, inFlight: inFlight, op: request.op, logger: logger)
