@@ -18,7 +18,7 @@ public final class LocalEventFanout: EventFanout {
 
     private struct Table {
         var byStream: [String: [ConnectionID: Subscription]] = [:]
-        var byConnection: [ConnectionID: Set<String>] = [:]
+        var byConnection: [ConnectionID: ConnectionStreams] = [:]
         /// Subscribers that take server-sent-event records instead of JSON frames (HTTP event streams).
         var serverSent: Set<ConnectionID> = []
 
@@ -72,7 +72,7 @@ public final class LocalEventFanout: EventFanout {
     public func beginCatchUp(_ connection: ConnectionID, stream: String, format: EventFormat) {
         table.withLock { table in
             table.byStream[stream, default: [:]][connection] = .catchingUp(held: [])
-            table.byConnection[connection, default: []].insert(stream)
+            table.byConnection[connection, default: ConnectionStreams()].insert(stream)
             if format == .serverSent { table.serverSent.insert(connection) }
         }
     }
@@ -107,7 +107,7 @@ public final class LocalEventFanout: EventFanout {
 
     public func revoke(_ connection: ConnectionID, where shouldEnd: (String) -> Bool) -> [String] {
         table.withLock { table in
-            let ended = (table.byConnection[connection] ?? []).filter(shouldEnd).sorted()
+            let ended = (table.byConnection[connection] ?? ConnectionStreams()).filter(shouldEnd).sorted()
             for stream in ended {
                 table.byStream[stream]?[connection] = nil
                 if table.byStream[stream]?.isEmpty == true { table.byStream[stream] = nil }
@@ -127,7 +127,7 @@ public final class LocalEventFanout: EventFanout {
 
     public func drop(_ connection: ConnectionID) {
         table.withLock { table in
-            for stream in table.byConnection.removeValue(forKey: connection) ?? [] {
+            for stream in table.byConnection.removeValue(forKey: connection) ?? ConnectionStreams() {
                 table.byStream[stream]?[connection] = nil
                 if table.byStream[stream]?.isEmpty == true { table.byStream[stream] = nil }
             }
