@@ -74,13 +74,14 @@ extension ServerCore {
         lws_sul_schedule(context, 0, sul, transportTimerCallback, Self.timerIntervalMicroseconds)
     }
 
-    /// The service thread was woken (cancel or timer): turn requests into writeable callbacks, start the
+    /// The service thread was woken (cancel or timer): write what was queued (or ask for writeable callbacks where
+    /// that must wait, see ``writeOnWake(_:wsi:)``), start the
     /// deadlines of new closes and drop the connections past theirs.
     func serviceWoken() {
         serviceState.assertOnServiceThread()
         let ids = outbound.withLock { $0.takeWritableRequests() }
         for id in ids {
-            if let record = serviceState.records[id] { lws_callback_on_writable(record.wsi) }
+            if let record = serviceState.records[id] { writeOnWake(id, wsi: record.wsi) }
         }
         for id in inbound.takeResumes() {
             if let record = serviceState.records[id] { lws_rx_flow_control(record.wsi, 1) }

@@ -11,6 +11,7 @@ public final class TransportStatistics: Sendable {
     private let writeCallbackCount = Atomic<Int>(0)
     private let framesPerCallbackMax = Atomic<Int>(0)
     private let serviceWakeCount = Atomic<Int>(0)
+    private let writeOnWakeCount = Atomic<Int>(0)
 
     public init() {}
 
@@ -32,6 +33,9 @@ public final class TransportStatistics: Sendable {
     public var framesWrittenPerCallbackMax: Int { framesPerCallbackMax.load(ordering: .relaxed) }
     /// Times another thread woke the service thread (`lws_cancel_service`); a burst of sends wakes it once.
     public var serviceWakes: Int { serviceWakeCount.load(ordering: .relaxed) }
+    /// Of `writeCallbacks`, those written by the woken service thread itself, without waiting for lws to call
+    /// back when the socket is writeable (see `ServerCore.writeOnWake`).
+    public var writesOnWake: Int { writeOnWakeCount.load(ordering: .relaxed) }
 
     func countSlowConsumerClose() { slowConsumerCloseCount.add(1, ordering: .relaxed) }
     func countForcedClose() { forcedCloseCount.add(1, ordering: .relaxed) }
@@ -39,9 +43,11 @@ public final class TransportStatistics: Sendable {
     func countLimitRefusal() { limitRefusalCount.add(1, ordering: .relaxed) }
     func countServiceWake() { serviceWakeCount.add(1, ordering: .relaxed) }
 
-    /// One writeable callback wrote `frames` messages (service thread only, so the maximum needs no CAS loop).
-    func countWriteCallback(frames: Int) {
+    /// One writeable callback (or one write on a wake-up, `onWake`) wrote `frames` messages (service thread only,
+    /// so the maximum needs no CAS loop).
+    func countWriteCallback(frames: Int, onWake: Bool = false) {
         precondition(frames >= 1, "a write callback writes at least one frame")
+        if onWake { writeOnWakeCount.add(1, ordering: .relaxed) }
         framesWrittenCount.add(frames, ordering: .relaxed)
         writeCallbackCount.add(1, ordering: .relaxed)
         if frames > framesPerCallbackMax.load(ordering: .relaxed) {

@@ -68,4 +68,24 @@ import WebSocketTransport
         for _ in 0..<51 { received.append(try await client.receive()) }
         #expect(received == (0..<50).map { .text("m\($0)") } + [.close(code: 4000, reason: "done")])
     }
+
+    /// Events sent one by one to an idle connection leave on the wake-up that announced them: written by the woken
+    /// service thread at once, not after a further trip through lws for a writeable callback. (A socket that is
+    /// momentarily not writable, which a busy machine can cause, waits for the callback instead: hence "most".)
+    @Test func messageToIdleConnectionIsWrittenOnTheWakeUp() async throws {
+        let harness = try EchoHarness(echo: false)
+        defer { harness.stop() }
+        let client = try await harness.connect()
+        let id = try await harness.soleConnectionID()
+        let statistics = harness.server.statistics
+        let (callbacksBefore, onWakeBefore) = (statistics.writeCallbacks, statistics.writesOnWake)
+        for index in 0..<20 {
+            var batch = SendBatch()
+            batch.append(Array("event \(index)".utf8), to: id)
+            harness.server.send(batch)
+            #expect(try await client.receiveText() == "event \(index)")
+        }
+        #expect(statistics.writeCallbacks - callbacksBefore == 20)
+        #expect(statistics.writesOnWake - onWakeBefore >= 15, "events waited for a writeable callback")
+    }
 }
