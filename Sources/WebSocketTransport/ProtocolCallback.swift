@@ -75,14 +75,11 @@ extension ServerCore {
     }
 
     /// The service thread was woken (cancel or timer): write what was queued (or ask for writeable callbacks where
-    /// that must wait, see ``writeOnWake(_:wsi:)``), start the
+    /// that must wait, see ``writeOnWake(_:)``), start the
     /// deadlines of new closes and drop the connections past theirs.
     func serviceWoken() {
         serviceState.assertOnServiceThread()
-        let ids = outbound.withLock { $0.takeWritableRequests() }
-        for id in ids {
-            if let record = serviceState.records[id] { writeOnWake(id, wsi: record.wsi) }
-        }
+        writeOnWake(outbound.withLock { $0.takeWritableRequests() })
         for id in inbound.takeResumes() {
             if let record = serviceState.records[id] { lws_rx_flow_control(record.wsi, 1) }
         }

@@ -143,72 +143,34 @@ extension ServerCore {
     /// written message besides our queue. Messages leave the queue (and its limits) once handed to lws.
     func writeable(_ wsi: OpaquePointer, session: UnsafeMutablePointer<SessionData>?) -> Int32 {
         serviceState.assertOnServiceThread()
-        guard let id = session?.pointee.connectionID, id != 0 else { return 0 }
-        switch writeQueued(id, wsi: wsi, inWriteableCallback: true) {
-        case .written, .deferred: return 0
-        case .closeNow, .failed: return -1
+        guard let id = session?.pointee.connectionID, id != 0,
+              let batch = outbound.withLock({ $0.queues[id]?.peek(within: .perCallback) }), !batch.isEmpty else {
+            return 0
         }
-    }
-
-    /// What ``writeQueued(_:wsi:inWriteableCallback:)`` did.
-    enum QueuedWrite: Equatable {
-        /// Wrote what the socket took (perhaps nothing was queued); asked for a callback if more is left.
-        case written
-        /// Wrote nothing: the writeable callback must do it (a close is next, or lws holds unsent bytes).
-        case deferred
-        /// Every message before the close is written and its reason set: the callback must return -1.
-        case closeNow
-        /// lws failed the connection during a write.
-        case failed
-    }
-
-    /// The write loop shared by the writeable callback and ``writeOnWake(_:wsi:)``. Outside a writeable
-    /// callback even the first frame waits for `lws_send_pipe_choked` to say the socket takes it, and a close
-    /// is left to the callback (only its return value can make lws send the close frame).
-    func writeQueued(_ id: ConnectionID, wsi: OpaquePointer, inWriteableCallback: Bool) -> QueuedWrite {
-        guard let batch = outbound.withLock({ $0.queues[id]?.peek(within: .perCallback) }), !batch.isEmpty else {
-            return .written
-        }
-        if !inWriteableCallback && (batch.close != nil || lws_send_pipe_choked(wsi) != 0) { return .deferred }
-        var written = 0
-        for message in batch.messages {
-            if written > 0 && lws_send_pipe_choked(wsi) != 0 { break }
-            guard write(message, to: wsi) else { return .failed }
-            written += 1
-        }
-        if written > 0 { statistics.countWriteCallback(frames: written, onWake: !inWriteableCallback) }
+        guard let written = writeFrames(batch, to: wsi, checkFirst: false) else { return -1 }
+        if written > 0 { statistics.countWriteCallback(frames: written) }
         let moreRemain = outbound.withLock { $0.queues[id]?.consume(written) } ?? false
         if written == batch.messages.count, let request = batch.close,
            written == 0 || lws_send_pipe_choked(wsi) == 0 {
-            assert(inWriteableCallback, "a close is only sent from the writeable callback")
             var reason = Array(request.reason.utf8.prefix(123))
             lws_close_reason(wsi, lws_close_status(rawValue: UInt32(request.code)), &reason, reason.count)
-            return .closeNow
+            return -1
         }
         if moreRemain { lws_callback_on_writable(wsi) }
-        return .written
+        return 0
     }
 
-    /// A woken service thread writes a WebSocket's newly queued messages at once instead of asking lws for a
-    /// writeable callback first. That callback costs a loop pass and two epoll_ctl calls per connection
-    /// (POLLOUT on, then off again): for one event to 19,000 subscribers, 38,000 system calls besides the 19,000
-    /// sends, and for every pushed event one more trip through epoll_wait before its bytes leave. HTTP exchanges,
-    /// closing connections and sockets lws still holds bytes for keep the callback.
-    func writeOnWake(_ id: ConnectionID, wsi: OpaquePointer) {
-        serviceState.assertOnServiceThread()
-        guard serviceState.exchanges[id] == nil, serviceState.closeDeadlines.deadline(of: id) == nil else {
-            lws_callback_on_writable(wsi)
-            return
+    /// Writes `batch`'s messages in order while the socket takes them (from the second on, or from the first
+    /// also before the first when `checkFirst`); returns how many were written, nil when lws failed
+    /// the connection.
+    func writeFrames(_ batch: WriteBatch, to wsi: OpaquePointer, checkFirst: Bool) -> Int? {
+        var written = 0
+        for message in batch.messages {
+            if (written > 0 || checkFirst) && lws_send_pipe_choked(wsi) != 0 { break }
+            guard write(message, to: wsi) else { return nil }
+            written += 1
         }
-        switch writeQueued(id, wsi: wsi, inWriteableCallback: false) {
-        case .written:
-            break
-        case .deferred, .closeNow:
-            lws_callback_on_writable(wsi)
-        case .failed:
-            // Outside a callback no return value can close it: lws drops it on its next pass, and reports CLOSED.
-            lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, bankhub_lws_to_kill_async)
-        }
+        return written
     }
 
     /// One message as one frame; false when lws failed the connection.
