@@ -41,8 +41,12 @@ struct ConnectionsScenario: AsyncParsableCommand {
 
         Progress.line("delivering one event to \(count) connections")
         let sent = Nanoseconds.now()
+        // CPU in the delivery window, to tell the hub's part (one commit, the fan-out, 19,000 writes) from this
+        // load generator's (19,000 reads) when the wall-clock figure is in question: both share two cores.
+        let cpu = CPUWindow.begin(hub: target.separateProcessID)
         _ = try await sender.call("deposit", #"{"account":"\#(customer.accounts[0])","amount":"1.00"}"#)
         for _ in 0..<3_000 where tracker.caughtUpCount < count { try await Task.sleep(for: .milliseconds(10)) }
+        let deliveryCPU = cpu.end()
         tracker.finish()
         let totals = tracker.totals(expectedEvents: count)
         let deliverMilliseconds = totals.caughtUp == count ? Double(totals.lastCaughtUpAt - sent) / 1e6 : -1
@@ -60,6 +64,11 @@ struct ConnectionsScenario: AsyncParsableCommand {
             report.add("rss_per_connection_kib", Double(loaded - baseline) / 1_024 / Double(count), decimals: 2)
         }
         report.add("deliver_all_ms", deliverMilliseconds)
+        // Clock ticks of /proc/PID/stat: 10 ms resolution.
+        if let hubSeconds = deliveryCPU.hubSeconds { report.add("deliver_all_hub_cpu_ms", hubSeconds * 1_000) }
+        if let benchSeconds = deliveryCPU.benchSeconds {
+            report.add("deliver_all_bench_cpu_ms", benchSeconds * 1_000)
+        }
         report.add("received", totals.caughtUp)
         report.add("missing", count - totals.caughtUp)
         report.add("out_of_order", totals.outOfOrder)
