@@ -12,14 +12,16 @@ struct ReconnectScenario: AsyncParsableCommand {
     @OptionGroup var options: BenchOptions
     @Option(help: "Clients that drop and resume (with --in-process fewer than ~9,000: a process holds at most 20,000 files).")
     var clients = 1_000
-    @Option(help: "Accounts (streams) the clients are spread over (at most 20).") var streams = 20
+    @Option(help: "Accounts (streams) the clients are spread over (at most 19: the one customer's opened accounts).")
+    var streams = BenchSetup.accountsPerCustomerMax
     @Option(help: "Transfers committed while the clients are away.") var missedTransfers = 100
 
     static let depositCents: Int64 = 100_000_000
 
     func validate() throws {
-        guard clients > 0, (2...20).contains(streams), missedTransfers >= 0 else {
-            throw ValidationError("clients must be positive, streams 2...20, missed-transfers not negative")
+        guard clients > 0, (2...BenchSetup.accountsPerCustomerMax).contains(streams), missedTransfers >= 0 else {
+            let streamsMax = BenchSetup.accountsPerCustomerMax
+            throw ValidationError("clients must be positive, streams 2...\(streamsMax), missed-transfers not negative")
         }
     }
 
