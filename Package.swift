@@ -81,6 +81,12 @@ let package = Package(
         // A real local SMTP server (aiosmtpd in a child process) for the SMTP and notifier tests.
         .target(name: "SMTPTestPeer", path: "Tests/SMTPTestPeer", exclude: ["smtp_peer.py"]),
         .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient", "SMTPTestPeer"]),
+        // PostgreSQL ledger (issue 14): libpq through a shim, and the ledger whose rules run inside PostgreSQL
+        // transactions (group commit, accounts locked in id order). A test peer starts a throwaway server.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .target(name: "BankPostgres", dependencies: ["BankCore", "CLibPQ"]),
+        .target(name: "PostgresTestPeer", path: "Tests/PostgresTestPeer"),
+        .testTarget(name: "BankPostgresTests", dependencies: ["BankCore", "BankPostgres", "PostgresTestPeer"]),
         .testTarget(name: "BankHubTests", dependencies: [
             "BankHub", "BankCore", "BankCrypto", "BankStore", "BankWire", "WebSocketClient", "WebSocketTransport",
             "SMTPTestPeer", "CSQLiteFaults", .product(name: "Logging", package: "swift-log"),

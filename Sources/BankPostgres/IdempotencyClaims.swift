@@ -1,0 +1,81 @@
+import BankCore
+
+/// Step 1 of a batch: the idempotency keys. Same key never moves money twice, across connections and so across
+/// hubs: a key is claimed in `idempotency_keys` before any account is locked; a hub that finds the key claimed
+/// by another's open transaction waits for its COMMIT, then finds it committed and replays its transaction.
+enum IdempotencyClaims {
+    /// Claims the keys of `operations` and reads the transactions of the keys already committed.
+    static func claim(_ operations: [LedgerOperation], at: Timestamp,
+                      on connection: PostgresConnection) throws(PostgresError)
+        -> (claimed: Set<UserKey>, stored: [UserKey: StoredTransaction]) {
+        let keys = Set(operations.compactMap(\.userKey)).sorted()
+        guard !keys.isEmpty else { return ([], [:]) }
+        let rows = try connection.query(LedgerSQL.claimKeys, [
+            PostgresArray.integers(keys.map(\.user.rawValue)), PostgresArray.texts(keys.map(\.key)),
+            String(at.milliseconds),
+        ])
+        let claimed = Set((0..<rows.rowCount).map { UserKey(user: UserID(rows.int64($0, 0)), key: rows.string($0, 1)) })
+        let others = keys.filter { !claimed.contains($0) }
+        guard !others.isEmpty else { return (claimed, [:]) }
+        let stored = try connection.query(LedgerSQL.storedKeys, [
+            PostgresArray.integers(others.map(\.user.rawValue)), PostgresArray.texts(others.map(\.key)),
+        ])
+        return (claimed, StoredTransaction.read(stored))
+    }
+}
+
+/// A committed transaction found by its idempotency key, with its postings' balances after.
+struct StoredTransaction {
+    let id: TransactionID
+    let command: LedgerCommand
+    let note: String?
+    let at: Timestamp
+    var balancesAfter: [AccountID: Money]
+
+    var fingerprint: IdempotencyRegistry.Fingerprint { .init(command, note: note) }
+
+    /// The original answer, reporting `account`'s balance right after it; nil when it has no posting there.
+    func outcome(reporting account: AccountID) -> LedgerOutcome? {
+        guard let balance = balancesAfter[account] else { return nil }
+        return LedgerOutcome(transaction: id, command: command, note: note, at: at, balance: balance, replayed: true,
+                             events: [])
+    }
+
+    /// Rows of `LedgerSQL.storedKeys` (one per posting), by key.
+    static func read(_ rows: PostgresResult) -> [UserKey: StoredTransaction] {
+        var found: [UserKey: StoredTransaction] = [:]
+        for row in 0..<rows.rowCount {
+            let key = UserKey(user: UserID(rows.int64(row, 0)), key: rows.string(row, 1))
+            let account = AccountID(rows.int64(row, 9))
+            let balance = Money(cents: rows.int64(row, 10))
+            if found[key] != nil {
+                found[key]?.balancesAfter[account] = balance
+                continue
+            }
+            let amount = Money(cents: rows.int64(row, 4))
+            let debited = AccountID(rows.int64(row, 5))
+            let credited = AccountID(rows.int64(row, 6))
+            guard let kind = TransactionKind(rawValue: rows.string(row, 3)) else {
+                preconditionFailure("the schema allows only known transaction kinds")
+            }
+            found[key] = StoredTransaction(id: TransactionID(rows.int64(row, 2)),
+                                           command: command(kind, debited, credited, amount),
+                                           note: rows.optionalString(row, 7),
+                                           at: Timestamp(milliseconds: rows.int64(row, 8)),
+                                           balancesAfter: [account: balance])
+        }
+        return found
+    }
+
+    /// The command a stored transaction carried out (as BankStore's `TransactionRecord.command`).
+    static func command(_ kind: TransactionKind, _ debited: AccountID, _ credited: AccountID,
+                        _ amount: Money) -> LedgerCommand {
+        switch kind {
+        case .deposit: .deposit(account: credited, amount: amount)
+        case .withdrawal: .withdraw(account: debited, amount: amount)
+        case .transfer: .transfer(from: debited, to: credited, amount: amount)
+        case .goalFund: .goalFund(account: debited, goal: credited, amount: amount)
+        case .goalWithdraw: .goalWithdraw(goal: debited, account: credited, amount: amount)
+        }
+    }
+}

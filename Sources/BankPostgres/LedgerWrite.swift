@@ -1,0 +1,96 @@
+import BankCore
+
+/// Steps 4 and 5 of a batch: ids, seqs, and the one statement that writes everything.
+enum LedgerWrite {
+    /// Writes the applied transactions (in order) and returns their outcomes with the database's ids and seqs.
+    static func write(_ applied: [(operation: LedgerOperation, transaction: AppliedTransaction)],
+                      balances: [(id: AccountID, balance: Money)], released: [UserKey], at: Timestamp,
+                      on connection: PostgresConnection) throws(PostgresError) -> [LedgerOutcome] {
+        guard !applied.isEmpty || !released.isEmpty else { return [] }
+        let ids = try transactionIDs(applied.count, connection)
+        let drafts = zip(applied, ids).map { LedgerEventText.drafts(for: $0.transaction, id: $1) }
+        let seqs = try takeSeqs(drafts.flatMap { $0 }, connection)
+        var next = seqs
+        let events: [[LedgerEvent]] = drafts.map { drafts in
+            drafts.map { draft in
+                guard let seq = next[draft.stream] else { preconditionFailure("a seq was taken for every stream") }
+                next[draft.stream] = seq + 1
+                return LedgerEvent(stream: draft.stream, seq: seq, kind: draft.kind, data: draft.data)
+            }
+        }
+        let rows = try connection.query(LedgerSQL.write,
+                                        parameters(applied, ids, events, balances, released, at))
+        let postingCount = applied.reduce(0) { $0 + $1.transaction.postings.count }
+        precondition(rows.int64(0, 0) == Int64(applied.count) && rows.int64(0, 1) == Int64(postingCount)
+                     && rows.int64(0, 2) == Int64(events.reduce(0) { $0 + $1.count })
+                     && rows.int64(0, 3) == Int64(balances.count), "the write stored exactly what the batch applied")
+        return applied.indices.map { index in
+            let (operation, transaction) = applied[index]
+            guard let balance = transaction.balanceAfter(operation.command.reportedAccount) else {
+                preconditionFailure("a transaction always posts to the caller's account")
+            }
+            return LedgerOutcome(transaction: ids[index], command: operation.command, note: operation.note, at: at,
+                                 balance: balance, replayed: false, events: events[index])
+        }
+    }
+
+    private static func transactionIDs(_ count: Int, _ connection: PostgresConnection) throws(PostgresError)
+        -> [TransactionID] {
+        guard count > 0 else { return [] }
+        let rows = try connection.query(LedgerSQL.nextTransactionIDs, [String(count)])
+        precondition(rows.rowCount == count, "one id per transaction")
+        return (0..<count).map { TransactionID(rows.int64($0, 0)) }
+    }
+
+    /// The first seq of each stream's new events, the counters locked in name order.
+    private static func takeSeqs(_ drafts: [LedgerEventText.Draft],
+                                 _ connection: PostgresConnection) throws(PostgresError) -> [StreamName: Int64] {
+        var counts: [String: (stream: StreamName, count: Int64)] = [:]
+        for draft in drafts { counts[draft.stream.description, default: (draft.stream, 0)].count += 1 }
+        guard !counts.isEmpty else { return [:] }
+        let names = counts.keys.sorted()
+        let rows = try connection.query(LedgerSQL.takeSeqs, [
+            PostgresArray.texts(names), PostgresArray.integers(names.map { counts[$0]!.count }),
+        ])
+        precondition(rows.rowCount == names.count, "one counter per stream")
+        var first: [StreamName: Int64] = [:]
+        for row in 0..<rows.rowCount {
+            guard let entry = counts[rows.string(row, 0)] else { preconditionFailure("a counter the batch asked for") }
+            first[entry.stream] = rows.int64(row, 1) - entry.count + 1
+            precondition(first[entry.stream]! >= 1, "seqs start at 1")
+        }
+        return first
+    }
+
+    private static func parameters(_ applied: [(operation: LedgerOperation, transaction: AppliedTransaction)],
+                                   _ ids: [TransactionID], _ events: [[LedgerEvent]],
+                                   _ balances: [(id: AccountID, balance: Money)], _ released: [UserKey],
+                                   _ at: Timestamp) -> [String?] {
+        let commands = applied.map(\.transaction.command)
+        let postings = zip(applied, ids).flatMap { pair in pair.0.transaction.postings.map { (pair.1, $0) } }
+        let flat = events.flatMap { $0 }
+        return [
+            String(at.milliseconds),
+            PostgresArray.integers(ids.map(\.rawValue)),
+            PostgresArray.texts(commands.map(\.kind.rawValue)),
+            PostgresArray.integers(applied.map(\.operation.user.rawValue)),
+            PostgresArray.integers(commands.map(\.amount.cents)),
+            PostgresArray.integers(commands.map(\.debited.rawValue)),
+            PostgresArray.integers(commands.map(\.credited.rawValue)),
+            PostgresArray.texts(applied.map(\.operation.note)),
+            PostgresArray.texts(applied.map(\.operation.idempotencyKey)),
+            PostgresArray.integers(postings.map(\.0.rawValue)),
+            PostgresArray.integers(postings.map(\.1.account.rawValue)),
+            PostgresArray.integers(postings.map(\.1.amount.cents)),
+            PostgresArray.integers(postings.map(\.1.balanceAfter.cents)),
+            PostgresArray.texts(flat.map(\.stream.description)),
+            PostgresArray.integers(flat.map(\.seq)),
+            PostgresArray.texts(flat.map(\.kind)),
+            PostgresArray.texts(flat.map(\.data)),
+            PostgresArray.integers(balances.map(\.id.rawValue)),
+            PostgresArray.integers(balances.map(\.balance.cents)),
+            PostgresArray.integers(released.map(\.user.rawValue)),
+            PostgresArray.texts(released.map(\.key)),
+        ]
+    }
+}
