@@ -20,8 +20,10 @@ import Foundation
 /// it was never acknowledged. (Commits skip SQLite's padding of the last frame to a sector, so the writer uses
 /// the pipeline only when the WAL's device reports `SQLITE_IOCAP_POWERSAFE_OVERWRITE`, the unix VFS default.)
 final class WALSyncer: Sendable {
-    /// Commits handed over and not yet released, past which the writer waits before its next batch.
-    static let commitsUnsyncedMax = 3
+    /// Commits handed over and not yet released, past which the writer waits before its next batch: one commit
+    /// fsyncing and one waiting for the next fsync, while the batch after them grows (a deeper pipeline made
+    /// more, smaller commits and cost hub CPU per transfer; see docs/performance.md).
+    static let commitsUnsyncedMax = 2
 
     /// One commit (or failed batch) waiting for the sync.
     struct Entry: Sendable {
