@@ -1,5 +1,10 @@
 #ifndef BANKHUB_CSQLITE_SHIM_H
 #define BANKHUB_CSQLITE_SHIM_H
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* pthread_setname_np */
+#endif
+#include <pthread.h>
+#include <stddef.h>
 #include <sqlite3.h>
 
 /* SQLITE_TRANSIENT is a macro casting -1 to a function pointer; Swift cannot import it. */
@@ -12,4 +17,28 @@ static const int bankhub_sqlite_constraint_primarykey = SQLITE_CONSTRAINT_PRIMAR
 /* fsync failures: after one, what reached the disk is unknown (see DatabaseWriter's fail-stop). */
 static const int bankhub_sqlite_ioerr_fsync = SQLITE_IOERR_FSYNC;
 static const int bankhub_sqlite_ioerr_dir_fsync = SQLITE_IOERR_DIR_FSYNC;
+
+/* The writer's WAL file, as SQLite itself holds it (SQLITE_FCNTL_JOURNAL_POINTER on "main"), or NULL when the
+ * connection has no WAL open. Call it on the connection's own thread; the pointer stays valid while the
+ * connection is open and in WAL mode. */
+static inline sqlite3_file *bankhub_sqlite_wal_file(sqlite3 *db) {
+    sqlite3_file *file = NULL;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &file) != SQLITE_OK) return NULL;
+    return (file != NULL && file->pMethods != NULL) ? file : NULL;
+}
+/* fsyncs `file` the way SQLite syncs its WAL at COMMIT under synchronous=FULL; returns an SQLite result code
+ * (SQLITE_IOERR_FSYNC when the fsync failed). */
+static inline int bankhub_sqlite_sync_full(sqlite3_file *file) {
+    return file->pMethods->xSync(file, SQLITE_SYNC_FULL);
+}
+/* Whether a write to `file` can never damage bytes around it on power loss (SQLITE_IOCAP_POWERSAFE_OVERWRITE):
+ * only then may commits skip SQLite's padding of the last WAL frame to a sector, as synchronous=NORMAL does. */
+static inline int bankhub_sqlite_powersafe_overwrite(sqlite3_file *file) {
+    return (file->pMethods->xDeviceCharacteristics(file) & SQLITE_IOCAP_POWERSAFE_OVERWRITE) != 0;
+}
+/* Names the calling thread for the OS (/proc/PID/task/N/comm); Swift's Glibc module does not export this GNU
+ * call. The kernel keeps 15 bytes; a longer name is refused, so callers cut it first. */
+static inline int bankhub_name_running_thread(const char *name) {
+    return pthread_setname_np(pthread_self(), name);
+}
 #endif

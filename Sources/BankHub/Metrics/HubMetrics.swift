@@ -17,6 +17,7 @@ enum HubMetricName {
     static let eventsPublished = "bankhub_events_published_total"
     static let commitBatchSize = "bankhub_commit_batch_size"
     static let commitDuration = "bankhub_commit_duration_seconds"
+    static let commitSyncDuration = "bankhub_commit_sync_duration_seconds"
     static let outboxPending = "bankhub_outbox_pending"
     static let slowConsumerCloses = "bankhub_slow_consumer_closes_total"
     static let threats = "bankhub_threats_total"
@@ -46,14 +47,17 @@ enum HubMetrics {
         Counter(label: HubMetricName.threats, dimensions: [("kind", kind.rawValue)]).increment()
     }
 
-    /// Runs on the writer thread after each commit.
-    static func commit(batchSize: Int, durationNanoseconds: UInt64) {
+    /// Runs after each commit is durable (the writer's or the WAL syncer's thread). `syncNanoseconds` is the WAL
+    /// fsync that covered it (nil without the commit pipeline, where it is inside the commit's duration).
+    static func commit(batchSize: Int, durationNanoseconds: UInt64, syncNanoseconds: UInt64?) {
         commitBatchSize.record(batchSize)
         commitDuration.recordNanoseconds(Int64(clamping: durationNanoseconds))
+        if let syncNanoseconds { commitSyncDuration.recordNanoseconds(Int64(clamping: syncNanoseconds)) }
     }
 
     private static let commitBatchSize = Recorder(label: HubMetricName.commitBatchSize, aggregate: true)
     private static let commitDuration = CoreMetrics.Timer(label: HubMetricName.commitDuration)
+    private static let commitSyncDuration = CoreMetrics.Timer(label: HubMetricName.commitSyncDuration)
 }
 
 /// The request metrics' handles, made once per op and code and then reused: making a handle goes through the

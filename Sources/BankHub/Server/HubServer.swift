@@ -110,7 +110,8 @@ public final class HubServer: Sendable {
         self.logger = logger
         self.statistics = statistics
         writer.observeCommits { sample in
-            HubMetrics.commit(batchSize: sample.batchSize, durationNanoseconds: sample.durationNanoseconds)
+            HubMetrics.commit(batchSize: sample.batchSize, durationNanoseconds: sample.durationNanoseconds,
+                              syncNanoseconds: sample.syncNanoseconds)
         }
         let services = HubServices(
             writer: writer, readers: readers, sequencer: sequencer, fanout: fanout, ledger: ledger, auth: auth,

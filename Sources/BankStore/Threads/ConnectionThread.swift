@@ -12,8 +12,12 @@ final class ConnectionThread<Job: Sendable>: Sendable {
     let batchJobsMax: Int
 
     /// Opens the connection on the new thread and starts draining jobs. Throws if `open` throws.
+    /// `beforeBatch` runs before each batch is taken (the writer waits there for room in its commit pipeline,
+    /// so jobs that arrive meanwhile join the batch); `finish` runs last, before the connection closes.
     init(name: String, batchJobsMax: Int,
          open: @escaping @Sendable () throws -> SQLiteConnection,
+         beforeBatch: (@Sendable () -> Void)? = nil,
+         finish: (@Sendable () -> Void)? = nil,
          process: @escaping @Sendable (SQLiteConnection, [Job]) -> Void) throws {
         precondition(batchJobsMax > 0, "a batch holds at least one job")
         self.batchJobsMax = batchJobsMax
@@ -32,10 +36,16 @@ final class ConnectionThread<Job: Sendable>: Sendable {
             opened.signal()
             while true {
                 let more = control.waitForWork()
-                while case let jobs = pending.take(max: batchJobsMax), !jobs.isEmpty {
+                while true {
+                    beforeBatch?()
+                    let jobs = pending.take(max: batchJobsMax)
+                    if jobs.isEmpty { break }
                     process(connection, jobs)
                 }
-                if !more { return }
+                if !more {
+                    finish?()
+                    return
+                }
             }
         }
         opened.wait()

@@ -1,9 +1,12 @@
 import BankCore
+import CSQLite
 import Foundation
 
 /// The one writer of the database. Every write goes through it, grouped: all jobs queued while a commit is
 /// under way share the next commit (group commit), so many operations pay for one fsync, and each job's
-/// completion runs only after the COMMIT that made it durable returned.
+/// completion runs only after the fsync that made its COMMIT durable returned. With the commit pipeline
+/// (`StorageOptions.commitPipeline`, the default) that fsync runs on the `WALSyncer`'s thread while this one
+/// commits the next batch.
 public final class DatabaseWriter: Sendable {
     /// How a job's failure is contained.
     public enum Isolation: Sendable {
@@ -34,52 +37,65 @@ public final class DatabaseWriter: Sendable {
     private let thread: ConnectionThread<Job>
     private let checkpointer: WALCheckpointer
     private let completions: CompletionThread
+    /// The pipeline's second stage (nil when `StorageOptions.commitPipeline` is off).
+    private let syncer: WALSyncer?
     private let statistics = WriterStatistics()
     /// Claimed when the writer must not go on (see `StorageOptions.FailStop`); from then on it commits nothing.
     private let halted = OnceFlag()
 
-    /// Opens (creating or migrating) the database at `path`. `options.vfs` and `options.failStop` are seams
-    /// for fault-injection tests; the defaults are production's.
+    /// Opens (creating or migrating) the database at `path`. `options.vfs`, `options.failStop` and
+    /// `options.beforeWALSync` are seams for fault-injection tests; the defaults are production's.
     public init(path: String, options: StorageOptions = StorageOptions()) throws {
         let statistics = self.statistics
         let halted = self.halted
-        let failStop = options.failStop
         let vfs = options.vfs
-        let checkpointer = try WALCheckpointer(path: path)
+        let checkpointer = WALCheckpointer(path: path)
         let completions = CompletionThread(name: "bankhub-completions")
+        let walFile = WALFileSlot()
+        let syncer = options.commitPipeline ? Self.syncer(walFile, completions, statistics, halted, options) : nil
+        let delivery = CommitDelivery(completions: completions, syncer: syncer, statistics: statistics,
+                                      checkpointer: checkpointer, halted: halted, failStop: options.failStop)
         self.checkpointer = checkpointer
         self.completions = completions
+        self.syncer = syncer
         thread = try ConnectionThread(name: "bankhub-writer", batchJobsMax: Self.batchJobsMax, open: {
             let connection = try SQLiteConnection(path: path, mode: .readWrite, vfs: vfs)
             try Schema.migrate(connection)
             try connection.execute("PRAGMA wal_autocheckpoint = \(Self.walPagesMax)")
+            if syncer != nil { walFile.set(try WALFile.open(connection)) }
             return connection
+        }, beforeBatch: {
+            syncer?.waitForRoom()
+        }, finish: {
+            // The connection closes after this: the syncer must be done with its WAL file first.
+            syncer?.drain()
         }, process: { connection, jobs in
             guard !halted.isClaimed else {
-                Self.refuse(jobs, completions)
+                delivery.refuse(jobs)
                 return
             }
             let started = DispatchTime.now().uptimeNanoseconds
-            switch BatchCommit.run(jobs, on: connection) {
-            case .committed(let outcomes):
-                completions.submit(zip(jobs, outcomes).map { job, outcome in { job.completion(outcome) } })
-                checkpointer.request()
-                statistics.record(batchSize: jobs.count, durationNanoseconds: DispatchTime.now().uptimeNanoseconds - started)
-            case .failed(let error, let cause):
-                // Nothing of the batch is on disk; the next batch starts afresh (the error may be transient).
-                statistics.recordFailure(cause)
-                completions.submit(jobs.map { job in { job.completion(.failure(error)) } })
-            case .mustStop(let reason, let error, let outcomeKnown):
-                statistics.recordFailure(reason)
-                _ = halted.claim()
-                let general = jobs.filter { $0.isolation == .savepoint }
-                if outcomeKnown { completions.submit(general.map { job in { job.completion(.failure(error)) } }) }
-                failStop(reason)
-                // Reached only when `failStop` returned (the tests' seam; the product has stopped by now): the
-                // process goes on, so in-process waiters of the general jobs must not wait for ever. Their
-                // answer says that the outcome is unknown.
-                if !outcomeKnown { completions.submit(general.map { job in { job.completion(.failure(error)) } }) }
-            }
+            let outcome = BatchCommit.run(jobs, on: connection)
+            precondition(walFile.file.map { $0.isCurrent(for: connection) } ?? true,
+                         "the syncer fsyncs the WAL file SQLite writes to")
+            delivery.deliver(outcome, of: jobs, startedNanoseconds: started)
+        })
+        // Only now that the writer created and migrated the file (see `WALCheckpointer`).
+        try checkpointer.start()
+    }
+
+    /// The syncer: fsyncs through the writer's WAL file, or does nothing when `WALFile.open` found the pipeline
+    /// unsafe (then the writer's COMMITs stay at synchronous=FULL and were durable when they returned).
+    private static func syncer(_ walFile: WALFileSlot, _ completions: CompletionThread,
+                               _ statistics: WriterStatistics, _ halted: OnceFlag,
+                               _ options: StorageOptions) -> WALSyncer {
+        let failStop = options.failStop
+        return WALSyncer(completions: completions, gate: options.beforeWALSync, sync: {
+            walFile.file?.sync() ?? SQLITE_OK
+        }, fail: { reason in
+            statistics.recordFailure(reason)
+            _ = halted.claim()
+            failStop(reason)
         })
     }
 
@@ -109,25 +125,22 @@ public final class DatabaseWriter: Sendable {
     /// True once the writer stopped committing (see `StorageOptions.FailStop`).
     public var isHalted: Bool { halted.isClaimed }
 
-    /// Calls `observer` on the writer thread after every commit (or failed commit) with its batch size and
-    /// duration; it must be quick and never block. A second call replaces the first observer.
+    /// Calls `observer` after every commit is durable (on the writer thread, or the syncer's with the pipeline)
+    /// with its batch size, duration and fsync duration; it must be quick and never block. A second call replaces the first observer.
     public func observeCommits(_ observer: @escaping @Sendable (CommitSample) -> Void) {
         statistics.observe(observer)
     }
 
-    /// Commits what is queued and closes the connection.
+    /// Commits what is queued, waits for its fsync, runs its completions and closes the connection.
     public func close() {
         thread.stop()
+        syncer?.stop()
         completions.stop()
         checkpointer.stop()
     }
 
-    /// A halted writer's answer to every later job: general jobs fail; ledger jobs are never completed (their
-    /// change is in memory only, and the process is meant to stop).
-    private static func refuse(_ jobs: [Job], _ completions: CompletionThread) {
-        let error = BankError(.unavailable, "the database writer has stopped; the operation did not happen")
-        completions.submit(jobs.filter { $0.isolation == .savepoint }.map { job in { job.completion(.failure(error)) } })
-    }
+    /// Checkpoints of the background checkpointer that found WAL frames in the database file (tests, health).
+    var checkpointsEffectiveCount: Int { checkpointer.checkpointsEffectiveCount }
 }
 
 extension DatabaseWriter.Isolation: Equatable {}

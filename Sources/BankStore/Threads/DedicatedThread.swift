@@ -1,3 +1,4 @@
+import CSQLite
 import Dispatch
 import Foundation
 import Synchronization
@@ -37,12 +38,20 @@ public final class DedicatedThread: Sendable {
     /// Starts a thread named `name` (1 MiB of stack) running `body`.
     public init(name: String, body: @escaping @Sendable (Control) -> Void) {
         let thread = Thread { [self] in
+            Self.nameRunningThread(name)
             body(Control(thread: self))
             finished.signal()
         }
         thread.name = name
         thread.stackSize = 1 << 20
         thread.start()
+    }
+
+    /// Names the running thread for the OS, so `/proc/PID/task/*/comm`, `top -H` and `perf` show it (Foundation's
+    /// `Thread.name` alone does not reach the kernel on Linux). The kernel keeps 15 bytes of it.
+    private static func nameRunningThread(_ name: String) {
+        let osNameBytesMax = 15
+        _ = bankhub_name_running_thread(String(decoding: name.utf8.prefix(osNameBytesMax), as: UTF8.self))
     }
 
     /// Wakes the body's `waitForWork`. Safe from any thread.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// How the hub's database is opened and guarded. The defaults are production's; `vfs` and `failStop` are
 /// seams for the fault-injection tests (Tests/BankHubTests/FaultInjectionTests.swift).
 public struct StorageOptions: Sendable {
@@ -20,12 +22,27 @@ public struct StorageOptions: Sendable {
     /// reference machine, so the default bounds a read at well under a second of a reader's time.
     public var readStepsMax: Int
 
+    /// Pipelined group commit (see `WALSyncer`): COMMIT appends to the WAL without syncing and a syncer thread
+    /// fsyncs it and then releases the completions, while the writer commits the next batch. Off: every COMMIT
+    /// fsyncs itself (`synchronous=FULL`), one batch at a time (kept for A/B measurements and tests).
+    public var commitPipeline: Bool
+    /// Tests only: runs on the syncer thread right before each WAL fsync (a test blocks in it to hold the fsync).
+    public var beforeWALSync: (@Sendable () -> Void)?
+
     public static let readStepsMaxDefault = 10_000_000
 
+    /// The pipeline's default: on, unless the environment variable `BANKHUB_COMMIT_PIPELINE` is `off` (for A/B
+    /// measurements of the same binary with `bankhub-bench`, whose hub child inherits the environment).
+    public static let commitPipelineDefault = ProcessInfo.processInfo.environment["BANKHUB_COMMIT_PIPELINE"] != "off"
+
     public init(vfs: String? = nil, failStop: @escaping FailStop = StorageOptions.stopProcess,
-                readStepsMax: Int = StorageOptions.readStepsMaxDefault) {
+                readStepsMax: Int = StorageOptions.readStepsMaxDefault,
+                commitPipeline: Bool = StorageOptions.commitPipelineDefault,
+                beforeWALSync: (@Sendable () -> Void)? = nil) {
         self.vfs = vfs
         self.failStop = failStop
         self.readStepsMax = readStepsMax
+        self.commitPipeline = commitPipeline
+        self.beforeWALSync = beforeWALSync
     }
 }

@@ -4,8 +4,18 @@ import Synchronization
 public struct CommitSample: Sendable, Equatable {
     /// Jobs that shared the commit (1...`DatabaseWriter.batchJobsMax`).
     public let batchSize: Int
-    /// From BEGIN to the end of COMMIT (the fsync included), in nanoseconds on a monotonic clock.
+    /// From BEGIN to the end of COMMIT, in nanoseconds on a monotonic clock. Without the commit pipeline the
+    /// fsync is inside COMMIT and so included; with it, COMMIT only appends to the WAL.
     public let durationNanoseconds: UInt64
+    /// The WAL fsync that made this commit durable (one fsync may cover several commits), in nanoseconds; nil
+    /// without the commit pipeline, where it is inside `durationNanoseconds`.
+    public let syncNanoseconds: UInt64?
+
+    public init(batchSize: Int, durationNanoseconds: UInt64, syncNanoseconds: UInt64? = nil) {
+        self.batchSize = batchSize
+        self.durationNanoseconds = durationNanoseconds
+        self.syncNanoseconds = syncNanoseconds
+    }
 }
 
 /// Counts commits and the jobs they carried, to show how well group commit is grouping, and the batches
@@ -19,12 +29,14 @@ final class WriterStatistics: Sendable {
     private let observer = Mutex<CommitObserver?>(nil)
     private let failed = Mutex<(count: Int, last: String?)>((0, nil))
 
-    /// Runs on the writer thread after each commit: it must be quick and never block.
-    func record(batchSize: Int, durationNanoseconds: UInt64) {
+    /// Runs after each commit is durable (on the writer thread, or the syncer's with the pipeline): it must be
+    /// quick and never block.
+    func record(batchSize: Int, durationNanoseconds: UInt64, syncNanoseconds: UInt64? = nil) {
         precondition(batchSize > 0, "a commit carries at least one job")
         counts.withLock { $0 = ($0.count + 1, $0.jobs + batchSize) }
         let observe = observer.withLock { $0 }
-        observe?.call(CommitSample(batchSize: batchSize, durationNanoseconds: durationNanoseconds))
+        observe?.call(CommitSample(batchSize: batchSize, durationNanoseconds: durationNanoseconds,
+                                   syncNanoseconds: syncNanoseconds))
     }
 
     func observe(_ newObserver: @escaping @Sendable (CommitSample) -> Void) {
