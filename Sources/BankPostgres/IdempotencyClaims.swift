@@ -58,24 +58,12 @@ struct StoredTransaction {
             guard let kind = TransactionKind(rawValue: rows.string(row, 3)) else {
                 preconditionFailure("the schema allows only known transaction kinds")
             }
-            found[key] = StoredTransaction(id: TransactionID(rows.int64(row, 2)),
-                                           command: command(kind, debited, credited, amount),
+            let command = LedgerCommand(stored: kind, debited: debited, credited: credited, amount: amount)
+            found[key] = StoredTransaction(id: TransactionID(rows.int64(row, 2)), command: command,
                                            note: rows.optionalString(row, 7),
                                            at: Timestamp(milliseconds: rows.int64(row, 8)),
                                            balancesAfter: [account: balance])
         }
         return found
-    }
-
-    /// The command a stored transaction carried out (as BankStore's `TransactionRecord.command`).
-    static func command(_ kind: TransactionKind, _ debited: AccountID, _ credited: AccountID,
-                        _ amount: Money) -> LedgerCommand {
-        switch kind {
-        case .deposit: .deposit(account: credited, amount: amount)
-        case .withdrawal: .withdraw(account: debited, amount: amount)
-        case .transfer: .transfer(from: debited, to: credited, amount: amount)
-        case .goalFund: .goalFund(account: debited, goal: credited, amount: amount)
-        case .goalWithdraw: .goalWithdraw(goal: debited, account: credited, amount: amount)
-        }
     }
 }

@@ -36,6 +36,18 @@ public enum LedgerCommand: Sendable, Equatable {
     /// From the goal account `goal` back into its customer account `account`.
     case goalWithdraw(goal: AccountID, account: AccountID, amount: Money)
 
+    /// The command a stored transaction carried out, from its kind, the accounts its postings debited and
+    /// credited, and its amount (how both stores read a transaction back).
+    public init(stored kind: TransactionKind, debited: AccountID, credited: AccountID, amount: Money) {
+        self = switch kind {
+        case .deposit: .deposit(account: credited, amount: amount)
+        case .withdrawal: .withdraw(account: debited, amount: amount)
+        case .transfer: .transfer(from: debited, to: credited, amount: amount)
+        case .goalFund: .goalFund(account: debited, goal: credited, amount: amount)
+        case .goalWithdraw: .goalWithdraw(goal: debited, account: credited, amount: amount)
+        }
+    }
+
     public var kind: TransactionKind {
         switch self {
         case .deposit: .deposit

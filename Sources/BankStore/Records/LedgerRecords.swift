@@ -206,12 +206,6 @@ public enum LedgerRecords {
 extension TransactionRecord {
     /// The command this transaction carried out.
     public var command: LedgerCommand {
-        switch kind {
-        case .deposit: .deposit(account: credited, amount: amount)
-        case .withdrawal: .withdraw(account: debited, amount: amount)
-        case .transfer: .transfer(from: debited, to: credited, amount: amount)
-        case .goalFund: .goalFund(account: debited, goal: credited, amount: amount)
-        case .goalWithdraw: .goalWithdraw(goal: debited, account: credited, amount: amount)
-        }
+        LedgerCommand(stored: kind, debited: debited, credited: credited, amount: amount)
     }
 }
