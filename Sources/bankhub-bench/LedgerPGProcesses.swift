@@ -30,7 +30,7 @@ struct LedgerPGProcesses {
             }
             lines.append(object)
         }
-        let ledger = try PostgresLedger(conninfo: scenario.database)
+        let ledger = try PostgresLedger(conninfo: scenario.conninfo)
         defer { ledger.close() }
         let problems = try await ledger.verify()
         problems.prefix(10).forEach { Progress.line("verify: \($0)") }

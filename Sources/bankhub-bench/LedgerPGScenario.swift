@@ -52,7 +52,7 @@ struct LedgerPGScenario: AsyncParsableCommand {
             try await LedgerPGProcesses(scenario: self).run()
             return
         }
-        let ledgers = try (0..<connections).map { _ in try PostgresLedger(conninfo: database) }
+        let ledgers = try (0..<connections).map { _ in try PostgresLedger(conninfo: conninfo) }
         defer { ledgers.forEach { $0.close() } }
         Progress.line("opening and funding \(accounts) accounts")
         let load = try await LedgerPGLoad.setUp(ledgers[0], count: accounts,
@@ -84,6 +84,12 @@ struct LedgerPGScenario: AsyncParsableCommand {
         if !child { report.add("verify_problems", problems.count) }
         report.print(json: json || child)
         if !conserved || !problems.isEmpty || committed == 0 { throw ExitCode(2) }
+    }
+
+    /// `--database` with the server's NOTICEs (the migration's "already exists, skipping") kept off stderr.
+    var conninfo: String {
+        database.contains("options=") ? database
+            : database + (database.contains("?") ? "&" : "?") + "options=-c%20client_min_messages%3Dwarning"
     }
 
     /// The report's first fields: what ran and how fast.
