@@ -57,7 +57,7 @@ let package = Package(
         ]),
         // The server executable: serve, admin, outbox.
         .executableTarget(name: "bankhub", dependencies: [
-            "BankCore", "BankCrypto", "BankHub", "BankStore", "BankWire", "WebSocketTransport",
+            "BankCore", "BankCrypto", "BankHub", "BankPostgres", "BankStore", "BankWire", "WebSocketTransport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -65,7 +65,7 @@ let package = Package(
         ]),
         // The load generator, an executable of its own: transfers, fanout, connections, reconnect, keys.
         .executableTarget(name: "bankhub-bench", dependencies: [
-            "BankCore", "BankHub", "BankStore", "BankWire", "WebSocketClient", "WebSocketTransport",
+            "BankCore", "BankHub", "BankPostgres", "BankStore", "BankWire", "WebSocketClient", "WebSocketTransport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),

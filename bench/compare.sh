@@ -31,8 +31,9 @@ rate="${RATE:-5000}"
 pg_port=55432
 nginx_port=55480
 
+. bench/pg-cluster.sh
+pg_cluster_install
 need=()
-command -v pgbench >/dev/null || need+=(postgresql postgresql-contrib)
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 [ -f /usr/lib/nginx/modules/ngx_nchan_module.so ] || need+=(libnginx-mod-nchan)
 if [ "${#need[@]}" -gt 0 ]; then
@@ -40,7 +41,6 @@ if [ "${#need[@]}" -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >/dev/null
 fi
-pg_bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 
 . bench/release-binaries.sh compare
 
@@ -51,9 +51,7 @@ job_pid=""
 cleanup() {
   # A bankhub-bench told to stop (SIGTERM) stops its hub child and removes its files before it exits.
   if [ -n "$job_pid" ]; then kill "$job_pid" 2>/dev/null || true; wait "$job_pid" 2>/dev/null || true; fi
-  if [ -f "$work/pg/postmaster.pid" ]; then
-    runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
-  fi
+  pg_cluster_stop immediate
   if [ -n "$nginx_pid" ]; then kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
@@ -99,10 +97,7 @@ echo "machine: $machine; load average at start $load_start"
 
 # --- pgbench tpcb-like ----------------------------------------------------------------------------------------
 echo "== pgbench tpcb-like: scale $scale, $clients clients, $duration s, -M prepared, fsync=on synchronous_commit=on"
-chown postgres "$work"
-runuser -u postgres -- "$pg_bin/initdb" -D "$work/pg" -A trust -U postgres >/dev/null
-runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w start \
-  -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=100 -c shared_buffers=512MB" >/dev/null
+pg_cluster_start "$work" "$pg_port"
 runuser -u postgres -- "$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -i -q -s "$scale" postgres >/dev/null 2>&1
 # -l: one line per transaction (its latency in µs is the third field), for p50/p99 like the hub's.
 job "$work/pgbench.out" runuser -u postgres -- "$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -M prepared \
@@ -112,7 +107,7 @@ pg_tps="${pg_tps:-n/a}"
 cat "$work"/pgbench_log.* 2>/dev/null | awk '{ print $3 }' | sort -n >"$work/pg_latency_us" || true
 pg_p50="$(percentile 50 <"$work/pg_latency_us")"
 pg_p99="$(percentile 99 <"$work/pg_latency_us")"
-runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/pg" -m fast -w stop >/dev/null
+pg_cluster_stop
 echo "pgbench: tps $pg_tps, p50 $pg_p50 ms, p99 $pg_p99 ms"
 
 # --- hub transfers ---------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ struct BenchCommand: AsyncParsableCommand {
             --json one JSON object on the last line.
             """,
         subcommands: [TransfersScenario.self, FanoutScenario.self, ConnectionsScenario.self, ReconnectScenario.self,
-                      PeerFanoutScenario.self, KeysScenario.self]
+                      PeerFanoutScenario.self, KeysScenario.self, LedgerPGScenario.self]
     )
 }
 

@@ -10,7 +10,7 @@ struct BankhubCommand: AsyncParsableCommand {
         abstract: "A real-time banking hub: double-entry ledger on SQLite, live push over WebSockets.",
         version: HubServer.version,
         subcommands: [ServeCommand.self, AdminCommand.self, OutboxCommand.self, StatementsCommand.self,
-                      EchoServerCommand.self],
+                      EchoServerCommand.self, MigrateCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 
