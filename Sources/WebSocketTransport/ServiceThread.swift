@@ -92,8 +92,14 @@ extension ServerCore {
         }
         guard serviceState.records.isEmpty || now >= serviceState.shutdownDeadline! else { return }
         serviceState.loopExitRequested = true
-        // With libev, lws_service is ev_run and returns only when the loop is broken; the poll
-        // loop's lws_service returns after this callback on its own.
-        if let libevLoop = serviceState.libevLoop { bankhub_ev_break_all(libevLoop) }
+        // With libev, lws_service is ev_run and returns only when the loop is broken. The poll loop's
+        // lws_service returns after each pass, but when this runs in the timer (the last close arrived after
+        // the cancel that started shutdown), the timer is not re-armed and poll would sleep up to 30 s: a
+        // cancel ends that wait at once.
+        if let libevLoop = serviceState.libevLoop {
+            bankhub_ev_break_all(libevLoop)
+        } else if let context = serviceState.context {
+            lws_cancel_service(context)
+        }
     }
 }
