@@ -22,14 +22,26 @@ extension ServerCore {
         serviceState.libevLoop = libevLoop
         var info = resources.creationInfo(configuration: configuration, user: owner, libevLoop: libevLoop)
         lws_set_log_level(LLL_ERR | LLL_WARN, nil)
+        let listener: SharedListener?
+        do { listener = try openSharedListener() } catch {
+            report(.failed(error))
+            mailbox.finish()
+            return
+        }
         guard let context = lws_create_context(&info) else {
             report(.failed(creationError()))
             mailbox.finish()
             return
         }
+        let port: Int
+        do { port = try listeningPort(context, listener: consume listener) } catch {
+            lws_context_destroy(context)
+            report(.failed(error))
+            mailbox.finish()
+            return
+        }
         serviceState.context = context
         contextHandle.withLock { $0 = ContextHandle(pointer: context) }
-        let port = Int(lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default")))
         armTimer()
         configuration.log("listening on \(configuration.host):\(port) (\(useLibev ? "libev" : "poll") loop)")
         report(.listening(port: port))
@@ -58,6 +70,17 @@ extension ServerCore {
             return nil
         }
         return loop
+    }
+
+    /// The port connections arrive on: lws's own listener's, or the shared listener's once lws adopted it.
+    private func listeningPort(_ context: OpaquePointer,
+                               listener: consuming SharedListener?) throws(WebSocketServerError) -> Int {
+        let vhost = lws_get_vhost_by_name(context, "default")
+        guard let listener else { return Int(lws_get_vhost_listen_port(vhost)) }
+        let port = listener.port
+        guard let vhost else { throw WebSocketServerError(.contextCreationFailed, "libwebsockets made no vhost") }
+        try listener.handOver(to: vhost)
+        return port
     }
 
     /// lws says only "failed"; a bind probe tells "port taken" apart from the rest.
