@@ -86,7 +86,9 @@ extension ServerCore {
     /// lws says only "failed"; a bind probe tells "port taken" apart from the rest.
     private func creationError() -> WebSocketServerError {
         let address = "\(configuration.host):\(configuration.port)"
-        if configuration.port != 0 && SocketProbe.addressInUse(host: configuration.host, port: configuration.port) {
+        // With reusePort our own listener already holds the port, so the probe would blame it wrongly.
+        if configuration.port != 0 && !configuration.reusePort
+            && SocketProbe.addressInUse(host: configuration.host, port: configuration.port) {
             return WebSocketServerError(.addressInUse, "cannot listen on \(address): address already in use")
         }
         return WebSocketServerError(.contextCreationFailed,

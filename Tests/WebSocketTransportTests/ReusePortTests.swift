@@ -84,6 +84,26 @@ import WebSocketTransport
         for index in 0..<20 { try await echoOnce(port: first.port, text: "poll \(index)") }
     }
 
+    /// A reuse-port server whose context cannot be made (a missing TLS certificate) says so, not "address in
+    /// use" (its own listener holds the port), and leaves the port free.
+    @Test func failedContextIsNotReportedAsAddressInUse() async throws {
+        let plain = try EchoHarness()
+        let port = plain.port
+        plain.stop()
+        #expect {
+            _ = try EchoHarness {
+                $0.port = port
+                $0.reusePort = true
+                $0.tlsCertificatePath = "/nonexistent/bankhub-cert.pem"
+                $0.tlsPrivateKeyPath = "/nonexistent/bankhub-key.pem"
+            }
+        } throws: { error in
+            (error as? WebSocketServerError)?.code == .contextCreationFailed
+        }
+        let again = try EchoHarness { $0.port = port }
+        again.stop()
+    }
+
     /// One connection that sends `text` and expects it echoed, then closes.
     private func echoOnce(port: Int, text: String) async throws {
         let client = try await WebSocketConnection.connect(host: "127.0.0.1", port: port, path: "/ws",
