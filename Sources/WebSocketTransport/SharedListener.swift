@@ -33,7 +33,8 @@ struct SharedListener: ~Copyable {
         let label = "\(host):\(port)"
         let resolved = try resolve(host: host, port: port)
         var address = resolved.address
-        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        let type = Int32(Glibc.SOCK_STREAM.rawValue) | Int32(Glibc.SOCK_NONBLOCK.rawValue)
+            | Int32(Glibc.SOCK_CLOEXEC.rawValue)
         let descriptor = socket(Int32(address.ss_family), type, 0)
         guard descriptor >= 0 else { throw failure(.listenFailed, "socket() for \(label)") }
         var yes: Int32 = 1
@@ -87,7 +88,7 @@ struct SharedListener: ~Copyable {
         throws(WebSocketServerError) -> (address: sockaddr_storage, length: socklen_t) {
         var hints = addrinfo()
         hints.ai_family = host.contains(":") ? AF_INET6 : AF_INET
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_socktype = Int32(Glibc.SOCK_STREAM.rawValue)
         hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
         let node: String? = ["", "*", "0.0.0.0", "::"].contains(host) ? nil : host
         var list: UnsafeMutablePointer<addrinfo>?
