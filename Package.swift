@@ -87,6 +87,14 @@ let package = Package(
         .target(name: "BankPostgres", dependencies: ["BankCore", "CLibPQ"]),
         .target(name: "PostgresTestPeer", path: "Tests/PostgresTestPeer"),
         .testTarget(name: "BankPostgresTests", dependencies: ["BankCore", "BankPostgres", "PostgresTestPeer"]),
+
+        // Several-hub mode (issue 14): the NATS client library, the event bus over it, a real nats-server peer.
+        .systemLibrary(name: "CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
+        // Event bus between hubs: NATS connection, event envelope codec, per-stream gap tracking. No banking.
+        .target(name: "BankBus", dependencies: ["CNATS"]),
+        // A real nats-server child process on a free port, stoppable and restartable for fault tests.
+        .target(name: "NATSTestPeer", path: "Tests/NATSTestPeer"),
+        .testTarget(name: "BankBusTests", dependencies: ["BankBus", "NATSTestPeer"]),
         .testTarget(name: "BankHubTests", dependencies: [
             "BankHub", "BankCore", "BankCrypto", "BankStore", "BankWire", "WebSocketClient", "WebSocketTransport",
             "SMTPTestPeer", "CSQLiteFaults", .product(name: "Logging", package: "swift-log"),

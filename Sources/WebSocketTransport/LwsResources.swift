@@ -115,7 +115,8 @@ final class LwsResources: @unchecked Sendable {
     func creationInfo(configuration: WebSocketServerConfiguration, user: UnsafeMutableRawPointer,
                       libevLoop: UnsafeMutableRawPointer?) -> lws_context_creation_info {
         var info = lws_context_creation_info()
-        info.port = Int32(configuration.port)
+        // With reusePort the transport listens itself (SharedListener) and lws only serves adopted sockets.
+        info.port = configuration.reusePort ? CONTEXT_PORT_NO_LISTEN_SERVER : Int32(configuration.port)
         if !["", "0.0.0.0", "::", "*"].contains(configuration.host) {
             info.iface = UnsafePointer(keep(configuration.host))
         }

@@ -13,6 +13,9 @@ func transportProtocolCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_rea
     switch reason {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
         return core.serviceState.shutdownDeadline == nil ? 0 : -1
+    case LWS_CALLBACK_RAW_RX_FILE:
+        // Only the reusePort listener is adopted as a raw file (see SharedListener).
+        return core.acceptSharedConnections(wsi)
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return core.confirmUpgrade(wsi)
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:

@@ -22,14 +22,26 @@ extension ServerCore {
         serviceState.libevLoop = libevLoop
         var info = resources.creationInfo(configuration: configuration, user: owner, libevLoop: libevLoop)
         lws_set_log_level(LLL_ERR | LLL_WARN, nil)
+        let listener: SharedListener?
+        do { listener = try openSharedListener() } catch {
+            report(.failed(error))
+            mailbox.finish()
+            return
+        }
         guard let context = lws_create_context(&info) else {
             report(.failed(creationError()))
             mailbox.finish()
             return
         }
+        let port: Int
+        do { port = try listeningPort(context, listener: consume listener) } catch {
+            lws_context_destroy(context)
+            report(.failed(error))
+            mailbox.finish()
+            return
+        }
         serviceState.context = context
         contextHandle.withLock { $0 = ContextHandle(pointer: context) }
-        let port = Int(lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default")))
         armTimer()
         configuration.log("listening on \(configuration.host):\(port) (\(useLibev ? "libev" : "poll") loop)")
         report(.listening(port: port))
@@ -60,10 +72,23 @@ extension ServerCore {
         return loop
     }
 
+    /// The port connections arrive on: lws's own listener's, or the shared listener's once lws adopted it.
+    private func listeningPort(_ context: OpaquePointer,
+                               listener: consuming SharedListener?) throws(WebSocketServerError) -> Int {
+        let vhost = lws_get_vhost_by_name(context, "default")
+        guard let listener else { return Int(lws_get_vhost_listen_port(vhost)) }
+        let port = listener.port
+        guard let vhost else { throw WebSocketServerError(.contextCreationFailed, "libwebsockets made no vhost") }
+        try listener.handOver(to: vhost)
+        return port
+    }
+
     /// lws says only "failed"; a bind probe tells "port taken" apart from the rest.
     private func creationError() -> WebSocketServerError {
         let address = "\(configuration.host):\(configuration.port)"
-        if configuration.port != 0 && SocketProbe.addressInUse(host: configuration.host, port: configuration.port) {
+        // With reusePort our own listener already holds the port, so the probe would blame it wrongly.
+        if configuration.port != 0 && !configuration.reusePort
+            && SocketProbe.addressInUse(host: configuration.host, port: configuration.port) {
             return WebSocketServerError(.addressInUse, "cannot listen on \(address): address already in use")
         }
         return WebSocketServerError(.contextCreationFailed,
@@ -92,8 +117,14 @@ extension ServerCore {
         }
         guard serviceState.records.isEmpty || now >= serviceState.shutdownDeadline! else { return }
         serviceState.loopExitRequested = true
-        // With libev, lws_service is ev_run and returns only when the loop is broken; the poll
-        // loop's lws_service returns after this callback on its own.
-        if let libevLoop = serviceState.libevLoop { bankhub_ev_break_all(libevLoop) }
+        // With libev, lws_service is ev_run and returns only when the loop is broken. The poll loop's
+        // lws_service returns after each pass, but when this runs in the timer (the last close arrived after
+        // the cancel that started shutdown), the timer is not re-armed and poll would sleep up to 30 s: a
+        // cancel ends that wait at once.
+        if let libevLoop = serviceState.libevLoop {
+            bankhub_ev_break_all(libevLoop)
+        } else if let context = serviceState.context {
+            lws_cancel_service(context)
+        }
     }
 }

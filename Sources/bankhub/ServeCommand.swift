@@ -11,6 +11,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one and prints it).") var port = 8080
+    @Flag(help: "Share --port with other hubs on this machine that also pass it (SO_REUSEPORT; the kernel spreads new connections).")
+    var reusePort = false
     @Option(help: "SQLite database file (created if missing).") var db = "./data/bankhub.sqlite"
     @Option(help: "Folder of static files served at /.") var web = "./web"
     @Flag(help: "Seed demo customers, accounts and history into an empty database and print their credentials.")
@@ -59,6 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.databasePath = db
         options.transport.host = host
         options.transport.port = port
+        options.transport.reusePort = reusePort
         options.transport.webRoot = web
         options.transport.messageBytesMax = messageBytesMax
         options.transport.eventLoop = EventLoop(rawValue: eventLoop)!

@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import Testing
 import WebSocketClient
 import WebSocketTransport
@@ -81,5 +83,26 @@ struct ServerLifecycleTests {
         #expect(try await client.receiveText() == "over poll")
         client.close()
         #expect(try await client.receive() == .close(code: 1000, reason: ""))
+    }
+
+    /// On the poll loop, shutdown ends once the last connection is gone even when its close arrives after
+    /// shutdown began (the pass that saw it was the timer's, and poll then slept up to 30 s): within the grace.
+    @Test func pollLoopShutdownEndsWhenTheLastCloseArrivesLate() async throws {
+        let harness = try EchoHarness { $0.eventLoop = .poll; $0.shutdownGraceSeconds = 10 }
+        let client = try await harness.connect()
+        _ = try await harness.soleConnectionID()
+        client.suspendReading()
+        let started = ContinuousClock.now
+        let finished = Mutex<ContinuousClock.Instant?>(nil)
+        Thread {
+            harness.stop()
+            finished.withLock { $0 = .now }
+        }.start()
+        try await Task.sleep(for: .milliseconds(300))
+        client.resumeReading()
+        #expect(try await client.receive() == .close(code: 1001, reason: "server shutting down"))
+        for _ in 0..<2_000 where finished.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
+        let took = try #require(finished.withLock { $0 }) - started
+        #expect(took < .seconds(10), "shutdown took \(took), past shutdownGraceSeconds")
     }
 }
