@@ -29,7 +29,7 @@ public final class NATSPeer: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.serverPath())
         process.arguments = ["-a", "127.0.0.1", "-p", String(port)]
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: logPath)
         process.standardOutput = FileHandle.nullDevice
         try process.run()
