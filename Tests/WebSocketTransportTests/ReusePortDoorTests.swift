@@ -44,9 +44,12 @@ import WebSocketTransport
         stopped.start()
         #expect(try await watching.receive() == .close(code: 1001, reason: "server shutting down"))
         // Dropped at accept: no status line at all (without the refusal lws would answer 101 and only then
-        // close the connection, in ESTABLISHED).
-        #expect(throws: POSIXError(.ECONNRESET)) {
+        // close the connection, in ESTABLISHED). Reset is the usual outcome; in a full parallel test run the
+        // connect was once refused outright (the listener already gone), which also leaves no HTTP answer.
+        #expect {
             _ = try RawHTTP.upgradeStatus(port: port, host: "127.0.0.1:\(port)")
+        } throws: { error in
+            [POSIXError(.ECONNRESET), POSIXError(.ECONNREFUSED)].contains(error as? POSIXError)
         }
         stuck.resumeReading()
         harness.server.shutdown()
