@@ -41,7 +41,10 @@ let package = Package(
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
         // Persistence: SQLite connection, schema, group-commit writer, readers, stores.
-        .target(name: "BankStore", dependencies: ["BankCore", "CSQLite"]),
+        // A thread of its own for blocking work (SQLite, libpq, SMTP), named for the OS; shared by the stores.
+        .systemLibrary(name: "CThreadName"),
+        .target(name: "DedicatedThreads", dependencies: ["CThreadName"]),
+        .target(name: "BankStore", dependencies: ["BankCore", "CSQLite", "DedicatedThreads"]),
         // WebSocket + static HTTP server on libwebsockets. Knows nothing about banking.
         .target(name: "WebSocketTransport", dependencies: ["CLibWebSockets"]),
         // SMTP client (STARTTLS via OpenSSL) for the e-mail notification sink.
@@ -50,7 +53,7 @@ let package = Package(
         .target(name: "WebSocketClient", dependencies: ["CEpoll"]),
         // The hub: connections, sessions, dispatch, ledger service, fan-out.
         .target(name: "BankHub", dependencies: [
-            "BankCore", "BankWire", "BankCrypto", "BankStore", "WebSocketTransport", "SMTPClient",
+            "BankCore", "BankWire", "BankCrypto", "BankStore", "DedicatedThreads", "WebSocketTransport", "SMTPClient",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -84,7 +87,7 @@ let package = Package(
         // PostgreSQL ledger (issue 14): libpq through a shim, and the ledger whose rules run inside PostgreSQL
         // transactions (group commit, accounts locked in id order). A test peer starts a throwaway server.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        .target(name: "BankPostgres", dependencies: ["BankCore", "CLibPQ"]),
+        .target(name: "BankPostgres", dependencies: ["BankCore", "CLibPQ", "DedicatedThreads"]),
         .target(name: "PostgresTestPeer", path: "Tests/PostgresTestPeer"),
         .testTarget(name: "BankPostgresTests", dependencies: ["BankCore", "BankPostgres", "PostgresTestPeer"]),
 

@@ -1,9 +1,5 @@
 #ifndef BANKHUB_CSQLITE_SHIM_H
 #define BANKHUB_CSQLITE_SHIM_H
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* pthread_setname_np */
-#endif
-#include <pthread.h>
 #include <stddef.h>
 #include <sqlite3.h>
 
@@ -35,10 +31,5 @@ static inline int bankhub_sqlite_sync_full(sqlite3_file *file) {
  * only then may commits skip SQLite's padding of the last WAL frame to a sector, as synchronous=NORMAL does. */
 static inline int bankhub_sqlite_powersafe_overwrite(sqlite3_file *file) {
     return (file->pMethods->xDeviceCharacteristics(file) & SQLITE_IOCAP_POWERSAFE_OVERWRITE) != 0;
-}
-/* Names the calling thread for the OS (/proc/PID/task/N/comm); Swift's Glibc module does not export this GNU
- * call. The kernel keeps 15 bytes; a longer name is refused, so callers cut it first. */
-static inline int bankhub_name_running_thread(const char *name) {
-    return pthread_setname_np(pthread_self(), name);
 }
 #endif

@@ -1,5 +1,6 @@
 import BankCore
 import BankStore
+import DedicatedThreads
 import Dispatch
 import Foundation
 import Logging

@@ -1,4 +1,5 @@
 import BankCore
+import DedicatedThreads
 import Dispatch
 
 /// Where a batch's answers go once `BatchCommit.run` returned: without the pipeline, straight to the completion

@@ -1,3 +1,4 @@
+import DedicatedThreads
 import Dispatch
 
 /// Runs the completions of committed batches, in commit order, on a thread of its own, so the writer can

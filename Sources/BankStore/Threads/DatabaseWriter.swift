@@ -1,5 +1,6 @@
 import BankCore
 import CSQLite
+import DedicatedThreads
 import Foundation
 
 /// The one writer of the database. Every write goes through it, grouped: all jobs queued while a commit is

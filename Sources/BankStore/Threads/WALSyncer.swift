@@ -1,4 +1,5 @@
 import CSQLite
+import DedicatedThreads
 import Dispatch
 import Foundation
 

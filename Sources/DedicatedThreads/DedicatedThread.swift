@@ -1,4 +1,4 @@
-import CSQLite
+import CThreadName
 import Dispatch
 import Foundation
 import Synchronization
