@@ -32,6 +32,8 @@ pg_port=55432
 nginx_port=55480
 
 . bench/pg-cluster.sh
+bench_name=compare
+. bench/bench-lib.sh
 pg_cluster_install
 need=()
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)
@@ -60,23 +62,6 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# job OUT CMD...: runs CMD in the background with stdout in OUT and stderr in OUT.err, and waits for it, so a
-# signal reaches the clean-up at once instead of after CMD. A failure is reported, not fatal: the table shows
-# what is missing.
-job() {
-  local out="$1"; shift
-  "$@" >"$out" 2>"$out.err" &
-  job_pid=$!
-  if ! wait "$job_pid"; then echo "compare: $* failed; last lines:" >&2; tail -5 "$out.err" "$out" >&2; fi
-  job_pid=""
-}
-
-# field NAME FILE: a number from the JSON line (last line) of a bankhub-bench output file; n/a when absent.
-field() {
-  local value
-  value="$(tail -1 "$2" 2>/dev/null | grep -oE "\"$1\":-?[0-9.]+" | head -1 | cut -d: -f2 || true)"
-  echo "${value:-n/a}"
-}
 # verdict FILE: what the bench's correctness fields say.
 verdict() {
   local line words=(); line="$(tail -1 "$1" 2>/dev/null || true)"
@@ -85,10 +70,6 @@ verdict() {
   [[ "$line" == *'"out_of_order"'* ]] && words+=("out of order $(field out_of_order "$1")")
   local IFS=,; echo "${words[*]}" | sed 's/,/, /g'
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "n/a" && b != "n/a" && b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-# percentile Q: the Q-th percentile (0-100) of the sorted numbers on stdin (microseconds), in milliseconds.
-percentile() { awk -v q="$1" '{ v[NR] = $1 } END { if (NR == 0) { print "n/a"; exit } i = int(NR * q / 100 + 0.999999); if (i < 1) i = 1; printf "%.3f", v[i] / 1000 }'; }
 
 load_start="$(load)"
 started="$(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -98,15 +79,7 @@ echo "machine: $machine; load average at start $load_start"
 # --- pgbench tpcb-like ----------------------------------------------------------------------------------------
 echo "== pgbench tpcb-like: scale $scale, $clients clients, $duration s, -M prepared, fsync=on synchronous_commit=on"
 pg_cluster_start "$work" "$pg_port"
-runuser -u postgres -- "$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -i -q -s "$scale" postgres >/dev/null 2>&1
-# -l: one line per transaction (its latency in µs is the third field), for p50/p99 like the hub's.
-job "$work/pgbench.out" runuser -u postgres -- "$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -M prepared \
-  -c "$clients" -j 2 -T "$duration" -l --log-prefix="$work/pgbench_log" postgres
-pg_tps="$(sed -nE 's/^tps = ([0-9]+\.?[0-9]?).*/\1/p' "$work/pgbench.out" | head -1)"
-pg_tps="${pg_tps:-n/a}"
-cat "$work"/pgbench_log.* 2>/dev/null | awk '{ print $3 }' | sort -n >"$work/pg_latency_us" || true
-pg_p50="$(percentile 50 <"$work/pg_latency_us")"
-pg_p99="$(percentile 99 <"$work/pg_latency_us")"
+pgbench_run "$work" "$pg_port" "$scale" "$clients" "$duration"
 pg_cluster_stop
 echo "pgbench: tps $pg_tps, p50 $pg_p50 ms, p99 $pg_p99 ms"
 

@@ -26,6 +26,8 @@ accounts="${ACCOUNTS:-1000}"
 pg_port=55433
 
 . bench/pg-cluster.sh
+bench_name=pg-compare
+. bench/bench-lib.sh
 pg_cluster_install
 . bench/release-binaries.sh pg-compare
 
@@ -42,30 +44,12 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# job OUT CMD...: CMD in the background (stdout to OUT, stderr to OUT.err), waited for, so a signal reaches the
-# clean-up at once. A failure is reported, not fatal: the table shows what is missing.
-job() {
-  local out="$1"; shift
-  "$@" >"$out" 2>"$out.err" &
-  job_pid=$!
-  if ! wait "$job_pid"; then echo "pg-compare: $* failed; last lines:" >&2; tail -5 "$out.err" "$out" >&2; fi
-  job_pid=""
-}
-# field NAME FILE: a number from the JSON line (last line) of a bankhub-bench output; n/a when absent.
-field() {
-  local value
-  value="$(tail -1 "$2" 2>/dev/null | grep -oE "\"$1\":-?[0-9.]+" | head -1 | cut -d: -f2 || true)"
-  echo "${value:-n/a}"
-}
 verdict() {
   local line; line="$(tail -1 "$1" 2>/dev/null || true)"
   if [[ "$line" == *'"conserved":true'* && "$line" == *'"verify_problems":0'* ]]; then echo "conserved, verify ok"
   elif [[ "$line" == *'"conserved"'* ]]; then echo "FAILED: conserved/verify $(field verify_problems "$1")"
   else echo "n/a"; fi
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "n/a" && b != "n/a" && b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-percentile() { awk -v q="$1" '{ v[NR] = $1 } END { if (NR == 0) { print "n/a"; exit } i = int(NR * q / 100 + 0.999999); if (i < 1) i = 1; printf "%.3f", v[i] / 1000 }'; }
 
 load_start="$(load)"
 started="$(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -75,14 +59,7 @@ pg_cluster_start "$work" "$pg_port"
 psql_() { "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -q -At "$@"; }
 
 echo "== pgbench tpcb-like: scale $scale, $clients clients, $duration s, -M prepared"
-pg_as_postgres "$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -i -q -s "$scale" postgres >/dev/null 2>&1
-job "$work/pgbench.out" pg_as_postgres "$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -M prepared \
-  -c "$clients" -j 2 -T "$duration" -l --log-prefix="$work/pgbench_log" postgres
-pg_tps="$(sed -nE 's/^tps = ([0-9]+\.?[0-9]?).*/\1/p' "$work/pgbench.out" | head -1)"
-pg_tps="${pg_tps:-n/a}"
-cat "$work"/pgbench_log.* 2>/dev/null | awk '{ print $3 }' | sort -n >"$work/pg_latency_us" || true
-pg_p50="$(percentile 50 <"$work/pg_latency_us")"
-pg_p99="$(percentile 99 <"$work/pg_latency_us")"
+pgbench_run "$work" "$pg_port" "$scale" "$clients" "$duration"
 echo "pgbench: tps $pg_tps, p50 $pg_p50 ms, p99 $pg_p99 ms"
 
 for processes in $process_counts; do
