@@ -55,10 +55,11 @@ func transportProtocolCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_rea
     return lws_callback_http_dummy(wsi, reason, user, input, length)
 }
 
-/// The 50 ms safety-net timer: drains writable requests, advances shutdown, re-arms itself.
+/// The 50 ms safety-net timer: drains writable requests, ends an accept back-off, advances shutdown, re-arms itself.
 func transportTimerCallback(_ sul: UnsafeMutablePointer<lws_sorted_usec_list_t>?) {
     guard let sul, let owner = bankhub_lws_timer_owner(sul) else { return }
     let core = Unmanaged<ServerCore>.fromOpaque(owner).takeUnretainedValue()
+    core.resumeSharedListenerIfDue()
     core.serviceWoken()
     core.armTimer()
 }

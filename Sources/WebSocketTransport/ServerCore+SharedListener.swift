@@ -22,24 +22,67 @@ extension ServerCore {
         guard configuration.reusePort, let vhost = lws_get_vhost(listener) else {
             preconditionFailure("RAW_RX_FILE on a server without a shared listener")
         }
+        statistics.countListenerWake()
+        // A readiness lws had already collected when the pause began: the backlog waits for the resume.
+        guard !serviceState.acceptBackoff.isPaused else { return 0 }
         let descriptor = lws_get_socket_fd(listener)
         for _ in 0..<Self.sharedAcceptsPerWakeMax {
-            // accept, not accept4: Swift's Glibc hides the GNU extension. lws makes the socket non-blocking
-            // when it adopts it; close-on-exec is set right below (lws's own listener sets none).
-            let client = accept(descriptor, nil, nil)
-            if client < 0 {
-                if errno == ECONNABORTED || errno == EINTR { continue }
-                // EAGAIN: the backlog is empty. Anything else (EMFILE, ENOBUFS) is lws's own listener's answer too:
-                // log and wait for the next wake.
-                if errno != EAGAIN && errno != EWOULDBLOCK {
-                    configuration.log("accept on the shared listener failed: \(String(cString: strerror(errno)))")
-                }
-                break
+            let (client, error) = acceptOne(descriptor)
+            if client >= 0 {
+                serviceState.acceptBackoff.succeeded()
+                _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+                adoptAccepted(client, into: vhost)
+                continue
             }
-            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-            adoptAccepted(client, into: vhost)
+            if error == ECONNABORTED || error == EINTR { continue }
+            if AcceptBackoff.exhaustsResources(error) {
+                pauseSharedListener(listener, after: error)
+            } else if error != EAGAIN && error != EWOULDBLOCK {
+                // EAGAIN: the backlog is empty. Anything else: log and wait for the next wake.
+                configuration.log("accept on the shared listener failed: \(String(cString: strerror(error)))")
+            }
+            break
         }
         return 0
+    }
+
+    /// One accept(2), or the failure the fault-injection point (``AcceptFaultInjection``) asks for; the error is
+    /// errno read right after the call.
+    private func acceptOne(_ descriptor: Int32) -> (client: Int32, error: Int32) {
+        if let injected = configuration.acceptFaults?.take() { return (-1, injected) }
+        // accept, not accept4: Swift's Glibc hides the GNU extension. lws makes the socket non-blocking
+        // when it adopts it; close-on-exec is set by the caller (lws's own listener sets none).
+        let client = accept(descriptor, nil, nil)
+        return (client, client < 0 ? errno : 0)
+    }
+
+    /// Out of descriptors or memory: the connection stays in the backlog and the socket stays readable, so stop
+    /// polling it (see ``AcceptBackoff``) until ``resumeSharedListenerIfDue()`` — one log line and one
+    /// `acceptBackoffs` per episode, however many failures it holds.
+    private func pauseSharedListener(_ listener: OpaquePointer, after error: Int32) {
+        let pause = serviceState.acceptBackoff.failed(at: .now)
+        serviceState.pausedListener = listener
+        statistics.countAcceptResourceFailure()
+        // Called inside RAW_RX_FILE, lws applies this as the callback returns (user_callback_handle_rxflow ->
+        // __lws_rx_flow_control -> __lws_change_pollfd): POLLIN off, on poll and on libev alike.
+        lws_rx_flow_control(listener, 0)
+        guard pause.episodeStarted else { return }
+        statistics.countAcceptBackoff()
+        configuration.log("accept on the shared listener failed: \(String(cString: strerror(error))); not accepting "
+                          + "for \(pause.pauseMilliseconds) ms, doubling up to "
+                          + "\(AcceptBackoff.acceptBackoffMillisecondsMax) ms until an accept succeeds")
+    }
+
+    /// From the transport's 50 ms timer: polls the paused listener again once its pause is over (so a pause
+    /// lasts up to one timer interval longer than asked).
+    func resumeSharedListenerIfDue() {
+        serviceState.assertOnServiceThread()
+        guard let listener = serviceState.pausedListener,
+              serviceState.acceptBackoff.resumeIfDue(at: .now) else { return }
+        serviceState.pausedListener = nil
+        // Outside any callback of this wsi, lws applies it at once. The wsi is valid: lws closes the raw-file
+        // listener only when the context is destroyed (RAW_RX_FILE always returns 0).
+        lws_rx_flow_control(listener, 1)
     }
 
     /// What lws's listener does between accept and adopt: socket options, then the network filter (which

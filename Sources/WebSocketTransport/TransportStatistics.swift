@@ -12,6 +12,9 @@ public final class TransportStatistics: Sendable {
     private let framesPerCallbackMax = Atomic<Int>(0)
     private let serviceWakeCount = Atomic<Int>(0)
     private let writeOnWakeCount = Atomic<Int>(0)
+    private let listenerWakeCount = Atomic<Int>(0)
+    private let acceptResourceFailureCount = Atomic<Int>(0)
+    private let acceptBackoffCount = Atomic<Int>(0)
 
     public init() {}
 
@@ -37,11 +40,25 @@ public final class TransportStatistics: Sendable {
     /// back when the socket is writeable (see `ServerCore.writeOnWake`).
     public var writesOnWake: Int { writeOnWakeCount.load(ordering: .relaxed) }
 
+    /// `reusePort`: times lws reported the shared listener readable (`LWS_CALLBACK_RAW_RX_FILE`). Each wake
+    /// accepts up to 64 connections, so under a steady stream of connects this grows slower than they do; a
+    /// listener that spins would make it grow by thousands a second.
+    public var listenerWakes: Int { listenerWakeCount.load(ordering: .relaxed) }
+    /// `reusePort`: accepts that failed for lack of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM);
+    /// each paused the listener (see `acceptBackoffs`).
+    public var acceptResourceFailures: Int { acceptResourceFailureCount.load(ordering: .relaxed) }
+    /// `reusePort`: back-off episodes, each from a first such failure to the next accept that succeeded, with
+    /// pauses of 100 ms doubling to 1 s in between; each is logged once.
+    public var acceptBackoffs: Int { acceptBackoffCount.load(ordering: .relaxed) }
+
     func countSlowConsumerClose() { slowConsumerCloseCount.add(1, ordering: .relaxed) }
     func countForcedClose() { forcedCloseCount.add(1, ordering: .relaxed) }
     func countRefusedHandshake() { refusedHandshakeCount.add(1, ordering: .relaxed) }
     func countLimitRefusal() { limitRefusalCount.add(1, ordering: .relaxed) }
     func countServiceWake() { serviceWakeCount.add(1, ordering: .relaxed) }
+    func countListenerWake() { listenerWakeCount.add(1, ordering: .relaxed) }
+    func countAcceptResourceFailure() { acceptResourceFailureCount.add(1, ordering: .relaxed) }
+    func countAcceptBackoff() { acceptBackoffCount.add(1, ordering: .relaxed) }
 
     /// One writeable callback (or one write on a wake-up, `onWake`) wrote `frames` messages (service thread only,
     /// so the maximum needs no CAS loop).

@@ -74,6 +74,9 @@ public struct WebSocketServerConfiguration: Sendable {
         FileHandle.standardError.write(Data("[WebSocketTransport] \(line)\n".utf8))
     }
 
+    /// Test-only fault-injection point (see ``AcceptFaultInjection``): nil in the product, so inert.
+    var acceptFaults: AcceptFaultInjection?
+
     public init() {}
 
     /// True when both TLS paths are set.
