@@ -1,6 +1,6 @@
 import Glibc
 
-/// When the `reusePort` listener is left unpolled after accept(2) ran out of a resource, and for how long.
+/// When the listener is left unpolled after accept(2) ran out of a resource, and for how long.
 ///
 /// EMFILE, ENFILE, ENOBUFS and ENOMEM leave the connection in the kernel's backlog, so the listening socket
 /// stays readable: polled on, it would wake the service thread at once, forever, starving every connection.

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// A fault-injection point, like the test-only SQLite VFS `CSQLiteFaults`: armed, it makes the next
-/// `failures` accepts on a `reusePort` listener fail with `error` (e.g. EMFILE) without calling accept(2), so
+/// `failures` accepts on the listener fail with `error` (e.g. EMFILE) without calling accept(2), so
 /// the connection stays in the backlog exactly as under a real EMFILE. Compiled into the product but inert: only
 /// a server whose `WebSocketServerConfiguration.acceptFaults` is set (internal; tests set it through
 /// `@testable import`) consults one, and an unarmed one changes nothing. Lowering RLIMIT_NOFILE instead would hit

@@ -115,8 +115,8 @@ final class LwsResources: @unchecked Sendable {
     func creationInfo(configuration: WebSocketServerConfiguration, user: UnsafeMutableRawPointer,
                       libevLoop: UnsafeMutableRawPointer?) -> lws_context_creation_info {
         var info = lws_context_creation_info()
-        // With reusePort the transport listens itself (SharedListener) and lws only serves adopted sockets.
-        info.port = configuration.reusePort ? CONTEXT_PORT_NO_LISTEN_SERVER : Int32(configuration.port)
+        // The transport listens itself (TransportListener) and lws only serves the sockets it adopts.
+        info.port = CONTEXT_PORT_NO_LISTEN_SERVER
         if !["", "0.0.0.0", "::", "*"].contains(configuration.host) {
             info.iface = UnsafePointer(keep(configuration.host))
         }

@@ -14,8 +14,8 @@ func transportProtocolCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_rea
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
         return core.serviceState.shutdownDeadline == nil ? 0 : -1
     case LWS_CALLBACK_RAW_RX_FILE:
-        // Only the reusePort listener is adopted as a raw file (see SharedListener).
-        return core.acceptSharedConnections(wsi)
+        // Only the listening socket is adopted as a raw file (see TransportListener).
+        return core.acceptConnections(wsi)
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return core.confirmUpgrade(wsi)
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
@@ -59,7 +59,7 @@ func transportProtocolCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_rea
 func transportTimerCallback(_ sul: UnsafeMutablePointer<lws_sorted_usec_list_t>?) {
     guard let sul, let owner = bankhub_lws_timer_owner(sul) else { return }
     let core = Unmanaged<ServerCore>.fromOpaque(owner).takeUnretainedValue()
-    core.resumeSharedListenerIfDue()
+    core.resumeTransportListenerIfDue()
     core.serviceWoken()
     core.armTimer()
 }

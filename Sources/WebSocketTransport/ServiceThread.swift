@@ -22,8 +22,8 @@ extension ServerCore {
         serviceState.libevLoop = libevLoop
         var info = resources.creationInfo(configuration: configuration, user: owner, libevLoop: libevLoop)
         lws_set_log_level(LLL_ERR | LLL_WARN, nil)
-        let listener: SharedListener?
-        do { listener = try openSharedListener() } catch {
+        let listener: TransportListener
+        do { listener = try openTransportListener() } catch {
             report(.failed(error))
             mailbox.finish()
             return
@@ -72,25 +72,19 @@ extension ServerCore {
         return loop
     }
 
-    /// The port connections arrive on: lws's own listener's, or the shared listener's once lws adopted it.
+    /// The port connections arrive on, once lws adopted the listening socket.
     private func listeningPort(_ context: OpaquePointer,
-                               listener: consuming SharedListener?) throws(WebSocketServerError) -> Int {
+                               listener: consuming TransportListener) throws(WebSocketServerError) -> Int {
         let vhost = lws_get_vhost_by_name(context, "default")
-        guard let listener else { return Int(lws_get_vhost_listen_port(vhost)) }
         let port = listener.port
         guard let vhost else { throw WebSocketServerError(.contextCreationFailed, "libwebsockets made no vhost") }
         try listener.handOver(to: vhost)
         return port
     }
 
-    /// lws says only "failed"; a bind probe tells "port taken" apart from the rest.
+    /// lws says only "failed" (the port is already ours by then, so it is not the address).
     private func creationError() -> WebSocketServerError {
         let address = "\(configuration.host):\(configuration.port)"
-        // With reusePort our own listener already holds the port, so the probe would blame it wrongly.
-        if configuration.port != 0 && !configuration.reusePort
-            && SocketProbe.addressInUse(host: configuration.host, port: configuration.port) {
-            return WebSocketServerError(.addressInUse, "cannot listen on \(address): address already in use")
-        }
         return WebSocketServerError(.contextCreationFailed,
                                     "libwebsockets could not create a context for \(address) (see its log)")
     }

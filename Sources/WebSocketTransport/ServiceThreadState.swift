@@ -39,8 +39,8 @@ final class ServiceThreadState: @unchecked Sendable {
     /// Set when shutdown has closed every connection (or gave up waiting): the loop must end.
     var loopExitRequested = false
     var shutdownDeadline: ContinuousClock.Instant?
-    /// `reusePort`: whether the listener is paused after accept ran out of descriptors or memory, and the
-    /// listener's wsi while it is (ServerCore+SharedListener.swift).
+    /// Whether the listener is paused after accept ran out of descriptors or memory, and the
+    /// listener's wsi while it is (ServerCore+Listener.swift).
     var acceptBackoff = AcceptBackoff()
     var pausedListener: OpaquePointer?
     private var serviceThread: pthread_t?

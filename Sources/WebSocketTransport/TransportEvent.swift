@@ -73,7 +73,7 @@ public struct WebSocketServerError: Error, Sendable, Equatable, CustomStringConv
         case addressInUse
         /// libwebsockets refused to create its context (see its log lines on stderr).
         case contextCreationFailed
-        /// `reusePort`: the transport's own listening socket could not be made (socket, bind, listen or
+        /// The transport's own listening socket could not be made (socket, bind, listen or
         /// resolving the host failed for a reason other than the address being taken; errno in the description).
         case listenFailed
         /// `start()` was called twice, or after `shutdown()`.

@@ -40,14 +40,14 @@ public final class TransportStatistics: Sendable {
     /// back when the socket is writeable (see `ServerCore.writeOnWake`).
     public var writesOnWake: Int { writeOnWakeCount.load(ordering: .relaxed) }
 
-    /// `reusePort`: times lws reported the shared listener readable (`LWS_CALLBACK_RAW_RX_FILE`). Each wake
+    /// Times lws reported the listener readable (`LWS_CALLBACK_RAW_RX_FILE`). Each wake
     /// accepts up to 64 connections, so under a steady stream of connects this grows slower than they do; a
     /// listener that spins would make it grow by thousands a second.
     public var listenerWakes: Int { listenerWakeCount.load(ordering: .relaxed) }
-    /// `reusePort`: accepts that failed for lack of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM);
+    /// Accepts that failed for lack of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM);
     /// each paused the listener (see `acceptBackoffs`).
     public var acceptResourceFailures: Int { acceptResourceFailureCount.load(ordering: .relaxed) }
-    /// `reusePort`: back-off episodes, each from a first such failure to the next accept that succeeded, with
+    /// Back-off episodes, each from a first such failure to the next accept that succeeded, with
     /// pauses of 100 ms doubling to 1 s in between; each is logged once.
     public var acceptBackoffs: Int { acceptBackoffCount.load(ordering: .relaxed) }
 

@@ -37,7 +37,7 @@ public final class WebSocketServer: Sendable {
     }
 
     /// Creates the lws context, binds, and starts the service thread. Throws ``WebSocketServerError``
-    /// (`.addressInUse` when the port is taken; `.listenFailed` when a `reusePort` socket cannot be made).
+    /// (`.addressInUse` when the port is taken; `.listenFailed` when the listening socket cannot be made otherwise).
     public func start() throws {
         let mayStart = core.lifecycle.withLock { state -> Bool in
             guard case .created = state else { return false }

@@ -8,7 +8,7 @@ public struct WebSocketServerConfiguration: Sendable {
     public var port: Int = 8080
     /// SO_REUSEPORT: several servers (hub processes) may listen on the same host and port; the kernel spreads
     /// new connections among them. The transport then makes the listening socket itself and hands accepted
-    /// connections to lws (see `SharedListener`), because lws 4.1 with one service thread never sets the option.
+    /// connections to lws (see `TransportListener`), because lws 4.1 with one service thread never sets the option.
     /// Off by default, so a second server on a taken port fails to start with `.addressInUse`; with it on,
     /// every server on the port must have it on.
     public var reusePort: Bool = false

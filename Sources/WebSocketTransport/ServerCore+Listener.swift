@@ -1,32 +1,33 @@
 import CLibWebSockets
 import Glibc
 
-/// `reusePort`: the service-thread side of ``SharedListener``. lws reports the adopted listening socket readable
-/// as `LWS_CALLBACK_RAW_RX_FILE`; this accepts and gives each connection to lws as its own listener would, so
-/// everything after the accept (handshake checks, admission limits, TLS) is the same code path.
+/// The service-thread side of ``TransportListener``. lws reports the adopted listening socket readable as
+/// `LWS_CALLBACK_RAW_RX_FILE`; this accepts and gives each connection to lws as its own listener would, so
+/// everything after the accept (handshake checks, admission limits, TLS) is lws's code path, and an accept that
+/// runs out of descriptors pauses the listener instead of spinning (``AcceptBackoff``).
 extension ServerCore {
     /// Connections accepted per wake of the service thread; the rest wait in the kernel's backlog for the next
     /// pass (the loop is level-triggered), so a burst of connects cannot starve open connections.
-    static let sharedAcceptsPerWakeMax = 64
+    static let acceptsPerWakeMax = 64
 
-    /// Opens the shared listener when `reusePort` is on; nil when lws listens by itself.
-    func openSharedListener() throws(WebSocketServerError) -> SharedListener? {
-        guard configuration.reusePort else { return nil }
-        return try SharedListener.open(host: configuration.host, port: configuration.port)
+    /// Opens the listening socket (with SO_REUSEPORT when `reusePort` is on).
+    func openTransportListener() throws(WebSocketServerError) -> TransportListener {
+        try TransportListener.open(host: configuration.host, port: configuration.port,
+                                   reusePort: configuration.reusePort)
     }
 
-    /// Accepts up to ``sharedAcceptsPerWakeMax`` pending connections on `listener` (the raw-file wsi) and
+    /// Accepts up to ``acceptsPerWakeMax`` pending connections on `listener` (the raw-file wsi) and
     /// adopts each into its vhost. Always 0: a nonzero return would make lws close the listener.
-    func acceptSharedConnections(_ listener: OpaquePointer) -> Int32 {
+    func acceptConnections(_ listener: OpaquePointer) -> Int32 {
         serviceState.assertOnServiceThread()
-        guard configuration.reusePort, let vhost = lws_get_vhost(listener) else {
-            preconditionFailure("RAW_RX_FILE on a server without a shared listener")
+        guard let vhost = lws_get_vhost(listener) else {
+            preconditionFailure("RAW_RX_FILE from a wsi without a vhost")
         }
         statistics.countListenerWake()
         // A readiness lws had already collected when the pause began: the backlog waits for the resume.
         guard !serviceState.acceptBackoff.isPaused else { return 0 }
         let descriptor = lws_get_socket_fd(listener)
-        for _ in 0..<Self.sharedAcceptsPerWakeMax {
+        for _ in 0..<Self.acceptsPerWakeMax {
             let (client, error) = acceptOne(descriptor)
             if client >= 0 {
                 serviceState.acceptBackoff.succeeded()
@@ -36,10 +37,10 @@ extension ServerCore {
             }
             if error == ECONNABORTED || error == EINTR { continue }
             if AcceptBackoff.exhaustsResources(error) {
-                pauseSharedListener(listener, after: error)
+                pauseTransportListener(listener, after: error)
             } else if error != EAGAIN && error != EWOULDBLOCK {
                 // EAGAIN: the backlog is empty. Anything else: log and wait for the next wake.
-                configuration.log("accept on the shared listener failed: \(String(cString: strerror(error)))")
+                configuration.log("accept on the listener failed: \(String(cString: strerror(error)))")
             }
             break
         }
@@ -57,9 +58,9 @@ extension ServerCore {
     }
 
     /// Out of descriptors or memory: the connection stays in the backlog and the socket stays readable, so stop
-    /// polling it (see ``AcceptBackoff``) until ``resumeSharedListenerIfDue()`` — one log line and one
+    /// polling it (see ``AcceptBackoff``) until ``resumeTransportListenerIfDue()`` — one log line and one
     /// `acceptBackoffs` per episode, however many failures it holds.
-    private func pauseSharedListener(_ listener: OpaquePointer, after error: Int32) {
+    private func pauseTransportListener(_ listener: OpaquePointer, after error: Int32) {
         let pause = serviceState.acceptBackoff.failed(at: .now)
         serviceState.pausedListener = listener
         statistics.countAcceptResourceFailure()
@@ -68,14 +69,14 @@ extension ServerCore {
         lws_rx_flow_control(listener, 0)
         guard pause.episodeStarted else { return }
         statistics.countAcceptBackoff()
-        configuration.log("accept on the shared listener failed: \(String(cString: strerror(error))); not accepting "
+        configuration.log("accept on the listener failed: \(String(cString: strerror(error))); not accepting "
                           + "for \(pause.pauseMilliseconds) ms, doubling up to "
                           + "\(AcceptBackoff.acceptBackoffMillisecondsMax) ms until an accept succeeds")
     }
 
     /// From the transport's 50 ms timer: polls the paused listener again once its pause is over (so a pause
     /// lasts up to one timer interval longer than asked).
-    func resumeSharedListenerIfDue() {
+    func resumeTransportListenerIfDue() {
         serviceState.assertOnServiceThread()
         guard let listener = serviceState.pausedListener,
               serviceState.acceptBackoff.resumeIfDue(at: .now) else { return }

@@ -1,14 +1,16 @@
 import CLibWebSockets
 import Glibc
 
-/// The listening socket of a `reusePort` server, made by the transport because lws cannot: Debian's lws 4.1.6
-/// is built with `LWS_MAX_SMP 1` and sets SO_REUSEPORT only for several service threads, and
-/// `LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE` only matters on Windows. The vhost is created without a listener
+/// The server's listening socket, made by the transport rather than lws for two reasons: `reusePort` (Debian's
+/// lws 4.1.6 is built with `LWS_MAX_SMP 1` and sets SO_REUSEPORT only for several service threads, and
+/// `LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE` only matters on Windows), and accept failures (lws 4.1.6's own listener
+/// keeps polling a socket whose accept fails with EMFILE: a busy loop; ours pauses, see ``AcceptBackoff``).
+/// The vhost is created without a listener
 /// (`CONTEXT_PORT_NO_LISTEN_SERVER`); this socket is adopted by lws as a raw file descriptor, so its readiness
-/// arrives on the service thread as `LWS_CALLBACK_RAW_RX_FILE` (see `ServerCore.acceptSharedConnections`).
+/// arrives on the service thread as `LWS_CALLBACK_RAW_RX_FILE` (see `ServerCore.acceptConnections`).
 ///
 /// Owns the descriptor until ``handOver(to:)``; dropped before that, it closes it.
-struct SharedListener: ~Copyable {
+struct TransportListener: ~Copyable {
     /// Connections the kernel may queue on this socket before they are accepted (the listen(2) backlog, capped
     /// by `net.core.somaxconn`); the same value lws gives its own listener (`LWS_SOMAXCONN`).
     static let backlogConnectionsMax = SOMAXCONN
@@ -27,9 +29,10 @@ struct SharedListener: ~Copyable {
         Glibc.close(descriptor)
     }
 
-    /// socket, SO_REUSEADDR + SO_REUSEPORT, bind, listen; non-blocking and close-on-exec. `.addressInUse` when
-    /// a socket without SO_REUSEPORT (or another user's) holds the address, `.listenFailed` for the rest.
-    static func open(host: String, port: Int) throws(WebSocketServerError) -> SharedListener {
+    /// socket, SO_REUSEADDR (+ SO_REUSEPORT with `reusePort`), bind, listen; non-blocking and close-on-exec.
+    /// `.addressInUse` when the address is held (with `reusePort`: by a socket without SO_REUSEPORT, or another
+    /// user's), `.listenFailed` for the rest.
+    static func open(host: String, port: Int, reusePort: Bool) throws(WebSocketServerError) -> TransportListener {
         let label = "\(host):\(port)"
         let resolved = try resolve(host: host, port: port)
         var address = resolved.address
@@ -39,10 +42,11 @@ struct SharedListener: ~Copyable {
         guard descriptor >= 0 else { throw failure(.listenFailed, "socket() for \(label)") }
         var yes: Int32 = 1
         let size = socklen_t(MemoryLayout<Int32>.size)
+        // SO_REUSEADDR as lws sets it: a restarted hub binds while old connections sit in TIME_WAIT.
         guard setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, size) == 0,
-              setsockopt(descriptor, SOL_SOCKET, SO_REUSEPORT, &yes, size) == 0 else {
+              !reusePort || setsockopt(descriptor, SOL_SOCKET, SO_REUSEPORT, &yes, size) == 0 else {
             defer { Glibc.close(descriptor) }
-            throw failure(.listenFailed, "SO_REUSEPORT on \(label)")
+            throw failure(.listenFailed, "SO_REUSEADDR/SO_REUSEPORT on \(label)")
         }
         // C boundary: bind takes a sockaddr*; sockaddr_storage fits and aligns any family, and bind reads only
         // the `resolved.length` bytes getaddrinfo filled in.
@@ -55,8 +59,8 @@ struct SharedListener: ~Copyable {
             let inUse = errno == EADDRINUSE
             defer { Glibc.close(descriptor) }
             if inUse {
-                throw WebSocketServerError(.addressInUse, "cannot listen on \(label): address already in use "
-                                           + "by a socket without SO_REUSEPORT")
+                throw WebSocketServerError(.addressInUse, "cannot listen on \(label): address already in use"
+                                           + (reusePort ? " by a socket without SO_REUSEPORT" : ""))
             }
             throw failure(.listenFailed, "bind/listen on \(label)")
         }
@@ -64,7 +68,7 @@ struct SharedListener: ~Copyable {
             defer { Glibc.close(descriptor) }
             throw failure(.listenFailed, "getsockname on \(label)")
         }
-        return SharedListener(descriptor: descriptor, port: boundPort)
+        return TransportListener(descriptor: descriptor, port: boundPort)
     }
 
     /// Gives the socket to lws on `vhost` as a raw file descriptor (service thread, before the loop runs).
