@@ -40,7 +40,8 @@ public final class BusEventFanout: EventFanout {
     private let filler: EventGapFiller
     private let state = Mutex(State())
 
-    /// Starts a task that watches `bus`'s link events (it ends when the connection closes).
+    /// Starts a task that watches `bus`'s link events (it ends when the connection closes): on `connected` and
+    /// `reconnected` every followed stream is read from the store after its last delivered seq.
     public init(local: LocalEventFanout, bus: NATSConnection, filler: @escaping EventGapFiller) {
         precondition(bus.configuration.noEcho, "a hub must not receive its own events back: open the bus with noEcho")
         self.local = local
@@ -48,7 +49,8 @@ public final class BusEventFanout: EventFanout {
         self.filler = filler
         let events = bus.events
         Task { [weak self] in
-            for await event in events where event == .reconnected {
+            // `.connected` too: a hub that started before NATS was up may have missed events meanwhile.
+            for await event in events where event == .reconnected || event == .connected {
                 guard let self else { return }
                 self.fillAll()
             }

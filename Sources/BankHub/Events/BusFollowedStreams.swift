@@ -46,8 +46,7 @@ struct BusFollowedStreams {
     private(set) var streams: [String: Followed] = [:]
     private var byConnection: [ConnectionID: Set<String>] = [:]
     private var nextSubscriptionID: UInt64 = 1
-    /// Filler calls that threw or returned nothing usable (the range stays missing; the next message or
-    /// reconnect asks again).
+    /// Filler calls that threw (the range stays missing; the next message or reconnect asks again).
     private(set) var fillFailures = 0
 
     /// Adds a follower; returns the new subscription id when `stream` was not followed before (the caller
@@ -132,30 +131,25 @@ struct BusFollowedStreams {
     }
 
     private mutating func admit(_ event: StoredEvent, filler: EventGapFiller, into out: inout [StoredEvent]) {
-        guard let phase = streams[event.stream]?.phase, event.seq >= 1 else { return }
-        switch phase {
-        case .pending(var held, let fillToLatest):
-            let overflow = held.count >= Self.pendingEventsMax
-            if overflow { held = [] } else { held.append(event) }
-            streams[event.stream]?.phase = .pending(held: held, fillToLatest: fillToLatest || overflow)
-        case .live(var tracker):
-            switch tracker.receive(EventEnvelope(stream: event.stream, seq: UInt64(event.seq), event: [])) {
-            case .deliver:
+        guard event.seq >= 1, let isLive = streams[event.stream]?.phase.isLive else { return }
+        // Mutated in place (no local copy of the phase), so the held array is not copied per event.
+        guard isLive else { return streams[event.stream]!.phase.hold(event) }
+        guard case .live(var tracker)? = streams[event.stream]?.phase else { return }
+        switch tracker.receive(EventEnvelope(stream: event.stream, seq: UInt64(event.seq), event: [])) {
+        case .deliver:
+            out.append(event)
+        case .dropDuplicate:
+            break
+        case .fillGap(_, let from, let to):
+            let filled = fillRange(event.stream, from: Int64(from), through: Int64(to) - 1, filler: filler, &tracker)
+            out += filled
+            // The event in hand follows the fill only if the fill reached the seq just before it.
+            if (filled.last?.seq ?? Int64(from) - 1) == event.seq - 1 {
+                tracker.filled(stream: event.stream, through: UInt64(event.seq))
                 out.append(event)
-            case .dropDuplicate:
-                break
-            case .fillGap(_, let from, let to):
-                let filled = fillRange(event.stream, from: Int64(from), through: Int64(to) - 1, filler: filler,
-                                       &tracker)
-                out += filled
-                // The event in hand follows the fill only if the fill reached the seq just before it.
-                if (filled.last?.seq ?? Int64(from) - 1) == event.seq - 1 {
-                    tracker.filled(stream: event.stream, through: UInt64(event.seq))
-                    out.append(event)
-                }
             }
-            streams[event.stream]?.phase = .live(tracker)
         }
+        streams[event.stream]?.phase = .live(tracker)
     }
 
     /// Reads `stream` after its last delivered seq to its end.
@@ -201,5 +195,22 @@ struct BusFollowedStreams {
         if let last = out.last { tracker.filled(stream: stream, through: UInt64(last.seq)) }
         assert(out.isEmpty || (out.first?.seq == from && out.last!.seq <= to))
         return out
+    }
+}
+
+extension BusFollowedStreams.Phase {
+    var isLive: Bool {
+        if case .live = self { return true }
+        return false
+    }
+
+    /// Holds one more event while pending; past `pendingEventsMax` lets all go and owes a fill instead.
+    mutating func hold(_ event: StoredEvent) {
+        guard case .pending(var held, let fillToLatest) = self else { return }
+        // Released first, so `held` is the array's only reference and the append does not copy it.
+        self = .pending(held: [], fillToLatest: fillToLatest)
+        let overflow = held.count >= BusFollowedStreams.pendingEventsMax
+        if overflow { held = [] } else { held.append(event) }
+        self = .pending(held: held, fillToLatest: fillToLatest || overflow)
     }
 }
