@@ -28,6 +28,26 @@ struct BusEventFanoutTests {
         #expect(a.fanout.statistics == .init() && b.fanout.statistics == .init())
     }
 
+    /// The bus never hands a hub its own events back (no echo): a raw subscription on A's own connection gets
+    /// nothing of what A publishes, while the same subscription on B's connection gets it.
+    @Test func hubsOwnEventsDoNotComeBackOverTheBus() async throws {
+        let (peer, store) = try await (NATSPeer.start(), EventStore())
+        let (a, b) = try (TestHub(peer, store), TestHub(peer, store))
+        let (onA, onB) = try (a.bus.subscribe(BusSubjects.events(of: "user:7")),
+                              b.bus.subscribe(BusSubjects.events(of: "user:7")))
+        try a.bus.flush()
+        try b.bus.flush()
+        a.fanout.publish([event("user:7", 1)])
+        try a.bus.flush()
+        var fromB = onB.messages.makeAsyncIterator()
+        #expect(await fromB.next()?.payload == BusEventCodec.envelope(event("user:7", 1)).encoded())
+        // The flush's answer follows any echo on A's link; the pause lets libnats's thread hand it over.
+        try await Task.sleep(for: .milliseconds(200))
+        onA.unsubscribe()
+        var fromA = onA.messages.makeAsyncIterator()
+        #expect(await fromA.next() == nil)
+    }
+
     /// A hub subscribes to a stream's subject only while one of its connections follows it: B, following only
     /// `user:8`, gets nothing of `user:7`; its bus subscription ends with its last follower.
     @Test func hubWithoutSubscriberOfAStreamReceivesNothingOfIt() async throws {
