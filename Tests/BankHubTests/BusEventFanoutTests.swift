@@ -49,7 +49,8 @@ struct BusEventFanoutTests {
     }
 
     /// A hub subscribes to a stream's subject only while one of its connections follows it: B, following only
-    /// `user:8`, gets nothing of `user:7`; its bus subscription ends with its last follower.
+    /// `user:8`, gets nothing of `user:7`; a bus subscription ends with its stream's last follower (unsubscribe,
+    /// revoke or drop).
     @Test func hubWithoutSubscriberOfAStreamReceivesNothingOfIt() async throws {
         let (peer, store) = try await (NATSPeer.start(), EventStore())
         let (a, b) = try (TestHub(peer, store), TestHub(peer, store))
@@ -63,9 +64,12 @@ struct BusEventFanoutTests {
         try a.bus.flush()
         try await Task.sleep(for: .milliseconds(300))
         #expect(b.sink.all.map(\.text).allSatisfy { !$0.contains("user:7") })
+        try b.follow(4, "user:9")
         b.fanout.unsubscribe(2, stream: "user:8")
-        #expect(b.fanout.busSubscriptions == ["user:8"])
-        b.fanout.drop(3)
+        #expect(b.fanout.busSubscriptions == ["user:8", "user:9"])
+        #expect(b.fanout.revoke(3, where: { $0.hasPrefix("user:") }) == ["user:8"])
+        #expect(b.fanout.busSubscriptions == ["user:9"])
+        b.fanout.drop(4)
         #expect(b.fanout.busSubscriptions.isEmpty)
     }
 
