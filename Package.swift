@@ -54,6 +54,7 @@ let package = Package(
         // The hub: connections, sessions, dispatch, ledger service, fan-out.
         .target(name: "BankHub", dependencies: [
             "BankCore", "BankWire", "BankCrypto", "BankStore", "DedicatedThreads", "WebSocketTransport", "SMTPClient",
+            "BankBus",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -100,7 +101,8 @@ let package = Package(
         .testTarget(name: "BankBusTests", dependencies: ["BankBus", "NATSTestPeer"]),
         .testTarget(name: "BankHubTests", dependencies: [
             "BankHub", "BankCore", "BankCrypto", "BankStore", "BankWire", "WebSocketClient", "WebSocketTransport",
-            "SMTPTestPeer", "CSQLiteFaults", .product(name: "Logging", package: "swift-log"),
+            "SMTPTestPeer", "CSQLiteFaults", "BankBus", "NATSTestPeer",
+            .product(name: "Logging", package: "swift-log"),
         ]),
     ]
 )

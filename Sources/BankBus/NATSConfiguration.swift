@@ -17,6 +17,9 @@ public struct NATSConfiguration: Sendable {
     public var connectTimeoutMilliseconds: Int = 2_000
     /// Name shown by the server's monitoring, e.g. "bankhub-3".
     public var name: String = "bankhub"
+    /// When true the server does not send this connection's own publishes back to its own subscriptions
+    /// (NATS no-echo): a hub has already delivered its own events to its own subscribers.
+    public var noEcho: Bool = false
 
     public init(urls: [String]) {
         self.urls = urls

@@ -103,6 +103,7 @@ public final class NATSConnection: Sendable {
             } },
             { natsOptions_SetNoRandomize(options, true) },
             { natsOptions_SetName(options, configuration.name) },
+            { natsOptions_SetNoEcho(options, configuration.noEcho) },
             { natsOptions_SetTimeout(options, Int64(configuration.connectTimeoutMilliseconds)) },
             { natsOptions_SetMaxReconnect(options, -1) },
             { natsOptions_SetReconnectWait(options, Int64(configuration.reconnectWaitMilliseconds)) },
