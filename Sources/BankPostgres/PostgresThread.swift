@@ -7,7 +7,7 @@ import Synchronization
 /// `process` in groups of at most `jobsMax`, which is how many callers' operations share one transaction.
 /// The thread itself is a `DedicatedThread` (wake-up, stop, join, OS name), like BankStore's connection threads.
 final class PostgresThread<Job: Sendable>: Sendable {
-    private let pending = JobQueue<Job>()
+    private let pending = LockedQueue<Job>()
     private let thread: DedicatedThread
     let jobsMax: Int
 
@@ -17,18 +17,7 @@ final class PostgresThread<Job: Sendable>: Sendable {
         precondition(jobsMax > 0, "a group holds at least one job")
         self.jobsMax = jobsMax
         let pending = self.pending
-        let opened = DispatchSemaphore(value: 0)
-        let openError = Mutex<PostgresError?>(nil)
-        thread = DedicatedThread(name: name) { control in
-            let connection: PostgresConnection
-            do throws(PostgresError) {
-                connection = try open()
-            } catch {
-                openError.withLock { $0 = error }
-                opened.signal()
-                return
-            }
-            opened.signal()
+        thread = try DedicatedThread.opening(name: name, open: open) { connection, control in
             // Runs until `stop`, then runs what is still queued and returns (closing the connection).
             while true {
                 let more = control.waitForWork()
@@ -38,8 +27,6 @@ final class PostgresThread<Job: Sendable>: Sendable {
                 if !more { return }
             }
         }
-        opened.wait()
-        if let error = openError.withLock({ $0 }) { throw error }
     }
 
     /// Queues `job`; wakes the thread when the queue was empty.
@@ -53,24 +40,3 @@ final class PostgresThread<Job: Sendable>: Sendable {
     }
 }
 
-/// The jobs waiting for a `PostgresThread`, shared by the caller's side and the thread's body.
-private final class JobQueue<Job: Sendable>: Sendable {
-    private let jobs = Mutex<[Job]>([])
-
-    /// Appends `job`; true when the queue was empty (the thread may be asleep).
-    func append(_ job: Job) -> Bool {
-        jobs.withLock { queue in
-            queue.append(job)
-            return queue.count == 1
-        }
-    }
-
-    /// Removes and returns up to `jobsMax` jobs from the front.
-    func take(max jobsMax: Int) -> [Job] {
-        jobs.withLock { queue in
-            let count = min(queue.count, jobsMax)
-            defer { queue.removeFirst(count) }
-            return Array(queue.prefix(count))
-        }
-    }
-}

@@ -47,6 +47,34 @@ public final class DedicatedThread: Sendable {
         thread.start()
     }
 
+    /// Starts a thread that first opens its connection with `open`, then runs `body` with it; returns once
+    /// the connection is open, or throws what `open` threw (the thread has then ended). The connection is made,
+    /// used and closed on the thread alone, so it need not be `Sendable` (SQLite and libpq handles are not).
+    public static func opening<Connection, Failure: Error>(
+        name: String, open: @escaping @Sendable () throws(Failure) -> Connection,
+        body: @escaping @Sendable (Connection, Control) -> Void) throws(Failure) -> DedicatedThread {
+        let opened = DispatchSemaphore(value: 0)
+        let openError = Mutex<Failure?>(nil)
+        let thread = DedicatedThread(name: name) { control in
+            let connection: Connection
+            do throws(Failure) {
+                connection = try open()
+            } catch {
+                openError.withLock { $0 = error }
+                opened.signal()
+                return
+            }
+            opened.signal()
+            body(connection, control)
+        }
+        opened.wait()
+        if let error = openError.withLock({ $0 }) {
+            thread.stop()
+            throw error
+        }
+        return thread
+    }
+
     /// Names the running thread for the OS, so `/proc/PID/task/*/comm`, `top -H` and `perf` show it (Foundation's
     /// `Thread.name` alone does not reach the kernel on Linux). The kernel keeps 15 bytes of it.
     private static func nameRunningThread(_ name: String) {

@@ -23,18 +23,7 @@ final class ConnectionThread<Job: Sendable>: Sendable {
         precondition(batchJobsMax > 0, "a batch holds at least one job")
         self.batchJobsMax = batchJobsMax
         let pending = self.pending
-        let opened = DispatchSemaphore(value: 0)
-        let openError = Mutex<(any Error)?>(nil)
-        thread = DedicatedThread(name: name) { control in
-            let connection: SQLiteConnection
-            do {
-                connection = try open()
-            } catch {
-                openError.withLock { $0 = error }
-                opened.signal()
-                return
-            }
-            opened.signal()
+        thread = try DedicatedThread.opening(name: name, open: open) { connection, control in
             while true {
                 let more = control.waitForWork()
                 while true {
@@ -48,11 +37,6 @@ final class ConnectionThread<Job: Sendable>: Sendable {
                     return
                 }
             }
-        }
-        opened.wait()
-        if let error = openError.withLock({ $0 }) {
-            thread.stop()
-            throw error
         }
     }
 
