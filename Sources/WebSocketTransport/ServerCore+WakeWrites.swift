@@ -21,14 +21,17 @@ extension ServerCore {
     /// system calls besides the 19,000 sends. All connections are peeked under one lock and consumed under one
     /// more, not two locks each. Outside a callback even the first frame waits for `lws_send_pipe_choked` (which
     /// also tells lws that the write is deliberate), and a close is left to the callback: only its return value
-    /// makes lws send the close frame. HTTP exchanges and closing connections keep the callback too.
+    /// makes lws send the close frame. HTTP exchanges, closing connections and connections that received a
+    /// frame since their last writeable callback (a pong may be owed first: `receivedSinceWriteable`) keep the
+    /// callback too.
     func writeOnWake(_ ids: [ConnectionID]) {
         serviceState.assertOnServiceThread()
         var writes: [WakeWrite] = []
         writes.reserveCapacity(ids.count)
         for id in ids {
             guard let record = serviceState.records[id] else { continue }
-            if serviceState.exchanges[id] == nil && serviceState.closeDeadlines.deadline(of: id) == nil {
+            if serviceState.exchanges[id] == nil && serviceState.closeDeadlines.deadline(of: id) == nil
+                && !record.receivedSinceWriteable {
                 writes.append(WakeWrite(id: id, wsi: record.wsi))
             } else {
                 lws_callback_on_writable(record.wsi)

@@ -73,6 +73,7 @@ extension ServerCore {
         guard let id = session?.pointee.connectionID, id != 0,
               let record = serviceState.records[id] else { return 0 }
         let isLastPiece = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
+        if !record.receivedSinceWriteable { serviceState.records[id]?.receivedSinceWriteable = true }
         if record.discardingInbound {
             return 0
         }
@@ -143,6 +144,9 @@ extension ServerCore {
     /// written message besides our queue. Messages leave the queue (and its limits) once handed to lws.
     func writeable(_ wsi: OpaquePointer, session: UnsafeMutablePointer<SessionData>?) -> Int32 {
         serviceState.assertOnServiceThread()
+        if let id = session?.pointee.connectionID, serviceState.records[id]?.receivedSinceWriteable == true {
+            serviceState.records[id]?.receivedSinceWriteable = false
+        }
         guard let id = session?.pointee.connectionID, id != 0,
               let batch = outbound.withLock({ $0.queues[id]?.peek(within: .perCallback) }), !batch.isEmpty else {
             return 0

@@ -13,6 +13,11 @@ struct ConnectionRecord {
     var utf8 = UTF8Stream()
     /// True after a too-large message: the rest of its frames are dropped while the 1009 close runs.
     var discardingInbound = false
+    /// A data frame arrived since the last writeable callback. lws answers a ping in the writeable path, before
+    /// our callback, and never tells us of the ping; a ping may have come with that frame, so messages queued
+    /// now wait for the writeable callback instead of being written on the wake-up, and the pong leaves first
+    /// (RFC 6455 5.5.2; Autobahn 5.6, 5.7, 5.19, 5.20 check the order).
+    var receivedSinceWriteable = false
 }
 
 /// State only the lws service thread may touch: `struct lws *` handles, reassembly buffers, scratch.
