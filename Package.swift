@@ -83,13 +83,16 @@ let package = Package(
         .testTarget(name: "BankStoreTests", dependencies: ["BankCore", "BankStore", "CSQLiteFaults"]),
         .testTarget(name: "WebSocketTransportTests", dependencies: ["WebSocketTransport", "WebSocketClient"]),
         // A real local SMTP server (aiosmtpd in a child process) for the SMTP and notifier tests.
-        .target(name: "SMTPTestPeer", path: "Tests/SMTPTestPeer", exclude: ["smtp_peer.py"]),
+        // Loopback ports and the error type shared by the test peers below.
+        .target(name: "PeerSupport", path: "Tests/PeerSupport"),
+        .target(name: "SMTPTestPeer", dependencies: ["PeerSupport"], path: "Tests/SMTPTestPeer",
+                exclude: ["smtp_peer.py"]),
         .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient", "SMTPTestPeer"]),
         // PostgreSQL ledger (issue 14): libpq through a shim, and the ledger whose rules run inside PostgreSQL
         // transactions (group commit, accounts locked in id order). A test peer starts a throwaway server.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "BankPostgres", dependencies: ["BankCore", "CLibPQ", "DedicatedThreads"]),
-        .target(name: "PostgresTestPeer", path: "Tests/PostgresTestPeer"),
+        .target(name: "PostgresTestPeer", dependencies: ["PeerSupport"], path: "Tests/PostgresTestPeer"),
         .testTarget(name: "BankPostgresTests", dependencies: ["BankCore", "BankPostgres", "PostgresTestPeer"]),
 
         // Several-hub mode (issue 14): the NATS client library, the event bus over it, a real nats-server peer.
@@ -97,7 +100,7 @@ let package = Package(
         // Event bus between hubs: NATS connection, event envelope codec, per-stream gap tracking. No banking.
         .target(name: "BankBus", dependencies: ["CNATS"]),
         // A real nats-server child process on a free port, stoppable and restartable for fault tests.
-        .target(name: "NATSTestPeer", path: "Tests/NATSTestPeer"),
+        .target(name: "NATSTestPeer", dependencies: ["PeerSupport"], path: "Tests/NATSTestPeer"),
         .testTarget(name: "BankBusTests", dependencies: ["BankBus", "NATSTestPeer"]),
         .testTarget(name: "BankHubTests", dependencies: [
             "BankHub", "BankCore", "BankCrypto", "BankStore", "BankWire", "WebSocketClient", "WebSocketTransport",

@@ -1,4 +1,5 @@
 import Foundation
+import PeerSupport
 
 /// A real `nats-server` child process on 127.0.0.1 and a free port. `stop()` and `start()` keep the port, so
 /// clients can be tested across a server outage.
@@ -11,7 +12,7 @@ public final class NATSPeer: @unchecked Sendable {
 
     /// Starts nats-server on a free port and waits until it accepts connections.
     public static func start() async throws -> NATSPeer {
-        let peer = NATSPeer(port: try freePort())
+        let peer = NATSPeer(port: try LoopbackPorts.unused())
         try await peer.start()
         return peer
     }
@@ -35,13 +36,13 @@ public final class NATSPeer: @unchecked Sendable {
         try process.run()
         self.process = process
         for _ in 0..<200 {
-            if Self.accepts(port: port) { return }
+            if LoopbackPorts.accepts(port: port) { return }
             guard process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(25))
         }
         stop()
         let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        throw NATSPeerError(message: "nats-server did not start on port \(port): \(log)")
+        throw PeerError(message: "nats-server did not start on port \(port): \(log)")
     }
 
     /// Kills the server (SIGKILL: clients see the connection drop, as in a crash) and waits for it to exit.
@@ -57,44 +58,10 @@ public final class NATSPeer: @unchecked Sendable {
         let candidates = ["/usr/sbin/nats-server", "/usr/local/bin/nats-server"]
             + path.split(separator: ":").map { "\($0)/nats-server" }
         guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw NATSPeerError(message: "nats-server not found (apt install nats-server)")
+            throw PeerError(message: "nats-server not found (apt install nats-server)")
         }
         return found
     }
 
-    /// A port the kernel just handed out and released.
-    private static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
-                bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw NATSPeerError(message: "no free port: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 
-    private static func accepts(port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
-    }
-}
-
-public struct NATSPeerError: Error, CustomStringConvertible {
-    public let message: String
-    public var description: String { message }
 }

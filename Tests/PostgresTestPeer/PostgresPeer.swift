@@ -1,4 +1,5 @@
 import Foundation
+import PeerSupport
 
 /// A throwaway PostgreSQL server for tests: `initdb` in a temporary directory, `postgres` on a free port of
 /// 127.0.0.1 with its socket in that directory and fsync on, started and stopped with `pg_ctl`. When the tests
@@ -109,24 +110,6 @@ public final class PostgresPeer: Sendable {
 
     /// A local port that nothing listens on (bound, then released).
     public static func unusedPort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
-            }
-        }
-        guard bound else { throw PeerError(message: "no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        try LoopbackPorts.unused()
     }
-}
-
-public struct PeerError: Error, CustomStringConvertible {
-    public let message: String
-    public var description: String { message }
 }

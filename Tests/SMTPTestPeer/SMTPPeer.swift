@@ -1,4 +1,5 @@
 import Foundation
+import PeerSupport
 
 /// A real SMTP server (aiosmtpd, via smtp_peer.py) in a child process on 127.0.0.1, and the messages it
 /// received, as decoded by Python's email package.
@@ -134,34 +135,15 @@ public final class SMTPPeer {
     public static func unusedPort() throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
-        return try bindLoopback(descriptor)
+        return try LoopbackPorts.bind(descriptor)
     }
 
     /// A socket that listens but never accepts or speaks: connecting succeeds (the kernel's backlog), and
     /// then no greeting ever comes. Returns the descriptor (close it) and the port.
     public static func silentListener() throws -> (descriptor: Int32, port: Int) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        let port = try bindLoopback(descriptor)
+        let port = try LoopbackPorts.bind(descriptor)
         guard listen(descriptor, 8) == 0 else { throw PeerError(message: "listen failed") }
         return (descriptor, port)
     }
-
-    private static func bindLoopback(_ descriptor: Int32) throws -> Int {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw PeerError(message: "cannot bind a probe socket") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-}
-
-public struct PeerError: Error, CustomStringConvertible {
-    public let message: String
-    public var description: String { message }
 }
