@@ -40,7 +40,7 @@ struct BusEventFanoutTests {
         a.fanout.publish([event("user:7", 1)])
         try a.bus.flush()
         var fromB = onB.messages.makeAsyncIterator()
-        #expect(await fromB.next()?.payload == BusEventCodec.envelope(event("user:7", 1)).encoded())
+        #expect(await fromB.next()?.payload == hubsSeal.seal(BusEventCodec.envelope(event("user:7", 1)).encoded()))
         // The flush's answer follows any echo on A's link; the pause lets libnats's thread hand it over.
         try await Task.sleep(for: .milliseconds(200))
         onA.unsubscribe()
@@ -111,10 +111,35 @@ struct BusEventFanoutTests {
         configuration.noEcho = true
         let sender = try NATSConnection(configuration)
         defer { sender.close() }
-        try sender.publish(BusSubjects.events(of: "user:7"), BusEventCodec.envelope(events[4]).encoded())
+        try sender.publish(BusSubjects.events(of: "user:7"), hubsSeal.seal(BusEventCodec.envelope(events[4]).encoded()))
         try sender.flush()
         try await eventually { b.sink.frames(to: 2) == frames(events) }
         #expect(b.sink.all.count == events.count)
+    }
+
+    /// Someone who can publish on the bus but lacks the hubs' key (a leaked broker credential) sends a
+    /// well-formed envelope with a made-up balance, sealed under another key, then the same unsealed: the
+    /// subscriber never sees the made-up event, and each message makes B read the stream from the store, which
+    /// delivers the real events committed meanwhile.
+    @Test func messagesWithoutTheHubsSealAreNotDeliveredAndTheStreamIsReadFromTheStore() async throws {
+        let (peer, store) = try await (NATSPeer.start(), EventStore())
+        let b = try TestHub(peer, store)
+        try b.follow(2, "user:7")
+        var configuration = NATSConfiguration(urls: [peer.url])
+        configuration.noEcho = true
+        let intruder = try NATSConnection(configuration)
+        defer { intruder.close() }
+        let real = [event("user:7", 1), event("user:7", 2)]
+        try await store.append(real)
+        let forged = StoredEvent(stream: "user:7", seq: 1, kind: "balance",
+                                 data: #"{"account":"7","balance":"1000000.00"}"#, at: 1_733_390_000)
+        let otherKey = BusEventSeal(key: Array(repeating: 0x5A, count: BusEventSeal.keyBytesMin))
+        try intruder.publish(BusSubjects.events(of: "user:7"), otherKey.seal(BusEventCodec.envelope(forged).encoded()))
+        try intruder.publish(BusSubjects.events(of: "user:7"), BusEventCodec.envelope(forged).encoded())
+        try intruder.flush()
+        try await eventually { b.fanout.statistics.unsealedMessages == 2 }
+        #expect(b.sink.frames(to: 2) == frames(real))
+        #expect(b.sink.all.allSatisfy { !$0.text.contains("1000000.00") })
     }
 
     /// A subscriber that resumes with `since` during live traffic from another hub sees every seq after it once.
@@ -136,6 +161,10 @@ struct BusEventFanoutTests {
 
     // MARK: - Peers
 
+    /// The key every test hub shares (a deployment's comes from its configuration).
+    static let hubsKey = Array((0..<UInt8(BusEventSeal.keyBytesMin)).map { $0 &* 7 &+ 1 })
+    let hubsSeal = BusEventSeal(key: BusEventFanoutTests.hubsKey)
+
     /// One hub: its own bus connection (no echo), local fan-out and recording sink.
     struct TestHub {
         let bus: NATSConnection
@@ -148,7 +177,8 @@ struct BusEventFanoutTests {
             configuration.reconnectWaitMilliseconds = 100
             if let pendingBytesMax { configuration.pendingBytesMax = pendingBytesMax }
             bus = try NATSConnection(configuration)
-            fanout = BusEventFanout(local: LocalEventFanout(sink: sink), bus: bus, filler: store.filler)
+            fanout = BusEventFanout(local: LocalEventFanout(sink: sink), bus: bus, key: BusEventFanoutTests.hubsKey,
+                                    filler: store.filler)
         }
 
         /// Subscribes `connection` live from the stream's current head, and waits until the server knows it.

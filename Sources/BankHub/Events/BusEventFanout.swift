@@ -14,6 +14,9 @@ import WebSocketTransport
 ///   stream (``BusFollowedStreams``): next in order is delivered, a duplicate dropped, a gap read from the store
 ///   by the injected ``EventGapFiller`` and delivered first. On `reconnected` every followed stream is read from
 ///   its last delivered seq to its end.
+/// - Every message is sealed (``BusEventSeal``: HMAC-SHA256 under `key`, shared by the hubs, not by NATS). One
+///   whose seal fails is dropped and counted, and its stream is read from the store instead, so a forged message
+///   delivers nothing and a suppressed or mangled real one is still delivered.
 ///
 /// Locks: this fan-out's mutex is taken before the local fan-out's, never after; the filler runs under it.
 /// Not yet wired into `HubServer` (the hubs do not share a database yet).
@@ -24,6 +27,9 @@ public final class BusEventFanout: EventFanout {
         public var publishFailures = 0
         /// Bus messages that were not a valid event envelope, or came on the wrong subject: dropped.
         public var malformedMessages = 0
+        /// Bus messages whose seal did not verify (forged, or sealed under another key): dropped, and their
+        /// stream read from the store.
+        public var unsealedMessages = 0
         /// Filler calls that threw: the range stays missing until the next message or reconnect asks again.
         public var fillFailures = 0
         /// Bus subscriptions that could not be made (closed connection): the stream gets only local events.
@@ -38,15 +44,18 @@ public final class BusEventFanout: EventFanout {
     private let local: LocalEventFanout
     private let bus: NATSConnection
     private let filler: EventGapFiller
+    private let seal: BusEventSeal
     private let state = Mutex(State())
 
     /// Starts a task that watches `bus`'s link events (it ends when the connection closes): on `connected` and
     /// `reconnected` every followed stream is read from the store after its last delivered seq.
-    public init(local: LocalEventFanout, bus: NATSConnection, filler: @escaping EventGapFiller) {
+    /// `key` (at least ``BusEventSeal/keyBytesMin`` bytes, the same on every hub) seals and checks the messages.
+    public init(local: LocalEventFanout, bus: NATSConnection, key: [UInt8], filler: @escaping EventGapFiller) {
         precondition(bus.configuration.noEcho, "a hub must not receive its own events back: open the bus with noEcho")
         self.local = local
         self.bus = bus
         self.filler = filler
+        self.seal = BusEventSeal(key: key)
         let events = bus.events
         Task { [weak self] in
             // `.connected` too: a hub that started before NATS was up may have missed events meanwhile.
@@ -78,7 +87,8 @@ public final class BusEventFanout: EventFanout {
         var failures = 0
         for event in events {
             do throws(BusError) {
-                try bus.publish(BusSubjects.events(of: event.stream), BusEventCodec.envelope(event).encoded())
+                try bus.publish(BusSubjects.events(of: event.stream),
+                                seal.seal(BusEventCodec.envelope(event).encoded()))
             } catch {
                 failures += 1
             }
@@ -155,9 +165,14 @@ public final class BusEventFanout: EventFanout {
     }
 
     private func receive(_ message: BusMessage, stream: String, id: UInt64) {
+        guard let envelope = seal.open(message.payload) else {
+            state.withLock { $0.statistics.unsealedMessages += 1 }
+            fillOne(stream, id: id)
+            return
+        }
         let event: StoredEvent
         do throws(BusError) {
-            event = try BusEventCodec.event(EventEnvelope.decode(message.payload))
+            event = try BusEventCodec.event(EventEnvelope.decode(envelope))
         } catch {
             state.withLock { $0.statistics.malformedMessages += 1 }
             return
