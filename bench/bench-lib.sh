@@ -7,6 +7,8 @@
 #   ratio A B               A / B as "1.23x"; n/a when either is missing
 #   load                    the machine's load averages (1, 5, 15 min)
 #   percentile Q            the Q-th percentile (0-100) of the sorted numbers on stdin (microseconds), in ms
+#   stop_pid PID            kills PID (if set) and waits for it
+#   on_exit FUNCTION        runs FUNCTION on exit, and turns HUP, INT and TERM into exits (so it runs on them too)
 #   pgbench_run WORK PORT SCALE CLIENTS DURATION
 #                           pgbench tpcb-like on the running pg-cluster.sh cluster (initialised at SCALE, -M prepared,
 #                           CLIENTS clients, DURATION s, -l: one line per transaction, its latency in µs the third
@@ -24,6 +26,15 @@ field() {
   local value
   value="$(tail -1 "$2" 2>/dev/null | grep -oE "\"$1\":-?[0-9.]+" | head -1 | cut -d: -f2 || true)"
   echo "${value:-n/a}"
+}
+
+stop_pid() { if [ -n "$1" ]; then kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi; }
+
+on_exit() {
+  trap "$1" EXIT
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "n/a" && b != "n/a" && b > 0) printf "%.2fx", a / b; else print "n/a" }'; }

@@ -52,15 +52,12 @@ nginx_pid=""
 job_pid=""
 cleanup() {
   # A bankhub-bench told to stop (SIGTERM) stops its hub child and removes its files before it exits.
-  if [ -n "$job_pid" ]; then kill "$job_pid" 2>/dev/null || true; wait "$job_pid" 2>/dev/null || true; fi
+  stop_pid "$job_pid"
   pg_cluster_stop immediate
-  if [ -n "$nginx_pid" ]; then kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; fi
+  stop_pid "$nginx_pid"
   rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_exit cleanup
 
 # verdict FILE: what the bench's correctness fields say.
 verdict() {

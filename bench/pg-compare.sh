@@ -35,14 +35,11 @@ work="$(mktemp -d /tmp/bankhub-pg-compare.XXXXXX)"
 job_pid=""
 cleanup() {
   # A ledger-pg told to stop (SIGTERM) ends; its children end when their connections go with the server.
-  if [ -n "$job_pid" ]; then kill "$job_pid" 2>/dev/null || true; wait "$job_pid" 2>/dev/null || true; fi
+  stop_pid "$job_pid"
   pg_cluster_stop immediate
   rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_exit cleanup
 
 verdict() {
   local line; line="$(tail -1 "$1" 2>/dev/null || true)"
