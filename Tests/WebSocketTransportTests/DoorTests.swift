@@ -1,9 +1,10 @@
+import Foundation
 import Testing
 import WebSocketClient
 import WebSocketTransport
 
 /// What is refused at the handshake, over real sockets: foreign Host names (403) and connections past the
-/// total or per-address limit (503).
+/// total or per-address limit (503); and at accept, once shutdown began.
 @Suite(.serialized) struct DoorTests {
     /// A Host naming a foreign host is refused even with its own Origin (DNS rebinding); loopback and an
     /// allowed host pass.
@@ -46,5 +47,32 @@ import WebSocketTransport
         #expect(try await again.receiveText() == "back")
         #expect(harness.server.statistics.connectionLimitRefusals == 2)
         other.close()
+    }
+
+    /// Once shutdown began (a reading client got its 1001) and while a non-reading client holds the grace
+    /// period open, a new connection is accepted and dropped before any HTTP (`TransportListener`'s accept path).
+    @Test func newConnectionsAreRefusedOnceShutdownBegan() async throws {
+        let harness = try EchoHarness {
+            $0.shutdownGraceSeconds = 5
+            $0.closeTimeoutSeconds = 5
+        }
+        let port = harness.port
+        let stuck = try await harness.connect()
+        let watching = try await harness.connect()
+        _ = try await harness.connectionIDs(count: 2)
+        stuck.suspendReading()
+        let stopped = Thread { harness.stop() }
+        stopped.start()
+        #expect(try await watching.receive() == .close(code: 1001, reason: "server shutting down"))
+        // Dropped at accept: no status line at all (without the refusal lws would answer 101 and only then
+        // close the connection, in ESTABLISHED). Reset is the usual outcome; in a full parallel test run the
+        // connect was once refused outright (the listener already gone), which also leaves no HTTP answer.
+        #expect {
+            _ = try RawHTTP.upgradeStatus(port: port, host: "127.0.0.1:\(port)")
+        } throws: { error in
+            [POSIXError(.ECONNRESET), POSIXError(.ECONNREFUSED)].contains(error as? POSIXError)
+        }
+        stuck.resumeReading()
+        harness.server.shutdown()
     }
 }
