@@ -1,7 +1,7 @@
 import Glibc
 import CLibPQ
 
-/// One libpq connection. libpq blocks, so a connection lives on one dedicated thread (`PostgresThread`) and
+/// One libpq connection. libpq blocks, so a connection lives on one dedicated thread (a `ConnectionThread`) and
 /// never crosses to another: it is not `Sendable`.
 ///
 /// Parameters and results travel in text format: numbers as decimal digits, arrays as array literals

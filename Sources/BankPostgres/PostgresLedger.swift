@@ -1,4 +1,5 @@
 import BankCore
+import DedicatedThreads
 import Glibc
 
 /// The ledger with PostgreSQL as its authority, for several hubs on one database: every money operation is
@@ -18,7 +19,7 @@ public final class PostgresLedger: Sendable {
         case task(@Sendable (PostgresConnection) -> Void)
     }
 
-    private let thread: PostgresThread<Job>
+    private let thread: ConnectionThread<PostgresConnection, Job>
     public let operationsPerTransactionMax: Int
 
     /// Connects (libpq connection string or URL), applies the schema's migrations, and starts the thread.
@@ -26,7 +27,7 @@ public final class PostgresLedger: Sendable {
     public init(conninfo: String, operationsPerTransactionMax: Int = 512) throws(PostgresError) {
         precondition((1...10_000).contains(operationsPerTransactionMax), "1 to 10,000 operations per transaction")
         self.operationsPerTransactionMax = operationsPerTransactionMax
-        thread = try PostgresThread(name: "postgres-ledger", jobsMax: 256, open: { () throws(PostgresError) in
+        thread = try ConnectionThread(name: "postgres-ledger", batchJobsMax: 256, open: { () throws(PostgresError) in
             let connection = try PostgresConnection(conninfo: conninfo)
             try PostgresSchema.migrate(connection)
             return connection

@@ -1,4 +1,5 @@
 import BankCore
+import DedicatedThreads
 import Synchronization
 
 /// Read-only connections, each on its own thread. In WAL mode they read the last committed state while the
@@ -26,8 +27,8 @@ public final class DatabaseReaders: Sendable {
     /// Reads queued on one connection thread before it drains them (per wake-up).
     static let batchJobsMax = 64
 
-    private let general: [ConnectionThread<Job>]
-    private let signIn: ConnectionThread<Job>
+    private let general: [ConnectionThread<SQLiteConnection, Job>]
+    private let signIn: ConnectionThread<SQLiteConnection, Job>
     private let next = Atomic<Int>(0)
     let readStepsMax: Int
 
@@ -40,8 +41,8 @@ public final class DatabaseReaders: Sendable {
         signIn = try Self.thread(name: "bankhub-reader-signin", path: path)
     }
 
-    private static func thread(name: String, path: String) throws -> ConnectionThread<Job> {
-        try ConnectionThread<Job>(name: name, batchJobsMax: batchJobsMax, open: {
+    private static func thread(name: String, path: String) throws -> ConnectionThread<SQLiteConnection, Job> {
+        try ConnectionThread<SQLiteConnection, Job>(name: name, batchJobsMax: batchJobsMax, open: {
             let connection = try SQLiteConnection(path: path, mode: .readOnly)
             try connection.execute("PRAGMA query_only = ON")
             return connection

@@ -35,7 +35,7 @@ public final class DatabaseWriter: Sendable {
     /// checkpointer keeps the pages to copy at that point few.
     public static let walPagesMax = 16_384
 
-    private let thread: ConnectionThread<Job>
+    private let thread: ConnectionThread<SQLiteConnection, Job>
     private let checkpointer: WALCheckpointer
     private let completions: CompletionThread
     /// The pipeline's second stage (nil when `StorageOptions.commitPipeline` is off).

@@ -1,3 +1,4 @@
+import DedicatedThreads
 import Foundation
 import Synchronization
 
@@ -19,7 +20,7 @@ final class WALCheckpointer: Sendable {
     static let intervalMilliseconds = 20
 
     private let path: String
-    private let thread = Mutex<ConnectionThread<Void>?>(nil)
+    private let thread = Mutex<ConnectionThread<SQLiteConnection, Void>?>(nil)
     private let checkpointsEffective = CheckpointCount()
 
     init(path: String) {
@@ -29,7 +30,7 @@ final class WALCheckpointer: Sendable {
     /// Opens the checkpointer's connection: call once, after the database is created and migrated.
     func start() throws {
         let checkpointsEffective = self.checkpointsEffective
-        let started = try ConnectionThread<Void>(name: "bankhub-checkpointer", batchJobsMax: 1, open: { [path] in
+        let started = try ConnectionThread<SQLiteConnection, Void>(name: "bankhub-checkpointer", batchJobsMax: 1, open: { [path] in
             let connection = try SQLiteConnection(path: path, mode: .readWrite)
             try connection.execute("PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0")
             return connection
