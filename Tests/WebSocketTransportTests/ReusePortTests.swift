@@ -76,7 +76,7 @@ import WebSocketTransport
         try await echoOnce(port: port, text: "port released")
     }
 
-    /// The shared listener works on the poll loop too (the other tests run on the default, libev).
+    /// A reuse-port server works on the poll loop too (the other tests run on the default, libev).
     @Test func sharedListenerServesOnThePollLoop() async throws {
         let first = try EchoHarness { $0.reusePort = true; $0.eventLoop = .poll }
         let second = try EchoHarness { $0.port = first.port; $0.reusePort = true; $0.eventLoop = .poll }
