@@ -40,11 +40,13 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
-        // Persistence: SQLite connection, schema, group-commit writer, readers, stores.
+        // Persistence on SQLite: connection, schema, group-commit writer, readers.
         // A thread of its own for blocking work (SQLite, libpq, SMTP), named for the OS; shared by the stores.
         .systemLibrary(name: "CThreadName"),
         .target(name: "DedicatedThreads", dependencies: ["CThreadName"]),
-        .target(name: "BankStore", dependencies: ["BankCore", "CSQLite", "DedicatedThreads"]),
+        // Storage seam: the SQL connection protocol both engines implement, and the records written once against it.
+        .target(name: "BankStorage", dependencies: ["BankCore"]),
+        .target(name: "BankStore", dependencies: ["BankCore", "BankStorage", "CSQLite", "DedicatedThreads"]),
         // WebSocket + static HTTP server on libwebsockets. Knows nothing about banking.
         .target(name: "WebSocketTransport", dependencies: ["CLibWebSockets"]),
         // SMTP client (STARTTLS via OpenSSL) for the e-mail notification sink.
@@ -53,7 +55,7 @@ let package = Package(
         .target(name: "WebSocketClient", dependencies: ["CEpoll"]),
         // The hub: connections, sessions, dispatch, ledger service, fan-out.
         .target(name: "BankHub", dependencies: [
-            "BankCore", "BankWire", "BankCrypto", "BankStore", "DedicatedThreads", "WebSocketTransport", "SMTPClient",
+            "BankCore", "BankWire", "BankCrypto", "BankStorage", "BankStore", "DedicatedThreads", "WebSocketTransport", "SMTPClient",
             "BankBus",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -61,7 +63,7 @@ let package = Package(
         ]),
         // The server executable: serve, admin, outbox.
         .executableTarget(name: "bankhub", dependencies: [
-            "BankCore", "BankCrypto", "BankHub", "BankPostgres", "BankStore", "BankWire", "WebSocketTransport",
+            "BankCore", "BankCrypto", "BankHub", "BankPostgres", "BankStorage", "BankStore", "BankWire", "WebSocketTransport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -69,7 +71,7 @@ let package = Package(
         ]),
         // The load generator, an executable of its own: transfers, fanout, connections, reconnect, keys.
         .executableTarget(name: "bankhub-bench", dependencies: [
-            "BankCore", "BankHub", "BankPostgres", "BankStore", "BankWire", "WebSocketClient", "WebSocketTransport",
+            "BankCore", "BankHub", "BankPostgres", "BankStorage", "BankStore", "BankWire", "WebSocketClient", "WebSocketTransport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -80,7 +82,7 @@ let package = Package(
         .testTarget(name: "BankCryptoTests", dependencies: ["BankCrypto"]),
         // Test-only: a fault-injecting SQLite VFS (fails the Nth write or fsync). No product target depends on it.
         .target(name: "CSQLiteFaults", dependencies: ["CSQLite"], path: "Tests/CSQLiteFaults"),
-        .testTarget(name: "BankStoreTests", dependencies: ["BankCore", "BankStore", "CSQLiteFaults"]),
+        .testTarget(name: "BankStoreTests", dependencies: ["BankCore", "BankStorage", "BankStore", "CSQLiteFaults"]),
         .testTarget(name: "WebSocketTransportTests", dependencies: ["WebSocketTransport", "WebSocketClient"]),
         // A real local SMTP server (aiosmtpd in a child process) for the SMTP and notifier tests.
         // Loopback ports and the error type shared by the test peers below.
@@ -103,7 +105,7 @@ let package = Package(
         .target(name: "NATSTestPeer", dependencies: ["PeerSupport"], path: "Tests/NATSTestPeer"),
         .testTarget(name: "BankBusTests", dependencies: ["BankBus", "NATSTestPeer"]),
         .testTarget(name: "BankHubTests", dependencies: [
-            "BankHub", "BankCore", "BankCrypto", "BankStore", "BankWire", "WebSocketClient", "WebSocketTransport",
+            "BankHub", "BankCore", "BankCrypto", "BankStorage", "BankStore", "BankWire", "WebSocketClient", "WebSocketTransport",
             "SMTPTestPeer", "CSQLiteFaults", "BankBus", "NATSTestPeer",
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BankCore
+import BankStorage
 import BankStore
 import Foundation
 import Glibc

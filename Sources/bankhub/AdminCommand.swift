@@ -1,6 +1,7 @@
 import ArgumentParser
 import BankCore
 import BankCrypto
+import BankStorage
 import BankStore
 import Foundation
 

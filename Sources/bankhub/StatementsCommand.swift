@@ -1,6 +1,7 @@
 import ArgumentParser
 import BankCore
 import BankHub
+import BankStorage
 import BankStore
 
 /// `bankhub statements --db PATH --month YYYY-MM`: queues an ended month's statement e-mails (customers with

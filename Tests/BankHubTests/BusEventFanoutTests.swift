@@ -1,5 +1,6 @@
 @testable import BankHub
 import BankBus
+import BankStorage
 import BankStore
 import Foundation
 import NATSTestPeer

@@ -1,4 +1,5 @@
 @testable import BankHub
+import BankStorage
 import BankStore
 import BankWire
 import Foundation

@@ -1,5 +1,6 @@
 @testable import BankHub
 import BankCore
+import BankStorage
 import BankStore
 import BankWire
 import Foundation

@@ -1,5 +1,6 @@
 import BankCore
 import BankCrypto
+import BankStorage
 import BankStore
 import BankWire
 import Foundation

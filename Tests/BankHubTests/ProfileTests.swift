@@ -1,3 +1,4 @@
+import BankStorage
 import BankStore
 import BankWire
 import Foundation

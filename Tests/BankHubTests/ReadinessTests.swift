@@ -1,3 +1,4 @@
+import BankStorage
 import BankStore
 import Foundation
 import Testing

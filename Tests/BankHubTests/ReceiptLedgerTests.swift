@@ -1,5 +1,6 @@
 import BankCore
 @testable import BankHub
+import BankStorage
 import BankStore
 import BankWire
 import Foundation

@@ -1,6 +1,7 @@
 @testable import BankHub
 import BankCore
 import BankCrypto
+import BankStorage
 import BankStore
 import BankWire
 import Foundation

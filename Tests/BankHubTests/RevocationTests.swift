@@ -1,4 +1,5 @@
 import BankCrypto
+import BankStorage
 import BankStore
 import BankWire
 import Foundation

@@ -1,5 +1,6 @@
 import BankCore
 @testable import BankHub
+@testable import BankStorage
 @testable import BankStore
 import BankWire
 import Foundation

@@ -1,4 +1,5 @@
 import BankCore
+import BankStorage
 import BankStore
 import BankWire
 import Testing

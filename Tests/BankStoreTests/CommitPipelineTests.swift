@@ -1,4 +1,5 @@
 import BankCore
+@testable import BankStorage
 @testable import BankStore
 import CSQLiteFaults
 import Foundation

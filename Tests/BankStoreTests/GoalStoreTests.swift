@@ -1,3 +1,4 @@
+@testable import BankStorage
 @testable import BankStore
 import BankCore
 import Testing

@@ -1,4 +1,5 @@
 import BankCore
+import BankStorage
 import BankStore
 import Foundation
 import Testing

@@ -1,4 +1,5 @@
 import BankBus
+import BankStorage
 import BankStore
 
 /// A stored event as an ``EventEnvelope`` and back. The envelope carries the stream and seq; its event bytes are

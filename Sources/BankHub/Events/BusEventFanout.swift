@@ -1,4 +1,5 @@
 import BankBus
+import BankStorage
 import BankStore
 import Synchronization
 import WebSocketTransport

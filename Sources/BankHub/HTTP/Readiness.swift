@@ -1,4 +1,5 @@
 import BankWire
+import BankStorage
 import BankStore
 import Dispatch
 import Synchronization

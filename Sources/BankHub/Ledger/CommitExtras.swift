@@ -1,3 +1,4 @@
+import BankStorage
 import BankStore
 
 /// Events and rows a caller adds to the commit of the transaction it submits (`LedgerService.submit`), so

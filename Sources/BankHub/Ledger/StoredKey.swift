@@ -1,4 +1,5 @@
 import BankCore
+import BankStorage
 import BankStore
 
 /// What the database holds for an idempotency key older than the recent window: the registry's `Resolution`

@@ -1,4 +1,5 @@
 import BankCore
+import BankStorage
 import BankStore
 
 /// The receipts one pass of the outbox worker sends: derived from the transactions committed after the receipt

@@ -1,4 +1,5 @@
 import BankCore
+import BankStorage
 import BankStore
 
 /// The audit trail of staff actions.

@@ -1,4 +1,5 @@
 import BankCore
+import BankStorage
 import BankStore
 
 /// What every flow that holds an operation behind a one-time code does once the challenge is stored: a pending

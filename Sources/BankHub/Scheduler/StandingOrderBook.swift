@@ -1,4 +1,5 @@
 import BankCore
+import BankStorage
 import BankStore
 
 /// The scheduler's picture of the active standing orders: which period of which order is due, and which

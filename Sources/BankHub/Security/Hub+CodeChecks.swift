@@ -1,4 +1,5 @@
 import BankCore
+import BankStorage
 import BankStore
 
 /// A code (or the password that guards a second factor) that was checked and is wrong: counted toward the

@@ -1,3 +1,4 @@
+import BankStorage
 import BankStore
 
 /// The services behind the hub actor, built once by `HubServer` and shared read-only.

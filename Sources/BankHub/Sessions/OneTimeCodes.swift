@@ -1,5 +1,6 @@
 import BankCore
 import BankCrypto
+import BankStorage
 import BankStore
 
 /// Six-digit one-time codes from OpenSSL's CSPRNG, bound to a challenge that holds back an operation (a

@@ -1,4 +1,5 @@
 import BankCore
+import BankStorage
 import BankStore
 
 /// An authenticated session: who, which token (by its hash), until when.

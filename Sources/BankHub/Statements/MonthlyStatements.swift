@@ -1,4 +1,5 @@
 import BankCore
+import BankStorage
 import BankStore
 
 /// Queues the monthly e-mails of a month that has ended: to every customer with an e-mail address their

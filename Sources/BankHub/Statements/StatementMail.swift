@@ -1,4 +1,5 @@
 import BankCore
+import BankStorage
 import BankStore
 
 /// The text of the monthly e-mails: a customer's statement (each account's month in figures) and the admins'

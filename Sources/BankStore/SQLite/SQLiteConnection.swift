@@ -1,7 +1,8 @@
+import BankStorage
 import CSQLite
 
 /// An error from SQLite. Carries the SQL but never its bound values, so amounts and secrets stay out of logs.
-public struct SQLiteError: Error, CustomStringConvertible, Sendable {
+public struct SQLiteError: SQLDatabaseError, CustomStringConvertible, Sendable {
     public let code: Int32
     public let message: String
     public let sql: String?
@@ -16,7 +17,7 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 
 /// One SQLite connection. Not thread-safe: each connection is confined to one thread (the writer's, or one
 /// reader's queue), and that confinement is what makes the raw handle safe to hold.
-public final class SQLiteConnection {
+public final class SQLiteConnection: SQLDatabase {
     let handle: OpaquePointer
     private var statements: [String: SQLiteStatement] = [:]
     let stepBudget = SQLiteStepBudget()

@@ -1,24 +1,5 @@
+import BankStorage
 import CSQLite
-
-/// A value bound to a statement parameter.
-public enum SQLiteValue: Sendable, Equatable {
-    case integer(Int64)
-    case text(String)
-    case blob([UInt8])
-    case null
-}
-
-public protocol SQLiteBindable {
-    var sqliteValue: SQLiteValue { get }
-}
-
-extension Int64: SQLiteBindable { public var sqliteValue: SQLiteValue { .integer(self) } }
-extension Int: SQLiteBindable { public var sqliteValue: SQLiteValue { .integer(Int64(self)) } }
-extension String: SQLiteBindable { public var sqliteValue: SQLiteValue { .text(self) } }
-extension Array: SQLiteBindable where Element == UInt8 { public var sqliteValue: SQLiteValue { .blob(self) } }
-extension Optional: SQLiteBindable where Wrapped: SQLiteBindable {
-    public var sqliteValue: SQLiteValue { self?.sqliteValue ?? .null }
-}
 
 /// A prepared statement owned by one connection (and so by one thread).
 ///
@@ -26,7 +7,7 @@ extension Optional: SQLiteBindable where Wrapped: SQLiteBindable {
 /// statement it prepared (`SQLiteConnection(...).prepare(...).query(...)`); SQLite keeps the handle alive
 /// (`sqlite3_close_v2`) until the last statement is finalized, so the statement reaches it through
 /// `sqlite3_db_handle`, and shares only the connection's small `TransactionRule`.
-public final class SQLiteStatement {
+public final class SQLiteStatement: SQLStatement {
     private let statement: OpaquePointer
     private let rule: TransactionRule
     let sql: String
@@ -54,11 +35,11 @@ public final class SQLiteStatement {
 
     /// Binds parameters by position (1-based in SQLite; here in order).
     @discardableResult
-    public func bind(_ values: [any SQLiteBindable]) throws(SQLiteError) -> SQLiteStatement {
+    public func bind(_ values: [any SQLBindable]) throws(SQLiteError) -> SQLiteStatement {
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
             let rc: Int32
-            switch value.sqliteValue {
+            switch value.sqlValue {
             case .integer(let number): rc = sqlite3_bind_int64(statement, index, number)
             case .text(let text): rc = sqlite3_bind_text(statement, index, text, -1, bankhub_sqlite_transient())
             case .blob(let bytes):
@@ -73,7 +54,7 @@ public final class SQLiteStatement {
     }
 
     /// Runs a statement that returns no rows.
-    public func run(_ values: any SQLiteBindable...) throws(SQLiteError) {
+    public func run(binding values: [any SQLBindable]) throws(SQLiteError) {
         try rule.check(sqlite3_db_handle(statement), sql)
         try bind(values)
         let rc = sqlite3_step(statement)
@@ -82,8 +63,7 @@ public final class SQLiteStatement {
     }
 
     /// Runs a query and maps each row.
-    @discardableResult
-    public func query<T>(_ values: any SQLiteBindable..., row map: (SQLiteRow) throws -> T) throws -> [T] {
+    public func query<T>(binding values: [any SQLBindable], row map: (any SQLRow) throws -> T) throws -> [T] {
         try rule.check(sqlite3_db_handle(statement), sql)
         try bind(values)
         defer { sqlite3_reset(statement) }
@@ -97,7 +77,7 @@ public final class SQLiteStatement {
     }
 
     /// Runs a query returning at most one row.
-    public func queryOne<T>(_ values: any SQLiteBindable..., row map: (SQLiteRow) throws -> T) throws -> T? {
+    public func queryOne<T>(binding values: [any SQLBindable], row map: (any SQLRow) throws -> T) throws -> T? {
         try rule.check(sqlite3_db_handle(statement), sql)
         try bind(values)
         defer { sqlite3_reset(statement) }
@@ -109,21 +89,17 @@ public final class SQLiteStatement {
 }
 
 /// The current row of a stepping statement; valid only inside the `row` closure.
-public struct SQLiteRow {
+public struct SQLiteRow: SQLRow {
     let statement: OpaquePointer
 
     public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
 
     public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
 
-    public func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
-
     public func string(_ column: Int32) -> String {
         guard let text = sqlite3_column_text(statement, column) else { return "" }
         return String(cString: text)
     }
-
-    public func optionalString(_ column: Int32) -> String? { isNull(column) ? nil : string(column) }
 
     public func blob(_ column: Int32) -> [UInt8] {
         let count = Int(sqlite3_column_bytes(statement, column))

@@ -1,5 +1,6 @@
 import Glibc
 import BankCore
+import BankStorage
 
 /// Wall-clock time in milliseconds, the unit of every stored time.
 public enum Clock {

@@ -1,15 +1,5 @@
 import BankCore
-
-/// An account's balance after a job, to be written with the job's commit.
-public struct BalanceWrite: Sendable {
-    public let account: AccountID
-    public let balance: Money
-
-    public init(account: AccountID, balance: Money) {
-        self.account = account
-        self.balance = balance
-    }
-}
+import BankStorage
 
 /// The balances a commit must write: one UPDATE per account however many of the batch's transfers touched
 /// it, holding the value of the last one (jobs run in ledger order, so the last is the newest).

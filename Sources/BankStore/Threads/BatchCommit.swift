@@ -1,4 +1,5 @@
 import BankCore
+import BankStorage
 import CSQLite
 
 /// Runs one batch of writer jobs inside one transaction and says how it ended. Runs on the writer thread.

@@ -1,4 +1,5 @@
 import BankCore
+import BankStorage
 import DedicatedThreads
 import Synchronization
 

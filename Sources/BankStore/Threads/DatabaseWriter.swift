@@ -1,4 +1,5 @@
 import BankCore
+import BankStorage
 import CSQLite
 import DedicatedThreads
 import Foundation

@@ -47,7 +47,7 @@ public enum LedgerRecords {
     /// Loads every account, the last transaction id and the idempotency keys: those of transactions made at
     /// or after `recentSince` as full entries, older ones only as hashes (`IdempotencyRegistry`). Without
     /// `recentSince`, every key as a full entry.
-    public static func load(_ db: SQLiteConnection,
+    public static func load(_ db: any SQLDatabase,
                             recentSince: Timestamp = Timestamp(milliseconds: .min)) throws -> LedgerSnapshot {
         let accounts = try db.prepare("SELECT id, owner_id, kind, status, balance, parent_id FROM accounts").query { row in
             LedgerState.Account(id: AccountID(row.int64(0)), owner: row.optionalInt64(1).map(UserID.init),
@@ -79,7 +79,7 @@ public enum LedgerRecords {
     /// savings-goal accounts alike) equals the sum of its postings, all balances sum to zero, every goal
     /// account belongs to a customer account of its owner and holds nothing once closed, and every account
     /// stream's seqs run without a gap. Returns what is wrong; empty when all holds.
-    public static func violations(_ db: SQLiteConnection) throws -> [String] {
+    public static func violations(_ db: any SQLDatabase) throws -> [String] {
         var problems: [String] = []
         try db.prepare("SELECT txn_id, SUM(amount) FROM postings GROUP BY txn_id HAVING SUM(amount) <> 0 LIMIT 10")
             .query { row in problems.append("transaction \(row.int64(0)) postings sum to \(row.int64(1))") }
@@ -118,7 +118,7 @@ public enum LedgerRecords {
         WHERE seq <> previous + 1 LIMIT 10
         """
 
-    public static func insertAccount(_ db: SQLiteConnection, _ account: LedgerState.Account, name: String,
+    public static func insertAccount(_ db: any SQLDatabase, _ account: LedgerState.Account, name: String,
                                      at: Timestamp) throws {
         try db.prepare("""
             INSERT INTO accounts(id, owner_id, kind, name, status, balance, created_at, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -126,7 +126,7 @@ public enum LedgerRecords {
                      account.balance.cents, at.milliseconds, account.parent?.rawValue)
     }
 
-    public static func updateStatus(_ db: SQLiteConnection, _ account: AccountID, _ status: AccountStatus) throws {
+    public static func updateStatus(_ db: any SQLDatabase, _ account: AccountID, _ status: AccountStatus) throws {
         try db.prepare("UPDATE accounts SET status = ? WHERE id = ?").run(status.rawValue, account.rawValue)
     }
 
@@ -134,7 +134,7 @@ public enum LedgerRecords {
     /// `seqs` (one per posting, nil for the cash account's) are the seqs of the postings' `balance` events on
     /// their accounts' streams, from which those events are derived (`DerivedEvents`); without them the
     /// postings carry no events.
-    public static func insertTransaction(_ db: SQLiteConnection, _ txn: AppliedTransaction,
+    public static func insertTransaction(_ db: any SQLDatabase, _ txn: AppliedTransaction,
                                          idempotencyKey: String?, seqs: [Int64?] = []) throws {
         precondition(seqs.isEmpty || seqs.count == txn.postings.count, "one seq (or nil) per posting")
         let command = txn.command
@@ -152,21 +152,21 @@ public enum LedgerRecords {
         }
     }
 
-    public static func updateBalance(_ db: SQLiteConnection, _ account: AccountID, _ balance: Money) throws {
+    public static func updateBalance(_ db: any SQLDatabase, _ account: AccountID, _ balance: Money) throws {
         try db.prepare("UPDATE accounts SET balance = ? WHERE id = ?").run(balance.cents, account.rawValue)
         precondition(db.changes == 1, "balance update must touch exactly one account")
     }
 
     /// The customer accounts of `owner` (not their savings-goal accounts), oldest first.
-    public static func accounts(_ db: SQLiteConnection, ownedBy owner: UserID) throws -> [AccountRecord] {
+    public static func accounts(_ db: any SQLDatabase, ownedBy owner: UserID) throws -> [AccountRecord] {
         try db.prepare(accountColumns + " WHERE owner_id = ? AND kind = 'customer' ORDER BY id").query(owner.rawValue, row: account)
     }
 
-    public static func account(_ db: SQLiteConnection, _ id: AccountID) throws -> AccountRecord? {
+    public static func account(_ db: any SQLDatabase, _ id: AccountID) throws -> AccountRecord? {
         try db.prepare(accountColumns + " WHERE id = ?").queryOne(id.rawValue, row: account)
     }
 
-    public static func transaction(_ db: SQLiteConnection, _ id: TransactionID) throws -> TransactionRecord? {
+    public static func transaction(_ db: any SQLDatabase, _ id: TransactionID) throws -> TransactionRecord? {
         try db.prepare("""
             SELECT id, kind, user_id, amount, debit_account, credit_account, note, idempotency_key, created_at
             FROM transactions WHERE id = ?
@@ -174,7 +174,7 @@ public enum LedgerRecords {
     }
 
     /// The transaction `user` made with idempotency key `key`, if any (the slow path of an old key's retry).
-    public static func transaction(_ db: SQLiteConnection, user: UserID, idempotencyKey key: String) throws -> TransactionRecord? {
+    public static func transaction(_ db: any SQLDatabase, user: UserID, idempotencyKey key: String) throws -> TransactionRecord? {
         try db.prepare("""
             SELECT id, kind, user_id, amount, debit_account, credit_account, note, idempotency_key, created_at
             FROM transactions WHERE user_id = ? AND idempotency_key = ?
@@ -182,20 +182,20 @@ public enum LedgerRecords {
     }
 
     /// The balance an account had right after transaction `txn` (from its posting).
-    public static func balance(_ db: SQLiteConnection, of account: AccountID, after txn: TransactionID) throws -> Money? {
+    public static func balance(_ db: any SQLDatabase, of account: AccountID, after txn: TransactionID) throws -> Money? {
         try db.prepare("SELECT balance_after FROM postings WHERE txn_id = ? AND account_id = ?")
             .queryOne(txn.rawValue, account.rawValue) { Money(cents: $0.int64(0)) }
     }
 
     private static let accountColumns = "SELECT id, owner_id, name, currency, status, balance, created_at FROM accounts"
 
-    private static func account(_ row: SQLiteRow) -> AccountRecord {
+    private static func account(_ row: any SQLRow) -> AccountRecord {
         AccountRecord(id: AccountID(row.int64(0)), owner: row.optionalInt64(1).map(UserID.init), name: row.string(2),
                       currency: row.string(3), status: AccountStatus(rawValue: row.string(4)) ?? .open,
                       balance: Money(cents: row.int64(5)), createdAt: Timestamp(milliseconds: row.int64(6)))
     }
 
-    private static func transaction(_ row: SQLiteRow) -> TransactionRecord {
+    private static func transaction(_ row: any SQLRow) -> TransactionRecord {
         TransactionRecord(id: TransactionID(row.int64(0)), kind: TransactionKind(rawValue: row.string(1)) ?? .transfer,
                           user: UserID(row.int64(2)), amount: Money(cents: row.int64(3)),
                           debited: AccountID(row.int64(4)), credited: AccountID(row.int64(5)),

@@ -14,7 +14,7 @@ public struct ReceiptSource: Sendable, Equatable {
 /// id was read past would get no receipt.
 public enum ReceiptRecords {
     /// The last transaction whose receipt is recorded (or needs none); 0 before any.
-    public static func cursor(_ db: SQLiteConnection) throws -> TransactionID {
+    public static func cursor(_ db: any SQLDatabase) throws -> TransactionID {
         guard let last = try db.prepare("SELECT last_transaction_id FROM receipt_cursor WHERE id = 1")
             .queryOne(row: { $0.int64(0) }) else {
             preconditionFailure("migration 8 inserts the receipt cursor's one row")
@@ -24,7 +24,7 @@ public enum ReceiptRecords {
 
     /// The transactions after `cursor`, oldest first, at most `limit`, of every kind (the caller decides which
     /// get a receipt), each with its reported account's balance right after it.
-    public static func transactions(_ db: SQLiteConnection, after cursor: TransactionID,
+    public static func transactions(_ db: any SQLDatabase, after cursor: TransactionID,
                                     limit: Int) throws -> [ReceiptSource] {
         precondition(limit > 0, "a positive batch")
         return try db.prepare("""
@@ -46,7 +46,7 @@ public enum ReceiptRecords {
     /// Moves the cursor from `from` to `to`; false (and nothing changed) when it no longer stands at `from`
     /// (the receipts were recorded already, by an earlier pass whose commit was late), so a caller records each
     /// receipt once.
-    public static func advance(_ db: SQLiteConnection, from: TransactionID, to: TransactionID) throws -> Bool {
+    public static func advance(_ db: any SQLDatabase, from: TransactionID, to: TransactionID) throws -> Bool {
         precondition(to > from, "the cursor only moves forward")
         try db.prepare("UPDATE receipt_cursor SET last_transaction_id = ? WHERE id = 1 AND last_transaction_id = ?")
             .run(to.rawValue, from.rawValue)
@@ -54,7 +54,7 @@ public enum ReceiptRecords {
     }
 
     /// Moves the cursor past every transaction committed so far: they get no receipt (demo seeding).
-    public static func skipAll(_ db: SQLiteConnection) throws {
+    public static func skipAll(_ db: any SQLDatabase) throws {
         try db.prepare("""
             UPDATE receipt_cursor SET last_transaction_id = MAX(last_transaction_id, (SELECT COALESCE(MAX(id), 0) FROM transactions))
             WHERE id = 1

@@ -34,7 +34,7 @@ public enum AuditRecords {
     public static let detailLengthMax = 1_000
 
     /// Appends one entry.
-    public static func append(_ db: SQLiteConnection, actor: UserID, action: String, target: String, detail: String?,
+    public static func append(_ db: any SQLDatabase, actor: UserID, action: String, target: String, detail: String?,
                               at: Timestamp) throws {
         precondition(!action.isEmpty && action.count <= nameLengthMax, "an audit action is a short name")
         precondition(!target.isEmpty && target.count <= nameLengthMax, "an audit target is a short name")
@@ -45,7 +45,7 @@ public enum AuditRecords {
     }
 
     /// Entries newest first, strictly older than the entry id `before`; at most `limit`.
-    public static func page(_ db: SQLiteConnection, limit: Int, before: Int64?) throws -> [AuditEntry] {
+    public static func page(_ db: any SQLDatabase, limit: Int, before: Int64?) throws -> [AuditEntry] {
         precondition(limit > 0, "a page holds at least one entry")
         return try db.prepare("""
             SELECT a.id, a.actor_id, u.username, a.action, a.target, a.detail, a.created_at

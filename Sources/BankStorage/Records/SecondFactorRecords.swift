@@ -9,7 +9,7 @@ public struct SecondFactorRecord: Sendable, Equatable {
 }
 
 public enum SecondFactorRecords {
-    public static func secondFactor(_ db: SQLiteConnection, user: UserID) throws -> SecondFactorRecord? {
+    public static func secondFactor(_ db: any SQLDatabase, user: UserID) throws -> SecondFactorRecord? {
         try db.prepare("SELECT totp_secret, totp_enabled, totp_last_step FROM users WHERE id = ? AND totp_secret IS NOT NULL")
             .queryOne(user.rawValue) { row in
                 SecondFactorRecord(secret: row.blob(0), enabled: row.int64(1) == 1, lastStep: row.optionalInt64(2))
@@ -18,14 +18,14 @@ public enum SecondFactorRecords {
 
     /// Stores a secret whose first code (of time step `step`) was just checked, active at once, replacing any
     /// previous one in the same statement: the old factor stays in force until this commit.
-    public static func activate(_ db: SQLiteConnection, user: UserID, secret: [UInt8], step: Int64) throws {
+    public static func activate(_ db: any SQLDatabase, user: UserID, secret: [UInt8], step: Int64) throws {
         try db.prepare("UPDATE users SET totp_secret = ?, totp_enabled = 1, totp_last_step = ? WHERE id = ?")
             .run(secret, step, user.rawValue)
     }
 
     /// Records that the code of `step` was used (and enables the factor); false when that step or a later one
     /// was already used, so a code is never accepted twice.
-    public static func use(_ db: SQLiteConnection, user: UserID, step: Int64) throws -> Bool {
+    public static func use(_ db: any SQLDatabase, user: UserID, step: Int64) throws -> Bool {
         try db.prepare("""
             UPDATE users SET totp_enabled = 1, totp_last_step = ?
             WHERE id = ? AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < ?)

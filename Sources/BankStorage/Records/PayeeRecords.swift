@@ -25,40 +25,40 @@ public struct PayeeRecord: Sendable, Equatable {
 /// Each user's payees, one row per (user, account). Not ledger data: a payee is changed and removed in place.
 public enum PayeeRecords {
     /// `user`'s payees, oldest first (at most `PayeeRules.payeesPerUserMax` exist).
-    public static func payees(_ db: SQLiteConnection, of user: UserID) throws -> [PayeeRecord] {
+    public static func payees(_ db: any SQLDatabase, of user: UserID) throws -> [PayeeRecord] {
         try db.prepare(columns + " WHERE user_id = ? ORDER BY id").query(user.rawValue, row: payee)
     }
 
     /// `user`'s payee `id`, or nil (another user's payee is nil too).
-    public static func payee(_ db: SQLiteConnection, _ id: Int64, of user: UserID) throws -> PayeeRecord? {
+    public static func payee(_ db: any SQLDatabase, _ id: Int64, of user: UserID) throws -> PayeeRecord? {
         try db.prepare(columns + " WHERE id = ? AND user_id = ?").queryOne(id, user.rawValue, row: payee)
     }
 
     /// The highest payee id stored, 0 when none.
-    public static func lastID(_ db: SQLiteConnection) throws -> Int64 {
+    public static func lastID(_ db: any SQLDatabase) throws -> Int64 {
         try db.prepare("SELECT COALESCE(MAX(id), 0) FROM payees").queryOne { $0.int64(0) } ?? 0
     }
 
     /// Inserts a payee whose id the hub chose (so the event in the same commit can name it).
-    public static func insert(_ db: SQLiteConnection, _ payee: PayeeRecord) throws {
+    public static func insert(_ db: any SQLDatabase, _ payee: PayeeRecord) throws {
         try db.prepare("INSERT INTO payees(id, user_id, account_id, nickname, created_at) VALUES (?, ?, ?, ?, ?)")
             .run(payee.id, payee.user.rawValue, payee.account.rawValue, payee.nickname, payee.createdAt.milliseconds)
     }
 
-    public static func rename(_ db: SQLiteConnection, _ payee: PayeeRecord) throws {
+    public static func rename(_ db: any SQLDatabase, _ payee: PayeeRecord) throws {
         try db.prepare("UPDATE payees SET nickname = ? WHERE id = ? AND user_id = ?")
             .run(payee.nickname, payee.id, payee.user.rawValue)
         precondition(db.changes == 1, "a payee checked to exist is renamed")
     }
 
-    public static func delete(_ db: SQLiteConnection, _ payee: PayeeRecord) throws {
+    public static func delete(_ db: any SQLDatabase, _ payee: PayeeRecord) throws {
         try db.prepare("DELETE FROM payees WHERE id = ? AND user_id = ?").run(payee.id, payee.user.rawValue)
         precondition(db.changes == 1, "a payee checked to exist is removed")
     }
 
     private static let columns = "SELECT id, user_id, account_id, nickname, created_at FROM payees"
 
-    private static func payee(_ row: SQLiteRow) -> PayeeRecord {
+    private static func payee(_ row: any SQLRow) -> PayeeRecord {
         PayeeRecord(id: row.int64(0), user: UserID(row.int64(1)), account: AccountID(row.int64(2)),
                     nickname: row.string(3), createdAt: Timestamp(milliseconds: row.int64(4)))
     }

@@ -37,7 +37,7 @@ public struct GoalRecord: Sendable, Equatable {
 /// moves through `LedgerRecords.insertTransaction` like any other.
 public enum GoalRecords {
     /// Writes a new goal: its (empty) account and its target. Runs in the ledger job that opened it.
-    public static func insert(_ db: SQLiteConnection, _ goal: GoalRecord, account: LedgerState.Account) throws {
+    public static func insert(_ db: any SQLDatabase, _ goal: GoalRecord, account: LedgerState.Account) throws {
         precondition(account.kind == .goal && account.id == goal.id && account.parent == goal.account,
                      "the goal's account is the goal account opened for it")
         try LedgerRecords.insertAccount(db, account, name: goal.name, at: goal.createdAt)
@@ -46,27 +46,27 @@ public enum GoalRecords {
     }
 
     /// The open goals of `owner`, oldest first, with committed savings.
-    public static func goals(_ db: SQLiteConnection, ownedBy owner: UserID) throws -> [GoalRecord] {
+    public static func goals(_ db: any SQLDatabase, ownedBy owner: UserID) throws -> [GoalRecord] {
         try db.prepare(columns + " WHERE a.owner_id = ? AND a.kind = 'goal' AND a.status = 'open' ORDER BY a.id")
             .query(owner.rawValue, row: goal)
     }
 
     /// The goal `id` of `owner`, deleted or not (the ledger decides what may still happen to it), or nil when
     /// it is another customer's or no goal at all.
-    public static func goal(_ db: SQLiteConnection, _ id: AccountID, ownedBy owner: UserID) throws -> GoalRecord? {
+    public static func goal(_ db: any SQLDatabase, _ id: AccountID, ownedBy owner: UserID) throws -> GoalRecord? {
         try db.prepare(columns + " WHERE a.id = ? AND a.owner_id = ? AND a.kind = 'goal'")
             .queryOne(id.rawValue, owner.rawValue, row: goal)
     }
 
     /// For a goal movement, its goal as the movement left it (what it then held); nil for other transactions.
-    public static func goal(_ db: SQLiteConnection, after txn: TransactionRecord) throws -> GoalRecord? {
+    public static func goal(_ db: any SQLDatabase, after txn: TransactionRecord) throws -> GoalRecord? {
         guard let id = txn.command.goal, let goal = try goal(db, id, ownedBy: txn.user),
               let saved = try LedgerRecords.balance(db, of: id, after: txn.id) else { return nil }
         return goal.holding(saved)
     }
 
     /// Every open goal (the ledger keeps their names and targets in memory).
-    public static func openGoals(_ db: SQLiteConnection) throws -> [GoalRecord] {
+    public static func openGoals(_ db: any SQLDatabase) throws -> [GoalRecord] {
         try db.prepare(columns + " WHERE a.kind = 'goal' AND a.status = 'open'").query(row: goal)
     }
 
@@ -75,7 +75,7 @@ public enum GoalRecords {
         FROM accounts a JOIN goals g ON g.account_id = a.id
         """
 
-    private static func goal(_ row: SQLiteRow) -> GoalRecord {
+    private static func goal(_ row: any SQLRow) -> GoalRecord {
         GoalRecord(id: AccountID(row.int64(0)), account: AccountID(row.int64(1)), owner: UserID(row.int64(2)),
                    name: row.string(3), target: Money(cents: row.int64(4)), targetDate: row.optionalString(5),
                    saved: Money(cents: row.int64(6)), createdAt: Timestamp(milliseconds: row.int64(7)))

@@ -43,7 +43,7 @@ public struct ProfileChange: Sendable, Equatable {
 /// Writes of the profile fields of `users` (full name, e-mail, phone).
 public enum ProfileRecords {
     /// Sets the fields `change` sets and leaves the others.
-    public static func update(_ db: SQLiteConnection, user: UserID, _ change: ProfileChange) throws {
+    public static func update(_ db: any SQLDatabase, user: UserID, _ change: ProfileChange) throws {
         for (column, field) in [("full_name", change.fullName), ("email", change.email), ("phone", change.phone)] {
             guard case .set(let value) = field else { continue }
             try db.prepare("UPDATE users SET \(column) = ? WHERE id = ?").run(value, user.rawValue)

@@ -50,14 +50,14 @@ public struct MonthlyActivity: Sendable, Equatable {
 /// scanning an account's whole history.
 public enum StatementRecords {
     /// The postings of `month`, as a range of posting ids.
-    public static func bounds(_ db: SQLiteConnection, month: CalendarMonth) throws -> Range<Int64> {
+    public static func bounds(_ db: any SQLDatabase, month: CalendarMonth) throws -> Range<Int64> {
         let first = try firstPosting(db, atOrAfter: month.start)
         let end = try firstPosting(db, atOrAfter: month.end)
         return first..<max(first, end)
     }
 
     /// The month's figures for `account` within `bounds` (from `bounds(_:month:)`).
-    public static func totals(_ db: SQLiteConnection, account: AccountID, bounds: Range<Int64>) throws -> StatementTotals {
+    public static func totals(_ db: any SQLDatabase, account: AccountID, bounds: Range<Int64>) throws -> StatementTotals {
         let opening = try db.prepare("""
             SELECT balance_after FROM postings WHERE account_id = ? AND id < ? ORDER BY id DESC LIMIT 1
             """).queryOne(account.rawValue, bounds.lowerBound) { $0.int64(0) } ?? 0
@@ -77,7 +77,7 @@ public enum StatementRecords {
     }
 
     /// A page of `account`'s statement for `month`: at most `limit` entries after `after`, oldest first.
-    public static func page(_ db: SQLiteConnection, account: AccountID, month: CalendarMonth, after: Int64?,
+    public static func page(_ db: any SQLDatabase, account: AccountID, month: CalendarMonth, after: Int64?,
                             limit: Int) throws -> StatementPage {
         precondition(limit > 0, "a page holds at least one entry")
         let range = try bounds(db, month: month)
@@ -102,7 +102,7 @@ public enum StatementRecords {
     }
 
     /// The id of the first posting of the first transaction stamped at or after `time`; `Int64.max` when none.
-    private static func firstPosting(_ db: SQLiteConnection, atOrAfter time: Timestamp) throws -> Int64 {
+    private static func firstPosting(_ db: any SQLDatabase, atOrAfter time: Timestamp) throws -> Int64 {
         try db.prepare("""
             SELECT MIN(p.id) FROM postings p
             WHERE p.txn_id = (SELECT id FROM transactions WHERE created_at >= ? ORDER BY created_at, id LIMIT 1)
@@ -119,7 +119,7 @@ public enum StatementRecords {
 
     /// Users of `role` with an e-mail address, signed up before `month` ended, who have not been sent that
     /// month's e-mail yet; oldest first, at most `limit`.
-    public static func unmailedUsers(_ db: SQLiteConnection, month: CalendarMonth, role: Role,
+    public static func unmailedUsers(_ db: any SQLDatabase, month: CalendarMonth, role: Role,
                                      limit: Int) throws -> [UserRecord] {
         precondition(limit > 0, "a batch holds at least one user")
         return try db.prepare(UserRecords.userColumns + """
@@ -131,7 +131,7 @@ public enum StatementRecords {
 
     /// Remembers that `user` was sent `month`'s e-mail as outbox message `outbox`. Must share the commit of
     /// that outbox row; a second one for the same user and month throws (a unique violation).
-    public static func insertMailing(_ db: SQLiteConnection, user: UserID, month: CalendarMonth, kind: MailingKind,
+    public static func insertMailing(_ db: any SQLDatabase, user: UserID, month: CalendarMonth, kind: MailingKind,
                                      outbox: Int64, at: Timestamp) throws {
         try db.prepare("""
             INSERT INTO statement_mailings(user_id, month, kind, outbox_id, created_at) VALUES (?, ?, ?, ?, ?)
@@ -139,19 +139,19 @@ public enum StatementRecords {
     }
 
     /// How many users were sent `month`'s e-mail of `kind`.
-    public static func mailingCount(_ db: SQLiteConnection, month: CalendarMonth, kind: MailingKind) throws -> Int {
+    public static func mailingCount(_ db: any SQLDatabase, month: CalendarMonth, kind: MailingKind) throws -> Int {
         Int(try db.prepare("SELECT COUNT(*) FROM statement_mailings WHERE month = ? AND kind = ?")
             .queryOne(month.description, kind.rawValue) { $0.int64(0) } ?? 0)
     }
 
     /// The customer accounts of `owner` opened before `month` ended, oldest first.
-    public static func accounts(_ db: SQLiteConnection, ownedBy owner: UserID,
+    public static func accounts(_ db: any SQLDatabase, ownedBy owner: UserID,
                                 openedBefore month: CalendarMonth) throws -> [AccountRecord] {
         try LedgerRecords.accounts(db, ownedBy: owner).filter { $0.createdAt < month.end }
     }
 
     /// Users, accounts, money moved and logins per day in `month`, for the admins' report.
-    public static func activity(_ db: SQLiteConnection, month: CalendarMonth) throws -> MonthlyActivity {
+    public static func activity(_ db: any SQLDatabase, month: CalendarMonth) throws -> MonthlyActivity {
         let start = month.start.milliseconds, end = month.end.milliseconds
         let count = { (sql: String) throws -> (Int, Int) in
             try db.prepare(sql).queryOne(end, start, end) { (Int($0.int64(0)), Int($0.int64(1))) } ?? (0, 0)

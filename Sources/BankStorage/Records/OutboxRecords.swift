@@ -46,14 +46,14 @@ public enum OutboxRecords {
 
     /// Queues a message for delivery now; returns its id.
     @discardableResult
-    public static func insert(_ db: SQLiteConnection, channel: String, recipient: String, subject: String,
+    public static func insert(_ db: any SQLDatabase, channel: String, recipient: String, subject: String,
                               body: String, at: Timestamp) throws -> Int64 {
         precondition(channel == "sms" || channel == "email", "the schema allows sms and email only")
         precondition(!recipient.isEmpty, "a message needs a recipient")
-        try db.prepare("""
+        return try insertedID(db.prepare("""
             INSERT INTO outbox(channel, recipient, subject, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)
-            """).run(channel, recipient, subject, body, at.milliseconds, at.milliseconds)
-        return db.lastInsertRowID
+            RETURNING id
+            """).queryOne(channel, recipient, subject, body, at.milliseconds, at.milliseconds) { $0.int64(0) })
     }
 
     /// The outcome of a message's first attempt, made before its row existed (a receipt derived from the ledger).
@@ -66,28 +66,33 @@ public enum OutboxRecords {
 
     /// Records a message already attempted once: `sent`, or `pending` for its retry, or `failed`; returns its id.
     @discardableResult
-    public static func insertAttempted(_ db: SQLiteConnection, channel: String, recipient: String, subject: String,
+    public static func insertAttempted(_ db: any SQLDatabase, channel: String, recipient: String, subject: String,
                                        body: String, createdAt: Timestamp, attempt: FirstAttempt) throws -> Int64 {
         precondition(channel == "sms" || channel == "email", "the schema allows sms and email only")
         precondition(!recipient.isEmpty, "a message needs a recipient")
         switch attempt {
         case .sent(let at):
-            try db.prepare("""
+            return try insertedID(db.prepare("""
                 INSERT INTO outbox(channel, recipient, subject, body, status, attempts, next_attempt_at, created_at, sent_at)
-                VALUES (?, ?, ?, ?, 'sent', 1, ?, ?, ?)
-                """).run(channel, recipient, subject, body, createdAt.milliseconds, createdAt.milliseconds, at.milliseconds)
+                VALUES (?, ?, ?, ?, 'sent', 1, ?, ?, ?) RETURNING id
+                """).queryOne(channel, recipient, subject, body, createdAt.milliseconds, createdAt.milliseconds, at.milliseconds) { $0.int64(0) })
         case .failed(let error, let next):
-            try db.prepare("""
+            return try insertedID(db.prepare("""
                 INSERT INTO outbox(channel, recipient, subject, body, status, attempts, next_attempt_at, last_error, created_at)
-                VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)
-                """).run(channel, recipient, subject, body, next == nil ? "failed" : "pending",
-                         (next ?? createdAt).milliseconds, String(error.prefix(errorLengthMax)), createdAt.milliseconds)
+                VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id
+                """).queryOne(channel, recipient, subject, body, next == nil ? "failed" : "pending",
+                              (next ?? createdAt).milliseconds, String(error.prefix(errorLengthMax)),
+                              createdAt.milliseconds) { $0.int64(0) })
         }
-        return db.lastInsertRowID
+    }
+
+    private static func insertedID(_ id: Int64?) -> Int64 {
+        guard let id else { preconditionFailure("INSERT ... RETURNING returns the new row") }
+        return id
     }
 
     /// Pending messages whose next attempt is due at `now`, oldest due first, at most `limit`.
-    public static func due(_ db: SQLiteConnection, limit: Int, now: Timestamp) throws -> [OutboxRecord] {
+    public static func due(_ db: any SQLDatabase, limit: Int, now: Timestamp) throws -> [OutboxRecord] {
         precondition(limit > 0, "a positive batch")
         return try db.prepare(columns + """
              FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?
@@ -95,18 +100,18 @@ public enum OutboxRecords {
     }
 
     /// How many messages wait to be sent (index `outbox_pending`, so cheap enough for every metrics scrape).
-    public static func pendingCount(_ db: SQLiteConnection) throws -> Int {
+    public static func pendingCount(_ db: any SQLDatabase) throws -> Int {
         try db.prepare("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").queryOne { $0.int64(0) }.map(Int.init) ?? 0
     }
 
     /// When the earliest pending message is due, or nil when none is pending.
-    public static func nextDue(_ db: SQLiteConnection) throws -> Timestamp? {
+    public static func nextDue(_ db: any SQLDatabase) throws -> Timestamp? {
         try db.prepare("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")
             .queryOne { $0.optionalInt64(0) }?.map { Timestamp(milliseconds: $0) }
     }
 
     /// The message was delivered: `sent`, one more attempt counted.
-    public static func markSent(_ db: SQLiteConnection, id: Int64, at: Timestamp) throws {
+    public static func markSent(_ db: any SQLDatabase, id: Int64, at: Timestamp) throws {
         try db.prepare("""
             UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL
             WHERE id = ? AND status = 'pending'
@@ -116,7 +121,7 @@ public enum OutboxRecords {
 
     /// An attempt failed: one more attempt counted and the error kept. With `nextAttemptAt` the message stays
     /// `pending` until then; without it the message is `failed` for good.
-    public static func markRetry(_ db: SQLiteConnection, id: Int64, error: String,
+    public static func markRetry(_ db: any SQLDatabase, id: Int64, error: String,
                                  nextAttemptAt: Timestamp?) throws {
         let kept = String(error.prefix(errorLengthMax))
         if let nextAttemptAt {
@@ -133,7 +138,7 @@ public enum OutboxRecords {
     }
 
     /// The newest messages first, at most `limit`.
-    public static func recent(_ db: SQLiteConnection, limit: Int) throws -> [OutboxRecord] {
+    public static func recent(_ db: any SQLDatabase, limit: Int) throws -> [OutboxRecord] {
         precondition(limit > 0, "a positive limit")
         return try db.prepare(columns + " FROM outbox ORDER BY id DESC LIMIT ?").query(limit, row: record)
     }
@@ -142,7 +147,7 @@ public enum OutboxRecords {
         SELECT id, channel, recipient, subject, body, status, attempts, next_attempt_at, last_error, created_at, sent_at
         """
 
-    private static func record(_ row: SQLiteRow) -> OutboxRecord {
+    private static func record(_ row: any SQLRow) -> OutboxRecord {
         OutboxRecord(id: row.int64(0), channel: row.string(1), recipient: row.string(2), subject: row.string(3),
                      body: row.string(4), status: OutboxRecord.Status(rawValue: row.string(5)) ?? .failed,
                      attempts: Int(row.int64(6)), nextAttemptAt: Timestamp(milliseconds: row.int64(7)),

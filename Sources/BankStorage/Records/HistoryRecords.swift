@@ -19,7 +19,7 @@ public struct HistoryEntry: Sendable, Equatable {
 /// Statement queries: history pages and historical balances, read from the immutable postings.
 public enum HistoryRecords {
     /// Entries of `account` newest first, strictly older than `before` (a cursor from an earlier page).
-    public static func history(_ db: SQLiteConnection, account: AccountID, limit: Int,
+    public static func history(_ db: any SQLDatabase, account: AccountID, limit: Int,
                                before: Int64?) throws -> [HistoryEntry] {
         precondition(limit > 0, "a page holds at least one entry")
         return try db.prepare("""
@@ -39,7 +39,7 @@ public enum HistoryRecords {
     }
 
     /// The balance after every transaction at or before `at`; zero before the first.
-    public static func balance(_ db: SQLiteConnection, account: AccountID, at: Timestamp) throws -> Money {
+    public static func balance(_ db: any SQLDatabase, account: AccountID, at: Timestamp) throws -> Money {
         let cents = try db.prepare("""
             SELECT balance_after FROM postings WHERE account_id = ? AND created_at <= ? ORDER BY id DESC LIMIT 1
             """).queryOne(account.rawValue, at.milliseconds) { $0.int64(0) }

@@ -17,7 +17,7 @@ enum DerivedEvents {
 
     /// The derived events of `account` with seq greater than `after`, in seq order; at least `limit` of them
     /// when there are that many (may be more: the caller merges and cuts).
-    static func events(_ db: SQLiteConnection, account: Int64, stream: String, after: Int64,
+    static func events(_ db: any SQLDatabase, account: Int64, stream: String, after: Int64,
                        limit: Int) throws -> [StoredEvent] {
         // The newest posting whose events are all at or before `after`, or that predates derived events.
         let floor = try db.prepare("""
@@ -47,7 +47,7 @@ enum DerivedEvents {
     }
 
     /// The seq of the last derived event of `account`, 0 when it has none.
-    static func head(_ db: SQLiteConnection, account: Int64) throws -> Int64 {
+    static func head(_ db: any SQLDatabase, account: Int64) throws -> Int64 {
         try db.prepare("""
             SELECT p.seq + (t.kind = 'transfer') FROM postings p JOIN transactions t ON t.id = p.txn_id
             WHERE p.account_id = ? ORDER BY p.id DESC LIMIT 1
@@ -56,7 +56,7 @@ enum DerivedEvents {
 
     /// The seq of the last derived event of every account that has one, by stream name. Its newest posting
     /// tells: postings written since migration 3 all carry a seq (the cash account's none).
-    static func heads(_ db: SQLiteConnection) throws -> [String: Int64] {
+    static func heads(_ db: any SQLDatabase) throws -> [String: Int64] {
         var heads: [String: Int64] = [:]
         try db.prepare("""
             SELECT a.id, (SELECT p.seq + (t.kind = 'transfer') FROM postings p JOIN transactions t ON t.id = p.txn_id

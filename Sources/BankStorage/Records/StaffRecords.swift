@@ -37,7 +37,7 @@ public struct TransactionFilter: Sendable, Equatable {
 public enum StaffRecords {
     /// Customers whose username, full name, e-mail or phone contains `query` (any customer when nil), oldest
     /// first, each with their accounts; at most `limit`.
-    public static func customers(_ db: SQLiteConnection, query: String?, limit: Int) throws -> [CustomerRecord] {
+    public static func customers(_ db: any SQLDatabase, query: String?, limit: Int) throws -> [CustomerRecord] {
         precondition(limit > 0, "a page holds at least one customer")
         let users = try db.prepare(UserRecords.userColumns + """
              FROM users WHERE role = 'customer' AND (?1 IS NULL OR username LIKE ?1 ESCAPE '\\' OR
@@ -51,7 +51,7 @@ public enum StaffRecords {
 
     /// Users of every role, newest first, strictly older than the user id `before`, matching `query` like
     /// `customers`; at most `limit`.
-    public static func users(_ db: SQLiteConnection, query: String?, limit: Int,
+    public static func users(_ db: any SQLDatabase, query: String?, limit: Int,
                              before: Int64?) throws -> [UserOverview] {
         precondition(limit > 0, "a page holds at least one user")
         return try db.prepare(UserRecords.userColumns + """
@@ -68,11 +68,11 @@ public enum StaffRecords {
     ///
     /// The statement is built from the filters present (at most 32 shapes, each prepared once per connection)
     /// so that each shape can use its index: postings by account for `user` and `account`, the id order otherwise.
-    public static func transactions(_ db: SQLiteConnection, _ filter: TransactionFilter, limit: Int,
+    public static func transactions(_ db: any SQLDatabase, _ filter: TransactionFilter, limit: Int,
                                     before: Int64?) throws -> [TransactionRecord] {
         precondition(limit > 0, "a page holds at least one transaction")
         var conditions = ["t.id < ?"]
-        var values: [any SQLiteBindable] = [before ?? Int64.max]
+        var values: [any SQLBindable] = [before ?? Int64.max]
         if let user = filter.user {
             conditions.append("""
                 t.id IN (SELECT p.txn_id FROM postings p WHERE p.account_id IN (SELECT id FROM accounts WHERE owner_id = ?))
@@ -100,7 +100,7 @@ public enum StaffRecords {
             SELECT t.id, t.kind, t.user_id, t.amount, t.debit_account, t.credit_account, t.note, t.created_at
             FROM transactions t WHERE \(conditions.joined(separator: " AND ")) ORDER BY t.id DESC LIMIT ?
             """
-        let rows = try db.prepare(sql).bind(values).query { row in
+        let rows = try db.prepare(sql).query(binding: values) { row in
             TransactionRecord(id: TransactionID(row.int64(0)), kind: TransactionKind(rawValue: row.string(1)) ?? .transfer,
                               user: UserID(row.int64(2)), amount: Money(cents: row.int64(3)),
                               debited: AccountID(row.int64(4)), credited: AccountID(row.int64(5)),

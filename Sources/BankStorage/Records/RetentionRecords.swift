@@ -8,7 +8,7 @@ import BankCore
 /// kept for ever (SQLite triggers refuse to delete them).
 public enum RetentionRecords {
     /// Sessions whose token expired before `before` (revoked ones too: they are kept until their expiry).
-    public static func purgeSessions(_ db: SQLiteConnection, expiredBefore before: Timestamp, limit: Int) throws -> Int {
+    public static func purgeSessions(_ db: any SQLDatabase, expiredBefore before: Timestamp, limit: Int) throws -> Int {
         precondition(limit > 0, "a batch deletes at least one row")
         try db.prepare("""
             DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions WHERE expires_at < ? LIMIT ?)
@@ -17,7 +17,7 @@ public enum RetentionRecords {
     }
 
     /// One-time-code challenges created before `before`, whatever their status.
-    public static func purgeChallenges(_ db: SQLiteConnection, createdBefore before: Timestamp, limit: Int) throws -> Int {
+    public static func purgeChallenges(_ db: any SQLDatabase, createdBefore before: Timestamp, limit: Int) throws -> Int {
         precondition(limit > 0, "a batch deletes at least one row")
         try db.prepare("""
             DELETE FROM otp_challenges WHERE id IN (SELECT id FROM otp_challenges WHERE created_at < ? LIMIT ?)
@@ -26,7 +26,7 @@ public enum RetentionRecords {
     }
 
     /// Login attempts made before `before`, whatever their outcome.
-    public static func purgeLoginAttempts(_ db: SQLiteConnection, madeBefore before: Timestamp, limit: Int) throws -> Int {
+    public static func purgeLoginAttempts(_ db: any SQLDatabase, madeBefore before: Timestamp, limit: Int) throws -> Int {
         precondition(limit > 0, "a batch deletes at least one row")
         try db.prepare("""
             DELETE FROM login_attempts WHERE id IN (SELECT id FROM login_attempts WHERE created_at < ? LIMIT ?)
@@ -37,7 +37,7 @@ public enum RetentionRecords {
     /// Who has more failed login attempts (any outcome but `success`) than allowed: users with more than
     /// `perUserMax`, and nil (attempts on unknown usernames, together) past `unknownMax`. At most `limit` of them.
     /// Reads the `login_attempts_failures` index only; run it on a reader.
-    public static func overFailureCap(_ db: SQLiteConnection, perUserMax: Int, unknownMax: Int,
+    public static func overFailureCap(_ db: any SQLDatabase, perUserMax: Int, unknownMax: Int,
                                       limit: Int) throws -> [UserID?] {
         try db.prepare("""
             SELECT user_id FROM login_attempts WHERE outcome <> 'success' GROUP BY user_id
@@ -47,7 +47,7 @@ public enum RetentionRecords {
 
     /// Deletes up to `limit` of `user`'s failed attempts (nil: those on unknown usernames) beyond the newest
     /// `keeping`. Successful logins are not touched (they age out with `purgeLoginAttempts`).
-    public static func trimFailures(_ db: SQLiteConnection, of user: UserID?, keeping: Int, limit: Int) throws -> Int {
+    public static func trimFailures(_ db: any SQLDatabase, of user: UserID?, keeping: Int, limit: Int) throws -> Int {
         precondition(limit > 0 && keeping >= 0, "a batch deletes at least one row, and keeps none or more")
         try db.prepare("""
             DELETE FROM login_attempts WHERE id IN (

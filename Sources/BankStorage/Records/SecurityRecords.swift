@@ -50,14 +50,14 @@ public struct ThreatRecord: Sendable, Equatable {
 
 /// Login attempts, user locks and roles, and threats.
 public enum SecurityRecords {
-    public static func insertAttempt(_ db: SQLiteConnection, _ attempt: LoginAttempt) throws {
+    public static func insertAttempt(_ db: any SQLDatabase, _ attempt: LoginAttempt) throws {
         try db.prepare("""
             INSERT INTO login_attempts(user_id, username, ip, user_agent, outcome, created_at) VALUES (?, ?, ?, ?, ?, ?)
             """).run(attempt.user?.rawValue, attempt.username, attempt.ip, attempt.userAgent, attempt.outcome,
                      attempt.at.milliseconds)
     }
 
-    public static func attempts(_ db: SQLiteConnection, user: UserID, limit: Int) throws -> [LoginAttempt] {
+    public static func attempts(_ db: any SQLDatabase, user: UserID, limit: Int) throws -> [LoginAttempt] {
         try db.prepare("""
             SELECT user_id, username, ip, user_agent, outcome, created_at FROM login_attempts
             WHERE user_id = ? ORDER BY id DESC LIMIT ?
@@ -68,7 +68,7 @@ public enum SecurityRecords {
     }
 
     /// Whether `user` logged in successfully before, and whether from `ip`.
-    public static func priorLogins(_ db: SQLiteConnection, user: UserID, ip: String) throws -> (any: Bool, fromIP: Bool) {
+    public static func priorLogins(_ db: any SQLDatabase, user: UserID, ip: String) throws -> (any: Bool, fromIP: Bool) {
         let row = try db.prepare("""
             SELECT EXISTS(SELECT 1 FROM login_attempts WHERE user_id = ?1 AND outcome = 'success'),
                    EXISTS(SELECT 1 FROM login_attempts WHERE user_id = ?1 AND outcome = 'success' AND ip = ?2)
@@ -77,7 +77,7 @@ public enum SecurityRecords {
     }
 
     /// Successful logins per user per calendar month (UTC) since `since`.
-    public static func monthlyLogins(_ db: SQLiteConnection, since: Timestamp) throws -> [(month: String, user: UserID, username: String, logins: Int64)] {
+    public static func monthlyLogins(_ db: any SQLDatabase, since: Timestamp) throws -> [(month: String, user: UserID, username: String, logins: Int64)] {
         try db.prepare("""
             SELECT strftime('%Y-%m', a.created_at / 1000, 'unixepoch') AS month, a.user_id, u.username, COUNT(*)
             FROM login_attempts a JOIN users u ON u.id = a.user_id
@@ -89,50 +89,50 @@ public enum SecurityRecords {
     }
 
     /// Locks a user until `until` (nil: until an admin unlocks).
-    public static func lock(_ db: SQLiteConnection, user: UserID, until: Timestamp?, reason: String) throws {
+    public static func lock(_ db: any SQLDatabase, user: UserID, until: Timestamp?, reason: String) throws {
         try db.prepare("UPDATE users SET status = 'locked', locked_until = ?, lock_reason = ? WHERE id = ?")
             .run(until?.milliseconds, reason, user.rawValue)
     }
 
-    public static func unlock(_ db: SQLiteConnection, user: UserID) throws {
+    public static func unlock(_ db: any SQLDatabase, user: UserID) throws {
         try db.prepare("UPDATE users SET status = 'active', locked_until = NULL, lock_reason = NULL WHERE id = ?")
             .run(user.rawValue)
     }
 
-    public static func setRole(_ db: SQLiteConnection, user: UserID, role: Role) throws {
+    public static func setRole(_ db: any SQLDatabase, user: UserID, role: Role) throws {
         try db.prepare("UPDATE users SET role = ? WHERE id = ?").run(role.rawValue, user.rawValue)
     }
 
-    public static func setPassword(_ db: SQLiteConnection, user: UserID, hash: String) throws {
+    public static func setPassword(_ db: any SQLDatabase, user: UserID, hash: String) throws {
         try db.prepare("UPDATE users SET password_hash = ? WHERE id = ?").run(hash, user.rawValue)
     }
 
     /// Revokes every session of `user` except the one with `keeping` (if given).
-    public static func revokeSessions(_ db: SQLiteConnection, user: UserID, keeping: [UInt8]?, at: Timestamp) throws {
+    public static func revokeSessions(_ db: any SQLDatabase, user: UserID, keeping: [UInt8]?, at: Timestamp) throws {
         try db.prepare("""
             UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND token_hash IS NOT ?
             """).run(at.milliseconds, user.rawValue, keeping)
     }
 
-    public static func lastThreatID(_ db: SQLiteConnection) throws -> Int64 {
+    public static func lastThreatID(_ db: any SQLDatabase) throws -> Int64 {
         try db.prepare("SELECT COALESCE(MAX(id), 0) FROM threats").queryOne { $0.int64(0) } ?? 0
     }
 
-    public static func insertThreat(_ db: SQLiteConnection, _ threat: ThreatRecord) throws {
+    public static func insertThreat(_ db: any SQLDatabase, _ threat: ThreatRecord) throws {
         try db.prepare("INSERT INTO threats(id, kind, severity, user_id, ip, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .run(threat.id, threat.kind, threat.severity, threat.user?.rawValue, threat.ip, threat.detail,
                  threat.at.milliseconds)
     }
 
     /// Marks a threat acknowledged; returns it, or nil when there is no such threat.
-    public static func ackThreat(_ db: SQLiteConnection, id: Int64, by user: UserID, at: Timestamp) throws -> ThreatRecord? {
+    public static func ackThreat(_ db: any SQLDatabase, id: Int64, by user: UserID, at: Timestamp) throws -> ThreatRecord? {
         try db.prepare("UPDATE threats SET acked_by = ?, acked_at = ? WHERE id = ? AND acked_at IS NULL")
             .run(user.rawValue, at.milliseconds, id)
         return try threats(db, before: id + 1, limit: 1).first { $0.id == id }
     }
 
     /// Threats newest first with id below `before`.
-    public static func threats(_ db: SQLiteConnection, before: Int64?, limit: Int) throws -> [ThreatRecord] {
+    public static func threats(_ db: any SQLDatabase, before: Int64?, limit: Int) throws -> [ThreatRecord] {
         try db.prepare("""
             SELECT t.id, t.kind, t.severity, t.user_id, t.ip, t.detail, t.created_at, t.acked_by, t.acked_at,
                    u.username, a.username

@@ -55,46 +55,44 @@ public enum UserRecords {
     }
 
     /// Inserts a user; a taken username throws `BankError(.conflict)`.
-    public static func insert(_ db: SQLiteConnection, _ user: NewUser) throws -> UserRecord {
-        let insert = try db.prepare("""
-            INSERT INTO users(username, password_hash, role, email, phone, full_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """)
-        let outcome = Result { () throws(SQLiteError) in
-            try insert.run(user.username, user.passwordHash, user.role.rawValue, user.email, user.phone, user.fullName,
-                           user.at.milliseconds)
+    public static func insert(_ db: any SQLDatabase, _ user: NewUser) throws -> UserRecord {
+        let id: Int64?
+        do {
+            id = try db.prepare("""
+                INSERT INTO users(username, password_hash, role, email, phone, full_name, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id
+                """).queryOne(user.username, user.passwordHash, user.role.rawValue, user.email, user.phone,
+                              user.fullName, user.at.milliseconds) { $0.int64(0) }
+        } catch let error as any SQLDatabaseError where error.isUniqueViolation {
+            throw BankError(.conflict, "username \"\(user.username)\" is taken", field: "username")
         }
-        if case .failure(let error) = outcome {
-            if error.isUniqueViolation {
-                throw BankError(.conflict, "username \"\(user.username)\" is taken", field: "username")
-            }
-            throw error
-        }
-        return UserRecord(id: UserID(db.lastInsertRowID), username: user.username, role: user.role, status: .active,
+        guard let id else { preconditionFailure("INSERT ... RETURNING returns the new row") }
+        return UserRecord(id: UserID(id), username: user.username, role: user.role, status: .active,
                           email: user.email, phone: user.phone, fullName: user.fullName, createdAt: user.at)
     }
 
     /// The user and password hash for `username`, for login.
-    public static func credentials(_ db: SQLiteConnection, username: String) throws -> (UserRecord, String)? {
+    public static func credentials(_ db: any SQLDatabase, username: String) throws -> (UserRecord, String)? {
         try db.prepare(userColumns + ", password_hash FROM users WHERE username = ?").queryOne(username) { row in
             (user(row), row.string(8))
         }
     }
 
-    public static func user(_ db: SQLiteConnection, username: String) throws -> UserRecord? {
+    public static func user(_ db: any SQLDatabase, username: String) throws -> UserRecord? {
         try db.prepare(userColumns + " FROM users WHERE username = ?").queryOne(username, row: user)
     }
 
-    public static func user(_ db: SQLiteConnection, id: UserID) throws -> UserRecord? {
+    public static func user(_ db: any SQLDatabase, id: UserID) throws -> UserRecord? {
         try db.prepare(userColumns + " FROM users WHERE id = ?").queryOne(id.rawValue, row: user)
     }
 
-    public static func insertSession(_ db: SQLiteConnection, tokenHash: [UInt8], user: UserID, at: Timestamp,
+    public static func insertSession(_ db: any SQLDatabase, tokenHash: [UInt8], user: UserID, at: Timestamp,
                                      expiresAt: Timestamp) throws {
         try db.prepare("INSERT INTO sessions(token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
             .run(tokenHash, user.rawValue, at.milliseconds, expiresAt.milliseconds)
     }
 
-    public static func session(_ db: SQLiteConnection, tokenHash: [UInt8]) throws -> SessionRecord? {
+    public static func session(_ db: any SQLDatabase, tokenHash: [UInt8]) throws -> SessionRecord? {
         try db.prepare("""
             SELECT u.id, u.username, u.role,
                    CASE WHEN u.status = 'locked' AND (u.locked_until IS NULL
@@ -107,7 +105,7 @@ public enum UserRecords {
         }
     }
 
-    public static func revokeSession(_ db: SQLiteConnection, tokenHash: [UInt8], at: Timestamp) throws {
+    public static func revokeSession(_ db: any SQLDatabase, tokenHash: [UInt8], at: Timestamp) throws {
         try db.prepare("UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL")
             .run(at.milliseconds, tokenHash)
     }
@@ -121,7 +119,7 @@ public enum UserRecords {
                email, phone, full_name, created_at
         """
 
-    static func user(_ row: SQLiteRow) -> UserRecord {
+    static func user(_ row: any SQLRow) -> UserRecord {
         UserRecord(id: UserID(row.int64(0)), username: row.string(1), role: Role(rawValue: row.string(2)) ?? .customer,
                    status: UserStatus(rawValue: row.string(3)) ?? .active, email: row.optionalString(4),
                    phone: row.optionalString(5), fullName: row.optionalString(6),

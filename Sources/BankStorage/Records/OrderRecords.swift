@@ -78,7 +78,7 @@ public struct StandingOrderPayment: Sendable, Equatable {
 
 /// Standing orders and their processed periods.
 public enum OrderRecords {
-    public static func insert(_ db: SQLiteConnection, _ order: StandingOrderRecord) throws {
+    public static func insert(_ db: any SQLDatabase, _ order: StandingOrderRecord) throws {
         precondition(order.status == .active && order.nextIndex == 0 && order.nextDue != nil, "a new order is active")
         try db.prepare("""
             INSERT INTO standing_orders(id, user_id, from_account, to_account, amount, every, start_at, payments_max,
@@ -90,21 +90,21 @@ public enum OrderRecords {
     }
 
     /// The highest order id stored, 0 when none.
-    public static func lastID(_ db: SQLiteConnection) throws -> Int64 {
+    public static func lastID(_ db: any SQLDatabase) throws -> Int64 {
         try db.prepare("SELECT COALESCE(MAX(id), 0) FROM standing_orders").queryOne { $0.int64(0) } ?? 0
     }
 
     /// Every active order (the scheduler's book at start-up), oldest first.
-    public static func active(_ db: SQLiteConnection) throws -> [StandingOrderRecord] {
+    public static func active(_ db: any SQLDatabase) throws -> [StandingOrderRecord] {
         try db.prepare(columns + " WHERE status = 'active' ORDER BY id").query(row: record)
     }
 
-    public static func order(_ db: SQLiteConnection, id: Int64) throws -> StandingOrderRecord? {
+    public static func order(_ db: any SQLDatabase, id: Int64) throws -> StandingOrderRecord? {
         try db.prepare(columns + " WHERE id = ?").queryOne(id, row: record)
     }
 
     /// A user's orders, newest first, at most `limit`, optionally of one status.
-    public static func list(_ db: SQLiteConnection, user: UserID, status: StandingOrderStatus?,
+    public static func list(_ db: any SQLDatabase, user: UserID, status: StandingOrderStatus?,
                             limit: Int) throws -> [StandingOrderRecord] {
         precondition(limit > 0, "a list holds at least one order")
         return try db.prepare(columns + " WHERE user_id = ? AND (? IS NULL OR status = ?) ORDER BY id DESC LIMIT ?")
@@ -114,7 +114,7 @@ public enum OrderRecords {
     /// Records one processed period and the order's progress after it (`order`, as the scheduler computed
     /// it). Runs in the commit of the period's transfer, or of its failure. The order must still be at that
     /// period: anything else means two processings of one period, which stops the process.
-    public static func recordPeriod(_ db: SQLiteConnection, _ payment: StandingOrderPayment,
+    public static func recordPeriod(_ db: any SQLDatabase, _ payment: StandingOrderPayment,
                                     orderAfter order: StandingOrderRecord) throws {
         precondition(order.id == payment.order && order.nextIndex == payment.period + 1, "progress of this period")
         try db.prepare("""
@@ -131,7 +131,7 @@ public enum OrderRecords {
     }
 
     /// Cancels an active order; false when it was not active (already ended).
-    public static func cancel(_ db: SQLiteConnection, id: Int64, at: Timestamp) throws -> Bool {
+    public static func cancel(_ db: any SQLDatabase, id: Int64, at: Timestamp) throws -> Bool {
         try db.prepare("""
             UPDATE standing_orders SET status = 'cancelled', next_due_at = NULL, ended_at = ?
             WHERE id = ? AND status = 'active'
@@ -140,7 +140,7 @@ public enum OrderRecords {
     }
 
     /// The processed periods of an order, newest first, at most `limit`.
-    public static func payments(_ db: SQLiteConnection, order: Int64, limit: Int) throws -> [StandingOrderPayment] {
+    public static func payments(_ db: any SQLDatabase, order: Int64, limit: Int) throws -> [StandingOrderPayment] {
         precondition(limit > 0, "a list holds at least one payment")
         return try db.prepare("""
             SELECT order_id, period, due_at, txn_id, reason, created_at FROM standing_order_payments
@@ -157,7 +157,7 @@ public enum OrderRecords {
                next_due_at, paid, failed, created_at, ended_at FROM standing_orders
         """
 
-    private static func record(_ row: SQLiteRow) -> StandingOrderRecord {
+    private static func record(_ row: any SQLRow) -> StandingOrderRecord {
         StandingOrderRecord(
             id: row.int64(0), user: UserID(row.int64(1)), from: AccountID(row.int64(2)), to: AccountID(row.int64(3)),
             amount: Money(cents: row.int64(4)), every: Recurrence(rawValue: row.string(5)) ?? .month,

@@ -80,7 +80,7 @@ public enum ServiceRequestRecords {
     }
 
     /// Inserts a pending request under the id the hub chose and returns it as stored.
-    public static func insert(_ db: SQLiteConnection, _ request: NewRequest) throws -> ServiceRequestRecord {
+    public static func insert(_ db: any SQLDatabase, _ request: NewRequest) throws -> ServiceRequestRecord {
         try db.prepare("""
             INSERT INTO service_requests(id, user_id, kind, note, account_id, status, created_at)
             VALUES (?, ?, ?, ?, ?, 'pending', ?)
@@ -94,16 +94,16 @@ public enum ServiceRequestRecords {
     }
 
     /// The highest request id stored; 0 when there is none.
-    public static func lastID(_ db: SQLiteConnection) throws -> Int64 {
+    public static func lastID(_ db: any SQLDatabase) throws -> Int64 {
         try db.prepare("SELECT COALESCE(MAX(id), 0) FROM service_requests").queryOne { $0.int64(0) } ?? 0
     }
 
-    public static func get(_ db: SQLiteConnection, id: Int64) throws -> ServiceRequestRecord? {
+    public static func get(_ db: any SQLDatabase, id: Int64) throws -> ServiceRequestRecord? {
         try db.prepare(columns + " WHERE r.id = ?").queryOne(id, row: record)
     }
 
     /// Requests newest first, optionally only `user`'s and only those with `status`; at most `limit`.
-    public static func list(_ db: SQLiteConnection, user: UserID?, status: ServiceRequestStatus?,
+    public static func list(_ db: any SQLDatabase, user: UserID?, status: ServiceRequestStatus?,
                             limit: Int) throws -> [ServiceRequestRecord] {
         precondition(limit > 0, "a page holds at least one request")
         // Two statements so that a customer's list walks the (user_id, id) index.
@@ -117,14 +117,14 @@ public enum ServiceRequestRecords {
     }
 
     /// How many of `user`'s requests are pending.
-    public static func pendingCount(_ db: SQLiteConnection, user: UserID) throws -> Int {
+    public static func pendingCount(_ db: any SQLDatabase, user: UserID) throws -> Int {
         Int(try db.prepare("SELECT COUNT(*) FROM service_requests WHERE user_id = ? AND status = 'pending'")
             .queryOne(user.rawValue) { $0.int64(0) } ?? 0)
     }
 
     /// Moves a pending request to `resolution`'s status. False when it was no longer pending (someone else
     /// resolved it first): the `WHERE status = 'pending'` makes two resolutions of one request impossible.
-    public static func resolve(_ db: SQLiteConnection, _ resolution: ServiceRequestRecord) throws -> Bool {
+    public static func resolve(_ db: any SQLDatabase, _ resolution: ServiceRequestRecord) throws -> Bool {
         precondition(resolution.status != .pending, "a resolution ends the pending state")
         guard let resolvedAt = resolution.resolvedAt, let resolvedBy = resolution.resolvedBy else {
             preconditionFailure("a resolution says when and by whom")
@@ -143,7 +143,7 @@ public enum ServiceRequestRecords {
         FROM service_requests r JOIN users u ON u.id = r.user_id
         """
 
-    private static func record(_ row: SQLiteRow) -> ServiceRequestRecord {
+    private static func record(_ row: any SQLRow) -> ServiceRequestRecord {
         ServiceRequestRecord(id: row.int64(0), user: UserID(row.int64(1)), username: row.string(2),
                              kind: ServiceRequestKind(rawValue: row.string(3)) ?? .kycUpdate, note: row.string(4),
                              account: row.optionalInt64(5).map(AccountID.init),
