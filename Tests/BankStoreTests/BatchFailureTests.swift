@@ -35,12 +35,12 @@ struct BatchFailureTests {
         return try connection.prepare("SELECT text FROM notes ORDER BY rowid").query { $0.string(0) }
     }
 
-    private func note(_ text: String) -> @Sendable (SQLiteConnection) throws -> Void {
+    private func note(_ text: String) -> @Sendable (any SQLDatabase) throws -> Void {
         { db in try db.prepare("INSERT INTO notes VALUES (?)").run(text) }
     }
 
     /// Fills the disk: inserts 8 KiB rows until SQLite refuses (max_page_count).
-    private let fill: @Sendable (SQLiteConnection) throws -> Void = { db in
+    private let fill: @Sendable (any SQLDatabase) throws -> Void = { db in
         for _ in 0..<10_000 { try db.prepare("INSERT INTO filler VALUES (zeroblob(8192))").run() }
     }
 

@@ -43,7 +43,7 @@ func wait(for semaphore: DispatchSemaphore, seconds: Double) async -> Bool {
 /// The pipelined group commit: the writer commits the next batch while the WAL syncer fsyncs, and no job is
 /// answered before the fsync that covers its commit returned.
 struct CommitPipelineTests {
-    private func note(_ text: String, then signal: DispatchSemaphore? = nil) -> @Sendable (SQLiteConnection) throws -> Void {
+    private func note(_ text: String, then signal: DispatchSemaphore? = nil) -> @Sendable (any SQLDatabase) throws -> Void {
         { db in
             try db.prepare("INSERT INTO notes VALUES (?)").run(text)
             signal?.signal()

@@ -64,7 +64,7 @@ struct ReaderBoundsTests {
 
         let answered = Atomic<Bool>(false)
         let signIn = Task {
-            let count = try await DatabaseReaders.$lane.withValue(.signIn) {
+            let count = try await ReadLane.$current.withValue(.signIn) {
                 try await readers.read { db in try db.prepare("SELECT COUNT(*) FROM numbers").queryOne { $0.int64(0) } }
             }
             answered.store(true, ordering: .releasing)

@@ -28,7 +28,7 @@ final class BatchResults: Sendable {
     }
 }
 
-typealias WriterJob = (isolation: DatabaseWriter.Isolation, body: @Sendable (SQLiteConnection) throws -> Void)
+typealias WriterJob = (isolation: DatabaseWriter.Isolation, body: @Sendable (any SQLDatabase) throws -> Void)
 
 /// Submits `jobs` so that they share one batch (a gate job holds the writer while they queue), and returns
 /// once the writer has dealt with that batch, whatever became of it.

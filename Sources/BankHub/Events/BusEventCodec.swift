@@ -1,6 +1,5 @@
 import BankBus
 import BankStorage
-import BankStore
 
 /// A stored event as an ``EventEnvelope`` and back. The envelope carries the stream and seq; its event bytes are
 /// one JSON object `{"kind":"balance","at":1733390000,"data":{...}}`, built by concatenation (kinds are plain

@@ -1,6 +1,5 @@
 import BankBus
 import BankStorage
-import BankStore
 import Synchronization
 import WebSocketTransport
 

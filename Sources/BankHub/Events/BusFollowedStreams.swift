@@ -1,6 +1,5 @@
 import BankBus
 import BankStorage
-import BankStore
 import WebSocketTransport
 
 /// Reads the events of `stream` with seq in `fromSeq...toSeq`, oldest first (at most

@@ -1,5 +1,4 @@
 import BankStorage
-import BankStore
 import WebSocketTransport
 
 /// Delivers committed events to the connections subscribed to their streams.

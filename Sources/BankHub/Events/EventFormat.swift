@@ -1,5 +1,4 @@
 import BankStorage
-import BankStore
 
 /// How a subscriber receives events: as JSON frames on a WebSocket, or as server-sent-event records on an
 /// HTTP stream. The fan-out encodes each event once per format that has subscribers.

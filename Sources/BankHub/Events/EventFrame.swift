@@ -1,5 +1,4 @@
 import BankStorage
-import BankStore
 
 /// Encodes an event frame: `{"event":"balance","stream":"account:1001","seq":42,"data":{...}}`.
 ///

@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import BankWire
 import Synchronization
 
@@ -34,10 +33,10 @@ struct EventDraft: Sendable {
 /// `.ledger` isolation: a failed event write stops the process rather than leave a hole in a stream.
 final class EventSequencer: Sendable {
     private let heads: Mutex<[String: Int64]>
-    let writer: DatabaseWriter
+    let writer: any StorageWriter
     let fanout: any EventFanout
 
-    init(heads: [String: Int64], writer: DatabaseWriter, fanout: any EventFanout) {
+    init(heads: [String: Int64], writer: any StorageWriter, fanout: any EventFanout) {
         self.heads = Mutex(heads)
         self.writer = writer
         self.fanout = fanout
@@ -51,7 +50,7 @@ final class EventSequencer: Sendable {
     /// Queues `body` plus the events in one job; `completion` runs after the commit, once the events are published.
     /// `balances` are the account balances the change leaves (written once per account per commit).
     func submit(_ drafts: [EventDraft], at: Timestamp, balances: [BalanceWrite] = [],
-                body: @escaping @Sendable (SQLiteConnection) throws -> Void = { _ in },
+                body: @escaping @Sendable (any SQLDatabase) throws -> Void = { _ in },
                 completion: @escaping @Sendable () -> Void = {}) {
         submit(drafts, at: at, balances: balances, writing: { db, _ in try body(db) }, completion: completion)
     }
@@ -59,7 +58,7 @@ final class EventSequencer: Sendable {
     /// As `submit(_:at:balances:body:completion:)`, but `writing` is given the events with their seqs, in
     /// draft order: it stores the `derived` ones itself; the others are appended to `events` after it.
     func submit(_ drafts: [EventDraft], at: Timestamp, balances: [BalanceWrite] = [],
-                writing: @escaping @Sendable (SQLiteConnection, [StoredEvent]) throws -> Void,
+                writing: @escaping @Sendable (any SQLDatabase, [StoredEvent]) throws -> Void,
                 completion: @escaping @Sendable () -> Void = {}) {
         heads.withLock { heads in
             var logged: [StoredEvent] = []

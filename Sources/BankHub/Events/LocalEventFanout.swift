@@ -1,5 +1,4 @@
 import BankStorage
-import BankStore
 import Synchronization
 import WebSocketTransport
 

@@ -1,6 +1,5 @@
 import BankWire
 import BankStorage
-import BankStore
 import Dispatch
 import Synchronization
 import WebSocketTransport
@@ -61,15 +60,14 @@ struct ReadinessState: Sendable {
 /// `/readyz`: 200 only while the hub accepts work and its database took a write within the last probe
 /// interval; 503 while draining (after SIGTERM) or after a failed or stalled write. `/healthz` stays liveness.
 ///
-/// The probe is one small write through the group-commit writer (`PRAGMA user_version`, which no migration
-/// uses, set to a counter), at most once per `readinessProbeIntervalMilliseconds` and only when `/readyz` is
+/// The probe is one small real write through the group-commit writer (`StorageWriter.probe`), at most once per `readinessProbeIntervalMilliseconds` and only when `/readyz` is
 /// asked; the answer never waits for it.
 final class Readiness: Sendable {
     private let state: Mutex<ReadinessState>
-    private let writer: DatabaseWriter
+    private let writer: any StorageWriter
     private let probes = Atomic<Int64>(0)
 
-    init(writer: DatabaseWriter, configuration: HubConfiguration) {
+    init(writer: any StorageWriter, configuration: HubConfiguration) {
         self.writer = writer
         state = Mutex(ReadinessState(probeIntervalMilliseconds: configuration.readinessProbeIntervalMilliseconds,
                                      writeTimeoutMilliseconds: configuration.readinessWriteTimeoutMilliseconds,
@@ -86,7 +84,7 @@ final class Readiness: Sendable {
 
     private func probe() {
         let counter = probes.add(1, ordering: .relaxed).newValue % Int64(Int32.max)
-        writer.submit(.savepoint, { db in try db.execute("PRAGMA user_version = \(counter)") }, completion: { result in
+        writer.probe(counter, completion: { result in
             let failure: String? = switch result {
             case .success: nil
             case .failure(let error): "the write probe failed: \(error)"

@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import WebSocketTransport
 
 /// `GET /statements/ACCOUNT/YYYY-MM.csv` with `Authorization: Bearer TOKEN`: a month of one account as RFC 4180

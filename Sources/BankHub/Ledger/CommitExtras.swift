@@ -1,5 +1,4 @@
 import BankStorage
-import BankStore
 
 /// Events and rows a caller adds to the commit of the transaction it submits (`LedgerService.submit`), so
 /// that they are durable together or not at all: a standing order's `order` event and its progress.
@@ -9,5 +8,5 @@ import BankStore
 /// as for every ledger job): check everything before submitting.
 struct CommitExtras: Sendable {
     let events: @Sendable (MoneyOutcome) -> [EventDraft]
-    let write: @Sendable (SQLiteConnection, MoneyOutcome) throws -> Void
+    let write: @Sendable (any SQLDatabase, MoneyOutcome) throws -> Void
 }

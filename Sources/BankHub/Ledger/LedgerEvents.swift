@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import BankWire
 
 /// The events a ledger transaction causes (see the Events table in docs/protocol.md).

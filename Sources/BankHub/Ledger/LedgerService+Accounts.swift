@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 
 /// An account just opened, and the transaction of its initial deposit when it had one.
 struct OpenedAccount: Sendable {

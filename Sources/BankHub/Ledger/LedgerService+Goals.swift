@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import BankWire
 
 /// What happened to a goal, as its `goal` event says (`action`).

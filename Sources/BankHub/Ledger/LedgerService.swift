@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import BankWire
 
 /// A deposit, withdrawal or transfer as asked for, after argument parsing.
@@ -39,13 +38,13 @@ actor LedgerService {
     /// without a read; their `saved` here is stale (the ledger state has the balance).
     var goals: [AccountID: GoalRecord]
     /// Where the slow path of an old idempotency key reads the stored transaction.
-    private let readers: DatabaseReaders
+    private let readers: any StorageReaders
 
     /// Database reads one request may need for an old idempotency key: one, and another only when keys were
     /// compacted while the first ran.
     static let keyReadsMax = 3
 
-    init(snapshot: LedgerSnapshot, sequencer: EventSequencer, readers: DatabaseReaders) {
+    init(snapshot: LedgerSnapshot, sequencer: EventSequencer, readers: any StorageReaders) {
         self.state = snapshot.state
         self.idempotency = snapshot.idempotency
         self.goals = Dictionary(uniqueKeysWithValues: snapshot.goals.map { ($0.id, $0) })

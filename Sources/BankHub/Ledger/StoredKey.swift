@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 
 /// What the database holds for an idempotency key older than the recent window: the registry's `Resolution`
 /// and, when the key was used, the original result to replay.
@@ -13,7 +12,7 @@ struct StoredKey: Sendable {
     let outcome: MoneyOutcome?
 
     /// Reads `user`'s transaction with `key` on a reader. `generation` is the registry's, taken before the read.
-    static func read(_ readers: DatabaseReaders, user: UserID, key: String,
+    static func read(_ readers: any StorageReaders, user: UserID, key: String,
                      generation: Int) async throws(BankError) -> StoredKey {
         let found: (TransactionRecord, Money, GoalRecord?)?
         do {

@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import WebSocketTransport
 
 /// The messages the hub sends on its own: a notice after each successful login and a receipt after each

@@ -1,5 +1,4 @@
 import BankStorage
-import BankStore
 import BankWire
 import Logging
 import SMTPClient

@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import Logging
 
 /// Messages to people: OTP and reset codes, login notices, transfer receipts.
@@ -18,20 +17,19 @@ final class Notifier: Sendable {
     static let subjectLengthMax = 200
     static let bodyLengthMax = 4_000
 
-    private let writer: DatabaseWriter
+    private let writer: any StorageWriter
     private let worker: OutboxWorker
     private let logger: Logger
     /// Whether SMS really leaves the machine (an HTTP gateway is configured); without one, SMS goes to the log.
     let smsGateway: Bool
 
     /// The worker is created here but runs only between `start` and `stop`.
-    init(databasePath: String, writer: DatabaseWriter, configuration: NotificationConfiguration,
-         logger: Logger) throws {
+    init(storage: HubStorage, configuration: NotificationConfiguration, logger: Logger) throws {
         configuration.validate()
-        self.writer = writer
+        self.writer = storage.writer
         self.logger = logger
         smsGateway = configuration.smsWebhook != nil
-        worker = OutboxWorker(databasePath: databasePath, writer: writer,
+        worker = OutboxWorker(storage: storage,
                               sinks: try NotificationSinks.make(configuration, logger: logger),
                               configuration: configuration, logger: logger)
     }
@@ -84,7 +82,7 @@ final class Notifier: Sendable {
     }
 
     /// Writes `message` to the outbox; runs inside a writer job.
-    static func queue(_ message: Message, _ db: SQLiteConnection, at: Timestamp) throws {
+    static func queue(_ message: Message, _ db: any SQLDatabase, at: Timestamp) throws {
         try OutboxRecords.insert(db, channel: message.channel.rawValue, recipient: message.recipient,
                                  subject: message.subject, body: message.body, at: at)
     }

@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import DedicatedThreads
 import Dispatch
 import Foundation
@@ -22,8 +21,8 @@ import Synchronization
 /// message again after restart (the SMTP sink repeats its Message-ID so receivers can tell); a clean stop
 /// records what it sent.
 final class OutboxWorker: Sendable {
-    private let databasePath: String
-    private let writer: DatabaseWriter
+    private let openReadConnection: @Sendable () throws -> any SQLDatabase
+    private let writer: any StorageWriter
     private let sinks: NotificationSinks
     private let configuration: NotificationConfiguration
     private let logger: Logger
@@ -36,11 +35,10 @@ final class OutboxWorker: Sendable {
     /// The longest the worker waits for the writer to record an outcome before giving up on that record.
     static let recordWaitSecondsMax = 30
 
-    init(databasePath: String, writer: DatabaseWriter, sinks: NotificationSinks,
-         configuration: NotificationConfiguration, logger: Logger) {
+    init(storage: HubStorage, sinks: NotificationSinks, configuration: NotificationConfiguration, logger: Logger) {
         configuration.validate()
-        self.databasePath = databasePath
-        self.writer = writer
+        self.openReadConnection = storage.openReadConnection
+        self.writer = storage.writer
         self.sinks = sinks
         self.configuration = configuration
         self.logger = logger
@@ -66,7 +64,7 @@ final class OutboxWorker: Sendable {
     }
 
     private func run(_ control: DedicatedThread.Control) {
-        var connection: SQLiteConnection?
+        var connection: (any SQLDatabase)?
         var lastPass = ContinuousClock.now - .milliseconds(Self.passIntervalMillisecondsMin)
         while !control.isStopping {
             Self.spacePasses(after: lastPass)
@@ -74,7 +72,7 @@ final class OutboxWorker: Sendable {
             wakePending.store(false, ordering: .releasing)
             var waitMilliseconds = configuration.pollIntervalMilliseconds
             do {
-                let db = try connection ?? SQLiteConnection(path: databasePath, mode: .readOnly)
+                let db = try connection ?? openReadConnection()
                 connection = db
                 // Both read before anything is sent, so a failed read never leaves a delivery unrecorded.
                 let due = try OutboxRecords.due(db, limit: configuration.batchMessagesMax, now: Clock.now())
@@ -169,7 +167,7 @@ final class OutboxWorker: Sendable {
 
     /// Waits up to `recordWaitSecondsMax` for `done`; gives up early when the writer has stopped (fail-stop),
     /// since a stopped writer never answers the jobs of the batch it stopped on. False when it gave up.
-    private static func wait(for done: DispatchSemaphore, writer: DatabaseWriter) -> Bool {
+    private static func wait(for done: DispatchSemaphore, writer: any StorageWriter) -> Bool {
         for _ in 0..<(recordWaitSecondsMax * 10) {
             if done.wait(timeout: .now() + .milliseconds(100)) == .success { return true }
             if writer.isHalted { return false }

@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 
 /// The receipts one pass of the outbox worker sends: derived from the transactions committed after the receipt
 /// cursor, at most `limit` of them, instead of written as outbox rows in each transaction's own commit.
@@ -32,7 +31,7 @@ struct ReceiptBatch: Sendable {
     }
 
     /// Reads the cursor and the transactions after it, and renders their receipts.
-    static func read(_ db: SQLiteConnection, limit: Int) throws -> ReceiptBatch {
+    static func read(_ db: any SQLDatabase, limit: Int) throws -> ReceiptBatch {
         let from = try ReceiptRecords.cursor(db)
         let sources = try ReceiptRecords.transactions(db, after: from, limit: limit)
         var users: [UserID: UserRecord] = [:]

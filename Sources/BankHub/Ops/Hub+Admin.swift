@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import BankWire
 import WebSocketTransport
 
@@ -123,7 +122,7 @@ extension Hub {
 
     /// Applies `change` to a user and returns the user as it now is; `not_found` when there is no such user.
     private func changeUser(_ target: UserID,
-                            _ change: @escaping @Sendable (SQLiteConnection) throws -> Void) async throws -> UserRecord {
+                            _ change: @escaping @Sendable (any SQLDatabase) throws -> Void) async throws -> UserRecord {
         let user = try await services.writer.write { db -> UserRecord? in
             guard try UserRecords.user(db, id: target) != nil else { return nil }
             try change(db)

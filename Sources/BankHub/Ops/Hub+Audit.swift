@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 
 /// The audit trail of staff actions.
 extension Hub {

@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 
 /// What every flow that holds an operation behind a one-time code does once the challenge is stored: a pending
 /// `otp` event on `user:ID` (every open screen of the user shows the prompt), the code through the notifier, and

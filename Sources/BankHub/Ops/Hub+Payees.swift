@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import BankWire
 import WebSocketTransport
 
@@ -91,7 +90,7 @@ extension Hub {
 
     /// Writes `body` and the `payee` event in one commit; returns once durable and published.
     private static func commitPayee(_ payee: PayeeRecord, _ action: PayeeAction, sequencer: EventSequencer,
-                                    body: @escaping @Sendable (SQLiteConnection) throws -> Void) async {
+                                    body: @escaping @Sendable (any SQLDatabase) throws -> Void) async {
         let event = EventDraft(stream: .user(payee.user), kind: "payee",
                                data: ["action": .string(action.rawValue), "payee": WireObjects.payee(payee)])
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import BankWire
 import WebSocketTransport
 
@@ -182,7 +181,7 @@ extension Hub {
 
     /// Writes `body` and the `request` events about `record` in one commit; returns once durable and published.
     private static func commitRequest(_ record: ServiceRequestRecord, at now: Timestamp, sequencer: EventSequencer,
-                                      body: @escaping @Sendable (SQLiteConnection) throws -> Void) async {
+                                      body: @escaping @Sendable (any SQLDatabase) throws -> Void) async {
         let data = WireObjects.serviceRequest(record)
         let drafts = [EventDraft(stream: .staffRequests, kind: "request", data: data),
                       EventDraft(stream: .user(record.user), kind: "request", data: data)]

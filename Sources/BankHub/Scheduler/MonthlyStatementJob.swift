@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import Logging
 import Synchronization
 
@@ -9,13 +8,13 @@ import Synchronization
 /// later look, and after a restart, it finds them queued and queues nothing. Once a month is complete the
 /// job remembers it and only reads the clock until the month changes.
 final class MonthlyStatementJob: Sendable {
-    private let writer: DatabaseWriter
+    private let writer: any StorageWriter
     private let notifier: Notifier
     private let configuration: SchedulerConfiguration
     private let logger: Logger
     private let task = Mutex<Task<Void, Never>?>(nil)
 
-    init(writer: DatabaseWriter, notifier: Notifier, configuration: SchedulerConfiguration, logger: Logger) {
+    init(writer: any StorageWriter, notifier: Notifier, configuration: SchedulerConfiguration, logger: Logger) {
         self.writer = writer
         self.notifier = notifier
         self.configuration = configuration

@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 
 /// The scheduler's picture of the active standing orders: which period of which order is due, and which
 /// orders have work under way (a payment being made, a cancellation being written) and must not be touched.

@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import BankWire
 import Logging
 
@@ -20,8 +19,8 @@ actor StandingOrderScheduler {
     struct Services: Sendable {
         let ledger: LedgerService
         let sequencer: EventSequencer
-        let readers: DatabaseReaders
-        let writer: DatabaseWriter
+        let readers: any StorageReaders
+        let writer: any StorageWriter
         let notifier: Notifier
     }
 

@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 
 /// A code (or the password that guards a second factor) that was checked and is wrong: counted toward the
 /// user's `too_many_attempts` limit, then answered with `error`. Other errors of a check are not counted.

@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 
 /// Demo customers with six months of history, for `bankhub serve --demo` on an empty database.
 extension HubServer {

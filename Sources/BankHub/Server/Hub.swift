@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import BankWire
 import Logging
 import WebSocketTransport
@@ -43,7 +42,7 @@ actor Hub {
     nonisolated var auth: AuthService { services.auth }
     nonisolated var notifier: Notifier { services.notifier }
     nonisolated var totp: SecondFactor { services.totp }
-    nonisolated var readers: DatabaseReaders { services.readers }
+    nonisolated var readers: any StorageReaders { services.readers }
     nonisolated var fanout: any EventFanout { services.fanout }
     nonisolated var security: SecurityGuard { services.security }
     nonisolated var threats: ThreatReporter { services.threats }
@@ -105,7 +104,7 @@ actor Hub {
             return
         }
         // The reads of sign-in ops run on their own reader, so heavy reads of other clients cannot stall them.
-        await DatabaseReaders.$lane.withValue(Self.signInReadOps.contains(request.op) ? .signIn : .general) {
+        await ReadLane.$current.withValue(Self.signInReadOps.contains(request.op) ? .signIn : .general) {
             do throws(BankError) {
                 try await dispatch(request, from: id, responder: responder)
             } catch {

@@ -34,8 +34,8 @@ public final class HubServer: Sendable {
     /// Queues last month's statement e-mails on the 1st (and after any restart that finds them missing).
     let statementsJob: MonthlyStatementJob
 
-    var writer: DatabaseWriter { services.writer }
-    var readers: DatabaseReaders { services.readers }
+    var writer: any StorageWriter { services.writer }
+    var readers: any StorageReaders { services.readers }
     var ledger: LedgerService { services.ledger }
     var auth: AuthService { services.auth }
     var notifier: Notifier { services.notifier }
@@ -54,42 +54,38 @@ public final class HubServer: Sendable {
     /// Refuses to start on a ledger whose balances do not match its postings.
     public static func open(_ options: Options, logger: Logger) async throws -> HubServer {
         options.hub.validate()
-        let directory = URL(fileURLWithPath: options.databasePath).deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let writer = try DatabaseWriter(path: options.databasePath, options: options.storage)
+        let storage = try HubStorage.sqlite(path: options.databasePath, options: options.storage)
+        let writer = storage.writer
         let recentSince = Timestamp(milliseconds: Clock.nowMilliseconds() - options.hub.retention.idempotencyRecentMilliseconds)
         let (problems, snapshot, heads, lastThreatID) = try await writer.write { db in
             (try LedgerRecords.violations(db), try LedgerRecords.load(db, recentSince: recentSince), try EventRecords.heads(db),
              try SecurityRecords.lastThreatID(db))
         }
         guard problems.isEmpty else {
-            writer.close()
+            storage.close()
             throw HubStartError(message: "the stored ledger is inconsistent: " + problems.joined(separator: "; "))
         }
         let codeKey: CodeKey
         do {
             codeKey = try CodeKey.load(hex: options.hub.codeKeyHex, databasePath: options.databasePath)
         } catch {
-            writer.close()
+            storage.close()
             throw HubStartError(message: error.description)
         }
         let (orders, lastOrderID) = try await writer.write { db in (try OrderRecords.active(db), try OrderRecords.lastID(db)) }
-        let readers = try DatabaseReaders(path: options.databasePath, readStepsMax: options.storage.readStepsMax)
         let notifier: Notifier
         do {
-            notifier = try Notifier(databasePath: options.databasePath, writer: writer,
-                                    configuration: options.notifications, logger: logger)
+            notifier = try Notifier(storage: storage, configuration: options.notifications, logger: logger)
         } catch {
-            readers.close()
-            writer.close()
+            storage.close()
             throw HubStartError(message: "cannot set up the \(options.notifications.sink) notification sink: \(error)")
         }
-        return HubServer(options: options, writer: writer, readers: readers, notifier: notifier, snapshot: snapshot,
+        return HubServer(options: options, writer: writer, readers: storage.readers, notifier: notifier, snapshot: snapshot,
                          heads: heads, lastThreatID: lastThreatID, codeKey: codeKey, orders: (orders, lastOrderID),
                          logger: logger)
     }
 
-    private init(options: Options, writer: DatabaseWriter, readers: DatabaseReaders, notifier: Notifier,
+    private init(options: Options, writer: any StorageWriter, readers: any StorageReaders, notifier: Notifier,
                  snapshot: LedgerSnapshot, heads: [String: Int64], lastThreatID: Int64, codeKey: CodeKey,
                  orders: (active: [StandingOrderRecord], lastID: Int64), logger: Logger) {
         var transportOptions = options.transport

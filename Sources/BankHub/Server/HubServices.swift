@@ -1,10 +1,9 @@
 import BankStorage
-import BankStore
 
 /// The services behind the hub actor, built once by `HubServer` and shared read-only.
 struct HubServices: Sendable {
-    let writer: DatabaseWriter
-    let readers: DatabaseReaders
+    let writer: any StorageWriter
+    let readers: any StorageReaders
     let sequencer: EventSequencer
     let fanout: any EventFanout
     let ledger: LedgerService

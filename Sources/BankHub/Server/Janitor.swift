@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import Logging
 import Synchronization
 
@@ -26,14 +25,14 @@ final class Janitor: Sendable {
     }
 
     private let policy: RetentionPolicy
-    private let writer: DatabaseWriter
-    private let readers: DatabaseReaders
+    private let writer: any StorageWriter
+    private let readers: any StorageReaders
     private let ledger: LedgerService
     private let logger: Logger
     private let loop = Mutex<Task<Void, Never>?>(nil)
     private let passes = Atomic<Int>(0)
 
-    init(policy: RetentionPolicy, writer: DatabaseWriter, readers: DatabaseReaders, ledger: LedgerService,
+    init(policy: RetentionPolicy, writer: any StorageWriter, readers: any StorageReaders, ledger: LedgerService,
          logger: Logger) {
         policy.validate()
         self.policy = policy
@@ -97,7 +96,7 @@ final class Janitor: Sendable {
 
     /// Runs `batch` through the writer, one job at a time, until a job deletes fewer rows than it may (nothing
     /// left) or the pass's bound is reached; returns the rows deleted.
-    private func purge(_ batch: @escaping @Sendable (SQLiteConnection, Int) throws -> Int) async throws -> Int {
+    private func purge(_ batch: @escaping @Sendable (any SQLDatabase, Int) throws -> Int) async throws -> Int {
         let limit = policy.purgeBatchRowsMax
         var deleted = 0
         for _ in 0..<policy.purgeBatchesPerPassMax {

@@ -1,7 +1,6 @@
 import BankCore
 import BankCrypto
 import BankStorage
-import BankStore
 import Dispatch
 
 /// Sign-up, login, token sessions and logout.
@@ -11,14 +10,14 @@ import Dispatch
 /// of Swift's cooperative pool. Tokens: 256 random bits from OpenSSL's CSPRNG; only their SHA-256 is stored.
 final class AuthService: Sendable {
     private let hasher: PasswordHasher
-    private let writer: DatabaseWriter
-    private let readers: DatabaseReaders
+    private let writer: any StorageWriter
+    private let readers: any StorageReaders
     private let sessionLifetimeMilliseconds: Int64
     private let kdfQueue = DispatchQueue(label: "bankhub.kdf", attributes: .concurrent)
     /// Verified against when a username is unknown, so both failures cost the same time.
     private let decoyHash: String
 
-    init(hasher: PasswordHasher, writer: DatabaseWriter, readers: DatabaseReaders, sessionLifetimeHours: Int) {
+    init(hasher: PasswordHasher, writer: any StorageWriter, readers: any StorageReaders, sessionLifetimeHours: Int) {
         precondition(sessionLifetimeHours > 0, "sessions must live for some time")
         self.hasher = hasher
         self.writer = writer
@@ -63,7 +62,7 @@ final class AuthService: Sendable {
 
     func check(username: String, password: String) async throws -> CredentialCheck {
         // Sign-in reads take the readers' sign-in lane whoever calls (a socket's login, an HTTP bearer check).
-        let found = try await DatabaseReaders.$lane.withValue(.signIn) {
+        let found = try await ReadLane.$current.withValue(.signIn) {
             try await readers.read { db in try UserRecords.credentials(db, username: username) }
         }
         let encoded = found?.1 ?? decoyHash
@@ -101,7 +100,7 @@ final class AuthService: Sendable {
             throw BankError(.unauthorized, "token is not valid")
         }
         let tokenHash = SHA256.hash(raw)
-        let record = try await DatabaseReaders.$lane.withValue(.signIn) {
+        let record = try await ReadLane.$current.withValue(.signIn) {
             try await readers.read { db in try UserRecords.session(db, tokenHash: tokenHash) }
         }
         guard let record, !record.revoked, Clock.now() < record.expiresAt else {

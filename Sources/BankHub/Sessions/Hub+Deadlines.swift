@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import WebSocketTransport
 
 /// Deadlines the hub enforces on its own, without waiting for a connection's next request: an anonymous

@@ -1,7 +1,6 @@
 import BankCore
 import BankCrypto
 import BankStorage
-import BankStore
 
 /// Six-digit one-time codes from OpenSSL's CSPRNG, bound to a challenge that holds back an operation (a
 /// large transfer, a change of contact) or a password reset.
@@ -24,11 +23,11 @@ final class OneTimeCodes: Sendable {
         let expiresAt: Timestamp
     }
 
-    private let writer: DatabaseWriter
+    private let writer: any StorageWriter
     private let attemptsMax: Int
     private let key: CodeKey
 
-    init(writer: DatabaseWriter, attemptsMax: Int, key: CodeKey) {
+    init(writer: any StorageWriter, attemptsMax: Int, key: CodeKey) {
         precondition(attemptsMax > 0, "a challenge allows at least one try")
         self.writer = writer
         self.attemptsMax = attemptsMax

@@ -1,7 +1,6 @@
 import BankCore
 import BankCrypto
 import BankStorage
-import BankStore
 import Synchronization
 
 /// TOTP (RFC 6238: SHA-1, 6 digits, 30 s) as a second factor: enrolment, confirmation and checking a code,
@@ -16,8 +15,8 @@ final class SecondFactor: Sendable {
         let expiresAt: Int64
     }
 
-    private let writer: DatabaseWriter
-    private let readers: DatabaseReaders
+    private let writer: any StorageWriter
+    private let readers: any StorageReaders
     private let pending = Mutex<[UserID: Pending]>([:])
     static let issuer = "BankHub"
     /// How long a new secret waits for its first code.
@@ -25,7 +24,7 @@ final class SecondFactor: Sendable {
     /// Enrolments waiting at once; past this the expired ones are dropped, then the oldest.
     static let pendingEnrolmentsMax = 10_000
 
-    init(writer: DatabaseWriter, readers: DatabaseReaders) {
+    init(writer: any StorageWriter, readers: any StorageReaders) {
         self.writer = writer
         self.readers = readers
     }

@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 
 /// An authenticated session: who, which token (by its hash), until when.
 struct Session: Sendable {

@@ -24,7 +24,7 @@ public enum MonthlyStatements {
     }
 
     /// Queues every e-mail of `month` not yet queued, `perCommit` users per commit, through `writer`.
-    public static func queue(month: CalendarMonth, writer: DatabaseWriter, perCommit: Int = 100) async throws -> Summary {
+    public static func queue(month: CalendarMonth, writer: any StorageWriter, perCommit: Int = 100) async throws -> Summary {
         precondition(perCommit >= 1, "a commit handles at least one user")
         var summary = Summary()
         for kind in [StatementRecords.MailingKind.statement, .adminReport] {
@@ -49,7 +49,7 @@ public enum MonthlyStatements {
 
     /// One commit's worth: up to `limit` users of `kind`'s role not yet mailed for `month`, each with an
     /// outbox row and the row that remembers it. Runs inside a write transaction; returns how many.
-    static func mailBatch(_ db: SQLiteConnection, month: CalendarMonth, kind: StatementRecords.MailingKind,
+    static func mailBatch(_ db: any SQLDatabase, month: CalendarMonth, kind: StatementRecords.MailingKind,
                           limit: Int, at: Timestamp) throws -> Int {
         let role: Role = kind == .statement ? .customer : .admin
         let users = try StatementRecords.unmailedUsers(db, month: month, role: role, limit: limit)

@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 
 /// A statement as CSV (RFC 4180), for `GET /statements/ACCOUNT/YYYY-MM.csv`: a header line
 /// `date,txn,kind,description,amount,balance`, then one line per entry, oldest first, every line (the last

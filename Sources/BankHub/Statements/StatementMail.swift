@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 
 /// The text of the monthly e-mails: a customer's statement (each account's month in figures) and the admins'
 /// report (users, accounts, money moved, logins per day). Pure.

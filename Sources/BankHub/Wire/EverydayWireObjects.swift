@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import BankWire
 
 /// How payees, savings goals and profiles look on the wire (see docs/protocol.md, "Everyday banking").

@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import BankWire
 
 /// Standing orders, their `order` events and statements on the wire (docs/protocol.md "Standing orders",

@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import BankWire
 
 /// How service requests and the staff reads look on the wire (docs/protocol.md, "Service requests" and

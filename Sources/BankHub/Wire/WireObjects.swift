@@ -1,6 +1,5 @@
 import BankCore
 import BankStorage
-import BankStore
 import BankWire
 
 /// How domain records look on the wire (see docs/protocol.md). One function per kind of object.

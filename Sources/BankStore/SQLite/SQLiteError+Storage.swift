@@ -13,6 +13,12 @@ extension SQLiteError {
             || primaryCode == SQLITE_CORRUPT || primaryCode == SQLITE_NOTADB
     }
 
+    /// A failure of the machine rather than of the statement (full disk, I/O, memory, a lock held too long):
+    /// trying again later may work.
+    public var isTransient: Bool {
+        [SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM, SQLITE_BUSY, SQLITE_LOCKED].contains(primaryCode)
+    }
+
     /// The kind of failure, for people: what the client and the log are told.
     public var storageProblem: String {
         switch primaryCode {

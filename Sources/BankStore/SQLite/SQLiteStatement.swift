@@ -84,7 +84,12 @@ public final class SQLiteStatement: SQLStatement {
         let rc = sqlite3_step(statement)
         if rc == SQLITE_DONE { return nil }
         guard rc == SQLITE_ROW else { throw error(rc) }
-        return try map(SQLiteRow(statement: statement))
+        let value = try map(SQLiteRow(statement: statement))
+        // Step once more so that an error of the statement is not lost in the reset: an INSERT ... RETURNING
+        // reports a failed write (a full disk) after its row.
+        let next = sqlite3_step(statement)
+        guard next == SQLITE_DONE || next == SQLITE_ROW else { throw error(next) }
+        return value
     }
 }
 

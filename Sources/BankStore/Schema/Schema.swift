@@ -1,3 +1,5 @@
+import BankStorage
+
 /// The database schema, as numbered migrations applied in order inside one transaction each.
 ///
 /// Money is INTEGER cents; times are INTEGER milliseconds since the Unix epoch. Postings, transactions and

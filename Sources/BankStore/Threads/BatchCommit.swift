@@ -78,9 +78,17 @@ enum BatchCommit {
         do {
             try job.body(connection)
         } catch {
-            // SQLite rolled the whole transaction back: the batch fails with this job's error.
+            // SQLite rolled the whole transaction back, or the file cannot be trusted: the batch fails with
+            // this job's error.
             guard connection.isInTransaction else { throw error }
+            if let storage = error as? SQLiteError, storage.leavesDiskUnknown { throw error }
             try connection.execute("ROLLBACK TO job; RELEASE job")
+            // A storage error that undid only the statement (a full disk under an INSERT ... RETURNING, which
+            // SQLite runs in a statement journal) is the client's `unavailable`, as when it undoes the batch.
+            if let storage = error as? SQLiteError, storage.isTransient {
+                return .failure(BankError(.unavailable, "storage failed (\(storage.storageProblem)); "
+                                          + "the operation did not happen; try again later"))
+            }
             return .failure(error)
         }
         try connection.execute("RELEASE job")

@@ -8,22 +8,12 @@ import Synchronization
 ///
 /// Two lanes, so that no client's reads can stall everyone's sign-in: `general` (a small pool, round robin)
 /// serves every read, `signIn` (one reader of its own) serves the reads of `login` and `auth` (users,
-/// sessions, the login history). Which lane a read takes comes from the task-local `DatabaseReaders.lane`,
+/// sessions, the login history). Which lane a read takes comes from the task-local `ReadLane.current`,
 /// which the hub sets around the handling of those ops, so every read they make, however deep, stays off
 /// the general pool. Every read is bounded: at most `readStepsMax` SQLite steps (`SQLiteStepBudget`), past
 /// which it fails with `unavailable` instead of holding its reader.
-public final class DatabaseReaders: Sendable {
+public final class DatabaseReaders: StorageReaders {
     typealias Job = @Sendable (SQLiteConnection) -> Void
-
-    /// Which readers a read runs on.
-    public enum Lane: Sendable {
-        case general
-        /// The reads of sign-in ops (`login`, `auth`): one reader that heavy reads never queue on.
-        case signIn
-    }
-
-    /// The lane of the reads made by the current task (and the tasks it creates).
-    @TaskLocal public static var lane: Lane = .general
 
     /// Reads queued on one connection thread before it drains them (per wake-up).
     static let batchJobsMax = 64
@@ -52,10 +42,10 @@ public final class DatabaseReaders: Sendable {
         })
     }
 
-    /// Runs `body` on a reader of the current `lane` inside one read transaction (a consistent snapshot),
+    /// Runs `body` on a reader of the current `ReadLane` inside one read transaction (a consistent snapshot),
     /// within `readStepsMax` SQLite steps; past them it throws `unavailable` ("query too expensive").
-    public func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-        let thread = switch Self.lane {
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) throws -> T) async throws -> T {
+        let thread = switch ReadLane.current {
         case .general: general[next.wrappingAdd(1, ordering: .relaxed).oldValue % general.count]
         case .signIn: signIn
         }
@@ -77,7 +67,7 @@ public final class DatabaseReaders: Sendable {
     }
 
     /// Reads queued and not yet started on a lane (for health and tests).
-    public func queuedReads(_ lane: Lane) -> Int {
+    public func queuedReads(_ lane: ReadLane) -> Int {
         switch lane {
         case .general: general.reduce(0) { $0 + $1.queuedCount }
         case .signIn: signIn.queuedCount

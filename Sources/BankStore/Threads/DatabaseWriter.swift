@@ -9,22 +9,12 @@ import Foundation
 /// completion runs only after the fsync that made its COMMIT durable returned. With the commit pipeline
 /// (`StorageOptions.commitPipeline`, the default) that fsync runs on the `WALSyncer`'s thread while this one
 /// commits the next batch.
-public final class DatabaseWriter: Sendable {
-    /// How a job's failure is contained.
-    public enum Isolation: Sendable {
-        /// The job runs inside a SAVEPOINT; if it throws, only its own changes are rolled back and only it fails
-        /// (unless SQLite rolled the whole transaction back: then the whole batch fails, see `BatchCommit`).
-        case savepoint
-        /// Ledger writes: they mirror state already applied in memory and cannot fail for business reasons. If
-        /// one throws, or their batch does not commit for any reason, the writer fail-stops (see
-        /// `StorageOptions.FailStop`) so memory and disk never disagree; nothing unacknowledged is lost because
-        /// nothing in the batch was acknowledged.
-        case ledger
-    }
+public final class DatabaseWriter: StorageWriter {
+    public typealias Isolation = WriteIsolation
 
     public struct Job: Sendable {
         let isolation: Isolation
-        let body: @Sendable (SQLiteConnection) throws -> Void
+        let body: @Sendable (any SQLDatabase) throws -> Void
         /// Account balances this job leaves behind; written once per account per commit (see `BatchCommit`).
         let balances: [BalanceWrite]
         let completion: @Sendable (Result<Void, any Error>) -> Void
@@ -104,20 +94,16 @@ public final class DatabaseWriter: Sendable {
     /// Queues `body` for the next commit; `completion` runs on the completion thread after that commit (or
     /// with `unavailable` when the batch could not commit).
     /// `balances` are written after every job of the commit ran, the last value per account winning.
-    public func submit(_ isolation: Isolation, balances: [BalanceWrite] = [],
-                       _ body: @escaping @Sendable (SQLiteConnection) throws -> Void,
+    public func submit(_ isolation: Isolation, balances: [BalanceWrite],
+                       _ body: @escaping @Sendable (any SQLDatabase) throws -> Void,
                        completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
         thread.submit(Job(isolation: isolation, body: body, balances: balances, completion: completion))
     }
 
-    /// Runs `body` in the next commit and returns its result once durable.
-    public func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let box = ResultBox<T>()
-            submit(.savepoint, { connection in box.set(try body(connection)) }, completion: { result in
-                continuation.resume(with: result.map { box.take() })
-            })
-        }
+    /// Sets `PRAGMA user_version`, which no migration uses, to `counter`: a real write of the file's header.
+    public func probe(_ counter: Int64, completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        submit(.savepoint, { db in try db.execute("PRAGMA user_version = \(counter % Int64(Int32.max))") },
+               completion: completion)
     }
 
     public var queuedJobs: Int { thread.queuedCount }
@@ -145,4 +131,3 @@ public final class DatabaseWriter: Sendable {
     var checkpointsEffectiveCount: Int { checkpointer.checkpointsEffectiveCount }
 }
 
-extension DatabaseWriter.Isolation: Equatable {}

@@ -1,22 +1,5 @@
+import BankStorage
 import Synchronization
-
-/// One commit of the writer, as an observer of ``DatabaseWriter/observeCommits(_:)`` sees it.
-public struct CommitSample: Sendable, Equatable {
-    /// Jobs that shared the commit (1...`DatabaseWriter.batchJobsMax`).
-    public let batchSize: Int
-    /// From BEGIN to the end of COMMIT, in nanoseconds on a monotonic clock. Without the commit pipeline the
-    /// fsync is inside COMMIT and so included; with it, COMMIT only appends to the WAL.
-    public let durationNanoseconds: UInt64
-    /// The WAL fsync that made this commit durable (one fsync may cover several commits), in nanoseconds; nil
-    /// without the commit pipeline, where it is inside `durationNanoseconds`.
-    public let syncNanoseconds: UInt64?
-
-    public init(batchSize: Int, durationNanoseconds: UInt64, syncNanoseconds: UInt64? = nil) {
-        self.batchSize = batchSize
-        self.durationNanoseconds = durationNanoseconds
-        self.syncNanoseconds = syncNanoseconds
-    }
-}
 
 /// Counts commits and the jobs they carried, to show how well group commit is grouping, and the batches
 /// that failed, with the last reason (the SQLite error and its SQL, never bound values); passes each commit to
@@ -54,16 +37,4 @@ final class WriterStatistics: Sendable {
 /// A commit observer, boxed so that storing and reading it never wraps it (see `WriterStatistics.observer`).
 private struct CommitObserver: Sendable {
     let call: @Sendable (CommitSample) -> Void
-}
-
-/// Carries a value out of a job body into its completion; both run on the writer thread, one after the other.
-final class ResultBox<T: Sendable>: Sendable {
-    private let value = Mutex<T?>(nil)
-
-    func set(_ newValue: T) { value.withLock { $0 = newValue } }
-
-    func take() -> T {
-        guard let taken = value.withLock({ $0 }) else { preconditionFailure("job completed without a value") }
-        return taken
-    }
 }

@@ -1,0 +1,37 @@
+import BankStorage
+import BankStore
+import Foundation
+
+/// The database a hub runs on, opened: its one writer, its readers, and private read connections for the
+/// workers that read on a thread of their own (the outbox worker). Everything above this sees only the
+/// `BankStorage` protocols, so the hub's logic does not know which engine is behind it.
+struct HubStorage: Sendable {
+    let writer: any StorageWriter
+    let readers: any StorageReaders
+    /// A new read-only connection, for the calling thread only.
+    let openReadConnection: @Sendable () throws -> any SQLDatabase
+
+    /// The embedded default: the SQLite file at `path` (created and migrated by the writer).
+    static func sqlite(path: String, options: StorageOptions) throws -> HubStorage {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let writer = try DatabaseWriter(path: path, options: options)
+        let readers: DatabaseReaders
+        do {
+            readers = try DatabaseReaders(path: path, readStepsMax: options.readStepsMax)
+        } catch {
+            writer.close()
+            throw error
+        }
+        return HubStorage(writer: writer, readers: readers, openReadConnection: {
+            let connection = try SQLiteConnection(path: path, mode: .readOnly)
+            try connection.execute("PRAGMA query_only = ON")
+            return connection
+        })
+    }
+
+    func close() {
+        writer.close()
+        readers.close()
+    }
+}
