@@ -93,9 +93,9 @@ let package = Package(
         // PostgreSQL ledger (issue 14): libpq through a shim, and the ledger whose rules run inside PostgreSQL
         // transactions (group commit, accounts locked in id order). A test peer starts a throwaway server.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        .target(name: "BankPostgres", dependencies: ["BankCore", "CLibPQ", "DedicatedThreads"]),
+        .target(name: "BankPostgres", dependencies: ["BankCore", "BankStorage", "CLibPQ", "DedicatedThreads"]),
         .target(name: "PostgresTestPeer", dependencies: ["PeerSupport"], path: "Tests/PostgresTestPeer"),
-        .testTarget(name: "BankPostgresTests", dependencies: ["BankCore", "BankPostgres", "PostgresTestPeer"]),
+        .testTarget(name: "BankPostgresTests", dependencies: ["BankCore", "BankPostgres", "BankStorage", "PostgresTestPeer"]),
 
         // Several-hub mode (issue 14): the NATS client library, the event bus over it, a real nats-server peer.
         .systemLibrary(name: "CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),

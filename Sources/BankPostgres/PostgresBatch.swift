@@ -1,0 +1,147 @@
+import BankCore
+import BankStorage
+
+/// Runs one batch of writer jobs inside one PostgreSQL transaction and says how it ended (the same rules as
+/// SQLite's `BatchCommit`). Runs on the writer thread.
+///
+/// `.savepoint` jobs run in a SAVEPOINT each: a failing job rolls back only itself (PostgreSQL aborts the whole
+/// transaction on any error, and ROLLBACK TO SAVEPOINT is what makes it usable again). `.ledger` jobs run
+/// bare: if one fails, or their batch does not commit, the writer must stop. Balances are written once per
+/// account, after the ledger jobs and before a savepoint job (which may read them).
+enum PostgresBatch {
+    enum Outcome {
+        /// COMMIT returned: each job's own result, in job order.
+        case committed([Result<Void, any Error>])
+        /// Nothing of the batch committed and the writer may go on: every job fails with `error`. When
+        /// `dropConnection`, the session is lost or in an unknown state and the next batch connects again.
+        case failed(BankError, cause: any Error, dropConnection: Bool)
+        /// The writer must not go on: ledger writes did not commit, or whether they did is unknown.
+        /// `.savepoint` jobs are answered with `error`; ledger jobs never are.
+        case mustStop(reason: String, error: BankError)
+    }
+
+    static let notHappened = "the operation did not happen; try again later"
+
+    static func run(_ jobs: [PostgresWriter.Job], on db: any SQLDatabase) -> Outcome {
+        precondition(!jobs.isEmpty, "a batch has at least one job")
+        do {
+            try db.execute("BEGIN")
+        } catch {
+            return abandon(jobs, db, error)
+        }
+        var outcomes: [Result<Void, any Error>] = []
+        outcomes.reserveCapacity(jobs.count)
+        var balances = PostgresBalances()
+        for job in jobs {
+            do {
+                switch job.isolation {
+                case .ledger:
+                    try job.body(db)
+                    balances.record(job.balances)
+                    outcomes.append(.success(()))
+                case .savepoint:
+                    try balances.flush(db)
+                    outcomes.append(try runInSavepoint(job, db))
+                }
+            } catch {
+                return abandon(jobs, db, error)
+            }
+        }
+        do {
+            try balances.flush(db)
+            // A ledger body that swallowed an error leaves the transaction aborted, and PostgreSQL answers COMMIT
+            // on an aborted transaction with a silent ROLLBACK: this statement fails there instead.
+            if jobs.last?.isolation == .ledger { try db.execute("SELECT 1") }
+        } catch {
+            return abandon(jobs, db, error)
+        }
+        do {
+            try db.execute("COMMIT")
+        } catch {
+            return commitFailed(jobs, error)
+        }
+        return .committed(outcomes)
+    }
+
+    /// A `.savepoint` job: its own failure rolls back only itself and is returned. Throws (failing the batch)
+    /// when the connection is gone or the savepoint cannot be rolled back (also when the body swallowed an
+    /// error: RELEASE fails on an aborted transaction).
+    private static func runInSavepoint(_ job: PostgresWriter.Job, _ db: any SQLDatabase) throws -> Result<Void, any Error> {
+        try db.execute("SAVEPOINT job")
+        do {
+            try job.body(db)
+        } catch {
+            if error.isConnectionLoss { throw error }
+            try db.execute("ROLLBACK TO SAVEPOINT job")
+            try db.execute("RELEASE SAVEPOINT job")
+            if let storage = error as? PostgresError, storage.kind == .retryable {
+                return .failure(BankError(.unavailable, "the database is busy; " + notHappened))
+            }
+            return .failure(error)
+        }
+        try db.execute("RELEASE SAVEPOINT job")
+        return .success(())
+    }
+
+    /// Before COMMIT: roll back (when the connection still works) and decide whether the writer may go on.
+    private static func abandon(_ jobs: [PostgresWriter.Job], _ db: any SQLDatabase, _ cause: any Error) -> Outcome {
+        var dropConnection = cause.isConnectionLoss
+        if !dropConnection {
+            do {
+                try db.execute("ROLLBACK")
+            } catch {
+                dropConnection = true
+            }
+        }
+        let failure = BankError(.unavailable, "storage failed (\(problem(cause))); " + notHappened)
+        if jobs.contains(where: { $0.isolation == .ledger }) {
+            return .mustStop(reason: "a batch of ledger writes did not commit (\(cause)); stopping so memory and "
+                             + "the database never disagree", error: failure)
+        }
+        return .failed(failure, cause: cause, dropConnection: dropConnection)
+    }
+
+    /// COMMIT failed: refused (rolled back, nothing happened) or the connection dropped during it (unknown).
+    private static func commitFailed(_ jobs: [PostgresWriter.Job], _ cause: any Error) -> Outcome {
+        let hasLedger = jobs.contains(where: { $0.isolation == .ledger })
+        guard cause.isConnectionLoss else {
+            let failure = BankError(.unavailable, "storage failed (\(problem(cause))); " + notHappened)
+            if hasLedger {
+                return .mustStop(reason: "COMMIT of ledger writes failed (\(cause))", error: failure)
+            }
+            return .failed(failure, cause: cause, dropConnection: false)
+        }
+        let unknown = BankError(.unavailable, "the database connection dropped during COMMIT; whether the operation "
+                                + "happened is unknown")
+        if hasLedger {
+            return .mustStop(reason: "the connection dropped during the COMMIT of ledger writes (\(cause)); whether "
+                             + "they are in the database is unknown", error: unknown)
+        }
+        return .failed(unknown, cause: cause, dropConnection: true)
+    }
+
+    /// What went wrong, without the SQL (clients see it).
+    static func problem(_ cause: any Error) -> String {
+        guard let storage = cause as? PostgresError else { return "a failed write" }
+        return storage.kind == .connectionLost ? "the database cannot be reached"
+                                               : "SQLSTATE \(storage.sqlState ?? "none")"
+    }
+}
+
+/// The balances a commit writes: one UPDATE per account, the last value winning (jobs run in ledger order).
+struct PostgresBalances {
+    private var latest: [AccountID: Money] = [:]
+
+    mutating func record(_ writes: [BalanceWrite]) {
+        for write in writes { latest[write.account] = write.balance }
+    }
+
+    /// Writes them in account order (the same lock order everywhere) and forgets them.
+    mutating func flush(_ db: any SQLDatabase) throws {
+        guard !latest.isEmpty else { return }
+        for (account, balance) in latest.sorted(by: { $0.key < $1.key }) {
+            try LedgerRecords.updateBalance(db, account, balance)
+        }
+        latest.removeAll(keepingCapacity: true)
+    }
+}

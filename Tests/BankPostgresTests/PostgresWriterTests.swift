@@ -1,0 +1,167 @@
+import BankCore
+import BankPostgres
+import BankStorage
+import PostgresTestPeer
+import Synchronization
+import Testing
+
+/// The hub's PostgreSQL writer and readers against a real throwaway server: group commit, savepoints,
+/// fail-stop, one hub per database, a lost connection, bounded reads.
+struct PostgresWriterTests {
+    /// A server and a writer on it whose fail-stop hook records the reason instead of stopping the process.
+    final class Bench: Sendable {
+        let peer: PostgresPeer
+        let writer: PostgresWriter
+        let stopped = Box<String?>(nil)
+
+        init() throws {
+            peer = try PostgresPeer.start()
+            let stopped = self.stopped
+            do {
+                writer = try Self.writer(peer, failStop: { reason in stopped.set(reason) })
+            } catch {
+                peer.stop()
+                throw error
+            }
+        }
+
+        static func writer(_ peer: PostgresPeer, failStop: @escaping @Sendable (String) -> Void = { _ in })
+            throws -> PostgresWriter {
+            let conninfo = peer.conninfo
+            return try PostgresWriter(open: { try InterimSQLConnection(conninfo: conninfo) }, prepare: { db in
+                try db.execute("CREATE TABLE IF NOT EXISTS notes(id bigint PRIMARY KEY, text text NOT NULL)")
+            }, failStop: failStop)
+        }
+
+        func readers(timeoutMilliseconds: Int = 1_000) throws -> PostgresReaders {
+            let conninfo = peer.conninfo
+            return try PostgresReaders(open: { try InterimSQLConnection(conninfo: conninfo) },
+                                       options: PostgresStorageOptions(readStatementMillisecondsMax: timeoutMilliseconds))
+        }
+
+        func stop() {
+            writer.close()
+            peer.stop()
+        }
+    }
+
+    static func insert(_ id: Int64, _ text: String) -> @Sendable (any SQLDatabase) throws -> Void {
+        { db in try db.prepare("INSERT INTO notes(id, text) VALUES (?, ?)").run(id, text) }
+    }
+
+    static func submit(_ writer: PostgresWriter, _ isolation: WriteIsolation,
+                       _ body: @escaping @Sendable (any SQLDatabase) throws -> Void) async -> Result<Void, any Error> {
+        await withCheckedContinuation { continuation in
+            writer.submit(isolation, body, completion: { continuation.resume(returning: $0) })
+        }
+    }
+
+    /// Jobs queued together share one commit; a failing savepoint job (a duplicate key) fails alone and the
+    /// others' rows are there for a reader.
+    @Test func savepointJobFailsAloneInsideAGroupCommit() async throws {
+        let bench = try Bench()
+        defer { bench.stop() }
+        let readers = try bench.readers()
+        defer { readers.close() }
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for id in [1, 2, 2, 3] as [Int64] {
+                group.addTask { (try? await Self.submit(bench.writer, .savepoint, Self.insert(id, "n\(id)")).get()) != nil }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.filter { $0 }.count == 3 && results.filter { !$0 }.count == 1)
+        let count = try await readers.read { db in try db.prepare("SELECT count(*) FROM notes").queryOne { $0.int64(0) } }
+        #expect(count == 3)
+        #expect(bench.writer.commits.jobs == 4)
+        #expect(!bench.writer.isHalted)
+    }
+
+    /// A ledger job that throws fail-stops the writer: the hook runs, nothing of the batch is stored and later
+    /// jobs are refused with `unavailable`.
+    @Test func failingLedgerJobStopsTheWriter() async throws {
+        let bench = try Bench()
+        defer { bench.stop() }
+        let answered = Box(false)
+        bench.writer.submit(.ledger, { db in
+            try Self.insert(7, "kept?")(db)
+            try Self.insert(7, "duplicate")(db)
+        }, completion: { _ in answered.set(true) })
+        for _ in 0..<500 where !bench.writer.isHalted { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(!answered.get(), "a ledger job gets no answer when its batch is lost")
+        #expect(bench.writer.isHalted)
+        #expect(bench.stopped.get()?.contains("ledger") == true)
+        let later = await Self.submit(bench.writer, .savepoint, Self.insert(8, "after"))
+        #expect(Self.code(later) == .unavailable)
+        let readers = try bench.readers()
+        defer { readers.close() }
+        #expect(try await readers.read { db in try db.prepare("SELECT count(*) FROM notes").queryOne { $0.int64(0) } } == 0)
+    }
+
+    /// A second hub's writer on the same database refuses to start, naming why; once the first closes, it can.
+    @Test func secondHubOnTheSameDatabaseIsRefused() async throws {
+        let bench = try Bench()
+        defer { bench.peer.stop() }
+        #expect {
+            _ = try Bench.writer(bench.peer)
+        } throws: { error in
+            "\(error)" == "another hub serves this database; several hubs need --bus (issue 14)"
+        }
+        bench.writer.close()
+        let second = try Bench.writer(bench.peer)
+        #expect(try await Self.submit(second, .savepoint, Self.insert(1, "second hub")).get() == ())
+        second.close()
+    }
+
+    /// While the server is down a general job fails with `unavailable` and the writer does not stop; once the
+    /// server is back the next job commits on a new connection, and the probe is a real write.
+    @Test func lostConnectionFailsTheBatchAndTheNextOneReconnects() async throws {
+        let bench = try Bench()
+        defer { bench.stop() }
+        try await Self.submit(bench.writer, .savepoint, Self.insert(1, "before")).get()
+        try bench.peer.stopServer()
+        #expect(Self.code(await Self.submit(bench.writer, .savepoint, Self.insert(2, "down"))) == .unavailable)
+        try bench.peer.startServer()
+        try await Self.submit(bench.writer, .savepoint, Self.insert(3, "after")).get()
+        try await withCheckedThrowingContinuation { continuation in
+            bench.writer.probe(42) { continuation.resume(with: $0) }
+        }
+        #expect(!bench.writer.isHalted)
+        let readers = try bench.readers()
+        defer { readers.close() }
+        let ids = try await readers.read { db in try db.prepare("SELECT id FROM notes ORDER BY id").query { $0.int64(0) } }
+        #expect(ids == [1, 3])
+        #expect(try await readers.read { db in try db.prepare("SELECT counter FROM hub_probe").queryOne { $0.int64(0) } } == 42)
+    }
+
+    /// A read longer than the statement budget fails with `unavailable` "query too expensive"; the reader
+    /// serves the next read.
+    @Test func readPastTheStatementTimeoutIsUnavailable() async throws {
+        let bench = try Bench()
+        defer { bench.stop() }
+        let readers = try bench.readers(timeoutMilliseconds: 100)
+        defer { readers.close() }
+        let slow = await Result(catching: { try await readers.read { db in try db.execute("SELECT pg_sleep(2)") } })
+        #expect(Self.code(slow) == .unavailable)
+        #expect("\(slow)".contains("query too expensive"))
+        #expect(try await readers.read { db in try db.prepare("SELECT 5").queryOne { $0.int64(0) } } == 5)
+    }
+
+    static func code<T>(_ result: Result<T, any Error>) -> ErrorCode? {
+        guard case .failure(let error) = result else { return nil }
+        return (error as? BankError)?.code
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}
+
+/// A value set on one thread and read on another.
+final class Box<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    init(_ initial: Value) { value = Mutex(initial) }
+    func set(_ newValue: Value) { value.withLock { $0 = newValue } }
+    func get() -> Value { value.withLock { $0 } }
+}
