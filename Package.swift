@@ -55,8 +55,8 @@ let package = Package(
         .target(name: "WebSocketClient", dependencies: ["CEpoll"]),
         // The hub: connections, sessions, dispatch, ledger service, fan-out.
         .target(name: "BankHub", dependencies: [
-            "BankCore", "BankWire", "BankCrypto", "BankStorage", "BankStore", "DedicatedThreads", "WebSocketTransport", "SMTPClient",
-            "BankBus",
+            "BankCore", "BankWire", "BankCrypto", "BankStorage", "BankStore", "BankPostgres", "DedicatedThreads", "WebSocketTransport",
+            "SMTPClient", "BankBus",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "BankBusTests", dependencies: ["BankBus", "NATSTestPeer"]),
         .testTarget(name: "BankHubTests", dependencies: [
             "BankHub", "BankCore", "BankCrypto", "BankStorage", "BankStore", "BankWire", "WebSocketClient", "WebSocketTransport",
-            "SMTPTestPeer", "CSQLiteFaults", "BankBus", "NATSTestPeer",
+            "SMTPTestPeer", "CSQLiteFaults", "BankBus", "NATSTestPeer", "BankPostgres", "PostgresTestPeer",
             .product(name: "Logging", package: "swift-log"),
         ]),
     ]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BankHub
 import Dispatch
+import Foundation
 import Glibc
 import Logging
 import WebSocketTransport
@@ -13,7 +14,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one and prints it).") var port = 8080
     @Flag(help: "Share --port with other hubs on this machine that also pass it (SO_REUSEPORT; the kernel spreads new connections).")
     var reusePort = false
-    @Option(help: "SQLite database file (created if missing).") var db = "./data/bankhub.sqlite"
+    @Option(help: "SQLite database file (created if missing); unused with --database.") var db = "./data/bankhub.sqlite"
+    @Option(help: ArgumentHelp("Run on this PostgreSQL database instead of SQLite (migrated at start; one hub per database). Needs BANKHUB_CODE_KEY or --code-key-file.",
+                               valueName: "postgresql://USER@HOST:PORT/DB"))
+    var database: String?
+    @Option(help: "File of the one-time-code key (created with a fresh key, mode 0600, when missing); default: <db>.code-key beside the SQLite file.")
+    var codeKeyFile: String?
     @Option(help: "Folder of static files served at /.") var web = "./web"
     @Flag(help: "Seed demo customers, accounts and history into an empty database and print their credentials.")
     var demo = false
@@ -51,6 +57,12 @@ struct ServeCommand: AsyncParsableCommand {
         if let metricsPort, !(0...65_535).contains(metricsPort) {
             throw ValidationError("--metrics-port \(metricsPort): use 0...65535")
         }
+        if let database, !(database.hasPrefix("postgresql://") || database.hasPrefix("postgres://")) {
+            throw ValidationError("--database \(database): use a postgresql://USER@HOST:PORT/DB URL")
+        }
+        if database != nil, codeKeyFile == nil, ProcessInfo.processInfo.environment["BANKHUB_CODE_KEY"]?.isEmpty ?? true {
+            throw ValidationError("--database needs the one-time-code key outside the database: set BANKHUB_CODE_KEY or --code-key-file")
+        }
         if let connectionsMax, connectionsMax < 1 { throw ValidationError("--connections-max must be at least 1") }
         guard connectionsPerAddressMax >= 1 else { throw ValidationError("--connections-per-address-max must be at least 1") }
     }
@@ -59,6 +71,8 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = HubLogging.bootstrap(format: logFormat, level: Logger.Level(rawValue: logLevel)!)
         var options = HubServer.Options()
         options.databasePath = db
+        options.databaseURL = database
+        options.hub.codeKeyFile = codeKeyFile
         options.transport.host = host
         options.transport.port = port
         options.transport.reusePort = reusePort
@@ -91,7 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Handlers first: a SIGTERM sent as soon as the "listening" line appears must start the drain.
         let signals = Self.onTerminationSignal { Task { await server.shutdown() } }
         let boundPort = try server.start()
-        Console.line("bankhub listening on \(security.scheme)://\(host):\(boundPort) (WebSocket /ws, subprotocol bankhub.v1), database \(db)")
+        Console.line("bankhub listening on \(security.scheme)://\(host):\(boundPort) (WebSocket /ws, subprotocol bankhub.v1), database \(database.map(Self.withoutPassword) ?? db)")
         if let metrics {
             let metricsBoundPort: Int
             do {
@@ -106,6 +120,13 @@ struct ServeCommand: AsyncParsableCommand {
         await server.shutdown()
         metrics?.shutdown()
         withExtendedLifetime(signals) {}
+    }
+
+    /// The URL as printed: a password in it (`user:secret@`) is masked.
+    static func withoutPassword(_ url: String) -> String {
+        guard let at = url.lastIndex(of: "@"), let scheme = url.range(of: "://"),
+              let colon = url[scheme.upperBound..<at].firstIndex(of: ":") else { return url }
+        return String(url[..<colon]) + ":***" + String(url[at...])
     }
 
     /// SIGTERM and SIGINT start a graceful shutdown instead of killing the process.

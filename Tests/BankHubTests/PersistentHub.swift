@@ -1,5 +1,6 @@
 @testable import BankHub
 import BankCore
+import BankCrypto
 import BankStorage
 import BankStore
 import Foundation
@@ -12,6 +13,14 @@ import WebSocketClient
 struct PersistentHub {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bankhub-persist-\(UUID().uuidString)")
     var databasePath: String { directory.appendingPathComponent("bank.sqlite").path }
+    /// On a PostgreSQL run: the database every start uses, and the code key they share.
+    let databaseName = "persist_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+    let codeKeyHex = Hex.encode(SecureRandom.bytes(32))
+
+    /// The PostgreSQL database's URL (created on first use), or nil on an SQLite run.
+    func databaseURL() throws -> String? {
+        TestDatabase.isPostgres ? try TestDatabase.persistentDatabaseURL(databaseName) : nil
+    }
 
     /// A started hub: the server and its port.
     struct Run {
@@ -40,6 +49,10 @@ struct PersistentHub {
         options.transport.webRoot = TestHub.webRoot
         options.hub.passwordIterations = 1_000
         options.hub.adminKey = AdminKey(secret: TestHub.adminKey)
+        if let url = try databaseURL() {
+            try TestDatabase.prepare(&options, url: url)
+            options.hub.codeKeyHex = codeKeyHex
+        }
         configure(&options)
         var logger = Logger(label: "bankhub-test")
         logger.logLevel = .warning
@@ -56,13 +69,14 @@ struct PersistentHub {
         return try outcome.get()
     }
 
-    /// A read-write connection to the file, for setting up rows the protocol cannot (old times), or reading
+    /// A read-write connection to the database, for setting up rows the protocol cannot (old times), or reading
     /// what is stored. Use it only while no hub runs, or for short writes (the busy timeout covers a commit).
-    func database() throws -> SQLiteConnection {
-        try SQLiteConnection(path: databasePath, mode: .readWrite)
+    func database() throws -> any SQLDatabase {
+        try TestDatabase.connection(path: databasePath, url: try databaseURL(), write: true)
     }
 
     func remove() {
         try? FileManager.default.removeItem(at: directory)
+        if let url = try? databaseURL() { TestDatabase.drop(url: url) }
     }
 }

@@ -39,7 +39,7 @@ import Testing
         }) { run in
             try await run.janitorPasses(1)
             let db = try files.database()
-            let sessions = try Self.strings(db, "SELECT hex(token_hash) FROM sessions")
+            let sessions = Set(try db.prepare("SELECT token_hash FROM sessions").query { Hex.encode($0.blob(0)).uppercased() })
             #expect(!sessions.contains(Self.tokenHashHex(setup.expiringToken)), "an expired session was kept")
             #expect(sessions.contains(Self.tokenHashHex(setup.liveToken)), "a live session was deleted")
             let challenges = try Self.strings(db, "SELECT id FROM otp_challenges")
@@ -72,7 +72,7 @@ import Testing
             let user = try #require(Int64(alice.userID))
             let passes = hub.server.janitor.completedPasses
             let now = Clock.nowMilliseconds()
-            let db = try SQLiteConnection(path: hub.databasePath, mode: .readWrite)
+            let db = try hub.database(write: true)
             try db.prepare("INSERT INTO sessions(token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
                 .run(SecureRandom.bytes(32), user, now - 2 * Self.dayMilliseconds, now - Self.dayMilliseconds)
             try db.prepare("""
@@ -119,7 +119,8 @@ import Testing
     static func seedOldRows(_ files: PersistentHub, _ setup: Setup) throws -> [Int] {
         let db = try files.database()
         let now = Clock.nowMilliseconds()
-        try db.transaction {
+        try db.execute("BEGIN")
+        do {
             try db.prepare("UPDATE sessions SET expires_at = ? WHERE token_hash = ?")
                 .run(now - 3_600_000, SHA256.hash(Base64URL.decode(setup.expiringToken) ?? []))
             #expect(db.changes == 1)
@@ -137,19 +138,23 @@ import Testing
             for index in 0..<30 {
                 try attempt.run(Int64?.none, "mallory\(index)", "10.0.2.1", "unknown_user", now - Int64(index) * 1_000)
             }
+            try db.execute("COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
         }
         return try immutableCounts(db)
     }
 
-    static func immutableCounts(_ db: SQLiteConnection) throws -> [Int] {
+    static func immutableCounts(_ db: any SQLDatabase) throws -> [Int] {
         try ["transactions", "postings", "events", "audit_log"].map { try count(db, $0) }
     }
 
-    static func count(_ db: SQLiteConnection, _ tableAndCondition: String) throws -> Int {
+    static func count(_ db: any SQLDatabase, _ tableAndCondition: String) throws -> Int {
         Int(try db.prepare("SELECT COUNT(*) FROM " + tableAndCondition).queryOne { $0.int64(0) } ?? -1)
     }
 
-    static func strings(_ db: SQLiteConnection, _ sql: String) throws -> Set<String> {
+    static func strings(_ db: any SQLDatabase, _ sql: String) throws -> Set<String> {
         Set(try db.prepare(sql).query { $0.string(0) })
     }
 

@@ -21,7 +21,7 @@ extension TestHub {
 
     /// Moves a user's sign-up time (so that an earlier month's statement e-mail is due to them).
     func setCreatedAt(_ at: Timestamp, of username: String) throws {
-        let connection = try SQLiteConnection(path: databasePath, mode: .readWrite)
+        let connection = try database(write: true)
         try connection.prepare("UPDATE users SET created_at = ? WHERE username = ?").run(at.milliseconds, username)
         #expect(connection.changes == 1, "no user \(username)")
     }

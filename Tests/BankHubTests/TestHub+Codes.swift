@@ -7,7 +7,7 @@ import Testing
 extension TestHub {
     /// The id of the newest outbox row (0 when there is none).
     func lastOutboxID() throws -> Int64 {
-        let connection = try SQLiteConnection(path: databasePath, mode: .readOnly)
+        let connection = try database()
         return try connection.prepare("SELECT COALESCE(MAX(id), 0) FROM outbox").queryOne { $0.int64(0) } ?? 0
     }
 
@@ -16,7 +16,7 @@ extension TestHub {
     /// worker, one for an earlier deposit may be recorded after `after`.
     func code(to recipient: String, after: Int64) async throws -> String {
         for _ in 0..<250 {
-            let connection = try SQLiteConnection(path: databasePath, mode: .readOnly)
+            let connection = try database()
             let body = try connection.prepare("""
                 SELECT body FROM outbox WHERE recipient = ? AND id > ? AND subject NOT LIKE 'BankHub receipt:%' ORDER BY id LIMIT 1
                 """)

@@ -22,7 +22,7 @@ extension TestHub {
 
     /// Sets a user's role directly in the database file.
     func setRole(_ role: Role, of username: String) throws {
-        let connection = try SQLiteConnection(path: databasePath, mode: .readWrite)
+        let connection = try database(write: true)
         try connection.prepare("UPDATE users SET role = ? WHERE username = ?").run(role.rawValue, username)
         #expect(connection.changes == 1, "no user \(username) to make \(role.rawValue)")
     }

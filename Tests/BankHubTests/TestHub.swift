@@ -8,8 +8,8 @@ import Logging
 import Testing
 import WebSocketClient
 
-/// The real hub (libwebsockets server, SQLite file, group-commit writer) on an ephemeral port with a temporary
-/// database. Tests talk to it only over real WebSockets.
+/// The real hub (libwebsockets server, SQLite file or PostgreSQL database (`TestDatabase`), group-commit writer)
+/// on an ephemeral port with a temporary database. Tests talk to it only over real WebSockets.
 ///
 /// New password hashes use 1,000 PBKDF2 iterations instead of 600,000 so that sign-ups take microseconds;
 /// the code path is the same.
@@ -17,6 +17,8 @@ final class TestHub: Sendable {
     let server: HubServer
     let port: Int
     let directory: URL
+    /// The hub's PostgreSQL database, when the run is on PostgreSQL (`TestDatabase.isPostgres`).
+    let databaseURL: String?
     private let runner: Task<Void, Never>
 
     var databasePath: String { directory.appendingPathComponent("bank.sqlite").path }
@@ -24,8 +26,9 @@ final class TestHub: Sendable {
     static let webRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("web").path
 
-    private init(server: HubServer, port: Int, directory: URL) {
+    private init(server: HubServer, port: Int, directory: URL, databaseURL: String?) {
         self.server = server
+        self.databaseURL = databaseURL
         self.port = port
         self.directory = directory
         runner = Task.detached { await server.run() }
@@ -42,6 +45,7 @@ final class TestHub: Sendable {
         options.transport.webRoot = webRoot
         options.hub.passwordIterations = 1_000
         options.hub.adminKey = AdminKey(secret: TestHub.adminKey)
+        try TestDatabase.prepare(&options)
         configure(&options)
         let logger = logger ?? {
             var logger = Logger(label: "bankhub-test")
@@ -49,7 +53,7 @@ final class TestHub: Sendable {
             return logger
         }()
         let server = try await HubServer.open(options, logger: logger)
-        let hub = TestHub(server: server, port: try server.start(), directory: directory)
+        let hub = TestHub(server: server, port: try server.start(), directory: directory, databaseURL: options.databaseURL)
         do {
             let result = try await body(hub)
             await hub.stop()
@@ -64,6 +68,13 @@ final class TestHub: Sendable {
         await server.shutdown()
         await runner.value
         try? FileManager.default.removeItem(at: directory)
+        if let databaseURL { TestDatabase.drop(url: databaseURL) }
+    }
+
+    /// A connection of its own to the hub's database, whichever the engine, for reading what is stored or
+    /// setting up what the protocol cannot.
+    func database(write: Bool = false) throws -> any SQLDatabase {
+        try TestDatabase.connection(path: databasePath, url: databaseURL, write: write)
     }
 
     func client() async throws -> HubClient {
@@ -88,8 +99,7 @@ final class TestHub: Sendable {
 
     /// Reads the stored ledger's invariant violations (empty when every balance equals its postings).
     func ledgerViolations() throws -> [String] {
-        let connection = try SQLiteConnection(path: databasePath, mode: .readOnly)
-        return try LedgerRecords.violations(connection)
+        try LedgerRecords.violations(try database())
     }
 }
 

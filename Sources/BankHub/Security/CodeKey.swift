@@ -10,8 +10,9 @@ import Glibc
 /// million values, so a plain hash in a stolen copy of the database would be reversed in a second; with the key
 /// kept outside the database, the copy alone is useless for guessing codes.
 ///
-/// The key comes from `BANKHUB_CODE_KEY` (64 hex characters, 32 bytes) when set; otherwise from the file
-/// `<database>.code-key` next to the database, created on first start with 32 bytes from the CSPRNG and mode 0600.
+/// The key comes from `BANKHUB_CODE_KEY` (64 hex characters, 32 bytes) when set; otherwise from a file, created on
+/// first start with 32 bytes from the CSPRNG and mode 0600: `--code-key-file`, or `<database>.code-key` next to
+/// the SQLite database. A hub on PostgreSQL needs one of the first two (never a key in the database itself).
 /// A new key only invalidates the codes pending at that moment (they live at most 15 minutes).
 struct CodeKey: Sendable {
     static let byteCount = 32
@@ -30,11 +31,11 @@ struct CodeKey: Sendable {
         let description: String
     }
 
-    /// The key from `hex` (the environment variable) when given, else from the key file of `databasePath`,
-    /// created when missing. Refuses a malformed key and a key file that others than its owner may read.
-    static func load(hex: String?, databasePath: String) throws(LoadError) -> CodeKey {
+    /// The key from `hex` (the environment variable) when given, else from the key `file`, created when
+    /// missing. Refuses a malformed key and a key file that others than its owner may read.
+    static func load(hex: String?, file: String?) throws(LoadError) -> CodeKey {
         if let hex { return try parse(hex, source: "BANKHUB_CODE_KEY") }
-        let path = databasePath + ".code-key"
+        guard let path = file else { throw LoadError(description: "no code key: set BANKHUB_CODE_KEY or a key file") }
         if let created = try create(at: path) { return created }
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
               let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue,

@@ -21,8 +21,11 @@ public struct HubConfiguration: Sendable {
     /// The admin step-up key (only its hash); from `BANKHUB_ADMIN_KEY`.
     public var adminKey = AdminKey(secret: nil)
     /// The key of the stored one-time-code hashes, 64 hex characters, from `BANKHUB_CODE_KEY`; nil: the key file
-    /// next to the database (created on first start, mode 0600). See `CodeKey`.
+    /// (`codeKeyFile`, else next to the SQLite database; created on first start, mode 0600). See `CodeKey`.
     public var codeKeyHex: String?
+    /// The code key file (`--code-key-file`); nil: `<database>.code-key` beside the SQLite file. A hub on
+    /// PostgreSQL needs this or `codeKeyHex`.
+    public var codeKeyFile: String?
     /// How long a connection may stay anonymous (since it opened or its session ended) before it is closed
     /// with 4001.
     public var anonymousConnectionMillisecondsMax = 30_000

@@ -1,5 +1,6 @@
 import BankCore
 import BankCrypto
+import BankPostgres
 import BankStorage
 import BankStore
 import BankWire
@@ -14,7 +15,15 @@ public final class HubServer: Sendable {
     public struct Options: Sendable {
         public var transport = WebSocketServerConfiguration()
         public var hub = HubConfiguration()
+        /// The SQLite file (the default engine); unused when `databaseURL` is set.
         public var databasePath = "./data/bankhub.sqlite"
+        /// A PostgreSQL database (`postgresql://USER@HOST:PORT/DB`) to run on instead of SQLite; one hub per
+        /// database (a second one refuses to start). Needs `hub.codeKeyHex` or `hub.codeKeyFile`: the code key
+        /// must not live in the database that holds the code hashes.
+        public var databaseURL: String?
+        /// The PostgreSQL readers' statement budget and pool size (with `databaseURL`); its `failStop` is
+        /// replaced by `storage.failStop`.
+        public var postgres = PostgresStorageOptions()
         public var notifications = NotificationConfiguration()
         /// The read budget, and the storage seams for fault-injection tests (see `StorageOptions`).
         public var storage = StorageOptions()
@@ -54,7 +63,7 @@ public final class HubServer: Sendable {
     /// Refuses to start on a ledger whose balances do not match its postings.
     public static func open(_ options: Options, logger: Logger) async throws -> HubServer {
         options.hub.validate()
-        let storage = try HubStorage.sqlite(path: options.databasePath, options: options.storage)
+        let storage = try openStorage(options)
         let writer = storage.writer
         let recentSince = Timestamp(milliseconds: Clock.nowMilliseconds() - options.hub.retention.idempotencyRecentMilliseconds)
         let (problems, snapshot, heads, lastThreatID) = try await writer.write { db in
@@ -67,7 +76,7 @@ public final class HubServer: Sendable {
         }
         let codeKey: CodeKey
         do {
-            codeKey = try CodeKey.load(hex: options.hub.codeKeyHex, databasePath: options.databasePath)
+            codeKey = try CodeKey.load(hex: options.hub.codeKeyHex, file: codeKeyFile(options))
         } catch {
             storage.close()
             throw HubStartError(message: error.description)
@@ -83,6 +92,35 @@ public final class HubServer: Sendable {
         return HubServer(options: options, writer: writer, readers: storage.readers, notifier: notifier, snapshot: snapshot,
                          heads: heads, lastThreatID: lastThreatID, codeKey: codeKey, orders: (orders, lastOrderID),
                          logger: logger)
+    }
+
+    /// SQLite at `databasePath`, or PostgreSQL at `databaseURL`; a second hub on one PostgreSQL database is a
+    /// start error that says why.
+    private static func openStorage(_ options: Options) throws -> HubStorage {
+        guard let url = options.databaseURL else {
+            return try HubStorage.sqlite(path: options.databasePath, options: options.storage)
+        }
+        var postgres = options.postgres
+        postgres.failStop = options.storage.failStop
+        do {
+            return try HubStorage.postgres(url: url, options: postgres)
+        } catch let refused as PostgresHubLock.HeldElsewhere {
+            throw HubStartError(message: refused.description)
+        }
+    }
+
+    /// The code key file: the one named, else (SQLite only) beside the database file. A PostgreSQL hub without
+    /// either is refused: a key kept in the database would sit next to the hashes it protects.
+    private static func codeKeyFile(_ options: Options) throws(CodeKey.LoadError) -> String? {
+        if let file = options.hub.codeKeyFile { return file }
+        guard options.databaseURL == nil else {
+            guard options.hub.codeKeyHex != nil else {
+                throw CodeKey.LoadError(description: "a hub on PostgreSQL needs its one-time-code key outside the "
+                                        + "database: set BANKHUB_CODE_KEY or --code-key-file")
+            }
+            return nil
+        }
+        return options.databasePath + ".code-key"
     }
 
     private init(options: Options, writer: any StorageWriter, readers: any StorageReaders, notifier: Notifier,

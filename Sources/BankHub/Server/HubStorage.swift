@@ -1,3 +1,4 @@
+import BankPostgres
 import BankStorage
 import BankStore
 import Foundation
@@ -28,6 +29,14 @@ struct HubStorage: Sendable {
             try connection.execute("PRAGMA query_only = ON")
             return connection
         })
+    }
+
+    /// One hub on a PostgreSQL database at `url` (migrated at open). Refuses to open when another hub serves
+    /// the database (`PostgresHubLock`): several hubs on one database need the bus (issue 14).
+    static func postgres(url: String, options: PostgresStorageOptions) throws -> HubStorage {
+        let database = try PostgresHubDatabase.open(url: url, options: options)
+        return HubStorage(writer: database.writer, readers: database.readers,
+                          openReadConnection: database.openReadConnection)
     }
 
     func close() {

@@ -1,0 +1,31 @@
+import BankStorage
+
+/// A hub's PostgreSQL database, opened: the writer (migrating it and taking the hub lock), the readers, and
+/// read-only sessions for workers on threads of their own. The hub's `HubStorage.postgres` wraps it.
+public struct PostgresHubDatabase: Sendable {
+    public let writer: PostgresWriter
+    public let readers: PostgresReaders
+    /// A new read-only session, bounded like the readers', for the calling thread only.
+    public let openReadConnection: @Sendable () throws -> any SQLDatabase
+
+    /// Connects to `url` (a libpq URL or connection string), migrates the schema and takes the hub lock.
+    /// Throws `PostgresHubLock.HeldElsewhere` when another hub serves this database.
+    public static func open(url: String, options: PostgresStorageOptions) throws -> PostgresHubDatabase {
+        let connect: @Sendable () throws -> any SQLDatabase = { try InterimSQLConnection(conninfo: url) }
+        let writer = try PostgresWriter(open: connect, prepare: { db in
+            // Migrations after the lock: two hubs starting together never both migrate.
+            guard let interim = db as? InterimSQLConnection else { preconditionFailure("opened by connect") }
+            try PostgresSchema.migrate(interim.connection)
+        }, failStop: options.failStop)
+        let readers: PostgresReaders
+        do {
+            readers = try PostgresReaders(open: connect, options: options)
+        } catch {
+            writer.close()
+            throw error
+        }
+        return PostgresHubDatabase(writer: writer, readers: readers, openReadConnection: {
+            try PostgresReaders.readOnlySession(connect(), options: options)
+        })
+    }
+}

@@ -1,0 +1,84 @@
+import BankCrypto
+@testable import BankHub
+import BankPostgres
+import BankStorage
+import BankStore
+import Foundation
+import PostgresTestPeer
+import Synchronization
+import Testing
+
+/// The engine the hub tests run on: SQLite (the default), or with `BANKHUB_TEST_DATABASE=postgres` a fresh
+/// database per hub on one throwaway PostgreSQL server shared by the whole run (`scripts/test` runs the suite
+/// both ways). Tests that are about SQLite itself skip themselves there with `.disabled(if: TestDatabase.isPostgres, …)`.
+enum TestDatabase {
+    static let isPostgres = ProcessInfo.processInfo.environment["BANKHUB_TEST_DATABASE"] == "postgres"
+
+    /// Why a test runs on SQLite only (the trait's comment names the SQLite feature it is about).
+    static let sqliteOnly: Comment = "about SQLite itself (its file, WAL, VFS or a crash of an SQLite hub)"
+
+    /// The shared server: started on first use, stopped when the test process exits.
+    private static let server: Result<PostgresPeer, any Error> = {
+        Result {
+            // Many hubs run at once, each with a writer, three readers and an outbox worker session.
+            let peer = try PostgresPeer.start(maxConnections: 400)
+            atexit { TestDatabase.stopServer() }
+            return peer
+        }
+    }()
+
+    private static func stopServer() {
+        if case .success(let peer) = server { peer.stop() }
+    }
+
+    private static let next = Atomic<Int>(0)
+
+    /// A new empty database on the shared server, as a libpq URL.
+    static func freshDatabaseURL() throws -> String {
+        let name = "hub_\(getpid())_\(next.wrappingAdd(1, ordering: .relaxed).oldValue)"
+        try createDatabase(name)
+        return try url(name)
+    }
+
+    /// The URL of database `name`, created when missing (for hubs restarted on the same database).
+    static func persistentDatabaseURL(_ name: String) throws -> String {
+        do {
+            try createDatabase(name)
+        } catch let error as PostgresError where error.sqlState == "42P04" {
+            // Created by an earlier run of the same test.
+        }
+        return try url(name)
+    }
+
+    private static func createDatabase(_ name: String) throws {
+        let peer = try server.get()
+        let admin = try InterimSQLConnection(conninfo: peer.conninfo)
+        try admin.execute("CREATE DATABASE \(name)")
+    }
+
+    private static func url(_ name: String) throws -> String {
+        "postgresql://postgres@127.0.0.1:\(try server.get().port)/\(name)?connect_timeout=5"
+    }
+
+    /// Drops the database of `url` (a hub's, after it stopped), so a long run does not fill the disk.
+    static func drop(url: String) {
+        guard let peer = try? server.get(), let slash = url.lastIndex(of: "/") else { return }
+        let name = url[url.index(after: slash)...].prefix { $0 != "?" }
+        try? InterimSQLConnection(conninfo: peer.conninfo).execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    }
+
+    /// Points `options` at the engine of this run: nothing to do for SQLite; for PostgreSQL, `databaseURL`
+    /// (`url`, or a fresh database) and a code key (PostgreSQL hubs keep it outside the database).
+    static func prepare(_ options: inout HubServer.Options, url: String? = nil) throws {
+        guard isPostgres else { return }
+        options.databaseURL = try url ?? freshDatabaseURL()
+        options.hub.codeKeyHex = Hex.encode(SecureRandom.bytes(32))
+    }
+
+    /// A connection of its own to the hub's database (`url` for PostgreSQL, else the SQLite file at `path`), for
+    /// setting up what the protocol cannot (old times, roles) or reading what is stored.
+    static func connection(path: String, url: String?, write: Bool) throws -> any SQLDatabase {
+        if let url { return try InterimSQLConnection(conninfo: url) }
+        return try SQLiteConnection(path: path, mode: write ? .readWrite : .readOnly)
+    }
+}
