@@ -14,7 +14,7 @@ struct AdminCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create an admin (or employee) user. The password comes from BANKHUB_ADMIN_PASSWORD or stdin, never from an argument.")
 
-        @Option(help: "SQLite database file (created if missing).") var db = "./data/bankhub.sqlite"
+        @Option(help: "SQLite database file (created if missing; SQLite only, not a hub on PostgreSQL).") var db = "./data/bankhub.sqlite"
         @Option(help: "Username of the new user.") var username: String
         @Option(help: "Role: admin or employee.") var role = "admin"
         @Option(help: "PBKDF2-HMAC-SHA256 iterations for the password hash.") var passwordIterations = PasswordHasher.defaultIterations

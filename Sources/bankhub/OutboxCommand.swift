@@ -10,7 +10,7 @@ struct OutboxCommand: ParsableCommand {
         commandName: "outbox",
         abstract: "Print recent notification messages, newest first.")
 
-    @Option(help: "SQLite database file of the hub.") var db = "./data/bankhub.sqlite"
+    @Option(help: "SQLite database file of the hub (SQLite only: a hub on PostgreSQL, serve --database, is not read by this command).") var db = "./data/bankhub.sqlite"
     @Option(help: "How many messages (1...\(OutboxListing.limitMax)).") var limit = 20
     @Flag(help: "One JSON object a line: id, to, channel, subject, body, status, attempts, created_at, sent_at, last_error.")
     var json = false

@@ -13,7 +13,7 @@ struct StatementsCommand: AsyncParsableCommand {
         commandName: "statements",
         abstract: "Queue the monthly statement e-mails and admin reports of an ended month (each user once).")
 
-    @Option(help: "SQLite database file of the hub.") var db = "./data/bankhub.sqlite"
+    @Option(help: "SQLite database file of the hub (SQLite only: a hub on PostgreSQL, serve --database, is not read by this command).") var db = "./data/bankhub.sqlite"
     @Option(help: "The month, YYYY-MM (UTC); it must have ended.") var month: String
 
     func run() async throws {

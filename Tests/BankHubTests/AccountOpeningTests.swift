@@ -22,7 +22,7 @@ import Testing
             #expect(try await client.ok("accounts")["accounts"]?.arrayValue == [account])
             _ = try await client.ok("deposit", ["account": try #require(account["id"]), "amount": "5.00"])
             #expect(try await client.errorCode("signup", ["username": "alice", "password": "another password"]) == "conflict")
-            let connection = try SQLiteConnection(path: hub.databasePath, mode: .readOnly)
+            let connection = try hub.database()
             #expect(try connection.prepare("SELECT COUNT(*) FROM accounts WHERE kind = 'customer'").queryOne { $0.int64(0) } == 1)
             // The account and the user came in the same commit: same time, and the account is the user's.
             let sameCommit = try connection.prepare("""

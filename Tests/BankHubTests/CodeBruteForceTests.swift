@@ -143,7 +143,10 @@ import Testing
     /// The stored code hash is HMAC-SHA256 under the key in `<database>.code-key` (mode 0600), not a plain hash:
     /// the database alone does not allow guessing codes offline.
     @Test func storesCodesKeyedWithAKeyOutsideTheDatabase() async throws {
-        try await TestHub.with { hub in
+        // SQLite: the key file beside the database; PostgreSQL: the same path given as `--code-key-file`.
+        try await TestHub.with(configure: { options in
+            if TestDatabase.isPostgres { (options.hub.codeKeyHex, options.hub.codeKeyFile) = (nil, options.databasePath + ".code-key") }
+        }) { hub in
             let alice = try await alice(hub)
             let bob = try await hub.customer("bob", deposit: nil)
             let before = try hub.lastOutboxID()
@@ -169,7 +172,7 @@ import Testing
             _ = try await alice.client.ok("logout")
             _ = try await alice.client.ok("forgot_password", ["username": "alice"])
             let code = try await hub.code(to: "alice@example.com", after: before)
-            let connection = try SQLiteConnection(path: hub.databasePath, mode: .readOnly)
+            let connection = try hub.database()
             let challenge = try #require(try connection.prepare("SELECT id FROM otp_challenges ORDER BY created_at DESC LIMIT 1")
                 .queryOne { $0.string(0) })
             #expect(try storedHash(hub, challenge) == HMAC.authenticate(Array("\(challenge):\(code)".utf8), key: Hex.decode(key) ?? []))
@@ -201,7 +204,7 @@ import Testing
     }
 
     private func storedHash(_ hub: TestHub, _ challenge: String) throws -> [UInt8]? {
-        let connection = try SQLiteConnection(path: hub.databasePath, mode: .readOnly)
+        let connection = try hub.database()
         return try connection.prepare("SELECT code_hash FROM otp_challenges WHERE id = ?").queryOne(challenge) { $0.blob(0) }
     }
 

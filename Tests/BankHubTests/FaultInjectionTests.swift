@@ -13,7 +13,8 @@ import WebSocketClient
 /// the writer's connection), a write fails, or an fsync fails (the fault-injecting VFS of `CSQLiteFaults`).
 /// Whatever the hub does then (fail the batch and go on, or fail-stop), the next start finds money conserved,
 /// the ledger whole, every acknowledged transfer, sign-up and session present, and nothing that was refused.
-@Suite(.serialized) struct FaultInjectionTests {
+@Suite(.serialized, .disabled(if: TestDatabase.isPostgres, "SQLite's fault-injecting VFS"))
+struct FaultInjectionTests {
     enum Fault: Sendable {
         /// The database may grow by this many pages more, then SQLITE_FULL.
         case diskFull(pagesMore: Int64)

@@ -11,7 +11,7 @@ import Testing
     @Test func refusesOverlongUsernamesWithoutRecordingThem() async throws {
         try await TestHub.with { hub in
             let alice = try await hub.customer("alice", deposit: nil)
-            let db = try SQLiteConnection(path: hub.databasePath, mode: .readOnly)
+            let db = try hub.database()
             let attempts = { try db.prepare("SELECT COUNT(*) FROM login_attempts").queryOne { $0.int64(0) } ?? -1 }
             let before = try attempts()
             let client = try await hub.client()

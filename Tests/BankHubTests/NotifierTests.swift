@@ -32,7 +32,9 @@ import Testing
     }
 
     /// Runs `bankhub outbox --db PATH --json` and parses its lines.
+    /// (On PostgreSQL, where the command does not run, the same listing read through the hub's engine.)
     static func outboxJSON(_ hub: TestHub) throws -> [JSONValue] {
+        if TestDatabase.isPostgres { return try OutboxListing.recent(try hub.database(), limit: 50).map(\.json) }
         let process = Process()
         process.executableURL = CrashRecoveryTests.executable
         process.arguments = ["outbox", "--db", hub.databasePath, "--json", "--limit", "50"]
@@ -152,7 +154,7 @@ import Testing
     }
 
     private static func records(_ hub: TestHub) throws -> [OutboxRecord] {
-        let connection = try SQLiteConnection(path: hub.databasePath, mode: .readOnly)
+        let connection = try hub.database()
         return try OutboxRecords.recent(connection, limit: 10)
     }
 }

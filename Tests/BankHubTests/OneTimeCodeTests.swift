@@ -12,7 +12,7 @@ import Testing
     /// The newest code sent to `recipient`, read from the outbox as a person on the machine would
     /// (`bankhub outbox`).
     static func lastCode(_ hub: TestHub, to recipient: String) throws -> String? {
-        let connection = try SQLiteConnection(path: hub.databasePath, mode: .readOnly)
+        let connection = try hub.database()
         let body = try connection.prepare("""
             SELECT body FROM outbox WHERE recipient = ? AND subject LIKE '%code%' OR recipient = ? AND subject LIKE '%password%'
             ORDER BY id DESC LIMIT 1

@@ -11,7 +11,7 @@ import Testing
     /// The newest message to `recipient` whose subject contains `subject`, waiting up to 2 s for its commit.
     static func message(_ hub: TestHub, to recipient: String, subject: String) async throws -> String? {
         for _ in 0..<100 {
-            let connection = try SQLiteConnection(path: hub.databasePath, mode: .readOnly)
+            let connection = try hub.database()
             if let body = try connection.prepare("""
                 SELECT body FROM outbox WHERE recipient = ? AND instr(subject, ?) > 0 ORDER BY id DESC LIMIT 1
                 """).queryOne(recipient, subject, row: { $0.string(0) }) {

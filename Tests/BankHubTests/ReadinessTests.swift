@@ -85,8 +85,9 @@ struct ReadinessStateTests {
             $0.hub.readinessWriteTimeoutMilliseconds = 500
         }) { hub in
             #expect(try await Self.readyz(hub).status == 200)
-            let locker = try SQLiteConnection(path: hub.databasePath, mode: .readWrite)
-            try locker.execute("BEGIN IMMEDIATE")
+            let locker = try hub.database(write: true)
+            // SQLite: the write lock; PostgreSQL: the probe's table.
+            try locker.execute(TestDatabase.isPostgres ? "BEGIN; LOCK TABLE hub_probe" : "BEGIN IMMEDIATE")
             var verdict = try await Self.readyz(hub)
             for _ in 0..<400 where verdict.status == 200 {
                 try await Task.sleep(for: .milliseconds(25))

@@ -12,8 +12,8 @@ import WebSocketClient
 /// movements or demo data; none lost or recorded twice across a clean restart or a SIGKILL.
 @Suite(.serialized) struct ReceiptLedgerTests {
     /// Receipt rows by transaction id, each with its recipients (more than one would be a duplicate).
-    static func receipts(_ databasePath: String) throws -> [Int64: [String]] {
-        let db = try SQLiteConnection(path: databasePath, mode: .readOnly)
+    static func receipts(_ open: () throws -> any SQLDatabase) throws -> [Int64: [String]] {
+        let db = try open()
         let rows = try db.prepare("SELECT recipient, body FROM outbox WHERE subject LIKE 'BankHub receipt:%'")
             .query { ($0.string(0), $0.string(1)) }
         var byTransaction: [Int64: [String]] = [:]
@@ -26,8 +26,8 @@ import WebSocketClient
 
     /// The transactions that get a receipt after `after`, each with the recipient its acting user has (no
     /// contacts in these tests: `user:NAME`).
-    static func receiptedTransactions(_ databasePath: String, after: Int64 = 0) throws -> [Int64: [String]] {
-        let db = try SQLiteConnection(path: databasePath, mode: .readOnly)
+    static func receiptedTransactions(_ open: () throws -> any SQLDatabase, after: Int64 = 0) throws -> [Int64: [String]] {
+        let db = try open()
         let rows = try db.prepare("""
             SELECT t.id, u.username FROM transactions t JOIN users u ON u.id = t.user_id
             WHERE t.kind IN ('deposit', 'withdrawal', 'transfer') AND t.id > ?
@@ -35,13 +35,18 @@ import WebSocketClient
         return Dictionary(uniqueKeysWithValues: rows.map { ($0.0, [$0.1]) })
     }
 
+    /// A reader of the SQLite file at `path` (the tests that run `bankhub serve --db` processes).
+    static func sqlite(_ path: String) -> () throws -> any SQLDatabase {
+        { try SQLiteConnection(path: path, mode: .readOnly) }
+    }
+
     /// Polls until `count` receipts are recorded and the cursor is at the last transaction (bounded).
-    static func settle(_ databasePath: String, count: Int) async throws {
+    static func settle(_ open: () throws -> any SQLDatabase, count: Int) async throws {
         for _ in 0..<500 {
-            let db = try SQLiteConnection(path: databasePath, mode: .readOnly)
+            let db = try open()
             let cursor = try ReceiptRecords.cursor(db).rawValue
             let last = try db.prepare("SELECT COALESCE(MAX(id), 0) FROM transactions").queryOne { $0.int64(0) } ?? 0
-            if try receipts(databasePath).count >= count, cursor == last { return }
+            if try receipts(open).count >= count, cursor == last { return }
             try await Task.sleep(for: .milliseconds(20))
         }
     }
@@ -72,12 +77,12 @@ import WebSocketClient
             for _ in 0..<10 {
                 _ = try await bobClient.ok("transfer", ["from": .string(bob), "to": .string(alice), "amount": "0.50"])
             }
-            let expected = try Self.receiptedTransactions(hub.databasePath)
+            let expected = try Self.receiptedTransactions(hub.database)
             // alice's deposit, 15 transfers, the withdrawal and the initial deposit; bob's 10 transfers.
             let moneyOps = 28
             #expect(expected.count == moneyOps)
-            try await Self.settle(hub.databasePath, count: expected.count)
-            #expect(try Self.receipts(hub.databasePath) == expected)
+            try await Self.settle(hub.database, count: expected.count)
+            #expect(try Self.receipts(hub.database) == expected)
         }
         let db = try hub.database()
         let goalMovements = try db.prepare("SELECT COUNT(*) FROM transactions WHERE kind LIKE 'goal_%'").queryOne { $0.int64(0) }
@@ -89,17 +94,18 @@ import WebSocketClient
 
     /// A database from before migration 8 (its receipts written in each transaction's commit) starts the cursor at
     /// its last transaction: nothing is receipted twice, and the next transfer gets its one receipt.
-    @Test func upgradedDatabaseReceiptsNothingTwice() async throws {
+    @Test(.disabled(if: TestDatabase.isPostgres, "SQLite's migration 8"))
+    func upgradedDatabaseReceiptsNothingTwice() async throws {
         let hub = PersistentHub()
         defer { hub.remove() }
         let bob = try await hub.run { run in
             let alice = try await Self.customer(run, "alice", deposit: "50.00")
             let bob = try await Self.customer(run, "bob", deposit: nil)
             _ = try await alice.client.ok("transfer", ["from": .string(alice.account), "to": .string(bob.account), "amount": "1.00"])
-            try await Self.settle(hub.databasePath, count: 2)
+            try await Self.settle(hub.database, count: 2)
             return bob
         }
-        let before = try Self.receipts(hub.databasePath)
+        let before = try Self.receipts(hub.database)
         #expect(before.count == 2)
         // As the schema was before migration 8, with the receipts already in the outbox.
         try hub.database().execute("DROP TABLE receipt_cursor; DELETE FROM schema_migrations WHERE version = 8;")
@@ -109,34 +115,36 @@ import WebSocketClient
             let account = try #require(try await alice.ok("accounts")["accounts"]?.arrayValue?.first?["id"])
             let txn = try #require(try await alice.ok("transfer", ["from": account, "to": .string(bob.account),
                                                                    "amount": "2.00"])["txn"]?["id"]?.stringValue)
-            try await Self.settle(hub.databasePath, count: 3)
+            try await Self.settle(hub.database, count: 3)
             var expected = before
             expected[Int64(txn)!] = ["user:alice"]
-            #expect(try Self.receipts(hub.databasePath) == expected)
+            #expect(try Self.receipts(hub.database) == expected)
         }
     }
 
     /// `bankhub serve --demo` seeds months of history without a receipt for any of it; the next deposit gets one.
-    @Test func demoDataGetsNoReceipts() async throws {
+    @Test(.disabled(if: TestDatabase.isPostgres, "runs bankhub serve --db processes (SQLite)"))
+    func demoDataGetsNoReceipts() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bankhub-demo-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appendingPathComponent("bank.sqlite").path
         let (process, port) = try CrashRecoveryTests.launch(database: database, ["--demo"])
         defer { process.terminate(); process.waitUntilExit() }
-        let seeded = try Self.receiptedTransactions(database)
+        let seeded = try Self.receiptedTransactions(Self.sqlite(database))
         #expect(seeded.count > 50)
         let client = HubClient(try await WebSocketConnection.connect(port: port, path: "/ws", subprotocol: "bankhub.v1"))
         _ = try await client.ok("login", ["username": "bob", "password": "bob-demo-2026"])
         let account = try #require(try await client.ok("accounts")["accounts"]?.arrayValue?.first?["id"])
         let deposit = try #require(try await client.ok("deposit", ["account": account, "amount": "1.00"])["txn"]?["id"]?.stringValue)
-        try await Self.settle(database, count: 1)
-        #expect(try Self.receipts(database) == [Int64(deposit)!: ["bob@example.com"]])
+        try await Self.settle(Self.sqlite(database), count: 1)
+        #expect(try Self.receipts(Self.sqlite(database)) == [Int64(deposit)!: ["bob@example.com"]])
     }
 
     /// The real process gets SIGKILL right after a burst of acknowledged transfers; after the next start every
     /// transfer has its receipt row, and none has two (a receipt delivered but not recorded before the kill is
     /// delivered again, and recorded once).
-    @Test func recordsEachReceiptOnceAcrossKill9() async throws {
+    @Test(.disabled(if: TestDatabase.isPostgres, "kill -9 of an SQLite hub process"))
+    func recordsEachReceiptOnceAcrossKill9() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bankhub-kill-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appendingPathComponent("bank.sqlite").path
@@ -152,10 +160,10 @@ import WebSocketClient
 
         let (second, _) = try CrashRecoveryTests.launch(database: database)
         defer { second.terminate(); second.waitUntilExit() }
-        let expected = try Self.receiptedTransactions(database)
+        let expected = try Self.receiptedTransactions(Self.sqlite(database))
         #expect(expected.count == 41)
-        try await Self.settle(database, count: expected.count)
-        #expect(try Self.receipts(database) == expected)
+        try await Self.settle(Self.sqlite(database), count: expected.count)
+        #expect(try Self.receipts(Self.sqlite(database)) == expected)
     }
 
     private static func customer(_ run: PersistentHub.Run, _ name: String, deposit: String?) async throws -> Customer {

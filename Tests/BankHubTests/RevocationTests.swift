@@ -75,7 +75,7 @@ import Testing
         try await TestHub.with(configure: { $0.hub.deadlineCheckMilliseconds = 50 }) { hub in
             let carol = try await hub.customer("carol")
             let raw = try #require(Base64URL.decode(carol.token))
-            let writable = try SQLiteConnection(path: hub.databasePath, mode: .readWrite)
+            let writable = try hub.database(write: true)
             try writable.prepare("UPDATE sessions SET expires_at = ? WHERE token_hash = ?")
                 .run(Clock.nowMilliseconds() + 1_000, SHA256.hash(raw))
             let client = try await hub.client()

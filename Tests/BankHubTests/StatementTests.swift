@@ -115,7 +115,7 @@ import Testing
             let bob = try await hub.customer("bob", deposit: nil)
             _ = try await alice.client.ok("transfer", ["from": .string(alice.account), "to": .string(bob.account),
                                                        "amount": "25.50", "note": "rent, \"March\""])
-            let connection = try SQLiteConnection(path: hub.databasePath, mode: .readOnly)
+            let connection = try hub.database()
             let owner = try #require(try UserRecords.user(connection, username: "alice"))
             let stranger = try #require(try UserRecords.user(connection, username: "bob"))
             let account = AccountID(Int64(alice.account)!)

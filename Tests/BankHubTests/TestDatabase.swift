@@ -14,9 +14,6 @@ import Testing
 enum TestDatabase {
     static let isPostgres = ProcessInfo.processInfo.environment["BANKHUB_TEST_DATABASE"] == "postgres"
 
-    /// Why a test runs on SQLite only (the trait's comment names the SQLite feature it is about).
-    static let sqliteOnly: Comment = "about SQLite itself (its file, WAL, VFS or a crash of an SQLite hub)"
-
     /// The shared server: started on first use, stopped when the test process exits.
     private static let server: Result<PostgresPeer, any Error> = {
         Result {

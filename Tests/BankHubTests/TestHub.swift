@@ -45,6 +45,7 @@ final class TestHub: Sendable {
         options.transport.webRoot = webRoot
         options.hub.passwordIterations = 1_000
         options.hub.adminKey = AdminKey(secret: TestHub.adminKey)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try TestDatabase.prepare(&options)
         configure(&options)
         let logger = logger ?? {

@@ -39,6 +39,12 @@ public enum OutboxListing {
         precondition((1...limitMax).contains(limit), "limit must be 1...\(limitMax)")
         let connection = try SQLiteConnection(path: databasePath, mode: .readOnly)
         try connection.execute("PRAGMA query_only = ON")
+        return try recent(connection, limit: limit)
+    }
+
+    /// The newest `limit` messages read through `connection` (either engine).
+    public static func recent(_ connection: any SQLDatabase, limit: Int) throws -> [Entry] {
+        precondition((1...limitMax).contains(limit), "limit must be 1...\(limitMax)")
         return try OutboxRecords.recent(connection, limit: limit).map { record in
             Entry(id: record.id, to: record.recipient, channel: record.channel, subject: record.subject,
                   body: record.body, status: record.status.rawValue, attempts: record.attempts,
