@@ -48,10 +48,11 @@ enum PostgresBatch {
             }
         }
         do {
-            try balances.flush(db)
+            let wroteBalances = try balances.flush(db)
             // A ledger body that swallowed an error leaves the transaction aborted, and PostgreSQL answers COMMIT
-            // on an aborted transaction with a silent ROLLBACK: this statement fails there instead.
-            if jobs.last?.isolation == .ledger { try db.execute("SELECT 1") }
+            // on an aborted transaction with a silent ROLLBACK: a statement fails there instead (the balance
+            // UPDATEs, or this one when there were none).
+            if jobs.last?.isolation == .ledger && !wroteBalances { try db.execute("SELECT 1") }
         } catch {
             return abandon(jobs, db, error)
         }
@@ -136,12 +137,14 @@ struct PostgresBalances {
         for write in writes { latest[write.account] = write.balance }
     }
 
-    /// Writes them in account order (the same lock order everywhere) and forgets them.
-    mutating func flush(_ db: any SQLDatabase) throws {
-        guard !latest.isEmpty else { return }
+    /// Writes them in account order (the same lock order everywhere) and forgets them; false when there were none.
+    @discardableResult
+    mutating func flush(_ db: any SQLDatabase) throws -> Bool {
+        guard !latest.isEmpty else { return false }
         for (account, balance) in latest.sorted(by: { $0.key < $1.key }) {
             try LedgerRecords.updateBalance(db, account, balance)
         }
         latest.removeAll(keepingCapacity: true)
+        return true
     }
 }

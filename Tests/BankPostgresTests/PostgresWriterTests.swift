@@ -133,6 +133,21 @@ struct PostgresWriterTests {
         #expect(try await readers.read { db in try db.prepare("SELECT counter FROM hub_probe").queryOne { $0.int64(0) } } == 42)
     }
 
+    /// Ledger writes that find the database gone fail-stop the writer (memory is ahead of the database) even
+    /// though the server comes back: a restart must reload the ledger.
+    @Test func ledgerBatchOnALostConnectionStopsTheWriter() async throws {
+        let bench = try Bench()
+        defer { bench.stop() }
+        try await Self.submit(bench.writer, .savepoint, Self.insert(1, "before")).get()
+        try bench.peer.stopServer()
+        bench.writer.submit(.ledger, Self.insert(2, "ledger"), completion: { _ in })
+        for _ in 0..<500 where !bench.writer.isHalted { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(bench.writer.isHalted)
+        #expect(bench.stopped.get()?.contains("ledger writes") == true)
+        try bench.peer.startServer()
+        #expect(Self.code(await Self.submit(bench.writer, .savepoint, Self.insert(3, "after"))) == .unavailable)
+    }
+
     /// A read longer than the statement budget fails with `unavailable` "query too expensive"; the reader
     /// serves the next read.
     @Test func readPastTheStatementTimeoutIsUnavailable() async throws {
