@@ -11,12 +11,9 @@ public struct PostgresHubDatabase: Sendable {
     /// Connects to `url` (a libpq URL or connection string), migrates the schema and takes the hub lock.
     /// Throws `PostgresHubLock.HeldElsewhere` when another hub serves this database.
     public static func open(url: String, options: PostgresStorageOptions) throws -> PostgresHubDatabase {
-        let connect: @Sendable () throws -> any SQLDatabase = { try InterimSQLConnection(conninfo: url) }
-        let writer = try PostgresWriter(open: connect, prepare: { db in
-            // Migrations after the lock: two hubs starting together never both migrate.
-            guard let interim = db as? InterimSQLConnection else { preconditionFailure("opened by connect") }
-            try PostgresSchema.migrate(interim.connection)
-        }, failStop: options.failStop)
+        let connect: @Sendable () throws -> any SQLDatabase = { try Self.connect(url) }
+        // Migrations after the lock: two hubs starting together never both migrate.
+        let writer = try PostgresWriter(open: connect, prepare: Self.migrate, failStop: options.failStop)
         let readers: PostgresReaders
         do {
             readers = try PostgresReaders(open: connect, options: options)
@@ -27,5 +24,16 @@ public struct PostgresHubDatabase: Sendable {
         return PostgresHubDatabase(writer: writer, readers: readers, openReadConnection: {
             try PostgresReaders.readOnlySession(connect(), options: options)
         })
+    }
+
+    /// A connection to `url` (a libpq URL or connection string) as the records use it.
+    public static func connect(_ url: String) throws -> any SQLDatabase {
+        try InterimSQLConnection(conninfo: url)
+    }
+
+    /// Brings the schema of `db` (opened by `connect`) to the newest version.
+    public static func migrate(_ db: any SQLDatabase) throws {
+        guard let interim = db as? InterimSQLConnection else { preconditionFailure("opened by connect") }
+        try PostgresSchema.migrate(interim.connection)
     }
 }

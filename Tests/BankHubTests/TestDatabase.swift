@@ -49,7 +49,7 @@ enum TestDatabase {
 
     private static func createDatabase(_ name: String) throws {
         let peer = try server.get()
-        let admin = try InterimSQLConnection(conninfo: peer.conninfo)
+        let admin = try PostgresHubDatabase.connect(peer.conninfo)
         try admin.execute("CREATE DATABASE \(name)")
     }
 
@@ -61,7 +61,7 @@ enum TestDatabase {
     static func drop(url: String) {
         guard let peer = try? server.get(), let slash = url.lastIndex(of: "/") else { return }
         let name = url[url.index(after: slash)...].prefix { $0 != "?" }
-        try? InterimSQLConnection(conninfo: peer.conninfo).execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        try? PostgresHubDatabase.connect(peer.conninfo).execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 
     /// Points `options` at the engine of this run: nothing to do for SQLite; for PostgreSQL, `databaseURL`
@@ -75,7 +75,7 @@ enum TestDatabase {
     /// A connection of its own to the hub's database (`url` for PostgreSQL, else the SQLite file at `path`), for
     /// setting up what the protocol cannot (old times, roles) or reading what is stored.
     static func connection(path: String, url: String?, write: Bool) throws -> any SQLDatabase {
-        if let url { return try InterimSQLConnection(conninfo: url) }
+        if let url { return try PostgresHubDatabase.connect(url) }
         return try SQLiteConnection(path: path, mode: write ? .readWrite : .readOnly)
     }
 }

@@ -28,14 +28,14 @@ struct PostgresWriterTests {
         static func writer(_ peer: PostgresPeer, failStop: @escaping @Sendable (String) -> Void = { _ in })
             throws -> PostgresWriter {
             let conninfo = peer.conninfo
-            return try PostgresWriter(open: { try InterimSQLConnection(conninfo: conninfo) }, prepare: { db in
+            return try PostgresWriter(open: { try PostgresHubDatabase.connect(conninfo) }, prepare: { db in
                 try db.execute("CREATE TABLE IF NOT EXISTS notes(id bigint PRIMARY KEY, text text NOT NULL)")
             }, failStop: failStop)
         }
 
         func readers(timeoutMilliseconds: Int = 1_000) throws -> PostgresReaders {
             let conninfo = peer.conninfo
-            return try PostgresReaders(open: { try InterimSQLConnection(conninfo: conninfo) },
+            return try PostgresReaders(open: { try PostgresHubDatabase.connect(conninfo) },
                                        options: PostgresStorageOptions(readStatementMillisecondsMax: timeoutMilliseconds))
         }
 
