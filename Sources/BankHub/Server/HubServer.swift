@@ -100,6 +100,12 @@ public final class HubServer: Sendable {
         guard let url = options.databaseURL else {
             return try HubStorage.sqlite(path: options.databasePath, options: options.storage)
         }
+        // The code key's place is checked before the database is touched (migrated, locked).
+        do {
+            _ = try codeKeyFile(options)
+        } catch {
+            throw HubStartError(message: error.description)
+        }
         var postgres = options.postgres
         postgres.failStop = options.storage.failStop
         do {
