@@ -82,7 +82,10 @@ let package = Package(
         .testTarget(name: "BankCryptoTests", dependencies: ["BankCrypto"]),
         // Test-only: a fault-injecting SQLite VFS (fails the Nth write or fsync). No product target depends on it.
         .target(name: "CSQLiteFaults", dependencies: ["CSQLite"], path: "Tests/CSQLiteFaults"),
-        .testTarget(name: "BankStoreTests", dependencies: ["BankCore", "BankStorage", "BankStore", "CSQLiteFaults"]),
+        // Record bodies over `any SQLDatabase`, run on SQLite (BankStoreTests) and PostgreSQL (BankPostgresTests).
+        .target(name: "StorageConformance", dependencies: ["BankCore", "BankStorage"], path: "Tests/StorageConformance"),
+        .testTarget(name: "BankStoreTests", dependencies: ["BankCore", "BankStorage", "BankStore", "CSQLiteFaults",
+                                                           "StorageConformance"]),
         .testTarget(name: "WebSocketTransportTests", dependencies: ["WebSocketTransport", "WebSocketClient"]),
         // A real local SMTP server (aiosmtpd in a child process) for the SMTP and notifier tests.
         // Loopback ports and the error type shared by the test peers below.
@@ -95,7 +98,8 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "BankPostgres", dependencies: ["BankCore", "BankStorage", "CLibPQ", "DedicatedThreads"]),
         .target(name: "PostgresTestPeer", dependencies: ["PeerSupport"], path: "Tests/PostgresTestPeer"),
-        .testTarget(name: "BankPostgresTests", dependencies: ["BankCore", "BankPostgres", "BankStorage", "PostgresTestPeer"]),
+        .testTarget(name: "BankPostgresTests", dependencies: ["BankCore", "BankPostgres", "BankStorage", "PostgresTestPeer",
+                                                              "StorageConformance"]),
 
         // Several-hub mode (issue 14): the NATS client library, the event bus over it, a real nats-server peer.
         .systemLibrary(name: "CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),

@@ -59,6 +59,19 @@ public final class PostgresConnection {
         return try check(result, sql: sql)
     }
 
+    /// Runs one statement with text parameters whose types are given (`types[i]` is a type OID, 0 to let the
+    /// server infer it), so a parameter that appears only beside `IS NULL` still has a type.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [String?], types: [UInt32]) throws(PostgresError) -> PostgresResult {
+        precondition(parameters.count == types.count, "one type per parameter")
+        let result = withCParameters(parameters) { values in
+            types.withUnsafeBufferPointer { oids in
+                PQexecParams(handle, sql, Int32(values.count), oids.baseAddress, values, nil, nil, 0)
+            }
+        }
+        return try check(result, sql: sql)
+    }
+
     /// Runs a prepared statement (preparing it first on this server session) with text parameters.
     @discardableResult
     public func query(_ statement: PostgresStatement, _ parameters: [String?]) throws(PostgresError) -> PostgresResult {

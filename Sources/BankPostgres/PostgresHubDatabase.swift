@@ -28,12 +28,12 @@ public struct PostgresHubDatabase: Sendable {
 
     /// A connection to `url` (a libpq URL or connection string) as the records use it.
     public static func connect(_ url: String) throws -> any SQLDatabase {
-        try InterimSQLConnection(conninfo: url)
+        try PostgresSQLConnection(conninfo: url)
     }
 
     /// Brings the schema of `db` (opened by `connect`) to the newest version.
     public static func migrate(_ db: any SQLDatabase) throws {
-        guard let interim = db as? InterimSQLConnection else { preconditionFailure("opened by connect") }
-        try PostgresSchema.migrate(interim.connection)
+        guard let postgres = db as? PostgresSQLConnection else { preconditionFailure("opened by connect") }
+        try PostgresSchema.migrate(postgres.connection)
     }
 }

@@ -27,6 +27,12 @@ final class LedgerPGLoad: Sendable {
     static func setUp(_ ledger: PostgresLedger, count: Int, ownerBase: Int64) async throws -> LedgerPGLoad {
         precondition(count >= 2 && ownerBase >= 0, "two accounts or more, owners from 1")
         let ids: [Int64] = try await ledger.withConnection { connection throws(PostgresError) in
+            // Accounts reference their owners (schema 2): the owners first, as bare users.
+            try connection.query("""
+                INSERT INTO users(id, username, password_hash, created_at)
+                SELECT $1::bigint + n, 'bench-' || ($1::bigint + n), '-', 0 FROM generate_series(1, $2::int) n
+                ON CONFLICT DO NOTHING
+                """, [String(ownerBase), String(count)])
             // One INSERT rather than `openAccount` per account: set-up time, not the measurement.
             let rows = try connection.query("""
                 INSERT INTO accounts(id, owner_id, kind, name, created_at)

@@ -24,6 +24,13 @@ struct PostgresFixture {
 
     /// Opens an account for `owner` and deposits `cents` into it.
     func fundedAccount(owner: UserID, cents: Int64) async throws -> AccountID {
+        try await ledger.withConnection { connection throws(PostgresError) in
+            // Accounts reference their owner (schema 2): a bare user with that id, once.
+            _ = try connection.query("""
+                INSERT INTO users(id, username, password_hash, created_at) VALUES ($1::bigint, 'owner-' || $1, '-', 0)
+                ON CONFLICT DO NOTHING
+                """, [String(owner.rawValue)])
+        }
         let account = try await ledger.openAccount(owner: owner)
         if cents > 0 {
             let results = await ledger.apply([LedgerOperation(.deposit(account: account, amount: Money(cents: cents)),

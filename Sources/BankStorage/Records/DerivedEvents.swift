@@ -49,7 +49,7 @@ enum DerivedEvents {
     /// The seq of the last derived event of `account`, 0 when it has none.
     static func head(_ db: any SQLDatabase, account: Int64) throws -> Int64 {
         try db.prepare("""
-            SELECT p.seq + (t.kind = 'transfer') FROM postings p JOIN transactions t ON t.id = p.txn_id
+            SELECT p.seq + CASE WHEN t.kind = 'transfer' THEN 1 ELSE 0 END FROM postings p JOIN transactions t ON t.id = p.txn_id
             WHERE p.account_id = ? ORDER BY p.id DESC LIMIT 1
             """).queryOne(account) { $0.optionalInt64(0) ?? 0 } ?? 0
     }
@@ -59,7 +59,7 @@ enum DerivedEvents {
     static func heads(_ db: any SQLDatabase) throws -> [String: Int64] {
         var heads: [String: Int64] = [:]
         try db.prepare("""
-            SELECT a.id, (SELECT p.seq + (t.kind = 'transfer') FROM postings p JOIN transactions t ON t.id = p.txn_id
+            SELECT a.id, (SELECT p.seq + CASE WHEN t.kind = 'transfer' THEN 1 ELSE 0 END FROM postings p JOIN transactions t ON t.id = p.txn_id
                           WHERE p.account_id = a.id ORDER BY p.id DESC LIMIT 1)
             FROM accounts a
             """).query { row in

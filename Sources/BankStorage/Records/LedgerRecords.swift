@@ -94,7 +94,7 @@ public enum LedgerRecords {
         if total != 0 { problems.append("balances sum to \(total), not zero") }
         try db.prepare("""
             SELECT g.id, g.balance FROM accounts g LEFT JOIN accounts p ON p.id = g.parent_id
-            WHERE g.kind = 'goal' AND (p.kind IS NOT 'customer' OR p.owner_id IS NOT g.owner_id
+            WHERE g.kind = 'goal' AND (p.kind IS DISTINCT FROM 'customer' OR p.owner_id IS DISTINCT FROM g.owner_id
                                        OR (g.status = 'closed' AND g.balance <> 0)) LIMIT 10
             """).query { row in
             problems.append("goal account \(row.int64(0)) (balance \(row.int64(1))) is not an open goal of its owner's account")
@@ -112,9 +112,9 @@ public enum LedgerRecords {
             SELECT account_id, seq FROM postings WHERE seq IS NOT NULL
             UNION ALL SELECT p.account_id, p.seq + 1 FROM postings p JOIN transactions t ON t.id = p.txn_id
                 WHERE p.seq IS NOT NULL AND t.kind = 'transfer'
-            UNION ALL SELECT CAST(substr(stream, 9) AS INTEGER), seq FROM events WHERE stream LIKE 'account:%')
+            UNION ALL SELECT CAST(substr(stream, 9) AS BIGINT), seq FROM events WHERE stream LIKE 'account:%')
         SELECT account, seq, previous FROM (
-            SELECT account, seq, LAG(seq, 1, 0) OVER (PARTITION BY account ORDER BY seq) AS previous FROM seqs)
+            SELECT account, seq, LAG(seq, 1, 0) OVER (PARTITION BY account ORDER BY seq) AS previous FROM seqs) AS ordered
         WHERE seq <> previous + 1 LIMIT 10
         """
 

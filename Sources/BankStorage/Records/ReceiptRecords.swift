@@ -56,7 +56,8 @@ public enum ReceiptRecords {
     /// Moves the cursor past every transaction committed so far: they get no receipt (demo seeding).
     public static func skipAll(_ db: any SQLDatabase) throws {
         try db.prepare("""
-            UPDATE receipt_cursor SET last_transaction_id = MAX(last_transaction_id, (SELECT COALESCE(MAX(id), 0) FROM transactions))
+            UPDATE receipt_cursor SET last_transaction_id = COALESCE(
+                (SELECT MAX(id) FROM transactions WHERE id > receipt_cursor.last_transaction_id), last_transaction_id)
             WHERE id = 1
             """).run()
     }

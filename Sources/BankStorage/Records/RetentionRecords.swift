@@ -51,7 +51,7 @@ public enum RetentionRecords {
         precondition(limit > 0 && keeping >= 0, "a batch deletes at least one row, and keeps none or more")
         try db.prepare("""
             DELETE FROM login_attempts WHERE id IN (
-                SELECT id FROM login_attempts WHERE user_id IS ? AND outcome <> 'success'
+                SELECT id FROM login_attempts WHERE user_id IS NOT DISTINCT FROM ? AND outcome <> 'success'
                 ORDER BY id DESC LIMIT ? OFFSET ?)
             """).run(user?.rawValue, limit, keeping)
         return db.changes

@@ -78,14 +78,22 @@ public enum SecurityRecords {
 
     /// Successful logins per user per calendar month (UTC) since `since`.
     public static func monthlyLogins(_ db: any SQLDatabase, since: Timestamp) throws -> [(month: String, user: UserID, username: String, logins: Int64)] {
+        // Counted per UTC day in SQL (integer division means the same on both engines; SQLite's strftime has no
+        // PostgreSQL twin) and folded into months here.
+        var counts: [String: (user: UserID, username: String, logins: Int64)] = [:]
         try db.prepare("""
-            SELECT strftime('%Y-%m', a.created_at / 1000, 'unixepoch') AS month, a.user_id, u.username, COUNT(*)
+            SELECT a.created_at / 86400000, a.user_id, u.username, COUNT(*)
             FROM login_attempts a JOIN users u ON u.id = a.user_id
             WHERE a.outcome = 'success' AND a.created_at >= ?
-            GROUP BY month, a.user_id ORDER BY month DESC, COUNT(*) DESC
+            GROUP BY a.created_at / 86400000, a.user_id, u.username
             """).query(since.milliseconds) { row in
-            (row.string(0), UserID(row.int64(1)), row.string(2), row.int64(3))
+            let month = CalendarMonth(containing: Timestamp(milliseconds: row.int64(0) * 86_400_000)).description
+            let user = UserID(row.int64(1))
+            let key = "\(month) \(user.rawValue)"
+            counts[key] = (user, row.string(2), (counts[key]?.logins ?? 0) + row.int64(3))
         }
+        return counts.map { key, value in (String(key.prefix(while: { $0 != " " })), value.user, value.username, value.logins) }
+            .sorted { ($0.month, $0.logins, $1.user.rawValue) > ($1.month, $1.logins, $0.user.rawValue) }
     }
 
     /// Locks a user until `until` (nil: until an admin unlocks).
@@ -110,7 +118,7 @@ public enum SecurityRecords {
     /// Revokes every session of `user` except the one with `keeping` (if given).
     public static func revokeSessions(_ db: any SQLDatabase, user: UserID, keeping: [UInt8]?, at: Timestamp) throws {
         try db.prepare("""
-            UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND token_hash IS NOT ?
+            UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND token_hash IS DISTINCT FROM ?
             """).run(at.milliseconds, user.rawValue, keeping)
     }
 

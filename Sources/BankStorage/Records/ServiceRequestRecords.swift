@@ -109,10 +109,10 @@ public enum ServiceRequestRecords {
         // Two statements so that a customer's list walks the (user_id, id) index.
         if let user {
             return try db.prepare(columns + """
-                 WHERE r.user_id = ?1 AND (?2 IS NULL OR r.status = ?2) ORDER BY r.id DESC LIMIT ?3
+                 WHERE r.user_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR r.status = ?2) ORDER BY r.id DESC LIMIT ?3
                 """).query(user.rawValue, status?.rawValue, limit, row: record)
         }
-        return try db.prepare(columns + " WHERE (?1 IS NULL OR r.status = ?1) ORDER BY r.id DESC LIMIT ?2")
+        return try db.prepare(columns + " WHERE (CAST(?1 AS TEXT) IS NULL OR r.status = ?1) ORDER BY r.id DESC LIMIT ?2")
             .query(status?.rawValue, limit, row: record)
     }
 

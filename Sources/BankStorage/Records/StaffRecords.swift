@@ -36,12 +36,15 @@ public struct TransactionFilter: Sendable, Equatable {
 /// Read-only queries for employees and admins: customer search, the transaction journal, the user list.
 public enum StaffRecords {
     /// Customers whose username, full name, e-mail or phone contains `query` (any customer when nil), oldest
-    /// first, each with their accounts; at most `limit`.
+    /// first, each with their accounts; at most `limit`. ASCII case is ignored on both engines (`lower` on both
+    /// sides keeps SQLite's LIKE meaning; PostgreSQL's LIKE alone would match case); PostgreSQL's `lower` also
+    /// folds non-ASCII letters, SQLite's does not. The CAST types the parameter for PostgreSQL when it is NULL.
     public static func customers(_ db: any SQLDatabase, query: String?, limit: Int) throws -> [CustomerRecord] {
         precondition(limit > 0, "a page holds at least one customer")
         let users = try db.prepare(UserRecords.userColumns + """
-             FROM users WHERE role = 'customer' AND (?1 IS NULL OR username LIKE ?1 ESCAPE '\\' OR
-                 full_name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\' OR phone LIKE ?1 ESCAPE '\\')
+             FROM users WHERE role = 'customer' AND (CAST(?1 AS TEXT) IS NULL
+                 OR lower(username) LIKE lower(?1) ESCAPE '\\' OR lower(full_name) LIKE lower(?1) ESCAPE '\\'
+                 OR lower(email) LIKE lower(?1) ESCAPE '\\' OR lower(phone) LIKE lower(?1) ESCAPE '\\')
             ORDER BY id LIMIT ?2
             """).query(query.map(containsPattern), limit, row: UserRecords.user)
         return try users.map { user in
@@ -56,8 +59,9 @@ public enum StaffRecords {
         precondition(limit > 0, "a page holds at least one user")
         return try db.prepare(UserRecords.userColumns + """
             , (SELECT MAX(l.created_at) FROM login_attempts l WHERE l.user_id = users.id AND l.outcome = 'success')
-            FROM users WHERE id < ?2 AND (?1 IS NULL OR username LIKE ?1 ESCAPE '\\' OR
-                 full_name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\' OR phone LIKE ?1 ESCAPE '\\')
+            FROM users WHERE id < ?2 AND (CAST(?1 AS TEXT) IS NULL
+                 OR lower(username) LIKE lower(?1) ESCAPE '\\' OR lower(full_name) LIKE lower(?1) ESCAPE '\\'
+                 OR lower(email) LIKE lower(?1) ESCAPE '\\' OR lower(phone) LIKE lower(?1) ESCAPE '\\')
             ORDER BY id DESC LIMIT ?3
             """).query(query.map(containsPattern), before ?? Int64.max, limit) { row in
             UserOverview(user: UserRecords.user(row), lastLogin: row.optionalInt64(8).map(Timestamp.init(milliseconds:)))

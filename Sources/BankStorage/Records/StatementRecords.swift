@@ -157,10 +157,10 @@ public enum StatementRecords {
             try db.prepare(sql).queryOne(end, start, end) { (Int($0.int64(0)), Int($0.int64(1))) } ?? (0, 0)
         }
         let users = try count("""
-            SELECT COUNT(*), COALESCE(SUM(created_at >= ?2 AND created_at < ?3), 0) FROM users WHERE created_at < ?1
+            SELECT COUNT(*), COALESCE(SUM(CASE WHEN created_at >= ?2 AND created_at < ?3 THEN 1 ELSE 0 END), 0) FROM users WHERE created_at < ?1
             """)
         let accounts = try count("""
-            SELECT COUNT(*), COALESCE(SUM(created_at >= ?2 AND created_at < ?3), 0) FROM accounts
+            SELECT COUNT(*), COALESCE(SUM(CASE WHEN created_at >= ?2 AND created_at < ?3 THEN 1 ELSE 0 END), 0) FROM accounts
             WHERE kind = 'customer' AND created_at < ?1
             """)
         var movements: [String: MonthlyActivity.Movement] = [:]

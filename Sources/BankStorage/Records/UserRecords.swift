@@ -95,9 +95,7 @@ public enum UserRecords {
     public static func session(_ db: any SQLDatabase, tokenHash: [UInt8]) throws -> SessionRecord? {
         try db.prepare("""
             SELECT u.id, u.username, u.role,
-                   CASE WHEN u.status = 'locked' AND (u.locked_until IS NULL
-                             OR u.locked_until > CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
-                        THEN 'locked' ELSE 'active' END,
+                   CASE WHEN u.status = 'locked' THEN COALESCE(u.locked_until, \(lockedForever)) END,
                    u.email, u.phone, u.full_name, u.created_at, s.expires_at, s.revoked_at
             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?
             """).queryOne(tokenHash) { row in
@@ -110,18 +108,21 @@ public enum UserRecords {
             .run(at.milliseconds, tokenHash)
     }
 
-    /// `status` is derived: a lock whose `locked_until` has passed reads as `active` (the cool-down is over).
+    /// A lock with no end, as column 3 of `userColumns` shows it.
+    static let lockedForever = Int64.max
+
+    /// Column 3 is when the user's lock ends (NULL: not locked; `lockedForever`: until an admin unlocks); `user`
+    /// derives the status from it, so a lock whose `locked_until` has passed reads as `active` (the cool-down is
+    /// over). The comparison with now is made here, not in SQL, as SQLite and PostgreSQL share no "now in ms".
     static let userColumns = """
         SELECT id, username, role,
-               CASE WHEN status = 'locked' AND (locked_until IS NULL
-                         OR locked_until > CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
-                    THEN 'locked' ELSE 'active' END,
+               CASE WHEN status = 'locked' THEN COALESCE(locked_until, \(lockedForever)) END,
                email, phone, full_name, created_at
         """
 
     static func user(_ row: any SQLRow) -> UserRecord {
         UserRecord(id: UserID(row.int64(0)), username: row.string(1), role: Role(rawValue: row.string(2)) ?? .customer,
-                   status: UserStatus(rawValue: row.string(3)) ?? .active, email: row.optionalString(4),
+                   status: row.isNull(3) || row.int64(3) <= RecordClock.nowMilliseconds() ? .active : .locked, email: row.optionalString(4),
                    phone: row.optionalString(5), fullName: row.optionalString(6),
                    createdAt: Timestamp(milliseconds: row.int64(7)))
     }

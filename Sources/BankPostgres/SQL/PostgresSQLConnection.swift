@@ -1,0 +1,45 @@
+import BankStorage
+
+/// The records' `SQLDatabase` on PostgreSQL: the same `*Records` functions that run on SQLite run here.
+///
+/// `prepare` rewrites SQLite's parameters (`?` in order, `?NNN` by number) to `$n`, once per SQL text (cached
+/// for the life of the connection). Statements run with PQexecParams and a type per value: int8 for integers,
+/// text, bytea for blobs, and "let the server infer" for NULL, so `? IS NULL OR col = ?` type-checks the way it
+/// does on SQLite. Results are text: see `PostgresSQLRow` for how they read back as SQLite's values.
+/// Like its `PostgresConnection`, it stays on one thread.
+public final class PostgresSQLConnection: SQLDatabase {
+    public let connection: PostgresConnection
+    /// Statements by their SQLite-style text; bounded by the finite set of SQL texts in the records.
+    private var statements: [String: PostgresSQLStatement] = [:]
+    /// Rows the last statement run through this connection changed.
+    public internal(set) var changes: Int = 0
+
+    public init(_ connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    /// Connects with a libpq connection string or `postgresql://` URL.
+    public convenience init(conninfo: String) throws(PostgresError) {
+        self.init(try PostgresConnection(conninfo: conninfo))
+    }
+
+    public func prepare(_ sql: String) throws(PostgresError) -> PostgresSQLStatement {
+        if let cached = statements[sql] { return cached }
+        let statement = PostgresSQLStatement(connection: self, sql: PostgresParameters.rewrite(sql))
+        statements[sql] = statement
+        return statement
+    }
+
+    public func execute(_ sql: String) throws(PostgresError) {
+        try connection.execute(sql)
+        changes = 0
+    }
+}
+
+@available(*, unavailable, message: "a libpq connection stays on its thread")
+extension PostgresSQLConnection: Sendable {}
+
+extension PostgresError: SQLDatabaseError {
+    /// SQLSTATE 23505 (unique_violation): a UNIQUE or PRIMARY KEY constraint refused the row.
+    public var isUniqueViolation: Bool { sqlState == "23505" }
+}
