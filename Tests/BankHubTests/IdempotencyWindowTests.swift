@@ -63,8 +63,10 @@ import Testing
             // Money moved once per key: 2000 - 10 - 1500 - 5.
             let balances = try await alice.ok("accounts")["accounts"]?.arrayValue?.compactMap { $0["balance"]?.stringValue }
             #expect(balances == ["485.00"])
-            #expect(try files.database().prepare("SELECT COUNT(*) FROM transactions WHERE kind = 'transfer'")
-                .queryOne { $0.int64(0) } == 3)
+            // The connection is held while its statement runs (PostgreSQL's statements do not keep it alive).
+            let db = try files.database()
+            let transfers = try db.prepare("SELECT COUNT(*) FROM transactions WHERE kind = 'transfer'").queryOne { $0.int64(0) }
+            withExtendedLifetime(db) { #expect(transfers == 3) }
         }
     }
 

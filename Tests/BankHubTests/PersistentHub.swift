@@ -77,6 +77,5 @@ struct PersistentHub {
 
     func remove() {
         try? FileManager.default.removeItem(at: directory)
-        if let url = try? databaseURL() { TestDatabase.drop(url: url) }
     }
 }

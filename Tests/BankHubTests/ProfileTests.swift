@@ -12,11 +12,10 @@ import Testing
     static func message(_ hub: TestHub, to recipient: String, subject: String) async throws -> String? {
         for _ in 0..<100 {
             let connection = try hub.database()
-            if let body = try connection.prepare("""
-                SELECT body FROM outbox WHERE recipient = ? AND instr(subject, ?) > 0 ORDER BY id DESC LIMIT 1
-                """).queryOne(recipient, subject, row: { $0.string(0) }) {
-                return body
-            }
+            // Matched here rather than in SQL: substring functions differ between SQLite and PostgreSQL.
+            let messages = try connection.prepare("SELECT subject, body FROM outbox WHERE recipient = ? ORDER BY id DESC")
+                .query(recipient) { ($0.string(0), $0.string(1)) }
+            if let body = messages.first(where: { $0.0.contains(subject) })?.1 { return body }
             try await Task.sleep(for: .milliseconds(20))
         }
         return nil

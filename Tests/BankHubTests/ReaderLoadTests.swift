@@ -52,7 +52,9 @@ import Testing
 
     /// While one connection floods the general readers with heavy reads, another's `login` and `auth` are
     /// answered before the flood is: sign-in reads run on a reader of their own.
-    @Test func signInIsAnsweredWhileAnotherClientFloodsHeavyReads() async throws {
+    @Test(.disabled(if: TestDatabase.isPostgres,
+                    "PostgreSQL answers these reads too fast to queue a flood here (lanes: PostgresWriterTests)"))
+    func signInIsAnsweredWhileAnotherClientFloodsHeavyReads() async throws {
         try await TestHub.with { hub in
             let alice = try await hub.customer("alice", deposit: nil)
             try await Self.deposit(20_000, centsEachTo: alice, on: hub)

@@ -10,7 +10,8 @@ import Testing
 
 /// The engine the hub tests run on: SQLite (the default), or with `BANKHUB_TEST_DATABASE=postgres` a fresh
 /// database per hub on one throwaway PostgreSQL server shared by the whole run (`scripts/test` runs the suite
-/// both ways). Tests that are about SQLite itself skip themselves there with `.disabled(if: TestDatabase.isPostgres, …)`.
+/// both ways). Databases are not dropped when their hub stops: DROP DATABASE forces a checkpoint, and dozens of
+/// them stalled every hub of the run for seconds; the server's directory goes at exit (a few MB per hub). Tests that are about SQLite itself skip themselves there with `.disabled(if: TestDatabase.isPostgres, …)`.
 enum TestDatabase {
     static let isPostgres = ProcessInfo.processInfo.environment["BANKHUB_TEST_DATABASE"] == "postgres"
 
@@ -55,13 +56,6 @@ enum TestDatabase {
 
     private static func url(_ name: String) throws -> String {
         "postgresql://postgres@127.0.0.1:\(try server.get().port)/\(name)?connect_timeout=5"
-    }
-
-    /// Drops the database of `url` (a hub's, after it stopped), so a long run does not fill the disk.
-    static func drop(url: String) {
-        guard let peer = try? server.get(), let slash = url.lastIndex(of: "/") else { return }
-        let name = url[url.index(after: slash)...].prefix { $0 != "?" }
-        try? PostgresHubDatabase.connect(peer.conninfo).execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 
     /// Points `options` at the engine of this run: nothing to do for SQLite; for PostgreSQL, `databaseURL`

@@ -69,7 +69,6 @@ final class TestHub: Sendable {
         await server.shutdown()
         await runner.value
         try? FileManager.default.removeItem(at: directory)
-        if let databaseURL { TestDatabase.drop(url: databaseURL) }
     }
 
     /// A connection of its own to the hub's database, whichever the engine, for reading what is stored or

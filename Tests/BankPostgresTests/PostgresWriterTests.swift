@@ -161,6 +161,24 @@ struct PostgresWriterTests {
         #expect(try await readers.read { db in try db.prepare("SELECT 5").queryOne { $0.int64(0) } } == 5)
     }
 
+    /// While slow reads hold every general reader, a sign-in read is answered at once by its own reader.
+    @Test func signInReadIsNotQueuedBehindSlowGeneralReads() async throws {
+        let bench = try Bench()
+        defer { bench.stop() }
+        let readers = try bench.readers()
+        defer { readers.close() }
+        let slow = (0..<4).map { _ in Task { try await readers.read { db in try db.execute("SELECT pg_sleep(0.6)") } } }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(readers.queuedReads(.general) >= 1, "the general readers are busy")
+        let started = ContinuousClock.now
+        let five = try await ReadLane.$current.withValue(.signIn) {
+            try await readers.read { db in try db.prepare("SELECT 5").queryOne { $0.int64(0) } }
+        }
+        #expect(five == 5)
+        #expect(ContinuousClock.now - started < .milliseconds(400))
+        for task in slow { try await task.value }
+    }
+
     static func code<T>(_ result: Result<T, any Error>) -> ErrorCode? {
         guard case .failure(let error) = result else { return nil }
         return (error as? BankError)?.code
