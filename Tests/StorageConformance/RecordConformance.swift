@@ -15,6 +15,9 @@ public enum RecordConformance {
         ("requests", SecurityConformance.requests), ("audit", SecurityConformance.audit),
         ("secondFactor", SecurityConformance.secondFactor), ("revokeSessions", SecurityConformance.revokeSessions),
         ("retention", SecurityConformance.retention),
+        ("goals", EverydayConformance.goals), ("payees", EverydayConformance.payees),
+        ("orders", EverydayConformance.orders), ("profile", EverydayConformance.profile),
+        ("outboxRetries", EverydayConformance.outboxRetries), ("mailings", EverydayConformance.mailings),
     ]
 
     static func newUser(_ db: any SQLDatabase, _ name: String, at: Int64 = 1_000, full: String? = nil) throws -> UserRecord {
