@@ -18,6 +18,7 @@ public enum RecordConformance {
         ("goals", EverydayConformance.goals), ("payees", EverydayConformance.payees),
         ("orders", EverydayConformance.orders), ("profile", EverydayConformance.profile),
         ("outboxRetries", EverydayConformance.outboxRetries), ("mailings", EverydayConformance.mailings),
+        ("transactions", WriteConformance.transactions), ("appendOnly", WriteConformance.appendOnly),
     ]
 
     static func newUser(_ db: any SQLDatabase, _ name: String, at: Int64 = 1_000, full: String? = nil) throws -> UserRecord {
