@@ -9,6 +9,16 @@ public enum RecordConformance {
     public static let all: [(name: String, body: @Sendable (any SQLDatabase) throws -> Void)] = [
         ("users", users), ("sessions", sessions), ("logins", logins), ("staffSearch", staffSearch),
         ("outbox", outbox), ("activity", activity),
+        ("ledgerVerifies", LedgerConformance.verifies), ("ledgerEvents", LedgerConformance.events),
+        ("ledgerReads", LedgerConformance.reads),
+        ("challenges", SecurityConformance.challenges), ("threats", SecurityConformance.threats),
+        ("requests", SecurityConformance.requests), ("audit", SecurityConformance.audit),
+        ("secondFactor", SecurityConformance.secondFactor), ("revokeSessions", SecurityConformance.revokeSessions),
+        ("retention", SecurityConformance.retention),
+        ("goals", EverydayConformance.goals), ("payees", EverydayConformance.payees),
+        ("orders", EverydayConformance.orders), ("profile", EverydayConformance.profile),
+        ("outboxRetries", EverydayConformance.outboxRetries), ("mailings", EverydayConformance.mailings),
+        ("transactions", WriteConformance.transactions), ("appendOnly", WriteConformance.appendOnly),
     ]
 
     static func newUser(_ db: any SQLDatabase, _ name: String, at: Int64 = 1_000, full: String? = nil) throws -> UserRecord {

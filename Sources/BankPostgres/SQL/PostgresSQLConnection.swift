@@ -11,8 +11,9 @@ public final class PostgresSQLConnection: SQLDatabase {
     public let connection: PostgresConnection
     /// Statements by their SQLite-style text; bounded by the finite set of SQL texts in the records.
     private var statements: [String: PostgresSQLStatement] = [:]
-    /// Rows the last statement run through this connection changed.
-    public internal(set) var changes: Int = 0
+    /// Rows the last statement run through this connection changed, shared with its statements.
+    private let lastChanges = ChangeCount()
+    public var changes: Int { lastChanges.value }
 
     public init(_ connection: PostgresConnection) {
         self.connection = connection
@@ -25,19 +26,26 @@ public final class PostgresSQLConnection: SQLDatabase {
 
     public func prepare(_ sql: String) throws(PostgresError) -> PostgresSQLStatement {
         if let cached = statements[sql] { return cached }
-        let statement = PostgresSQLStatement(connection: self, sql: PostgresParameters.rewrite(sql))
+        let statement = PostgresSQLStatement(connection: connection, changes: lastChanges,
+                                             sql: PostgresParameters.rewrite(sql))
         statements[sql] = statement
         return statement
     }
 
     public func execute(_ sql: String) throws(PostgresError) {
         try connection.execute(sql)
-        changes = 0
+        lastChanges.value = 0
     }
 }
 
 @available(*, unavailable, message: "a libpq connection stays on its thread")
 extension PostgresSQLConnection: Sendable {}
+
+/// The affected-row count of the last statement, a box so that statements need not reference their
+/// `PostgresSQLConnection` (which caches them): a statement may outlive the object that prepared it.
+final class ChangeCount {
+    var value = 0
+}
 
 extension PostgresError: SQLDatabaseError {
     /// SQLSTATE 23505 (unique_violation): a UNIQUE or PRIMARY KEY constraint refused the row.

@@ -2,12 +2,15 @@ import BankStorage
 
 /// One statement of a `PostgresSQLConnection`: its SQL with `$n` parameters, run with typed text parameters.
 public final class PostgresSQLStatement: SQLStatement {
-    /// Unowned: the connection caches its statements, so it outlives every use of them made through it.
-    private unowned let connection: PostgresSQLConnection
+    /// The libpq connection itself, not the `PostgresSQLConnection` that caches this statement (no cycle).
+    private let connection: PostgresConnection
+    private let changes: ChangeCount
     let sql: String
 
-    init(connection: PostgresSQLConnection, sql: String) {
+    init(connection: PostgresConnection, changes: ChangeCount, sql: String) {
+        precondition(!sql.isEmpty, "a statement has a text")
         self.connection = connection
+        self.changes = changes
         self.sql = sql
     }
 
@@ -41,8 +44,8 @@ public final class PostgresSQLStatement: SQLStatement {
             texts.append(text)
             types.append(type)
         }
-        let result = try connection.connection.query(sql, texts, types: types)
-        connection.changes = result.affectedRows
+        let result = try connection.query(sql, texts, types: types)
+        changes.value = result.affectedRows
         return result
     }
 }

@@ -107,6 +107,7 @@ public enum OrderRecords {
     public static func list(_ db: any SQLDatabase, user: UserID, status: StandingOrderStatus?,
                             limit: Int) throws -> [StandingOrderRecord] {
         precondition(limit > 0, "a list holds at least one order")
+        // The CAST gives PostgreSQL a type for a NULL status; SQLite reads it the same.
         return try db.prepare(columns + " WHERE user_id = ? AND (CAST(? AS TEXT) IS NULL OR status = ?) ORDER BY id DESC LIMIT ?")
             .query(user.rawValue, status?.rawValue, status?.rawValue, limit, row: record)
     }

@@ -49,6 +49,8 @@ public enum RetentionRecords {
     /// `keeping`. Successful logins are not touched (they age out with `purgeLoginAttempts`).
     public static func trimFailures(_ db: any SQLDatabase, of user: UserID?, keeping: Int, limit: Int) throws -> Int {
         precondition(limit > 0 && keeping >= 0, "a batch deletes at least one row, and keeps none or more")
+        // IS NOT DISTINCT FROM matches NULL (attempts on unknown usernames) on both engines; SQLite (3.39+) reads it
+        // as its IS and still searches login_attempts_failures.
         try db.prepare("""
             DELETE FROM login_attempts WHERE id IN (
                 SELECT id FROM login_attempts WHERE user_id IS NOT DISTINCT FROM ? AND outcome <> 'success'

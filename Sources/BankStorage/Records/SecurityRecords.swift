@@ -76,11 +76,13 @@ public enum SecurityRecords {
         return row ?? (false, false)
     }
 
-    /// Successful logins per user per calendar month (UTC) since `since`.
+    /// Successful logins per user per calendar month (UTC) since `since`: newest month first, then most logins,
+    /// then the lower user id (ties had no defined order before).
     public static func monthlyLogins(_ db: any SQLDatabase, since: Timestamp) throws -> [(month: String, user: UserID, username: String, logins: Int64)] {
         // Counted per UTC day in SQL (integer division means the same on both engines; SQLite's strftime has no
         // PostgreSQL twin) and folded into months here.
-        var counts: [String: (user: UserID, username: String, logins: Int64)] = [:]
+        struct MonthUser: Hashable { let month: String, user: Int64 }
+        var counts: [MonthUser: (username: String, logins: Int64)] = [:]
         try db.prepare("""
             SELECT a.created_at / 86400000, a.user_id, u.username, COUNT(*)
             FROM login_attempts a JOIN users u ON u.id = a.user_id
@@ -88,11 +90,10 @@ public enum SecurityRecords {
             GROUP BY a.created_at / 86400000, a.user_id, u.username
             """).query(since.milliseconds) { row in
             let month = CalendarMonth(containing: Timestamp(milliseconds: row.int64(0) * 86_400_000)).description
-            let user = UserID(row.int64(1))
-            let key = "\(month) \(user.rawValue)"
-            counts[key] = (user, row.string(2), (counts[key]?.logins ?? 0) + row.int64(3))
+            let key = MonthUser(month: month, user: row.int64(1))
+            counts[key] = (row.string(2), (counts[key]?.logins ?? 0) + row.int64(3))
         }
-        return counts.map { key, value in (String(key.prefix(while: { $0 != " " })), value.user, value.username, value.logins) }
+        return counts.map { key, value in (key.month, UserID(key.user), value.username, value.logins) }
             .sorted { ($0.month, $0.logins, $1.user.rawValue) > ($1.month, $1.logins, $0.user.rawValue) }
     }
 
@@ -117,6 +118,7 @@ public enum SecurityRecords {
 
     /// Revokes every session of `user` except the one with `keeping` (if given).
     public static func revokeSessions(_ db: any SQLDatabase, user: UserID, keeping: [UInt8]?, at: Timestamp) throws {
+        // IS DISTINCT FROM (SQLite's IS NOT, in the form both engines take): a NULL `keeping` keeps none.
         try db.prepare("""
             UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND token_hash IS DISTINCT FROM ?
             """).run(at.milliseconds, user.rawValue, keeping)

@@ -106,7 +106,8 @@ public enum ServiceRequestRecords {
     public static func list(_ db: any SQLDatabase, user: UserID?, status: ServiceRequestStatus?,
                             limit: Int) throws -> [ServiceRequestRecord] {
         precondition(limit > 0, "a page holds at least one request")
-        // Two statements so that a customer's list walks the (user_id, id) index.
+        // Two statements so that a customer's list walks the (user_id, id) index. The CAST gives PostgreSQL a type
+        // for a NULL status; SQLite reads it the same.
         if let user {
             return try db.prepare(columns + """
                  WHERE r.user_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR r.status = ?2) ORDER BY r.id DESC LIMIT ?3
