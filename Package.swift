@@ -98,7 +98,7 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "BankPostgres", dependencies: ["BankCore", "BankStorage", "CLibPQ", "DedicatedThreads"]),
         .target(name: "PostgresTestPeer", dependencies: ["PeerSupport"], path: "Tests/PostgresTestPeer"),
-        .testTarget(name: "BankPostgresTests", dependencies: ["BankCore", "BankPostgres", "PostgresTestPeer",
+        .testTarget(name: "BankPostgresTests", dependencies: ["BankCore", "BankPostgres", "BankStorage", "PostgresTestPeer",
                                                               "StorageConformance"]),
 
         // Several-hub mode (issue 14): the NATS client library, the event bus over it, a real nats-server peer.
