@@ -122,7 +122,7 @@ public enum UserRecords {
 
     static func user(_ row: any SQLRow) -> UserRecord {
         UserRecord(id: UserID(row.int64(0)), username: row.string(1), role: Role(rawValue: row.string(2)) ?? .customer,
-                   status: row.isNull(3) || row.int64(3) <= RecordClock.nowMilliseconds() ? .active : .locked, email: row.optionalString(4),
+                   status: row.isNull(3) || row.int64(3) <= Clock.nowMilliseconds() ? .active : .locked, email: row.optionalString(4),
                    phone: row.optionalString(5), fullName: row.optionalString(6),
                    createdAt: Timestamp(milliseconds: row.int64(7)))
     }
