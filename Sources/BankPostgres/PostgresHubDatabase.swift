@@ -13,7 +13,7 @@ public struct PostgresHubDatabase: Sendable {
     public static func open(url: String, options: PostgresStorageOptions) throws -> PostgresHubDatabase {
         let connect: @Sendable () throws -> any SQLDatabase = { try Self.connect(url) }
         // Migrations after the lock: two hubs starting together never both migrate.
-        let writer = try PostgresWriter(open: connect, prepare: Self.migrate, failStop: options.failStop)
+        let writer = try PostgresWriter(open: connect, lock: options.hubLock, prepare: Self.migrate, failStop: options.failStop)
         let readers: PostgresReaders
         do {
             readers = try PostgresReaders(open: connect, options: options)

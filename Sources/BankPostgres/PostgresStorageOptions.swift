@@ -9,6 +9,8 @@ public struct PostgresStorageOptions: Sendable {
     public var readStatementMillisecondsMax: Int
     /// General readers (each a connection on a thread of its own); sign-in has one more of its own.
     public var generalReadersCount: Int
+    /// Alone on the database, or one of several hubs (`PostgresHubLock`).
+    public var hubLock: PostgresHubLock.Mode = .alone
 
     public static let stopProcess: @Sendable (String) -> Void = { reason in fatalError("stopping: \(reason)") }
 

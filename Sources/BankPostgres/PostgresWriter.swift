@@ -31,12 +31,13 @@ public final class PostgresWriter: StorageWriter {
     /// Connects (`open`), takes the hub lock and runs `prepare` (migrations) on the new session; throws
     /// `PostgresHubLock.HeldElsewhere` when another hub serves the database, or the connection's error.
     public init(open: @escaping @Sendable () throws -> any SQLDatabase,
+                lock: PostgresHubLock.Mode = .alone,
                 prepare: @escaping @Sendable (any SQLDatabase) throws -> Void = { _ in },
                 failStop: @escaping @Sendable (String) -> Void = PostgresStorageOptions.stopProcess) throws {
         let statistics = self.statistics
         let halted = self.halted
         thread = try ConnectionThread(name: "bankhub-pg-writer", batchJobsMax: Self.batchJobsMax, open: {
-            let session = PostgresWriterSession(open: open, prepare: { db in
+            let session = PostgresWriterSession(open: open, lock: lock, prepare: { db in
                 try prepare(db)
                 try db.execute(PostgresWriterSession.probeTableSQL)
             })

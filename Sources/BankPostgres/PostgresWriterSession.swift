@@ -8,11 +8,13 @@ final class PostgresWriterSession {
 
     private let open: Open
     private let prepareDatabase: @Sendable (any SQLDatabase) throws -> Void
+    private let lock: PostgresHubLock.Mode
     /// nil after the connection was lost, until the next batch connects again.
     private(set) var database: (any SQLDatabase)?
 
-    init(open: @escaping Open, prepare: @escaping @Sendable (any SQLDatabase) throws -> Void) {
+    init(open: @escaping Open, lock: PostgresHubLock.Mode, prepare: @escaping @Sendable (any SQLDatabase) throws -> Void) {
         self.open = open
+        self.lock = lock
         self.prepareDatabase = prepare
     }
 
@@ -21,7 +23,7 @@ final class PostgresWriterSession {
         if let database { return database }
         let fresh = try open()
         try fresh.execute("SET synchronous_commit = on; SET client_min_messages = warning")
-        try PostgresHubLock.take(fresh)
+        try PostgresHubLock.take(fresh, lock)
         try prepareDatabase(fresh)
         database = fresh
         return fresh

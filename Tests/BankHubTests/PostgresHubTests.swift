@@ -33,7 +33,7 @@ import Testing
             await #expect {
                 _ = try await HubServer.open(Self.options(url), logger: Self.quiet)
             } throws: { error in
-                "\(error)" == "another hub serves this database; several hubs need --bus (issue 14)"
+                "\(error)" == "another hub serves this database; several hubs need --bus on every one of them"
             }
             let accounts = try await alice.client.ok("accounts")["accounts"]?.arrayValue ?? []
             #expect(accounts.first?["balance"] == "25.00")

@@ -25,10 +25,10 @@ struct PostgresWriterTests {
             }
         }
 
-        static func writer(_ peer: PostgresPeer, failStop: @escaping @Sendable (String) -> Void = { _ in })
-            throws -> PostgresWriter {
+        static func writer(_ peer: PostgresPeer, lock: PostgresHubLock.Mode = .alone,
+                           failStop: @escaping @Sendable (String) -> Void = { _ in }) throws -> PostgresWriter {
             let conninfo = peer.conninfo
-            return try PostgresWriter(open: { try PostgresHubDatabase.connect(conninfo) }, prepare: { db in
+            return try PostgresWriter(open: { try PostgresHubDatabase.connect(conninfo) }, lock: lock, prepare: { db in
                 try db.execute("CREATE TABLE IF NOT EXISTS notes(id bigint PRIMARY KEY, text text NOT NULL)")
             }, failStop: failStop)
         }
@@ -104,12 +104,38 @@ struct PostgresWriterTests {
         #expect {
             _ = try Bench.writer(bench.peer)
         } throws: { error in
-            "\(error)" == "another hub serves this database; several hubs need --bus (issue 14)"
+            "\(error)" == "another hub serves this database; several hubs need --bus on every one of them"
         }
         bench.writer.close()
         let second = try Bench.writer(bench.peer)
         #expect(try await Self.submit(second, .savepoint, Self.insert(1, "second hub")).get() == ())
         second.close()
+    }
+
+    /// Hubs started to run together (`--bus`) share the database; a lone hub is refused beside them, and they
+    /// beside it, each naming what to do.
+    @Test func hubsOfOneBusShareTheDatabaseButNotWithALoneHub() async throws {
+        let bench = try Bench()
+        defer { bench.peer.stop() }
+        #expect {
+            _ = try Bench.writer(bench.peer, lock: .shared)
+        } throws: { error in
+            "\(error)" == "a hub without --bus serves this database; stop it, or start every hub with --bus"
+        }
+        bench.writer.close()
+        let first = try Bench.writer(bench.peer, lock: .shared)
+        let second = try Bench.writer(bench.peer, lock: .shared)
+        defer {
+            first.close()
+            second.close()
+        }
+        try await Self.submit(first, .savepoint, Self.insert(1, "first")).get()
+        try await Self.submit(second, .savepoint, Self.insert(2, "second")).get()
+        #expect {
+            _ = try Bench.writer(bench.peer)
+        } throws: { error in
+            "\(error)" == "another hub serves this database; several hubs need --bus on every one of them"
+        }
     }
 
     /// While the server is down a general job fails with `unavailable` and the writer does not stop; once the
@@ -169,7 +195,11 @@ struct PostgresWriterTests {
         defer { readers.close() }
         // Two rounds of 2 s reads on the two general readers: a read queued behind them waits at least 2 s.
         let slow = (0..<4).map { _ in Task { try await readers.read { db in try db.execute("SELECT pg_sleep(2)") } } }
-        try await Task.sleep(for: .milliseconds(100))
+        // Under a loaded machine the reads take a while to reach the readers: wait until one is queued.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while readers.queuedReads(.general) < 1, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         #expect(readers.queuedReads(.general) >= 1, "the general readers are busy")
         let started = ContinuousClock.now
         let five = try await ReadLane.$current.withValue(.signIn) {

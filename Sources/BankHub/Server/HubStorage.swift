@@ -32,7 +32,7 @@ struct HubStorage: Sendable {
     }
 
     /// One hub on a PostgreSQL database at `url` (migrated at open). Refuses to open when another hub serves
-    /// the database (`PostgresHubLock`): several hubs on one database need the bus (issue 14).
+    /// the database in the other lock mode (`PostgresHubLock`, `options.hubLock`).
     static func postgres(url: String, options: PostgresStorageOptions) throws -> HubStorage {
         let database = try PostgresHubDatabase.open(url: url, options: options)
         return HubStorage(writer: database.writer, readers: database.readers,
