@@ -125,6 +125,9 @@ final class LwsResources: @unchecked Sendable {
         info.headers = headers.map { UnsafePointer($0) }
         info.retry_and_idle_policy = UnsafePointer(retryPolicy)
         info.user = user
+        // The time to a request head, after the accept and between keep-alive requests (lws's default is 5 s).
+        info.timeout_secs = UInt32(configuration.httpIdleSeconds)
+        info.keepalive_timeout = Int32(configuration.httpIdleSeconds)
         // No LWS_SERVER_OPTION_VALIDATE_UTF8: the transport validates text itself (see UTF8Stream).
         info.options = bankhub_option_fail_upon_unable_to_bind
         if !configuration.host.contains(":") { info.options |= bankhub_option_disable_ipv6 }

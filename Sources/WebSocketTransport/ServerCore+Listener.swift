@@ -97,8 +97,12 @@ extension ServerCore {
         // lws sets TCP_NODELAY on every socket its listener accepts; small frames must not wait for Nagle.
         var yes: Int32 = 1
         setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
-        if lws_adopt_socket_vhost(vhost, client) == nil {
+        guard let wsi = lws_adopt_socket_vhost(vhost, client) else {
             configuration.log("libwebsockets would not adopt an accepted connection; it was closed")
+            return
         }
+        // Until its request head: lws's own deadline for an adopted socket is a fixed 10 s; ours is
+        // `httpIdleSeconds` (lws replaces it once the head has arrived).
+        lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE, Int32(configuration.httpIdleSeconds))
     }
 }

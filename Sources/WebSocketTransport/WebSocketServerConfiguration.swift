@@ -46,6 +46,9 @@ public struct WebSocketServerConfiguration: Sendable {
     /// Seconds an HTTP stream (or a long response) may have bytes waiting that its peer does not read before
     /// the connection is cut (the HTTP side of the slow-consumer rule; see ``HTTPRoute``).
     public var httpStreamStallSeconds: Int = 10
+    /// Seconds a connection may take to send a whole request head: after its accept, and (keep-alive) after each
+    /// response. Past it lws closes the connection (a socket held open without a request costs a file).
+    public var httpIdleSeconds: Int = 5
     /// Seconds of silence after which lws sends a ping.
     public var pingIntervalSeconds: Int = 25
     /// Seconds of silence (no pong, no data) after which lws hangs up.
@@ -104,6 +107,7 @@ public struct WebSocketServerConfiguration: Sendable {
                      "set both TLS paths or neither")
         precondition(receiveBufferBytes >= 128, "receiveBufferBytes too small")
         precondition((1...3_600).contains(httpStreamStallSeconds), "httpStreamStallSeconds must be 1...3600")
+        precondition((1...3_600).contains(httpIdleSeconds), "httpIdleSeconds must be 1...3600")
         for header in responseHeaders {
             precondition(!header.name.isEmpty && !header.name.contains(":"), "bad header name \(header.name)")
             precondition(!header.value.contains("\r") && !header.value.contains("\n"), "header value with CR/LF")

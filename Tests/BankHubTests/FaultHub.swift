@@ -33,6 +33,7 @@ final class FaultHub: Sendable {
         var options = HubServer.Options()
         options.databasePath = database(in: directory)
         options.transport.port = 0
+        options.transport.httpIdleSeconds = TestHub.httpIdleSeconds
         options.transport.webRoot = TestHub.webRoot
         options.hub.passwordIterations = 1_000
         // A halted writer never answers its ledger jobs: do not wait long for them at shutdown.

@@ -46,6 +46,7 @@ struct PersistentHub {
         var options = HubServer.Options()
         options.databasePath = databasePath
         options.transport.port = 0
+        options.transport.httpIdleSeconds = TestHub.httpIdleSeconds
         options.transport.webRoot = TestHub.webRoot
         options.hub.passwordIterations = 1_000
         options.hub.adminKey = AdminKey(secret: TestHub.adminKey)

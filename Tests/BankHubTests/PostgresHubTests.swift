@@ -12,6 +12,7 @@ import Testing
         var options = HubServer.Options()
         options.databaseURL = url
         options.transport.port = 0
+        options.transport.httpIdleSeconds = TestHub.httpIdleSeconds
         options.transport.webRoot = TestHub.webRoot
         options.hub.passwordIterations = 1_000
         options.hub.codeKeyHex = Hex.encode(SecureRandom.bytes(32))

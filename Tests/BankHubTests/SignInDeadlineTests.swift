@@ -19,10 +19,10 @@ import WebSocketClient
             _ = try await member.ok("signup", ["username": "alice", "password": "correct horse battery"])
             _ = try await member.ok("login", ["username": "alice", "password": "correct horse battery"])
             let later = try await hub.client()
-            #expect(try await idle.receiveRaw() == .close(code: 4001, reason: "authenticate first"))
+            #expect(try await idle.receiveRaw(timeout: .seconds(30)) == .close(code: 4001, reason: "authenticate first"))
             // Deadlines are handled in time order: once the one opened after `member` is closed, `member`'s
             // deadline has been handled too, and the signed-in connection still answers.
-            #expect(try await later.receiveRaw() == .close(code: 4001, reason: "authenticate first"))
+            #expect(try await later.receiveRaw(timeout: .seconds(30)) == .close(code: 4001, reason: "authenticate first"))
             _ = try await member.ok("accounts")
         }
     }

@@ -42,6 +42,7 @@ final class TestHub: Sendable {
         var options = HubServer.Options()
         options.databasePath = directory.appendingPathComponent("bank.sqlite").path
         options.transport.port = 0
+        options.transport.httpIdleSeconds = TestHub.httpIdleSeconds
         options.transport.webRoot = webRoot
         options.hub.passwordIterations = 1_000
         options.hub.adminKey = AdminKey(secret: TestHub.adminKey)
@@ -96,6 +97,9 @@ final class TestHub: Sendable {
 
     /// The admin step-up key every test hub is started with.
     static let adminKey = "test-admin-key"
+    /// The time a test's connection may take to its next request head: the whole suite in parallel on two
+    /// cores can hold a client back for seconds, and the production 5 s would close it under the test.
+    static let httpIdleSeconds = 60
 
     /// Reads the stored ledger's invariant violations (empty when every balance equals its postings).
     func ledgerViolations() throws -> [String] {

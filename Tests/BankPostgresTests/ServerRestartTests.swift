@@ -30,20 +30,26 @@ struct ServerRestartTests {
         defer { bank.stop() }
         let alice = UserID(1)
         let account = try await bank.fundedAccount(owner: alice, cents: 0)
-        let deposits = (0..<400).map { index in
+        func deposit(_ index: Int) -> LedgerOperation {
             LedgerOperation(.deposit(account: account, amount: Money(cents: 1)), by: alice, idempotencyKey: "d-\(index)")
         }
         let peer = bank.peer
+        let restarted = Box(false)
         let crash = Task.detached {
             try await Task.sleep(for: .milliseconds(150))
             try peer.stopServer(immediate: true)
             try await Task.sleep(for: .milliseconds(500))
             try peer.startServer()
+            restarted.set(true)
         }
+        // At least 400 deposits, and on until the server is back: however slow the machine, some are sent while
+        // it is down and some after.
+        var sent = 0
         var failed: [LedgerOperation] = []
         var codes = Set<ErrorCode>()
-        for chunk in stride(from: 0, to: deposits.count, by: 4) {
-            let batch = Array(deposits[chunk..<chunk + 4])
+        while sent < 400 || !restarted.get() {
+            let batch = (sent..<sent + 4).map(deposit)
+            sent += batch.count
             for (operation, result) in zip(batch, await bank.ledger.apply(batch)) {
                 if case .failure(let error) = result {
                     failed.append(operation)
@@ -58,7 +64,7 @@ struct ServerRestartTests {
         for operation in failed {
             _ = try await bank.ledger.apply([operation])[0].get()
         }
-        #expect(try await bank.ledger.balance(of: account) == Money(cents: Int64(deposits.count)))
+        #expect(try await bank.ledger.balance(of: account) == Money(cents: Int64(sent)))
         #expect(try await bank.ledger.verify() == [])
     }
 }

@@ -130,6 +130,9 @@ struct HTTPExchangeStateTests {
             configuration.port = 0
             configuration.messageBytesMax = 1_024
             configuration.shutdownGraceSeconds = 2
+            // The whole suite in parallel on two cores can hold a test's next request back for seconds: the
+            // default 5 s to a request head would close its keep-alive connection (seen as an empty response).
+            configuration.httpIdleSeconds = 60
             configuration.log = { _ in }
             configure(&configuration)
             server = WebSocketServer(configuration: configuration, health: { Array("{}".utf8) })
@@ -188,6 +191,27 @@ struct HTTPExchangeStateTests {
         let second = try await client.request("GET", "/echo")
         #expect(second.status == 201)
         #expect(second.text.hasPrefix("method=GET\npath=/echo\n"))
+    }
+
+    /// A keep-alive connection that sends no next request head within `httpIdleSeconds` of its last response
+    /// is closed by the server, on its own.
+    @Test func keepAliveConnectionIsClosedAfterTheIdleTime() async throws {
+        let harness = try Harness(configure: { $0.httpIdleSeconds = 1 })
+        defer { harness.server.shutdown() }
+        // Each read waits at most 4 s of silence: past it `readToEnd` throws instead of seeing the close.
+        let client = try await HTTPClientConnection.connect(port: harness.server.port, receiveTimeoutSeconds: 4)
+        defer { client.close() }
+        #expect(try await client.request("GET", "/echo").status == 201)
+        #expect(try await client.readToEnd() == [])
+    }
+
+    /// So is a connection that sends no request head at all within `httpIdleSeconds` of its accept.
+    @Test func silentConnectionIsClosedAfterTheIdleTime() async throws {
+        let harness = try Harness(configure: { $0.httpIdleSeconds = 1 })
+        defer { harness.server.shutdown() }
+        let client = try await HTTPClientConnection.connect(port: harness.server.port, receiveTimeoutSeconds: 4)
+        defer { client.close() }
+        #expect(try await client.readToEnd() == [])
     }
 
     /// A body over `messageBytesMax` is read and dropped; the route learns it was too large, and the
