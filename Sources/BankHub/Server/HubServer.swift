@@ -45,7 +45,7 @@ public final class HubServer: Sendable {
 
     var writer: any StorageWriter { services.writer }
     var readers: any StorageReaders { services.readers }
-    var ledger: LedgerService { services.ledger }
+    var ledger: any LedgerAuthority { services.ledger }
     var auth: AuthService { services.auth }
     var notifier: Notifier { services.notifier }
     /// The one shutdown, once started (see `shutdown`).
