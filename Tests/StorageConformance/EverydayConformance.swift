@@ -59,7 +59,7 @@ enum EverydayConformance {
                                         amount: Money(cents: 100), every: .month, start: at(1_000), count: 3, note: nil,
                                         status: .active, nextIndex: 0, paid: 0, failed: 0, nextDue: at(1_000),
                                         createdAt: at(10), endedAt: nil)
-        try OrderRecords.insert(db, order)
+        #expect(try OrderRecords.insert(db, order) == 1, "the database gives the first order id 1")
         #expect(try OrderRecords.lastID(db) == 1)
         order.nextIndex = 1
         order.failed = 1

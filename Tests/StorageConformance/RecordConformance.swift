@@ -19,6 +19,8 @@ public enum RecordConformance {
         ("orders", EverydayConformance.orders), ("profile", EverydayConformance.profile),
         ("outboxRetries", EverydayConformance.outboxRetries), ("mailings", EverydayConformance.mailings),
         ("transactions", WriteConformance.transactions), ("appendOnly", WriteConformance.appendOnly),
+        ("identifiers", SharedStateConformance.identifiers), ("revocations", SharedStateConformance.revocations),
+        ("failures", SharedStateConformance.failures),
     ]
 
     static func newUser(_ db: any SQLDatabase, _ name: String, at: Int64 = 1_000, full: String? = nil) throws -> UserRecord {
