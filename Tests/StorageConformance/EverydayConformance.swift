@@ -87,7 +87,7 @@ enum EverydayConformance {
     /// Outbox retries move the next attempt, a first failure without a retry is failed for good.
     static func outboxRetries(_ db: any SQLDatabase) throws {
         let id = try OutboxRecords.insert(db, channel: "sms", recipient: "+1", subject: "s", body: "b", at: at(10))
-        try OutboxRecords.markRetry(db, id: id, error: "timeout", nextAttemptAt: at(50))
+        #expect(try OutboxRecords.markRetry(db, id: id, error: "timeout", nextAttemptAt: at(50)))
         #expect(try OutboxRecords.due(db, limit: 10, now: at(40)).isEmpty)
         #expect(try OutboxRecords.due(db, limit: 10, now: at(50)).map(\.attempts) == [1])
         let failed = try OutboxRecords.insertAttempted(db, channel: "email", recipient: "a@example.com", subject: "s",

@@ -90,7 +90,9 @@ public enum RecordConformance {
                                               at: Timestamp(milliseconds: 20))
         #expect(second > first)
         #expect(try OutboxRecords.due(db, limit: 10, now: Timestamp(milliseconds: 15)).map(\.id) == [first])
-        try OutboxRecords.markSent(db, id: first, at: Timestamp(milliseconds: 16))
+        #expect(try OutboxRecords.markSent(db, id: first, at: Timestamp(milliseconds: 16)))
+        #expect(try OutboxRecords.markSent(db, id: first, at: Timestamp(milliseconds: 17)) == false,
+                "a message another hub recorded first is not recorded again")
         #expect(try OutboxRecords.pendingCount(db) == 1)
         #expect(try OutboxRecords.nextDue(db) == Timestamp(milliseconds: 20))
     }
