@@ -59,7 +59,7 @@ enum EverydayConformance {
                                         amount: Money(cents: 100), every: .month, start: at(1_000), count: 3, note: nil,
                                         status: .active, nextIndex: 0, paid: 0, failed: 0, nextDue: at(1_000),
                                         createdAt: at(10), endedAt: nil)
-        try OrderRecords.insert(db, order)
+        #expect(try OrderRecords.insert(db, order) == 1, "the database gives the first order id 1")
         #expect(try OrderRecords.lastID(db) == 1)
         order.nextIndex = 1
         order.failed = 1
@@ -87,7 +87,7 @@ enum EverydayConformance {
     /// Outbox retries move the next attempt, a first failure without a retry is failed for good.
     static func outboxRetries(_ db: any SQLDatabase) throws {
         let id = try OutboxRecords.insert(db, channel: "sms", recipient: "+1", subject: "s", body: "b", at: at(10))
-        try OutboxRecords.markRetry(db, id: id, error: "timeout", nextAttemptAt: at(50))
+        #expect(try OutboxRecords.markRetry(db, id: id, error: "timeout", nextAttemptAt: at(50)))
         #expect(try OutboxRecords.due(db, limit: 10, now: at(40)).isEmpty)
         #expect(try OutboxRecords.due(db, limit: 10, now: at(50)).map(\.attempts) == [1])
         let failed = try OutboxRecords.insertAttempted(db, channel: "email", recipient: "a@example.com", subject: "s",

@@ -19,6 +19,8 @@ public enum RecordConformance {
         ("orders", EverydayConformance.orders), ("profile", EverydayConformance.profile),
         ("outboxRetries", EverydayConformance.outboxRetries), ("mailings", EverydayConformance.mailings),
         ("transactions", WriteConformance.transactions), ("appendOnly", WriteConformance.appendOnly),
+        ("identifiers", SharedStateConformance.identifiers), ("revocations", SharedStateConformance.revocations),
+        ("failures", SharedStateConformance.failures),
     ]
 
     static func newUser(_ db: any SQLDatabase, _ name: String, at: Int64 = 1_000, full: String? = nil) throws -> UserRecord {
@@ -88,7 +90,9 @@ public enum RecordConformance {
                                               at: Timestamp(milliseconds: 20))
         #expect(second > first)
         #expect(try OutboxRecords.due(db, limit: 10, now: Timestamp(milliseconds: 15)).map(\.id) == [first])
-        try OutboxRecords.markSent(db, id: first, at: Timestamp(milliseconds: 16))
+        #expect(try OutboxRecords.markSent(db, id: first, at: Timestamp(milliseconds: 16)))
+        #expect(try OutboxRecords.markSent(db, id: first, at: Timestamp(milliseconds: 17)) == false,
+                "a message another hub recorded first is not recorded again")
         #expect(try OutboxRecords.pendingCount(db) == 1)
         #expect(try OutboxRecords.nextDue(db) == Timestamp(milliseconds: 20))
     }

@@ -126,6 +126,12 @@ final class OutboxWorker: Sendable {
     private enum Outcome: Sendable {
         case sent(id: Int64, at: Timestamp)
         case retry(id: Int64, error: String, nextAttemptAt: Timestamp?)
+
+        var id: Int64 {
+            switch self {
+            case .sent(let id, _), .retry(let id, _, _): id
+            }
+        }
     }
 
     /// Delivers one message through its channel's sink; the outcome is recorded with the rest of the pass.
@@ -187,11 +193,14 @@ final class OutboxWorker: Sendable {
         let logger = self.logger
         writer.submit(.savepoint, { db in
             for outcome in outcomes {
-                switch outcome {
+                let recorded = switch outcome {
                 case .sent(let id, let at): try OutboxRecords.markSent(db, id: id, at: at)
                 case .retry(let id, let error, let next):
                     try OutboxRecords.markRetry(db, id: id, error: error, nextAttemptAt: next)
                 }
+                // Only with several hubs on one database: another hub's worker took the same row and recorded it
+                // first (both delivered it: at least once). One hub is the database's only writer of its rows.
+                if !recorded { logger.warning("outbox: message already recorded by another hub", metadata: ["id": "\(outcome.id)"]) }
             }
             guard receipts.through > receipts.from else { return }
             guard try ReceiptRecords.advance(db, from: receipts.from, to: receipts.through) else {

@@ -13,7 +13,10 @@ extension Hub {
         }
         guard target != admin.id else { throw BankError(.conflict, "an admin cannot change their own role") }
         respond(responder) {
-            let user = try await self.changeUser(target) { db in try SecurityRecords.setRole(db, user: target, role: role) }
+            let user = try await self.changeUser(target) { db in
+                try SecurityRecords.setRole(db, user: target, role: role)
+                try SessionRevocationRecords.append(db, user: target, tokenHash: nil, reason: .roleChanged, at: Clock.now())
+            }
             // Right after the commit, before anything else: the user's connections act with the new role, and the
             // streams it may not follow (a demotion) end.
             await self.refreshSessions(of: user)
@@ -31,6 +34,7 @@ extension Hub {
         respond(responder) { [threats] in
             let user = try await self.changeUser(target) { db in
                 try SecurityRecords.lock(db, user: target, until: nil, reason: reason)
+                try SessionRevocationRecords.append(db, user: target, tokenHash: nil, reason: .locked, at: Clock.now())
             }
             // Right after the commit: the user's sessions and subscriptions end before anything else happens.
             await self.disconnect(user: target, reason: "user locked")
@@ -45,7 +49,9 @@ extension Hub {
         let admin = try session(of: id).user
         let target = UserID(try args.identifier("user"))
         respond(responder) { [security] in
-            let user = try await self.changeUser(target) { db in try SecurityRecords.unlock(db, user: target) }
+            let user = try await self.changeUser(target) { db in
+                try SecurityRecords.unlock(db, user: target, at: Clock.now())
+            }
             security.clearFailures(username: user.username)
             security.clearCodeFailures(.user(user.id))
             try await self.audit(admin, "unlock_user", target: "user:\(target)")

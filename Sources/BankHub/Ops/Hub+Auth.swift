@@ -107,7 +107,14 @@ extension Hub {
         await recordAttempt(user?.id, username, info, outcome)
         let policy = security.policy
         let now = Clock.nowMilliseconds()
-        let failures = security.recordLoginFailure(username: username, address: info.peerAddress, now: now)
+        var failures = security.recordLoginFailure(username: username, address: info.peerAddress, now: now)
+        if configuration.severalHubs, let user {
+            // The attempt is committed (above): the database's count holds the failures on every hub.
+            let since = Timestamp(milliseconds: now - policy.failureWindowMilliseconds)
+            if let stored = try? await readers.read({ db in try SecurityRecords.loginFailures(db, user: user.id, since: since) }) {
+                failures.user = stored
+            }
+        }
         if failures.user >= 3, security.mayRaise("brute:user:\(username):\(failures.user)", now: now) {
             threats.report(.bruteForce, user: user?.id, username: username, ip: info.peerAddress,
                            detail: "\(failures.user) failed logins for \(username) in \(policy.failureWindowMinutes) minutes")
@@ -120,6 +127,7 @@ extension Hub {
         let until = policy.lockoutEnd(now: now)
         try? await services.writer.write { db in
             try SecurityRecords.lock(db, user: user.id, until: until, reason: "too many failed logins")
+            try SessionRevocationRecords.append(db, user: user.id, tokenHash: nil, reason: .locked, at: Clock.now())
         }
         threats.report(.accountLocked, user: user.id, username: username, ip: info.peerAddress,
                        detail: "locked \(until == nil ? "until an admin unlocks it" : "for \(policy.lockoutMinutes) minutes") after \(failures.user) failed logins")
@@ -141,7 +149,7 @@ extension Hub {
         // request can use it in between.
         endSessions(.logout) { $0.tokenHash == session.tokenHash }
         respond(responder) { [auth] in
-            try await auth.revoke(tokenHash: session.tokenHash)
+            try await auth.revoke(tokenHash: session.tokenHash, of: session.user.id)
             return [:]
         }
     }

@@ -29,19 +29,18 @@ extension Hub {
         let account = try args.account("account")
         let nickname = try Self.requiredText(args, "nickname", lengthMax: PayeeRules.nicknameLengthMax)
         guard try await ledger.isPayable(account, by: user) else { throw .notFound("no account \(account)") }
-        respond(responder) { [services, userChanges, payeeIDs] in
+        respond(responder) { [services, userChanges] in
             try await userChanges.run(user) {
-                let (payees, last) = try await services.readers.read { db in
-                    (try PayeeRecords.payees(db, of: user), try PayeeRecords.lastID(db))
-                }
+                let payees = try await services.readers.read { db in try PayeeRecords.payees(db, of: user) }
                 if let existing = payees.first(where: { $0.account == account }) {
                     throw BankError(.conflict, "account \(account) is already payee \(existing.id)", field: "account")
                 }
                 guard payees.count < PayeeRules.payeesPerUserMax else {
                     throw BankError(.conflict, "a user may keep at most \(PayeeRules.payeesPerUserMax) payees")
                 }
-                let payee = PayeeRecord(id: payeeIDs.next(committedLast: last), user: user, account: account,
-                                        nickname: nickname, createdAt: Clock.now())
+                // Reserved in the database before the commit whose event names it (hubs sharing it never clash).
+                let id = try await services.writer.write { db in try IdentifierRecords.reserve(db, .payees) }
+                let payee = PayeeRecord(id: id, user: user, account: account, nickname: nickname, createdAt: Clock.now())
                 await Self.commitPayee(payee, .added, sequencer: services.sequencer) { db in
                     try PayeeRecords.insert(db, payee)
                 }

@@ -27,7 +27,7 @@ extension Hub {
         }
         respond(responder) { [services, requestGate, account] in
             try await requestGate.filing(for: user.id) {
-                try await Self.file(kind, note: note, account: account, by: user, services: services, gate: requestGate)
+                try await Self.file(kind, note: note, account: account, by: user, services: services)
             }
         }
     }
@@ -35,17 +35,20 @@ extension Hub {
     /// Checks the pending limit and commits a new request with its events. Runs after the user's earlier
     /// filings committed (see `ServiceRequestGate.filing`), so the count read here is exact.
     private static func file(_ kind: ServiceRequestKind, note: String, account: AccountID?, by user: UserRecord,
-                             services: HubServices, gate requestGate: ServiceRequestGate) async throws -> JSONValue {
-        let (pending, last) = try await services.readers.read { db in
-            (try ServiceRequestRecords.pendingCount(db, user: user.id), try ServiceRequestRecords.lastID(db))
+                             services: HubServices) async throws -> JSONValue {
+        let pending = try await services.readers.read { db in
+            try ServiceRequestRecords.pendingCount(db, user: user.id)
         }
         guard pending < ServiceRequestGate.pendingPerUserMax else {
             throw BankError(.conflict, "at most \(ServiceRequestGate.pendingPerUserMax) requests may be pending; "
                             + "cancel one or wait for staff")
         }
+        // The id comes from the database before the commit that names it in the events: hubs sharing the
+        // database never give one id twice.
+        let id = try await services.writer.write { db in try IdentifierRecords.reserve(db, .serviceRequests) }
         let now = Clock.now()
-        let new = ServiceRequestRecords.NewRequest(id: requestGate.nextID(committedLast: last), user: user.id,
-                                                   kind: kind, note: note, account: account, at: now)
+        let new = ServiceRequestRecords.NewRequest(id: id, user: user.id, kind: kind, note: note, account: account,
+                                                   at: now)
         let record = ServiceRequestRecord(id: new.id, user: user.id, username: user.username, kind: kind, note: note,
                                           account: account, status: .pending, createdAt: now, resolvedAt: nil,
                                           resolvedBy: nil, reason: nil)

@@ -38,17 +38,3 @@ final class KeyedSerialQueue<Key: Hashable & Sendable>: Sendable {
     /// Keys with work queued or running (for tests: 0 once everything finished).
     var busyKeys: Int { state.withLock { $0.tails.count } }
 }
-
-/// Hands out ids for rows the hub inserts itself (so that events written in the same commit can name them):
-/// each above the highest id committed (read just before) and above every id handed out by this process.
-final class IdentifierAllocator: Sendable {
-    private let last = Mutex<Int64>(0)
-
-    func next(committedLast: Int64) -> Int64 {
-        precondition(committedLast >= 0, "ids are never negative")
-        return last.withLock { last in
-            last = max(last, committedLast) + 1
-            return last
-        }
-    }
-}

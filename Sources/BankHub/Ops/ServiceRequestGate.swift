@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// Events are written by the `EventSequencer` in a job that must not fail for business reasons (a failing
 /// job stops the process), and their data, which names the request, is fixed before the job runs. So every
-/// check happens here first: the hub picks a new request's id itself (above any id committed or handed out),
+/// check happens first: a new request's id is reserved in the database (`IdentifierRecords`), this gate
 /// runs one user's filings one after another (so each counts the pending requests of the one before it
 /// exactly), and lets only one resolution of a request run at a time. The hub is the database's only writer,
 /// so in-memory order is enough; the `WHERE status = 'pending'` of `ServiceRequestRecords.resolve` stays as
@@ -16,7 +16,6 @@ final class ServiceRequestGate: Sendable {
     static let pendingPerUserMax = 20
 
     private let filings = KeyedSerialQueue<UserID>()
-    private let ids = IdentifierAllocator()
     /// Requests whose resolution (approve, reject, cancel) is under way.
     private let resolving = Mutex<Set<Int64>>([])
 
@@ -24,12 +23,6 @@ final class ServiceRequestGate: Sendable {
     /// count of the user's pending requests includes all of them. Filings of different users run side by side.
     func filing<T: Sendable>(for user: UserID, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
         try await filings.run(user, work)
-    }
-
-    /// A fresh request id: above `committedLast` (the highest id in the database, as read just before) and
-    /// above every id this process handed out, committed yet or not.
-    func nextID(committedLast: Int64) -> Int64 {
-        ids.next(committedLast: committedLast)
     }
 
     /// Claims request `id` for one resolution; false when another one is under way.

@@ -25,7 +25,6 @@ actor StandingOrderScheduler {
     }
 
     private var book: StandingOrderBook
-    private var lastID: Int64
     /// Orders being created per user, not yet committed (counted against the per-user limit).
     private var creating: [UserID: Int] = [:]
     /// Cancellations waiting for the order's payment under way to be recorded.
@@ -36,12 +35,9 @@ actor StandingOrderScheduler {
     private let configuration: SchedulerConfiguration
     private let logger: Logger
 
-    init(orders: [StandingOrderRecord], lastID: Int64, services: Services, configuration: SchedulerConfiguration,
-         logger: Logger) {
+    init(orders: [StandingOrderRecord], services: Services, configuration: SchedulerConfiguration, logger: Logger) {
         configuration.validate()
-        precondition(orders.allSatisfy { $0.id <= lastID }, "the last id covers every order")
         book = StandingOrderBook(orders: orders)
-        self.lastID = lastID
         self.services = services
         self.configuration = configuration
         self.logger = logger
@@ -228,14 +224,18 @@ actor StandingOrderScheduler {
         guard book.activeCount(of: draft.user) + creating[draft.user, default: 0] < ordersPerUserMax else {
             throw BankError(.conflict, "a user may have at most \(ordersPerUserMax) active standing orders; cancel one first")
         }
-        lastID += 1
-        let order = StandingOrderBook.newOrder(id: lastID, user: draft.user, from: draft.from, to: draft.to,
-                                               amount: draft.amount, every: draft.every, start: draft.start,
-                                               count: draft.count, note: draft.note, at: Clock.now())
+        let draftOrder = StandingOrderBook.newOrder(id: 0, user: draft.user, from: draft.from, to: draft.to,
+                                                    amount: draft.amount, every: draft.every, start: draft.start,
+                                                    count: draft.count, note: draft.note, at: Clock.now())
         creating[draft.user, default: 0] += 1
         defer { creating[draft.user, default: 1] -= 1 }
+        let order: StandingOrderRecord
         do {
-            try await services.writer.write { db in try OrderRecords.insert(db, order) }
+            // The database gives the id (hubs on one database never pick the same one).
+            let id = try await services.writer.write { db in try OrderRecords.insert(db, draftOrder) }
+            order = StandingOrderBook.newOrder(id: id, user: draft.user, from: draft.from, to: draft.to,
+                                               amount: draft.amount, every: draft.every, start: draft.start,
+                                               count: draft.count, note: draft.note, at: draftOrder.createdAt)
         } catch {
             logger.error("standing orders: cannot store a new order", metadata: ["error": "\(error)"])
             throw BankError(.internalError, "the standing order could not be stored; it was not created")

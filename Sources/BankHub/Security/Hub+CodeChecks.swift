@@ -17,10 +17,16 @@ extension Hub {
     ///   `too_many_attempts` with `retry_after`, also for a right code, with a `code_brute_force` threat;
     /// - a `WrongCode` thrown by `check` is counted and its error thrown; the threat is raised when the count
     ///   reaches the limit.
+    ///
+    /// With several hubs, a user's wrong codes are counted in the database (`code_failures`), so the limit holds
+    /// across hubs; wrong codes for unknown usernames and checks under way are counted per hub.
     nonisolated func checkingCode<T: Sendable>(_ subject: CodeSubject, username: String?, ip: String?,
                                                _ check: () async throws -> T) async throws -> T {
         let limit = security.policy.codeFailuresMax
-        if let wait = security.beginCodeCheck(subject, now: Clock.nowMilliseconds()) {
+        let shared: UserID? = if configuration.severalHubs, case .user(let id) = subject { id } else { nil }
+        var stored: [Int64]?
+        if let shared { stored = try await storedCodeFailures(of: shared) }
+        if let wait = security.beginCodeCheck(subject, now: Clock.nowMilliseconds(), stored: stored) {
             reportCodeBruteForce(subject, username: username, ip: ip,
                                  detail: "code checks for \(username ?? "?") refused: \(limit) wrong codes within "
                                      + "\(security.policy.codeFailureWindowMinutes) minutes")
@@ -31,7 +37,8 @@ extension Hub {
             security.endCodeCheck(subject, failed: false, now: Clock.nowMilliseconds())
             return result
         } catch let wrong as WrongCode {
-            let failures = security.endCodeCheck(subject, failed: true, now: Clock.nowMilliseconds())
+            var failures = security.endCodeCheck(subject, failed: true, now: Clock.nowMilliseconds())
+            if let shared { failures = await recordSharedCodeFailure(of: shared) ?? failures }
             if failures >= limit {
                 reportCodeBruteForce(subject, username: username, ip: ip,
                                      detail: "\(failures) wrong codes for \(username ?? "?") within "
@@ -41,6 +48,34 @@ extension Hub {
         } catch {
             security.endCodeCheck(subject, failed: false, now: Clock.nowMilliseconds())
             throw error
+        }
+    }
+
+    /// The user's wrong codes within the window as stored by every hub: times in ms, newest first, at most the
+    /// limit (all `beginCodeCheck` needs).
+    private nonisolated func storedCodeFailures(of user: UserID) async throws -> [Int64] {
+        let policy = security.policy
+        let since = Timestamp(milliseconds: Clock.nowMilliseconds() - policy.codeFailureWindowMilliseconds)
+        return try await readers.read { db in
+            try SecurityRecords.codeFailures(db, user: user, since: since, limit: policy.codeFailuresMax)
+        }.map(\.milliseconds)
+    }
+
+    /// Stores one wrong code of `user` and returns the user's wrong codes in the window across hubs; nil when the
+    /// database could not be reached (the caller keeps this hub's count).
+    private nonisolated func recordSharedCodeFailure(of user: UserID) async -> Int? {
+        let policy = security.policy
+        let now = Clock.now()
+        let since = Timestamp(milliseconds: now.milliseconds - policy.codeFailureWindowMilliseconds)
+        do {
+            try await services.writer.write { db in
+                try SecurityRecords.recordCodeFailure(db, user: user, at: now, since: since)
+            }
+            return try await readers.read { db in
+                try SecurityRecords.codeFailures(db, user: user, since: since, limit: policy.codeFailuresMax).count
+            }
+        } catch {
+            return nil
         }
     }
 

@@ -24,29 +24,32 @@ enum ThreatKind: String, Sendable, CaseIterable {
     }
 }
 
-/// Stores each threat and pushes it on `admin:threats` in the same commit. Threat ids are given here, in
-/// order, so the event can carry its id.
+/// Stores each threat and pushes it on `admin:threats` in the same commit. A threat's id is reserved in the
+/// database first (`IdentifierRecords`: hubs sharing a database never give one id twice), so the event can
+/// carry it; the threat and its event follow in the next commit. Reservations complete in the order they were
+/// asked for, so ids and seqs on `admin:threats` increase together.
 final class ThreatReporter: Sendable {
-    private let lastID: Mutex<Int64>
     private let sequencer: EventSequencer
 
-    init(lastID: Int64, sequencer: EventSequencer) {
-        self.lastID = Mutex(lastID)
+    init(sequencer: EventSequencer) {
         self.sequencer = sequencer
     }
 
     func report(_ kind: ThreatKind, user: UserID?, username: String?, ip: String?, detail: String) {
         HubMetrics.threat(kind)
         let now = Clock.now()
-        lastID.withLock { last in
-            last += 1
-            let threat = ThreatRecord(id: last, kind: kind.rawValue, severity: kind.severity, user: user, ip: ip,
-                                      detail: detail, at: now)
-            let data = Self.wire(threat, username: username)
-            sequencer.submit([EventDraft(stream: .adminThreats, kind: "threat", data: data)], at: now, body: { db in
-                try SecurityRecords.insertThreat(db, threat)
-            })
-        }
+        let box = Mutex<Int64>(0)
+        sequencer.writer.submit(.savepoint, { db in
+            let id = try IdentifierRecords.reserve(db, .threats)
+            box.withLock { $0 = id }
+        }, completion: { [sequencer] result in
+            // A writer that is closing takes no more work: the threat is lost with the hub, as it was before.
+            guard case .success = result else { return }
+            let threat = ThreatRecord(id: box.withLock { $0 }, kind: kind.rawValue, severity: kind.severity,
+                                      user: user, ip: ip, detail: detail, at: now)
+            sequencer.submit([EventDraft(stream: .adminThreats, kind: "threat", data: Self.wire(threat, username: username))],
+                             at: now, body: { db in try SecurityRecords.insertThreat(db, threat) })
+        })
     }
 
     static func wire(_ threat: ThreatRecord, username: String?) -> JSONValue {

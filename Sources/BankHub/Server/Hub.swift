@@ -31,8 +31,6 @@ actor Hub {
     var deadlines = ConnectionDeadlines()
     /// Orders each user's changes of payees and profile (see `KeyedSerialQueue`).
     let userChanges = KeyedSerialQueue<UserID>()
-    /// Ids of new payees, chosen before their commit so that the `payee` event can name them.
-    let payeeIDs = IdentifierAllocator()
     /// Money ops checked and waiting to enter the ledger together, in arrival order (see `Hub+Inbound`).
     var ledgerQueue: [LedgerService.Submission] = []
     let statistics: HubStatistics

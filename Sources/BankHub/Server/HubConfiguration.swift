@@ -45,6 +45,13 @@ public struct HubConfiguration: Sendable {
     /// After SIGTERM, how long `/readyz` answers 503 while everything else still works, so load balancers
     /// stop sending work before the hub refuses it.
     public var shutdownDrainMilliseconds = 0
+    /// Several hubs serve one PostgreSQL database (set by `HubServer` when `postgres.hubLock` is `.shared`):
+    /// failed logins and wrong codes are counted in the database, and the hub follows the other hubs' session
+    /// revocations (`RevocationFeed`).
+    public var severalHubs = false
+    /// In several-hub mode, how often the hub reads the revocations the other hubs committed: a session revoked
+    /// on one hub ends on the others within this (plus one read).
+    public var revocationPollMilliseconds = 250
 
     public init() {}
 
@@ -58,5 +65,6 @@ public struct HubConfiguration: Sendable {
         precondition(readinessProbeIntervalMilliseconds > 0 && readinessWriteTimeoutMilliseconds > 0,
                      "readiness periods are positive")
         precondition(shutdownDrainMilliseconds >= 0, "the drain period is not negative")
+        precondition(revocationPollMilliseconds > 0, "the revocation poll period is positive")
     }
 }

@@ -64,13 +64,14 @@ public final class HubServer: Sendable {
     /// Opens (creating or migrating) the database, checks the stored ledger's invariants and loads it.
     /// Refuses to start on a ledger whose balances do not match its postings.
     public static func open(_ options: Options, logger: Logger) async throws -> HubServer {
+        var options = options
+        // Hubs that share their PostgreSQL database share its counts and revocations too.
+        if options.databaseURL != nil, options.postgres.hubLock == .shared { options.hub.severalHubs = true }
         options.hub.validate()
         let storage = try openStorage(options)
         let writer = storage.writer
         let recentSince = Timestamp(milliseconds: Clock.nowMilliseconds() - options.hub.retention.idempotencyRecentMilliseconds)
-        let (problems, lastThreatID) = try await writer.write { db in
-            (try LedgerRecords.violations(db), try SecurityRecords.lastThreatID(db))
-        }
+        let problems = try await writer.write { db in try LedgerRecords.violations(db) }
         guard problems.isEmpty else {
             storage.close()
             throw HubStartError(message: "the stored ledger is inconsistent: " + problems.joined(separator: "; "))
@@ -89,7 +90,7 @@ public final class HubServer: Sendable {
             storage.close()
             throw HubStartError(message: error.description)
         }
-        let (orders, lastOrderID) = try await writer.write { db in (try OrderRecords.active(db), try OrderRecords.lastID(db)) }
+        let orders = try await writer.write { db in try OrderRecords.active(db) }
         let notifier: Notifier
         do {
             notifier = try Notifier(storage: storage, configuration: options.notifications, logger: logger)
@@ -98,7 +99,7 @@ public final class HubServer: Sendable {
             throw HubStartError(message: "cannot set up the \(options.notifications.sink) notification sink: \(error)")
         }
         return HubServer(options: options, writer: writer, readers: storage.readers, notifier: notifier, ledger: ledger,
-                         lastThreatID: lastThreatID, codeKey: codeKey, orders: (orders, lastOrderID),
+                         codeKey: codeKey, orders: orders,
                          logger: logger)
     }
 
@@ -138,8 +139,8 @@ public final class HubServer: Sendable {
     }
 
     private init(options: Options, writer: any StorageWriter, readers: any StorageReaders, notifier: Notifier,
-                 ledger hubLedger: HubLedger, lastThreatID: Int64, codeKey: CodeKey,
-                 orders: (active: [StandingOrderRecord], lastID: Int64), logger: Logger) {
+                 ledger hubLedger: HubLedger, codeKey: CodeKey,
+                 orders: [StandingOrderRecord], logger: Logger) {
         var transportOptions = options.transport
         transportOptions.tooLargeReply = Reply.failure(id: nil, error: BankError(
             .tooLarge, "messages are limited to \(transportOptions.messageBytesMax) bytes; closing"))
@@ -167,8 +168,8 @@ public final class HubServer: Sendable {
             totp: SecondFactor(writer: writer, readers: readers),
             codes: OneTimeCodes(writer: writer, attemptsMax: options.hub.security.otpAttemptsMax, key: codeKey),
             security: SecurityGuard(policy: options.hub.security),
-            threats: ThreatReporter(lastID: lastThreatID, sequencer: sequencer), notifier: notifier,
-            orders: StandingOrderScheduler(orders: orders.active, lastID: orders.lastID, services: .init(
+            threats: ThreatReporter(sequencer: sequencer), notifier: notifier,
+            orders: StandingOrderScheduler(orders: orders, services: .init(
                 ledger: ledger, sequencer: sequencer, readers: readers, writer: writer, notifier: notifier),
                                            configuration: options.hub.scheduler, logger: logger))
         self.services = services
@@ -217,6 +218,9 @@ public final class HubServer: Sendable {
         // Sign-in deadlines and session expiry, enforced without waiting for requests (see `Hub+Deadlines`).
         let deadlines = Task { [hub] in await hub.runDeadlines() }
         defer { deadlines.cancel() }
+        // Several hubs: the sessions other hubs revoke end here too (see `RevocationFeed`).
+        let revocations = Task { [hub] in await hub.followRevocations() }
+        defer { revocations.cancel() }
         for await batch in transport.eventBatches {
             var items: [Hub.Inbound] = []
             items.reserveCapacity(batch.count)

@@ -84,13 +84,15 @@ final class AuthService: Sendable {
         return (Base64URL.encode(token), Session(user: user, tokenHash: tokenHash, expiresAt: expiresAt))
     }
 
-    /// Sets a new password hash for `user` and revokes their sessions except `keeping`.
+    /// Sets a new password hash for `user` and revokes their sessions except `keeping`; the revocation is
+    /// logged in the same commit for the other hubs of the database (`RevocationFeed`).
     func setPassword(_ password: String, for user: UserID, keeping: [UInt8]?) async throws {
         let hash = await derive { [hasher] in hasher.hash(password: password) }
         let now = Clock.now()
         try await writer.write { db in
             try SecurityRecords.setPassword(db, user: user, hash: hash)
             try SecurityRecords.revokeSessions(db, user: user, keeping: keeping, at: now)
+            try SessionRevocationRecords.append(db, user: user, tokenHash: nil, reason: .passwordChanged, at: now)
         }
     }
 
@@ -112,9 +114,13 @@ final class AuthService: Sendable {
         return Session(user: record.user, tokenHash: tokenHash, expiresAt: record.expiresAt)
     }
 
-    func revoke(tokenHash: [UInt8]) async throws {
+    /// Revokes one session of `user` (logout), logged in the same commit for the other hubs.
+    func revoke(tokenHash: [UInt8], of user: UserID) async throws {
         let now = Clock.now()
-        try await writer.write { db in try UserRecords.revokeSession(db, tokenHash: tokenHash, at: now) }
+        try await writer.write { db in
+            try UserRecords.revokeSession(db, tokenHash: tokenHash, at: now)
+            try SessionRevocationRecords.append(db, user: user, tokenHash: tokenHash, reason: .logout, at: now)
+        }
     }
 
     private func derive<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {

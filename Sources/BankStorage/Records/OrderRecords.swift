@@ -78,15 +78,19 @@ public struct StandingOrderPayment: Sendable, Equatable {
 
 /// Standing orders and their processed periods.
 public enum OrderRecords {
-    public static func insert(_ db: any SQLDatabase, _ order: StandingOrderRecord) throws {
+    /// Inserts a new active order and returns the id the database gave it (`order.id` is not stored: hubs on one
+    /// database never pick the same id). SQLite gives the next rowid, PostgreSQL the identity column's next value.
+    public static func insert(_ db: any SQLDatabase, _ order: StandingOrderRecord) throws -> Int64 {
         precondition(order.status == .active && order.nextIndex == 0 && order.nextDue != nil, "a new order is active")
-        try db.prepare("""
-            INSERT INTO standing_orders(id, user_id, from_account, to_account, amount, every, start_at, payments_max,
+        guard let id = try db.prepare("""
+            INSERT INTO standing_orders(user_id, from_account, to_account, amount, every, start_at, payments_max,
                                         note, status, next_index, next_due_at, paid, failed, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', 0, ?, 0, 0, ?)
-            """).run(order.id, order.user.rawValue, order.from.rawValue, order.to.rawValue, order.amount.cents,
-                     order.every.rawValue, order.start.milliseconds, order.count, order.note,
-                     order.nextDue?.milliseconds, order.createdAt.milliseconds)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', 0, ?, 0, 0, ?) RETURNING id
+            """).queryOne(order.user.rawValue, order.from.rawValue, order.to.rawValue, order.amount.cents,
+                          order.every.rawValue, order.start.milliseconds, order.count, order.note,
+                          order.nextDue?.milliseconds, order.createdAt.milliseconds, row: { $0.int64(0) })
+        else { preconditionFailure("an insert returns its row's id") }
+        return id
     }
 
     /// The highest order id stored, 0 when none.

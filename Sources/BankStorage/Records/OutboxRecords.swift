@@ -110,19 +110,21 @@ public enum OutboxRecords {
             .queryOne { $0.optionalInt64(0) }?.map { Timestamp(milliseconds: $0) }
     }
 
-    /// The message was delivered: `sent`, one more attempt counted.
-    public static func markSent(_ db: any SQLDatabase, id: Int64, at: Timestamp) throws {
+    /// The message was delivered: `sent`, one more attempt counted. False when it was no longer pending: another
+    /// hub on the same database delivered and recorded it first (delivery is at least once).
+    public static func markSent(_ db: any SQLDatabase, id: Int64, at: Timestamp) throws -> Bool {
         try db.prepare("""
             UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL
             WHERE id = ? AND status = 'pending'
             """).run(at.milliseconds, id)
-        precondition(db.changes == 1, "only a pending message is marked sent, once")
+        return db.changes == 1
     }
 
     /// An attempt failed: one more attempt counted and the error kept. With `nextAttemptAt` the message stays
-    /// `pending` until then; without it the message is `failed` for good.
+    /// `pending` until then; without it the message is `failed` for good. False when it was no longer pending
+    /// (another hub recorded it first).
     public static func markRetry(_ db: any SQLDatabase, id: Int64, error: String,
-                                 nextAttemptAt: Timestamp?) throws {
+                                 nextAttemptAt: Timestamp?) throws -> Bool {
         let kept = String(error.prefix(errorLengthMax))
         if let nextAttemptAt {
             try db.prepare("""
@@ -134,7 +136,7 @@ public enum OutboxRecords {
                 UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ? AND status = 'pending'
                 """).run(kept, id)
         }
-        precondition(db.changes == 1, "only a pending message is retried or failed")
+        return db.changes == 1
     }
 
     /// The newest messages first, at most `limit`.

@@ -103,9 +103,42 @@ public enum SecurityRecords {
             .run(until?.milliseconds, reason, user.rawValue)
     }
 
-    public static func unlock(_ db: any SQLDatabase, user: UserID) throws {
-        try db.prepare("UPDATE users SET status = 'active', locked_until = NULL, lock_reason = NULL WHERE id = ?")
-            .run(user.rawValue)
+    /// Unlocks a user; its stored failures (wrong passwords, wrong codes) before `at` are forgiven with it.
+    public static func unlock(_ db: any SQLDatabase, user: UserID, at: Timestamp) throws {
+        try db.prepare("""
+            UPDATE users SET status = 'active', locked_until = NULL, lock_reason = NULL, failures_reset_at = ? WHERE id = ?
+            """).run(at.milliseconds, user.rawValue)
+        try db.prepare("DELETE FROM code_failures WHERE user_id = ?").run(user.rawValue)
+    }
+
+    /// `user`'s failed logins (`bad_password`) since `since`, not counting those before its last successful login
+    /// or before an admin unlocked it: the lockout's count, the same on every hub of the database (the attempt
+    /// being counted is committed first). Walks the (user_id, created_at) index.
+    public static func loginFailures(_ db: any SQLDatabase, user: UserID, since: Timestamp) throws -> Int {
+        Int(try db.prepare("""
+            SELECT COUNT(*) FROM login_attempts a
+            WHERE a.user_id = ?1 AND a.outcome = 'bad_password' AND a.created_at >= ?2
+              AND a.created_at >= COALESCE((SELECT failures_reset_at FROM users WHERE id = ?1), 0)
+              AND a.id > COALESCE((SELECT MAX(s.id) FROM login_attempts s
+                                   WHERE s.user_id = ?1 AND s.outcome = 'success' AND s.created_at >= ?2), 0)
+            """).queryOne(user.rawValue, since.milliseconds) { $0.int64(0) } ?? 0)
+    }
+
+    /// Counts a wrong one-time code (or password guarding a factor) of `user` at `at`, and forgets its failures
+    /// from before `since` (the start of the window: they no longer count).
+    public static func recordCodeFailure(_ db: any SQLDatabase, user: UserID, at: Timestamp, since: Timestamp) throws {
+        try db.prepare("DELETE FROM code_failures WHERE user_id = ? AND created_at < ?")
+            .run(user.rawValue, since.milliseconds)
+        try db.prepare("INSERT INTO code_failures(user_id, created_at) VALUES (?, ?)").run(user.rawValue, at.milliseconds)
+    }
+
+    /// The times of `user`'s newest wrong codes since `since`, newest first, at most `limit`: their number is the
+    /// count toward the limit, and the last one tells when the count falls below it.
+    public static func codeFailures(_ db: any SQLDatabase, user: UserID, since: Timestamp,
+                                    limit: Int) throws -> [Timestamp] {
+        try db.prepare("""
+            SELECT created_at FROM code_failures WHERE user_id = ? AND created_at >= ? ORDER BY created_at DESC LIMIT ?
+            """).query(user.rawValue, since.milliseconds, limit) { Timestamp(milliseconds: $0.int64(0)) }
     }
 
     public static func setRole(_ db: any SQLDatabase, user: UserID, role: Role) throws {

@@ -351,6 +351,38 @@ enum Schema {
         );
         INSERT INTO receipt_cursor(id, last_transaction_id) SELECT 1, COALESCE(MAX(id), 0) FROM transactions;
         """),
+        // State hubs on one database share (issue 14; the same tables as PostgreSQL's migration 3):
+        // - `id_counters`: ids reserved before the commit that names them in an event (`IdentifierRecords`),
+        //   starting above the ids the hub chose itself until now;
+        // - `session_revocations`: every revocation (logout, password change, lock, role change), written with
+        //   the change, which the other hubs poll (`SessionRevocationRecords`); AUTOINCREMENT so an id is never
+        //   given twice, even after the oldest rows are deleted;
+        // - `code_failures`: wrong one-time codes per user within the window, and `users.failures_reset_at`
+        //   (an admin's unlock), so the counts toward the lockout and the code limit are the database's.
+        (9, """
+        CREATE TABLE id_counters(
+            name TEXT PRIMARY KEY,
+            last_id INTEGER NOT NULL CHECK (last_id >= 0)
+        ) WITHOUT ROWID;
+        INSERT INTO id_counters(name, last_id) SELECT 'service_requests', COALESCE(MAX(id), 0) FROM service_requests;
+        INSERT INTO id_counters(name, last_id) SELECT 'threats', COALESCE(MAX(id), 0) FROM threats;
+        INSERT INTO id_counters(name, last_id) SELECT 'payees', COALESCE(MAX(id), 0) FROM payees;
+        CREATE TABLE session_revocations(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            token_hash BLOB,
+            reason TEXT NOT NULL CHECK (reason IN ('logout', 'password_changed', 'locked', 'role_changed')),
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX session_revocations_time ON session_revocations(created_at);
+        CREATE TABLE code_failures(
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX code_failures_user ON code_failures(user_id, created_at);
+        ALTER TABLE users ADD COLUMN failures_reset_at INTEGER;
+        """),
     ]
 
     /// Pragmas set on every connection. WAL lets readers run beside the one writer; `synchronous=FULL`
