@@ -71,6 +71,12 @@ public final class NATSConnection: Sendable {
         return NATSSubscription(handle: handle, messages: messages, connection: self)
     }
 
+    /// Whether the link to a server is up now (libnats's status is `CONNECTED`: not connecting, reconnecting,
+    /// draining or closed). A cheap read for health checks; ``events`` reports the changes in order.
+    public var isConnected: Bool {
+        natsConnection_Status(connection.pointer) == NATS_CONN_STATUS_CONNECTED
+    }
+
     /// Closes the connection: pending publishes are dropped, subscriptions end, ``events`` ends with `.closed`.
     public func close() {
         natsConnection_Close(connection.pointer)

@@ -43,6 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
     var metricsHost = "127.0.0.1"
     @OptionGroup(title: "Security") var security: SecurityOptions
     @OptionGroup(title: "Notifications") var notifications: NotifyOptions
+    @OptionGroup(title: "Several hubs") var bus: BusOptions
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
@@ -63,6 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
         if database != nil, codeKeyFile == nil, ProcessInfo.processInfo.environment["BANKHUB_CODE_KEY"]?.isEmpty ?? true {
             throw ValidationError("--database needs the one-time-code key outside the database: set BANKHUB_CODE_KEY or --code-key-file")
         }
+        try bus.validate(database: database)
         if let connectionsMax, connectionsMax < 1 { throw ValidationError("--connections-max must be at least 1") }
         guard connectionsPerAddressMax >= 1 else { throw ValidationError("--connections-per-address-max must be at least 1") }
     }
@@ -88,6 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.hub.shutdownDrainMilliseconds = max(0, drainSeconds) * 1_000
         try security.apply(to: &options)
         try notifications.apply(to: &options)
+        bus.apply(to: &options)
         // Bootstrapped before the hub opens, so everything it records reaches the registry.
         let hubForMetrics = HubReference()
         let metrics = metricsPort.map { port in
@@ -105,7 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Handlers first: a SIGTERM sent as soon as the "listening" line appears must start the drain.
         let signals = Self.onTerminationSignal { Task { await server.shutdown() } }
         let boundPort = try server.start()
-        Console.line("bankhub listening on \(security.scheme)://\(host):\(boundPort) (WebSocket /ws, subprotocol bankhub.v1), database \(database.map(Self.withoutPassword) ?? db)")
+        Console.line("bankhub listening on \(security.scheme)://\(host):\(boundPort) (WebSocket /ws, subprotocol bankhub.v1), database \(database.map(Self.withoutPassword) ?? db)\(bus.bus == nil ? "" : ", bus " + bus.urls.map(Self.withoutPassword).joined(separator: ","))")
         if let metrics {
             let metricsBoundPort: Int
             do {

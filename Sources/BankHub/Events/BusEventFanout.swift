@@ -19,7 +19,7 @@ import WebSocketTransport
 ///   delivers nothing and a suppressed or mangled real one is still delivered.
 ///
 /// Locks: this fan-out's mutex is taken before the local fan-out's, never after; the filler runs under it.
-/// Not yet wired into `HubServer` (the hubs do not share a database yet).
+/// `HubServer` uses it when the hub has a bus (`serve --bus`, Server/HubBus.swift).
 public final class BusEventFanout: EventFanout {
     /// Counters for operators and tests.
     public struct Statistics: Sendable, Equatable {

@@ -16,6 +16,9 @@ struct ReadinessState: Sendable {
         /// A write probe has been waiting longer than `writeTimeoutMilliseconds` (the writer is stuck or the
         /// database locked by someone else).
         case storageStalled(milliseconds: Int64)
+        /// The hub has a bus (`--bus`) and its link to NATS is down: events committed on other hubs do not
+        /// reach this hub's subscribers until it is back (they are then read from the database).
+        case busDisconnected
     }
 
     let probeIntervalMilliseconds: Int64
@@ -57,8 +60,9 @@ struct ReadinessState: Sendable {
     }
 }
 
-/// `/readyz`: 200 only while the hub accepts work and its database took a write within the last probe
-/// interval; 503 while draining (after SIGTERM) or after a failed or stalled write. `/healthz` stays liveness.
+/// `/readyz`: 200 only while the hub accepts work, its database took a write within the last probe interval
+/// and, with a bus, its link to NATS is up; 503 while draining (after SIGTERM), after a failed or stalled write,
+/// or while the bus is unreachable. `/healthz` stays liveness.
 ///
 /// The probe is one small real write through the group-commit writer (`StorageWriter.probe`), at most once per `readinessProbeIntervalMilliseconds` and only when `/readyz` is
 /// asked; the answer never waits for it.
@@ -66,9 +70,12 @@ final class Readiness: Sendable {
     private let state: Mutex<ReadinessState>
     private let writer: any StorageWriter
     private let probes = Atomic<Int64>(0)
+    /// Whether the bus link is up now (a cheap status read); nil for a hub without a bus.
+    private let busConnected: (@Sendable () -> Bool)?
 
-    init(writer: any StorageWriter, configuration: HubConfiguration) {
+    init(writer: any StorageWriter, configuration: HubConfiguration, busConnected: (@Sendable () -> Bool)? = nil) {
         self.writer = writer
+        self.busConnected = busConnected
         state = Mutex(ReadinessState(probeIntervalMilliseconds: configuration.readinessProbeIntervalMilliseconds,
                                      writeTimeoutMilliseconds: configuration.readinessWriteTimeoutMilliseconds,
                                      now: Self.now()))
@@ -79,6 +86,8 @@ final class Readiness: Sendable {
     func verdict() -> ReadinessState.Verdict {
         let (verdict, startProbe) = state.withLock { $0.check(now: Self.now()) }
         if startProbe { probe() }
+        // The database's verdict first: a hub that cannot write is not ready whatever the bus does.
+        if verdict == .ready, let busConnected, !busConnected() { return .busDisconnected }
         return verdict
     }
 
@@ -108,6 +117,9 @@ final class Readiness: Sendable {
             case .storageStalled(let milliseconds):
                 (status, body) = (503, JSONWriter.string(["status": "storage_stalled",
                                                           "detail": .string("a write has waited \(milliseconds) ms")]))
+            case .busDisconnected:
+                (status, body) = (503, JSONWriter.string(["status": "bus_disconnected", "detail": .string(
+                    "the NATS bus is unreachable: events from other hubs are delayed until it is back")]))
             }
             return HTTPResponse(status: status, headers: [HTTPStatus.cacheControl], body: Array(body.utf8))
         }

@@ -36,6 +36,10 @@ public struct NotificationConfiguration: Sendable {
     public var batchMessagesMax = 32
     /// The worker looks for due messages at least this often, even when nothing was queued.
     public var pollIntervalMilliseconds = 1_000
+    /// Whether this hub runs the outbox worker (delivery, retries, receipts). Hubs that share a database
+    /// (`--bus`) all queue messages, but the worker does not claim rows yet, so exactly one of them must run it
+    /// (`serve --no-outbox-worker` on the others; docs/scaling.md). A hub without it only queues.
+    public var outboxWorker = true
 
     public init() {}
 

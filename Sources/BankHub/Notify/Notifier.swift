@@ -22,6 +22,8 @@ final class Notifier: Sendable {
     private let logger: Logger
     /// Whether SMS really leaves the machine (an HTTP gateway is configured); without one, SMS goes to the log.
     let smsGateway: Bool
+    /// Whether `start` starts the worker (`NotificationConfiguration.outboxWorker`).
+    private let runsWorker: Bool
 
     /// The worker is created here but runs only between `start` and `stop`.
     init(storage: HubStorage, configuration: NotificationConfiguration, logger: Logger) throws {
@@ -29,13 +31,14 @@ final class Notifier: Sendable {
         self.writer = storage.writer
         self.logger = logger
         smsGateway = configuration.smsWebhook != nil
+        runsWorker = configuration.outboxWorker
         worker = OutboxWorker(storage: storage,
                               sinks: try NotificationSinks.make(configuration, logger: logger),
                               configuration: configuration, logger: logger)
     }
 
     /// Starts delivering (the worker thread).
-    func start() { worker.start() }
+    func start() { if runsWorker { worker.start() } }
 
     /// Finishes the message in delivery and stops the worker; call before the writer closes.
     func stop() { worker.stop() }

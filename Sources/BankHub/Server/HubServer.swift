@@ -18,7 +18,7 @@ public final class HubServer: Sendable {
         /// The SQLite file (the default engine); unused when `databaseURL` is set.
         public var databasePath = "./data/bankhub.sqlite"
         /// A PostgreSQL database (`postgresql://USER@HOST:PORT/DB`) to run on instead of SQLite; one hub per
-        /// database (a second one refuses to start). Needs `hub.codeKeyHex` or `hub.codeKeyFile`: the code key
+        /// database (a second one refuses to start) unless every hub on it has a `bus`. Needs `hub.codeKeyHex` or `hub.codeKeyFile`: the code key
         /// must not live in the database that holds the code hashes.
         public var databaseURL: String?
         /// The PostgreSQL readers' statement budget and pool size (with `databaseURL`); its `failStop` is
@@ -27,6 +27,9 @@ public final class HubServer: Sendable {
         public var notifications = NotificationConfiguration()
         /// The read budget, and the storage seams for fault-injection tests (see `StorageOptions`).
         public var storage = StorageOptions()
+        /// The NATS bus joining the hubs of one PostgreSQL database (`--bus`); nil for a hub alone. Needs
+        /// `databaseURL`, and takes the database's hub lock shared (`PostgresHubLock.Mode.shared`).
+        public var bus: HubBusOptions?
 
         public init() {}
     }
@@ -50,6 +53,8 @@ public final class HubServer: Sendable {
     var ledger: any LedgerAuthority { services.ledger }
     var auth: AuthService { services.auth }
     var notifier: Notifier { services.notifier }
+    /// The link to the other hubs of the database, when there is a bus (Server/HubBus.swift).
+    private let bus: HubBus?
     /// The one shutdown, once started (see `shutdown`).
     private let shutdownTask = Mutex<Task<Void, Never>?>(nil)
     /// `/readyz`'s state (HTTP/Readiness.swift).
@@ -65,7 +70,8 @@ public final class HubServer: Sendable {
     /// Refuses to start on a ledger whose balances do not match its postings.
     public static func open(_ options: Options, logger: Logger) async throws -> HubServer {
         var options = options
-        // Hubs that share their PostgreSQL database share its counts and revocations too.
+        // Hubs joined by a bus share their database: the lock, the ledger, counts and revocations.
+        if options.bus != nil { options.postgres.hubLock = .shared }
         if options.databaseURL != nil, options.postgres.hubLock == .shared { options.hub.severalHubs = true }
         options.hub.validate()
         let storage = try openStorage(options)
@@ -98,15 +104,25 @@ public final class HubServer: Sendable {
             storage.close()
             throw HubStartError(message: "cannot set up the \(options.notifications.sink) notification sink: \(error)")
         }
+        let bus: HubBus?
+        do {
+            bus = try options.bus.map { try HubBus.open($0, storage: storage, logger: logger) }
+        } catch {
+            storage.close()
+            throw error
+        }
         return HubServer(options: options, writer: writer, readers: storage.readers, notifier: notifier, ledger: ledger,
-                         codeKey: codeKey, orders: orders,
-                         logger: logger)
+                         codeKey: codeKey, orders: orders, bus: bus, logger: logger)
     }
 
     /// SQLite at `databasePath`, or PostgreSQL at `databaseURL`; a second hub on one PostgreSQL database is a
     /// start error that says why.
     private static func openStorage(_ options: Options) throws -> HubStorage {
         guard let url = options.databaseURL else {
+            if options.bus != nil {
+                throw HubStartError(message: "a bus joins hubs that share a PostgreSQL database: give --database too "
+                                    + "(an SQLite file serves one hub)")
+            }
             return try HubStorage.sqlite(path: options.databasePath, options: options.storage)
         }
         // The code key's place is checked before the database is touched (migrated, locked).
@@ -140,7 +156,7 @@ public final class HubServer: Sendable {
 
     private init(options: Options, writer: any StorageWriter, readers: any StorageReaders, notifier: Notifier,
                  ledger hubLedger: HubLedger, codeKey: CodeKey,
-                 orders: [StandingOrderRecord], logger: Logger) {
+                 orders: [StandingOrderRecord], bus: HubBus?, logger: Logger) {
         var transportOptions = options.transport
         transportOptions.tooLargeReply = Reply.failure(id: nil, error: BankError(
             .tooLarge, "messages are limited to \(transportOptions.messageBytesMax) bytes; closing"))
@@ -151,7 +167,8 @@ public final class HubServer: Sendable {
         let transport = WebSocketServer(configuration: transportOptions, health: {
             statistics.healthBody(version: HubServer.version)
         })
-        let fanout = LocalEventFanout(sink: transport)
+        let fanout = HubBus.makeFanout(bus, sink: transport)
+        self.bus = bus
         let (sequencer, ledger) = hubLedger.make(writer: writer, readers: readers, fanout: fanout)
         self.hubLedger = hubLedger
         let auth = AuthService(hasher: PasswordHasher(iterations: options.hub.passwordIterations), writer: writer,
@@ -180,7 +197,7 @@ public final class HubServer: Sendable {
         let hub = Hub(sink: transport, services: services, configuration: options.hub, statistics: statistics,
                       logger: logger)
         self.hub = hub
-        readiness = Readiness(writer: writer, configuration: options.hub)
+        readiness = Readiness(writer: writer, configuration: options.hub, busConnected: bus?.isConnected)
         // Dynamic HTTP routes (the API, readiness, statement downloads); another one is one more `addRoute` here:
         // `HTTPRoute.responding(to:)` with `api.requireSession(request)` for its bearer token.
         let api = HTTPAPI(hub: hub, auth: auth, streamRetryMilliseconds: options.hub.eventStreamRetryMilliseconds)
@@ -293,6 +310,8 @@ public final class HubServer: Sendable {
             waited += 10
         }
         transport.shutdown()
+        // No subscriber is left to deliver to; other hubs fill what this one published last from the database.
+        bus?.close()
         // Before the notifier and the writer: payments under way are recorded, with their messages.
         await services.orders.stop()
         await statementsJob.stop()

@@ -1,0 +1,55 @@
+import ArgumentParser
+import BankHub
+import BankPostgres
+import Foundation
+
+/// `bankhub serve` flags for several hubs on one PostgreSQL database, joined by a NATS bus (docs/scaling.md,
+/// "Several hubs on one database").
+struct BusOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Join the other hubs of --database over this NATS bus (comma-separated servers, tried in order). Needs the bus key: BANKHUB_BUS_KEY or --bus-key-file.",
+                               valueName: "nats://HOST:PORT[,nats://…]"))
+    var bus: String?
+    @Option(help: "File holding the bus key as hex (at least 64 characters, mode 0600, the same on every hub); BANKHUB_BUS_KEY is used instead when set.")
+    var busKeyFile: String?
+    @Flag(inversion: .prefixedNo, help: "Run the outbox worker (delivery, retries, receipts) on this hub. Of several hubs on one database exactly one may: pass --no-outbox-worker on the others.")
+    var outboxWorker = true
+
+    /// The servers of `--bus`, in order.
+    var urls: [String] {
+        (bus ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    static var keyFromEnvironment: String? {
+        ProcessInfo.processInfo.environment["BANKHUB_BUS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The bus needs the shared database and the key; checked before anything is opened.
+    func validate(database: String?) throws {
+        guard let bus else {
+            if busKeyFile != nil { throw ValidationError("--bus-key-file is for --bus") }
+            if !outboxWorker { throw ValidationError("--no-outbox-worker is for --bus (a hub alone must deliver its own messages)") }
+            return
+        }
+        guard database != nil else {
+            throw ValidationError("--bus joins hubs that share a PostgreSQL database: give --database too (an SQLite file serves one hub)")
+        }
+        guard !urls.isEmpty, urls.allSatisfy({ $0.hasPrefix("nats://") || $0.hasPrefix("tls://") }) else {
+            throw ValidationError("--bus \(bus): use nats://HOST:PORT, several separated by commas")
+        }
+        guard busKeyFile != nil || Self.keyFromEnvironment != nil else {
+            throw ValidationError("--bus needs the bus key (the same on every hub): set BANKHUB_BUS_KEY or --bus-key-file")
+        }
+    }
+
+    /// Sets `options.bus` (and so the shared hub lock on the database) when `--bus` is given.
+    func apply(to options: inout HubServer.Options) {
+        options.notifications.outboxWorker = outboxWorker
+        guard bus != nil else { return }
+        var bus = HubBusOptions(urls: urls)
+        bus.keyHex = Self.keyFromEnvironment
+        bus.keyFile = busKeyFile
+        bus.name = "bankhub-\(ProcessInfo.processInfo.processIdentifier)"
+        options.bus = bus
+        options.postgres.hubLock = .shared
+    }
+}
