@@ -129,7 +129,8 @@ enum PostgresBatch {
     }
 }
 
-/// The balances a commit writes: one UPDATE per account, the last value winning (jobs run in ledger order).
+/// The balances a commit writes: the last value per account wins (jobs run in ledger order), all of them in one
+/// statement (one round trip however many accounts a flush holds, where an UPDATE per account cost one each).
 struct PostgresBalances {
     private var latest: [AccountID: Money] = [:]
 
@@ -137,14 +138,26 @@ struct PostgresBalances {
         for write in writes { latest[write.account] = write.balance }
     }
 
-    /// Writes them in account order (the same lock order everywhere) and forgets them; false when there were none.
+    /// Writes them and forgets them; false when there were none. The rows are locked in id order (the same lock
+    /// order everywhere, see `updateSQL`).
     @discardableResult
     mutating func flush(_ db: any SQLDatabase) throws -> Bool {
         guard !latest.isEmpty else { return false }
-        for (account, balance) in latest.sorted(by: { $0.key < $1.key }) {
-            try LedgerRecords.updateBalance(db, account, balance)
-        }
+        let sorted = latest.sorted(by: { $0.key < $1.key })
+        try db.prepare(Self.updateSQL).run(PostgresArray.integers(sorted.map { $0.key.rawValue }),
+                                           PostgresArray.integers(sorted.map { $0.value.cents }))
+        precondition(db.changes == sorted.count, "a balance update must touch each of its accounts once")
         latest.removeAll(keepingCapacity: true)
         return true
     }
+
+    /// Sets `balance` of each account in `?1` to the same position of `?2` (array literals). The subquery locks
+    /// the rows in id order whatever plan joins it: it emits them sorted, each pass from the smallest, so the
+    /// rows it has locked are always the first ones in id order, and the UPDATE writes only rows it locked.
+    static let updateSQL = """
+        UPDATE accounts AS a SET balance = b.balance
+        FROM unnest(CAST(?1 AS bigint[]), CAST(?2 AS bigint[])) AS b(id, balance),
+             (SELECT id FROM accounts WHERE id = ANY(CAST(?1 AS bigint[])) ORDER BY id FOR UPDATE) AS locked
+        WHERE a.id = b.id AND a.id = locked.id
+        """
 }
