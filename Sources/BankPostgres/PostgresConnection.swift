@@ -7,7 +7,10 @@ import CLibPQ
 /// Parameters and results travel in text format: numbers as decimal digits, arrays as array literals
 /// (`PostgresArray`). A `PostgresStatement` is prepared on first use and again after a reconnect; so is each
 /// text run with `query(text:…)` (the records' statements), under a generated name, at most
-/// `preparedStatementsMax` of them per session (the least recently used is DEALLOCATE'd to make room).
+/// `preparedStatementsMax` of them per session (`init`'s, 256 by default; the least recently used is
+/// DEALLOCATE'd to make room). The server plans a prepared statement for its values for its first five runs and
+/// may then keep a generic plan (`plan_cache_mode = auto`, when that plan costs no more): the records' statements
+/// are mostly key lookups and inserts, whose generic plan is their custom one.
 public final class PostgresConnection {
     /// Generated prepared statements per server session by default: more than the records' distinct statements
     /// a hub's connection runs (about 120 texts, a few with a NULL variant), few enough that the server's memory
@@ -66,6 +69,19 @@ public final class PostgresConnection {
         _ = try check(PQexec(handle, sql), sql: sql)
     }
 
+    /// Commits the open transaction. Throws `in_failed_sql_transaction` (25P02) when the server rolled it back
+    /// instead: it does so without an error, answering `ROLLBACK`, when a statement had failed in it and was not
+    /// rolled back to a savepoint.
+    public func commit() throws(PostgresError) {
+        let result = PQexec(handle, "COMMIT")
+        let tag = result.map { String(cString: PQcmdStatus($0)) }
+        _ = try check(result, sql: "COMMIT")
+        guard tag == "COMMIT" else {
+            throw PostgresError(sqlState: "25P02", message: "the transaction had failed; COMMIT rolled it back",
+                                sql: "COMMIT")
+        }
+    }
+
     /// Runs one statement with text parameters `$1…$n` (nil is SQL NULL) and returns its rows.
     @discardableResult
     public func query(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> PostgresResult {
@@ -112,8 +128,8 @@ public final class PostgresConnection {
     /// given types (as the other `query(_:_:types:)`): prepared on first use on this server session with
     /// these types, under a generated name, then run by name (PQexecPrepared), so the server parses and
     /// analyzes it once per session. Making room DEALLOCATEs the least recently used statement; it runs inside
-    /// the caller's transaction, if any, which a prepared statement outlives (PREPARE and DEALLOCATE are not
-    /// transactional).
+    /// the caller's transaction, if any (also a read-only one), which a prepared statement outlives (PREPARE and
+    /// DEALLOCATE are not transactional).
     @discardableResult
     func query(text: Int, _ sql: String, _ parameters: [String?], types: [UInt32]) throws(PostgresError) -> PostgresResult {
         precondition(parameters.count == types.count, "one type per parameter")

@@ -76,6 +76,25 @@ struct PostgresWriterTests {
         #expect(!bench.writer.isHalted)
     }
 
+    /// A savepoint job whose body swallows a failed statement leaves the transaction aborted, which the server
+    /// would "commit" as a silent ROLLBACK: the job is answered `unavailable` (not success), nothing of it is
+    /// stored, and the next job commits.
+    @Test func savepointJobThatSwallowsAnErrorIsNotReportedCommitted() async throws {
+        let bench = try Bench()
+        defer { bench.stop() }
+        let readers = try bench.readers()
+        defer { readers.close() }
+        let swallowed = await Self.submit(bench.writer, .savepoint) { db in
+            try Self.insert(1, "kept?")(db)
+            try? Self.insert(1, "duplicate")(db)
+        }
+        #expect(Self.code(swallowed) == .unavailable)
+        try await Self.submit(bench.writer, .savepoint, Self.insert(2, "next")).get()
+        let ids = try await readers.read { db in try db.prepare("SELECT id FROM notes ORDER BY id").query { $0.int64(0) } }
+        #expect(ids == [2])
+        #expect(!bench.writer.isHalted)
+    }
+
     /// The balances ledger jobs leave are written at the commit, the last one per account winning, and before a
     /// savepoint job, which reads them; the accounts no job touched keep theirs.
     @Test func balancesOfLedgerJobsAreWrittenLastValueWinning() async throws {
@@ -140,6 +159,25 @@ struct PostgresWriterTests {
         #expect(bench.stopped.get()?.contains("ledger") == true)
         let later = await Self.submit(bench.writer, .savepoint, Self.insert(8, "after"))
         #expect(Self.code(later) == .unavailable)
+        let readers = try bench.readers()
+        defer { readers.close() }
+        #expect(try await readers.read { db in try db.prepare("SELECT count(*) FROM notes").queryOne { $0.int64(0) } } == 0)
+    }
+
+    /// A ledger job whose body swallows a failed statement (no balances to write after it) still stops the
+    /// writer: the COMMIT the server answers with ROLLBACK is no commit.
+    @Test func ledgerJobThatSwallowsAnErrorStopsTheWriter() async throws {
+        let bench = try Bench()
+        defer { bench.stop() }
+        let answered = Box(false)
+        bench.writer.submit(.ledger, { db in
+            try Self.insert(7, "kept?")(db)
+            try? Self.insert(7, "duplicate")(db)
+        }, completion: { _ in answered.set(true) })
+        for _ in 0..<500 where !bench.writer.isHalted { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(!answered.get(), "a ledger job gets no answer when its batch is lost")
+        #expect(bench.writer.isHalted)
+        #expect(bench.stopped.get()?.contains("COMMIT") == true)
         let readers = try bench.readers()
         defer { readers.close() }
         #expect(try await readers.read { db in try db.prepare("SELECT count(*) FROM notes").queryOne { $0.int64(0) } } == 0)
