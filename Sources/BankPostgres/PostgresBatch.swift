@@ -8,6 +8,12 @@ import BankStorage
 /// transaction on any error, and ROLLBACK TO SAVEPOINT is what makes it usable again). `.ledger` jobs run
 /// bare: if one fails, or their batch does not commit, the writer must stop. Balances are written once per
 /// account, after the ledger jobs and before a savepoint job (which may read them).
+///
+/// Round trips: a job that succeeded keeps its savepoint until the next savepoint job, whose SAVEPOINT goes in
+/// the same PQexec as the RELEASE (or until COMMIT, which releases it), so a savepoint job costs one round trip
+/// besides its statements instead of two. Jobs that run meanwhile run inside it, which changes nothing: it is
+/// released before anything could roll back to it. A batch whose transaction failed without an error reaching
+/// here (a body that swallowed one) is caught by COMMIT, which the server then answers with ROLLBACK.
 enum PostgresBatch {
     enum Outcome {
         /// COMMIT returned: each job's own result, in job order.
@@ -32,6 +38,7 @@ enum PostgresBatch {
         var outcomes: [Result<Void, any Error>] = []
         outcomes.reserveCapacity(jobs.count)
         var balances = PostgresBalances()
+        var savepoint = Savepoint.none
         for job in jobs {
             do {
                 switch job.isolation {
@@ -41,47 +48,57 @@ enum PostgresBatch {
                     outcomes.append(.success(()))
                 case .savepoint:
                     try balances.flush(db)
-                    outcomes.append(try runInSavepoint(job, db))
+                    outcomes.append(try runInSavepoint(job, db, &savepoint))
                 }
             } catch {
                 return abandon(jobs, db, error)
             }
         }
         do {
-            let wroteBalances = try balances.flush(db)
-            // A ledger body that swallowed an error leaves the transaction aborted, and PostgreSQL answers COMMIT
-            // on an aborted transaction with a silent ROLLBACK: a statement fails there instead (the balance
-            // UPDATEs, or this one when there were none).
-            if jobs.last?.isolation == .ledger && !wroteBalances { try db.execute("SELECT 1") }
+            try balances.flush(db)
         } catch {
             return abandon(jobs, db, error)
         }
         do {
-            try db.execute("COMMIT")
+            try commit(db)
         } catch {
             return commitFailed(jobs, error)
         }
         return .committed(outcomes)
     }
 
-    /// A `.savepoint` job: its own failure rolls back only itself and is returned. Throws (failing the batch)
-    /// when the connection is gone or the savepoint cannot be rolled back (also when the body swallowed an
-    /// error: RELEASE fails on an aborted transaction).
-    private static func runInSavepoint(_ job: PostgresWriter.Job, _ db: any SQLDatabase) throws -> Result<Void, any Error> {
-        try db.execute("SAVEPOINT job")
+    /// Whether a savepoint named `job` is open: after a job that succeeded, until the next one releases it.
+    enum Savepoint {
+        case none
+        case open
+    }
+
+    /// A `.savepoint` job: its own failure rolls back only itself and is returned. Releases the previous job's
+    /// savepoint in the same round trip as it opens its own, and leaves its own open when it succeeds. Throws
+    /// (failing the batch) when the connection is gone or a savepoint cannot be released or rolled back (also
+    /// when an earlier body swallowed an error: RELEASE fails on an aborted transaction).
+    private static func runInSavepoint(_ job: PostgresWriter.Job, _ db: any SQLDatabase,
+                                       _ savepoint: inout Savepoint) throws -> Result<Void, any Error> {
+        try db.execute(savepoint == .open ? "RELEASE SAVEPOINT job; SAVEPOINT job" : "SAVEPOINT job")
+        savepoint = .open
         do {
             try job.body(db)
         } catch {
             if error.isConnectionLoss { throw error }
-            try db.execute("ROLLBACK TO SAVEPOINT job")
-            try db.execute("RELEASE SAVEPOINT job")
+            try db.execute("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")
+            savepoint = .none
             if let storage = error as? PostgresError, storage.kind == .retryable {
                 return .failure(BankError(.unavailable, "the database is busy; " + notHappened))
             }
             return .failure(error)
         }
-        try db.execute("RELEASE SAVEPOINT job")
         return .success(())
+    }
+
+    /// COMMIT, failing when the server rolled back instead (`PostgresConnection.commit`).
+    private static func commit(_ db: any SQLDatabase) throws {
+        guard let postgres = db as? PostgresSQLConnection else { preconditionFailure("the writer runs on PostgreSQL") }
+        try postgres.connection.commit()
     }
 
     /// Before COMMIT: roll back (when the connection still works) and decide whether the writer may go on.
@@ -129,7 +146,8 @@ enum PostgresBatch {
     }
 }
 
-/// The balances a commit writes: one UPDATE per account, the last value winning (jobs run in ledger order).
+/// The balances a commit writes: the last value per account wins (jobs run in ledger order), all of them in one
+/// statement (one round trip however many accounts a flush holds, where an UPDATE per account cost one each).
 struct PostgresBalances {
     private var latest: [AccountID: Money] = [:]
 
@@ -137,14 +155,26 @@ struct PostgresBalances {
         for write in writes { latest[write.account] = write.balance }
     }
 
-    /// Writes them in account order (the same lock order everywhere) and forgets them; false when there were none.
+    /// Writes them and forgets them; false when there were none. The rows are locked in id order (the same lock
+    /// order everywhere, see `updateSQL`).
     @discardableResult
     mutating func flush(_ db: any SQLDatabase) throws -> Bool {
         guard !latest.isEmpty else { return false }
-        for (account, balance) in latest.sorted(by: { $0.key < $1.key }) {
-            try LedgerRecords.updateBalance(db, account, balance)
-        }
+        let sorted = latest.sorted(by: { $0.key < $1.key })
+        try db.prepare(Self.updateSQL).run(PostgresArray.integers(sorted.map { $0.key.rawValue }),
+                                           PostgresArray.integers(sorted.map { $0.value.cents }))
+        precondition(db.changes == sorted.count, "a balance update must touch each of its accounts once")
         latest.removeAll(keepingCapacity: true)
         return true
     }
+
+    /// Sets `balance` of each account in `?1` to the same position of `?2` (array literals). The subquery locks
+    /// the rows in id order whatever plan joins it: it emits them sorted, each pass from the smallest, so the
+    /// rows it has locked are always the first ones in id order, and the UPDATE writes only rows it locked.
+    static let updateSQL = """
+        UPDATE accounts AS a SET balance = b.balance
+        FROM unnest(CAST(?1 AS bigint[]), CAST(?2 AS bigint[])) AS b(id, balance),
+             (SELECT id FROM accounts WHERE id = ANY(CAST(?1 AS bigint[])) ORDER BY id FOR UPDATE) AS locked
+        WHERE a.id = b.id AND a.id = locked.id
+        """
 }

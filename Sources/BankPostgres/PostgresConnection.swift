@@ -5,16 +5,34 @@ import CLibPQ
 /// never crosses to another: it is not `Sendable`.
 ///
 /// Parameters and results travel in text format: numbers as decimal digits, arrays as array literals
-/// (`PostgresArray`). A `PostgresStatement` is prepared on first use and again after a reconnect.
+/// (`PostgresArray`). A `PostgresStatement` is prepared on first use and again after a reconnect; so is each
+/// text run with `query(text:…)` (the records' statements), under a generated name, at most
+/// `preparedStatementsMax` of them per session (`init`'s, 256 by default; the least recently used is
+/// DEALLOCATE'd to make room). The server plans a prepared statement for its values for its first five runs and
+/// may then keep a generic plan (`plan_cache_mode = auto`, when that plan costs no more): the records' statements
+/// are mostly key lookups and inserts, whose generic plan is their custom one.
 public final class PostgresConnection {
+    /// Generated prepared statements per server session by default: more than the records' distinct statements
+    /// a hub's connection runs (about 120 texts, a few with a NULL variant), few enough that the server's memory
+    /// for their plans stays small (a simple statement's plan is a few kB).
+    public static let preparedStatementsDefaultMax = 256
+
     /// The libpq handle. Owned: closed by `deinit` (PQfinish). Never nil.
     private let handle: OpaquePointer
-    /// Names of the statements prepared on the current server session; a reset empties it.
+    /// Names of the `PostgresStatement`s prepared on the current server session; a reset empties it.
     private var prepared: Set<String> = []
+    /// The generated prepared statements of the current server session; a reset empties it.
+    private var statements: PostgresStatementCache
+    /// The last id `newTextID` gave.
+    private var lastTextID = 0
 
     /// Connects with a libpq connection string (`host=127.0.0.1 port=5432 dbname=bank user=bank` or a
     /// `postgresql://` URL). Throws `connectionLost` when the server cannot be reached.
-    public init(conninfo: String) throws(PostgresError) {
+    /// `preparedStatementsMax` bounds the generated prepared statements of a session (`query(text:…)`).
+    public init(conninfo: String,
+                preparedStatementsMax: Int = PostgresConnection.preparedStatementsDefaultMax) throws(PostgresError) {
+        precondition(preparedStatementsMax > 0, "a connection can prepare at least one statement")
+        statements = PostgresStatementCache(capacity: preparedStatementsMax)
         guard let handle = PQconnectdb(conninfo) else {
             throw PostgresError(sqlState: nil, message: "libpq could not allocate a connection", sql: nil,
                                 connectionBad: true)
@@ -38,6 +56,7 @@ public final class PostgresConnection {
     /// is new.
     public func reconnect() throws(PostgresError) {
         prepared.removeAll()
+        statements.removeAll()
         PQreset(handle)
         guard PQstatus(handle) == CONNECTION_OK else {
             throw PostgresError(sqlState: nil, message: Self.trimmed(PQerrorMessage(handle)), sql: nil,
@@ -48,6 +67,19 @@ public final class PostgresConnection {
     /// Runs `sql` with no parameters; it may hold several statements (migrations, BEGIN, COMMIT).
     public func execute(_ sql: String) throws(PostgresError) {
         _ = try check(PQexec(handle, sql), sql: sql)
+    }
+
+    /// Commits the open transaction. Throws `in_failed_sql_transaction` (25P02) when the server rolled it back
+    /// instead: it does so without an error, answering `ROLLBACK`, when a statement had failed in it and was not
+    /// rolled back to a savepoint.
+    public func commit() throws(PostgresError) {
+        let result = PQexec(handle, "COMMIT")
+        let tag = result.map { String(cString: PQcmdStatus($0)) }
+        _ = try check(result, sql: "COMMIT")
+        guard tag == "COMMIT" else {
+            throw PostgresError(sqlState: "25P02", message: "the transaction had failed; COMMIT rolled it back",
+                                sql: "COMMIT")
+        }
     }
 
     /// Runs one statement with text parameters `$1…$n` (nil is SQL NULL) and returns its rows.
@@ -84,6 +116,54 @@ public final class PostgresConnection {
         }
         return try check(result, sql: statement.sql)
     }
+
+    /// An id for a SQL text this connection will run with `query(text:…)`: the id names the text in the
+    /// statement cache (cheaper to hash than the text), so it must always come with the same text.
+    func newTextID() -> Int {
+        lastTextID += 1
+        return lastTextID
+    }
+
+    /// Runs `sql` (known as `text`, from `newTextID`) as a prepared statement with text parameters of the
+    /// given types (as the other `query(_:_:types:)`): prepared on first use on this server session with
+    /// these types, under a generated name, then run by name (PQexecPrepared), so the server parses and
+    /// analyzes it once per session. Making room DEALLOCATEs the least recently used statement; it runs inside
+    /// the caller's transaction, if any (also a read-only one), which a prepared statement outlives (PREPARE and
+    /// DEALLOCATE are not transactional).
+    @discardableResult
+    func query(text: Int, _ sql: String, _ parameters: [String?], types: [UInt32]) throws(PostgresError) -> PostgresResult {
+        precondition(parameters.count == types.count, "one type per parameter")
+        let key = PostgresStatementCache.Key(text: text, types: types)
+        let name: String
+        if let prepared = statements.use(key) {
+            name = prepared
+        } else {
+            name = try prepare(key, sql)
+        }
+        let result = withCParameters(parameters) { values in
+            PQexecPrepared(handle, name, Int32(values.count), values, nil, nil, 0)
+        }
+        return try check(result, sql: sql)
+    }
+
+    /// Prepares `sql` for `key` under a new name, first DEALLOCATE'ing the least recently used statement when
+    /// the session holds `preparedStatementsMax`. A failure leaves the cache as the server has it.
+    private func prepare(_ key: PostgresStatementCache.Key, _ sql: String) throws(PostgresError) -> String {
+        if let victim = statements.victim {
+            try execute("DEALLOCATE \(victim.name)")
+            statements.remove(victim.key)
+        }
+        let name = statements.newName()
+        let result = key.types.withUnsafeBufferPointer { oids in
+            PQprepare(handle, name, sql, Int32(oids.count), oids.baseAddress)
+        }
+        _ = try check(result, sql: sql)
+        statements.add(key, name: name)
+        return name
+    }
+
+    /// Generated prepared statements on the current server session (`query(text:…)`).
+    var preparedCount: Int { statements.count }
 
     /// Turns a libpq result into rows or a `PostgresError` (with the SQLSTATE, without the parameters).
     private func check(_ result: OpaquePointer?, sql: String) throws(PostgresError) -> PostgresResult {

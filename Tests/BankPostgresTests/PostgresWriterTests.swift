@@ -76,6 +76,73 @@ struct PostgresWriterTests {
         #expect(!bench.writer.isHalted)
     }
 
+    /// A savepoint job whose body swallows a failed statement leaves the transaction aborted, which the server
+    /// would "commit" as a silent ROLLBACK: the job is answered `unavailable` (not success), nothing of it is
+    /// stored, and the next job commits.
+    @Test func savepointJobThatSwallowsAnErrorIsNotReportedCommitted() async throws {
+        let bench = try Bench()
+        defer { bench.stop() }
+        let readers = try bench.readers()
+        defer { readers.close() }
+        let swallowed = await Self.submit(bench.writer, .savepoint) { db in
+            try Self.insert(1, "kept?")(db)
+            try? Self.insert(1, "duplicate")(db)
+        }
+        #expect(Self.code(swallowed) == .unavailable)
+        try await Self.submit(bench.writer, .savepoint, Self.insert(2, "next")).get()
+        let ids = try await readers.read { db in try db.prepare("SELECT id FROM notes ORDER BY id").query { $0.int64(0) } }
+        #expect(ids == [2])
+        #expect(!bench.writer.isHalted)
+    }
+
+    /// The balances ledger jobs leave are written at the commit, the last one per account winning, and before a
+    /// savepoint job, which reads them; the accounts no job touched keep theirs.
+    @Test func balancesOfLedgerJobsAreWrittenLastValueWinning() async throws {
+        let bench = try Bench()
+        defer { bench.stop() }
+        let readers = try bench.readers()
+        defer { readers.close() }
+        try await Self.submit(bench.writer, .savepoint) { db in
+            try db.execute("CREATE TABLE accounts(id bigint PRIMARY KEY, balance bigint NOT NULL)")
+            try db.execute("INSERT INTO accounts(id, balance) VALUES (1, 0), (2, 0), (3, 0), (4, 9)")
+        }.get()
+        func writes(_ pairs: KeyValuePairs<Int64, Int64>) -> [BalanceWrite] {
+            pairs.map { BalanceWrite(account: AccountID($0.key), balance: Money(cents: $0.value)) }
+        }
+        let seen = Box<Int64?>(nil)
+        let done = await withTaskGroup(of: Bool.self) { group in
+            // Submitted in this order from one task, so they run in it (most likely in one commit).
+            let jobs: [(WriteIsolation, [BalanceWrite], @Sendable (any SQLDatabase) throws -> Void)] = [
+                (.ledger, writes([3: 30, 1: 100, 2: -100]), { _ in }),
+                (.ledger, writes([2: -50, 3: 50]), { _ in }),
+                (.savepoint, [], { db in
+                    seen.set(try db.prepare("SELECT balance FROM accounts WHERE id = ?").queryOne(2 as Int64) { $0.int64(0) })
+                }),
+                (.ledger, writes([1: 70, 3: 80]), { _ in }),
+            ]
+            for (isolation, balances, body) in jobs {
+                let result = Box<Result<Void, any Error>?>(nil)
+                let finished = AsyncStream<Void>.makeStream()
+                bench.writer.submit(isolation, balances: balances, body) { outcome in
+                    result.set(outcome)
+                    finished.continuation.finish()
+                }
+                group.addTask {
+                    for await _ in finished.stream {}
+                    return (try? result.get()?.get()) != nil
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(done == [true, true, true, true])
+        #expect(seen.get() == -50)
+        let balances = try await readers.read { db in
+            try db.prepare("SELECT id, balance FROM accounts ORDER BY id").query { [$0.int64(0), $0.int64(1)] }
+        }
+        #expect(balances == [[1, 70], [2, -50], [3, 80], [4, 9]])
+        #expect(!bench.writer.isHalted)
+    }
+
     /// A ledger job that throws fail-stops the writer: the hook runs, nothing of the batch is stored and later
     /// jobs are refused with `unavailable`.
     @Test func failingLedgerJobStopsTheWriter() async throws {
@@ -92,6 +159,25 @@ struct PostgresWriterTests {
         #expect(bench.stopped.get()?.contains("ledger") == true)
         let later = await Self.submit(bench.writer, .savepoint, Self.insert(8, "after"))
         #expect(Self.code(later) == .unavailable)
+        let readers = try bench.readers()
+        defer { readers.close() }
+        #expect(try await readers.read { db in try db.prepare("SELECT count(*) FROM notes").queryOne { $0.int64(0) } } == 0)
+    }
+
+    /// A ledger job whose body swallows a failed statement (no balances to write after it) still stops the
+    /// writer: the COMMIT the server answers with ROLLBACK is no commit.
+    @Test func ledgerJobThatSwallowsAnErrorStopsTheWriter() async throws {
+        let bench = try Bench()
+        defer { bench.stop() }
+        let answered = Box(false)
+        bench.writer.submit(.ledger, { db in
+            try Self.insert(7, "kept?")(db)
+            try? Self.insert(7, "duplicate")(db)
+        }, completion: { _ in answered.set(true) })
+        for _ in 0..<500 where !bench.writer.isHalted { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(!answered.get(), "a ledger job gets no answer when its batch is lost")
+        #expect(bench.writer.isHalted)
+        #expect(bench.stopped.get()?.contains("COMMIT") == true)
         let readers = try bench.readers()
         defer { readers.close() }
         #expect(try await readers.read { db in try db.prepare("SELECT count(*) FROM notes").queryOne { $0.int64(0) } } == 0)

@@ -3,9 +3,11 @@ import BankStorage
 /// The records' `SQLDatabase` on PostgreSQL: the same `*Records` functions that run on SQLite run here.
 ///
 /// `prepare` rewrites SQLite's parameters (`?` in order, `?NNN` by number) to `$n`, once per SQL text (cached
-/// for the life of the connection). Statements run with PQexecParams and a type per value: int8 for integers,
-/// text, bytea for blobs, and "let the server infer" for NULL, so `? IS NULL OR col = ?` type-checks the way it
-/// does on SQLite. Results are text: see `PostgresSQLRow` for how they read back as SQLite's values.
+/// for the life of the connection). Statements run prepared (`PostgresConnection.query(text:…)`: parsed once per
+/// server session, at most `PostgresConnection.preparedStatementsDefaultMax` per session) with a type per value:
+/// int8 for integers, text, bytea for blobs, and "let the server infer" for NULL (a text run once with a NULL and
+/// once with a value there is prepared twice, so each runs as it would unprepared). Results are text: see
+/// `PostgresSQLRow` for how they read back as SQLite's values.
 /// Like its `PostgresConnection`, it stays on one thread.
 public final class PostgresSQLConnection: SQLDatabase {
     public let connection: PostgresConnection

@@ -1,17 +1,22 @@
 import BankStorage
 
-/// One statement of a `PostgresSQLConnection`: its SQL with `$n` parameters, run with typed text parameters.
+/// One statement of a `PostgresSQLConnection`: its SQL with `$n` parameters, run with typed text parameters as
+/// a prepared statement of its connection (`PostgresConnection.query(text:…)`: prepared once per server session
+/// and per list of parameter types).
 public final class PostgresSQLStatement: SQLStatement {
     /// The libpq connection itself, not the `PostgresSQLConnection` that caches this statement (no cycle).
     private let connection: PostgresConnection
     private let changes: ChangeCount
     let sql: String
+    /// Names `sql` in the connection's prepared-statement cache.
+    private let textID: Int
 
     init(connection: PostgresConnection, changes: ChangeCount, sql: String) {
         precondition(!sql.isEmpty, "a statement has a text")
         self.connection = connection
         self.changes = changes
         self.sql = sql
+        textID = connection.newTextID()
     }
 
     public func run(binding values: [any SQLBindable]) throws(PostgresError) {
@@ -44,7 +49,7 @@ public final class PostgresSQLStatement: SQLStatement {
             texts.append(text)
             types.append(type)
         }
-        let result = try connection.query(sql, texts, types: types)
+        let result = try connection.query(text: textID, sql, texts, types: types)
         changes.value = result.affectedRows
         return result
     }
