@@ -15,6 +15,8 @@ struct LedgerBatch {
         case failed(PostgresError)
         /// The connection broke during COMMIT: the batch may or may not be committed.
         case commitUnknown(PostgresError)
+        /// The work itself refused (a rule of `PostgresLedger.transact`'s caller); rolled back, not retried.
+        case refused(BankError)
     }
 
     /// What the rules decided for one operation before ids are known.
@@ -32,24 +34,31 @@ struct LedgerBatch {
 
     func run(on connection: PostgresConnection) throws(Failure) -> [Result<LedgerOutcome, BankError>] {
         precondition(!operations.isEmpty, "a batch holds at least one operation")
+        return try Self.transaction(on: connection) { try body(connection) }
+    }
+
+    /// Runs `work` between BEGIN and COMMIT and says how it ended: a `BankError` it throws is `refused` (rolled
+    /// back), any other error `failed` (rolled back), a connection lost during COMMIT `commitUnknown`.
+    static func transaction<T>(on connection: PostgresConnection, _ work: () throws -> T) throws(Failure) -> T {
         do {
             try connection.execute("BEGIN")
-            let results = try body(connection)
+            let result = try work()
             do {
                 try connection.execute("COMMIT")
             } catch {
                 throw error.kind == .connectionLost ? Failure.commitUnknown(error) : Failure.failed(error)
             }
-            return results
+            return result
         } catch let failure as Failure {
             throw failure
         } catch {
             try? connection.execute("ROLLBACK")
+            if let refusal = error as? BankError { throw .refused(refusal) }
             throw .failed(error as? PostgresError ?? PostgresError(sqlState: nil, message: "\(error)", sql: nil))
         }
     }
 
-    private func body(_ connection: PostgresConnection) throws(PostgresError) -> [Result<LedgerOutcome, BankError>] {
+    func body(_ connection: PostgresConnection) throws(PostgresError) -> [Result<LedgerOutcome, BankError>] {
         let (claimed, stored) = try IdempotencyClaims.claim(operations, at: at, on: connection)
         var locked = LockedAccounts(rows: try connection.query(LedgerSQL.lockAccounts,
                                                                [PostgresArray.integers(accountIDs)]))

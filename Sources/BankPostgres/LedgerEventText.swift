@@ -5,24 +5,18 @@ import BankCore
 /// transfer a `transfer` event on the payer's and the payee's stream; the text from BankCore's
 /// `LedgerEventData`, the renderer both stores share.
 enum LedgerEventText {
-    struct Draft {
-        let stream: StreamName
-        let kind: String
-        let data: String
-    }
-
-    static func drafts(for txn: AppliedTransaction, id: TransactionID) -> [Draft] {
-        var drafts: [Draft] = []
+    static func drafts(for txn: AppliedTransaction, id: TransactionID) -> [LedgerEventDraft] {
+        var drafts: [LedgerEventDraft] = []
         drafts.reserveCapacity(4)
         for posting in txn.postings where posting.account != .cash && posting.account != txn.command.goal {
             let text = LedgerEventData.balance(account: posting.account, balance: posting.balanceAfter, txn: id,
                                                at: txn.at)
-            drafts.append(Draft(stream: .account(posting.account), kind: "balance", data: text))
+            drafts.append(LedgerEventDraft(stream: .account(posting.account), kind: "balance", data: text))
         }
         if case .transfer(let from, let to, let amount) = txn.command {
             let text = LedgerEventData.transfer(txn: id, from: from, to: to, amount: amount, at: txn.at)
-            drafts.append(Draft(stream: .account(from), kind: "transfer", data: text))
-            drafts.append(Draft(stream: .account(to), kind: "transfer", data: text))
+            drafts.append(LedgerEventDraft(stream: .account(from), kind: "transfer", data: text))
+            drafts.append(LedgerEventDraft(stream: .account(to), kind: "transfer", data: text))
         }
         return drafts
     }

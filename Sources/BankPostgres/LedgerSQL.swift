@@ -73,4 +73,25 @@ enum LedgerSQL {
         SELECT (SELECT count(*) FROM new_transactions), (SELECT count(*) FROM new_postings),
                (SELECT count(*) FROM new_events), (SELECT count(*) FROM balances), (SELECT count(*) FROM released)
         """)
+
+    /// Appends events whose seqs `takeSeqs` gave (the events of `PostgresLedger.transact`); returns the count.
+    static let appendEvents = PostgresStatement(name: "ledger_append_events", sql: """
+        WITH appended AS (
+            INSERT INTO events(stream, seq, kind, data, created_at)
+            SELECT stream, seq, kind, data, $1
+            FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[]) AS e(stream, seq, kind, data)
+            RETURNING 1)
+        SELECT count(*) FROM appended
+        """)
+
+    /// The accounts an operation names, read without locking them (`PostgresLedger.check`).
+    static let readAccounts = PostgresStatement(name: "ledger_read_accounts", sql: """
+        SELECT id, owner_id, kind, status, balance, parent_id FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id
+        """)
+
+    /// Locks the accounts named and every goal account of one owner, in id order (`LedgerTransactionContext`).
+    static let lockAccountsAndGoals = PostgresStatement(name: "ledger_lock_accounts_goals", sql: """
+        SELECT id, owner_id, kind, status, balance, parent_id FROM accounts
+        WHERE id = ANY($1::bigint[]) OR (kind = 'goal' AND owner_id = $2::bigint) ORDER BY id FOR UPDATE
+        """)
 }

@@ -8,29 +8,78 @@ enum LedgerWrite {
                       on connection: PostgresConnection) throws(PostgresError) -> [LedgerOutcome] {
         guard !applied.isEmpty || !released.isEmpty else { return [] }
         let ids = try transactionIDs(applied.count, connection)
-        let drafts = zip(applied, ids).map { LedgerEventText.drafts(for: $0.transaction, id: $1) }
-        let seqs = try takeSeqs(drafts.flatMap { $0 }, connection)
-        var next = seqs
-        let events: [[LedgerEvent]] = drafts.map { drafts in
-            drafts.map { draft in
-                guard let seq = next[draft.stream] else { preconditionFailure("a seq was taken for every stream") }
-                next[draft.stream] = seq + 1
-                return LedgerEvent(stream: draft.stream, seq: seq, kind: draft.kind, data: draft.data)
+        let db = PostgresSQLConnection(connection)
+        var drafts: [[LedgerEventDraft]] = []
+        drafts.reserveCapacity(applied.count)
+        for (index, (operation, transaction)) in applied.enumerated() {
+            var list = LedgerEventText.drafts(for: transaction, id: ids[index])
+            if let followUp = operation.followUp {
+                let outcome = outcome(applied[index], id: ids[index], at: at, events: [])
+                list += try followingUp { try followUp.events(db, outcome, transaction) }
             }
+            drafts.append(list)
         }
+        let events = try sequenced(drafts, connection)
         let rows = try connection.query(LedgerSQL.write,
                                         parameters(applied, ids, events, balances, released, at))
         let postingCount = applied.reduce(0) { $0 + $1.transaction.postings.count }
         precondition(rows.int64(0, 0) == Int64(applied.count) && rows.int64(0, 1) == Int64(postingCount)
                      && rows.int64(0, 2) == Int64(events.reduce(0) { $0 + $1.count })
                      && rows.int64(0, 3) == Int64(balances.count), "the write stored exactly what the batch applied")
-        return applied.indices.map { index in
-            let (operation, transaction) = applied[index]
-            guard let balance = transaction.balanceAfter(operation.command.reportedAccount) else {
-                preconditionFailure("a transaction always posts to the caller's account")
+        let outcomes = applied.indices.map { outcome(applied[$0], id: ids[$0], at: at, events: events[$0]) }
+        for (index, (operation, _)) in applied.enumerated() {
+            guard let followUp = operation.followUp else { continue }
+            try followingUp { try followUp.write(db, outcomes[index]) }
+        }
+        return outcomes
+    }
+
+    /// Appends `drafts` to their streams with the next seqs (counters locked in name order) and returns them
+    /// as stored: the events a transaction adds beside money (`PostgresLedger.transact`).
+    static func append(_ drafts: [LedgerEventDraft], at: Timestamp,
+                       on connection: PostgresConnection) throws(PostgresError) -> [LedgerEvent] {
+        guard !drafts.isEmpty else { return [] }
+        let events = try sequenced([drafts], connection)[0]
+        let rows = try connection.query(LedgerSQL.appendEvents, [
+            String(at.milliseconds), PostgresArray.texts(events.map(\.stream.description)),
+            PostgresArray.integers(events.map(\.seq)), PostgresArray.texts(events.map(\.kind)),
+            PostgresArray.texts(events.map(\.data)),
+        ])
+        precondition(rows.int64(0, 0) == Int64(events.count), "every event appended")
+        return events
+    }
+
+    /// The drafts with their seqs: each stream's next ones, in draft order.
+    private static func sequenced(_ drafts: [[LedgerEventDraft]],
+                                  _ connection: PostgresConnection) throws(PostgresError) -> [[LedgerEvent]] {
+        var next = try takeSeqs(drafts.flatMap { $0 }, connection)
+        return drafts.map { drafts in
+            drafts.map { draft in
+                guard let seq = next[draft.stream] else { preconditionFailure("a seq was taken for every stream") }
+                next[draft.stream] = seq + 1
+                return LedgerEvent(stream: draft.stream, seq: seq, kind: draft.kind, data: draft.data)
             }
-            return LedgerOutcome(transaction: ids[index], command: operation.command, note: operation.note, at: at,
-                                 balance: balance, replayed: false, events: events[index])
+        }
+    }
+
+    private static func outcome(_ applied: (operation: LedgerOperation, transaction: AppliedTransaction),
+                                id: TransactionID, at: Timestamp, events: [LedgerEvent]) -> LedgerOutcome {
+        guard let balance = applied.transaction.balanceAfter(applied.operation.command.reportedAccount) else {
+            preconditionFailure("a transaction always posts to the caller's account")
+        }
+        return LedgerOutcome(transaction: id, command: applied.operation.command, note: applied.operation.note,
+                             at: at, balance: balance, replayed: false, events: events)
+    }
+
+    /// Runs a caller's follow-up; what it throws fails the batch (a `PostgresError` keeps its kind, so a lost
+    /// race is still retried).
+    private static func followingUp<T>(_ body: () throws -> T) throws(PostgresError) -> T {
+        do {
+            return try body()
+        } catch let error as PostgresError {
+            throw error
+        } catch {
+            throw PostgresError(sqlState: nil, message: "a follow-up of the batch failed: \(error)", sql: nil)
         }
     }
 
@@ -43,7 +92,7 @@ enum LedgerWrite {
     }
 
     /// The first seq of each stream's new events, the counters locked in name order.
-    private static func takeSeqs(_ drafts: [LedgerEventText.Draft],
+    private static func takeSeqs(_ drafts: [LedgerEventDraft],
                                  _ connection: PostgresConnection) throws(PostgresError) -> [StreamName: Int64] {
         var counts: [String: (stream: StreamName, count: Int64)] = [:]
         for draft in drafts { counts[draft.stream.description, default: (draft.stream, 0)].count += 1 }

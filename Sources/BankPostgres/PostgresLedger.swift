@@ -1,4 +1,5 @@
 import BankCore
+import BankStorage
 import DedicatedThreads
 import Glibc
 
@@ -15,7 +16,7 @@ public final class PostgresLedger: Sendable {
     public static let raceRetriesMax = 3
 
     private enum Job: Sendable {
-        case money([LedgerOperation], CheckedContinuation<[Result<LedgerOutcome, BankError>], Never>)
+        case money([LedgerOperation], @Sendable ([Result<LedgerOutcome, BankError>]) -> Void)
         case task(@Sendable (PostgresConnection) -> Void)
     }
 
@@ -42,8 +43,17 @@ public final class PostgresLedger: Sendable {
         precondition(operations.count <= operationsPerTransactionMax, "at most operationsPerTransactionMax at once")
         guard !operations.isEmpty else { return [] }
         return await withCheckedContinuation { continuation in
-            thread.submit(.money(operations, continuation))
+            submit(operations) { continuation.resume(returning: $0) }
         }
+    }
+
+    /// As `apply`, but queues `operations` now, before returning: operations submitted one after another are
+    /// applied in that order. `completion` runs on the ledger's thread right after COMMIT (in commit order).
+    public func submit(_ operations: [LedgerOperation],
+                       completion: @escaping @Sendable ([Result<LedgerOutcome, BankError>]) -> Void) {
+        precondition(operations.count <= operationsPerTransactionMax, "at most operationsPerTransactionMax at once")
+        guard !operations.isEmpty else { return completion([]) }
+        thread.submit(.money(operations, completion))
     }
 
     /// Runs `body` on the ledger's connection, between batches.
@@ -69,14 +79,14 @@ public final class PostgresLedger: Sendable {
 
     /// Runs the jobs taken together: consecutive money jobs share transactions of at most `operationsMax`.
     private static func process(_ jobs: [Job], on connection: PostgresConnection, operationsMax: Int) {
-        var group: [([LedgerOperation], CheckedContinuation<[Result<LedgerOutcome, BankError>], Never>)] = []
+        var group: [([LedgerOperation], @Sendable ([Result<LedgerOutcome, BankError>]) -> Void)] = []
         var count = 0
         func flush() {
             guard !group.isEmpty else { return }
             let results = commit(group.flatMap(\.0), on: connection)
             var offset = 0
-            for (operations, continuation) in group {
-                continuation.resume(returning: Array(results[offset..<offset + operations.count]))
+            for (operations, completion) in group {
+                completion(Array(results[offset..<offset + operations.count]))
                 offset += operations.count
             }
             precondition(offset == results.count, "one result per operation")
@@ -85,9 +95,9 @@ public final class PostgresLedger: Sendable {
         }
         for job in jobs {
             switch job {
-            case .money(let operations, let continuation):
+            case .money(let operations, let completion):
                 if count + operations.count > operationsMax { flush() }
-                group.append((operations, continuation))
+                group.append((operations, completion))
                 count += operations.count
             case .task(let body):
                 flush()
@@ -101,6 +111,19 @@ public final class PostgresLedger: Sendable {
     /// `unavailable` when the database stays out of reach.
     private static func commit(_ operations: [LedgerOperation],
                                on connection: PostgresConnection) -> [Result<LedgerOutcome, BankError>] {
+        let result = retrying(on: connection) { () throws(LedgerBatch.Failure) in
+            try LedgerBatch(operations: operations, at: now()).run(on: connection)
+        }
+        switch result {
+        case .success(let results): return results
+        case .failure(let error): return operations.map { _ in .failure(error) }
+        }
+    }
+
+    /// Runs `attempt` (one transaction) again after a lost race (40001, 40P01: up to `raceRetriesMax` times) or
+    /// once after a reconnect; a failure that stays is `unavailable` (or what the attempt refused with).
+    static func retrying<T>(on connection: PostgresConnection,
+                            _ attempt: () throws(LedgerBatch.Failure) -> T) -> Result<T, BankError> {
         var reconnected = false
         var races = 0
         while true {
@@ -109,11 +132,11 @@ public final class PostgresLedger: Sendable {
                     try connection.reconnect()
                     reconnected = true
                 } catch {
-                    return operations.map { _ in .failure(error.bankError) }
+                    return .failure(error.bankError)
                 }
             }
             do throws(LedgerBatch.Failure) {
-                return try LedgerBatch(operations: operations, at: now()).run(on: connection)
+                return .success(try attempt())
             } catch {
                 switch error {
                 case .failed(let cause) where cause.kind == .retryable && races < raceRetriesMax:
@@ -123,17 +146,18 @@ public final class PostgresLedger: Sendable {
                     reconnected = true
                     if connection.isConnected { try? connection.reconnect() }
                 case .failed(let cause):
-                    return operations.map { _ in .failure(cause.bankError) }
+                    return .failure(cause.bankError)
+                case .refused(let error):
+                    return .failure(error)
                 case .commitUnknown:
-                    let unknown = BankError(.unavailable, "the database connection was lost during COMMIT; whether "
-                                            + "the operation happened is unknown: retry with the same idempotency_key")
-                    return operations.map { _ in .failure(unknown) }
+                    return .failure(BankError(.unavailable, "the database connection was lost during COMMIT; whether "
+                                              + "the operation happened is unknown: retry with the same idempotency_key"))
                 }
             }
         }
     }
 
-    private static func now() -> Timestamp {
+    static func now() -> Timestamp {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         return Timestamp(milliseconds: Int64(spec.tv_sec) * 1_000 + Int64(spec.tv_nsec) / 1_000_000)

@@ -28,23 +28,55 @@ struct EventDraft: Sendable {
 
 /// Gives events their per-stream seq and writes them in the same commit as the change that caused them.
 ///
-/// Seq assignment and submission to the writer happen under one lock, so the writer sees events in seq order,
-/// commits them in that order, and publishes them in that order once durable. Event jobs use the writer's
-/// `.ledger` isolation: a failed event write stops the process rather than leave a hole in a stream.
+/// Alone on its database (`.memory`), seq assignment and submission to the writer happen under one lock, so
+/// the writer sees events in seq order, commits them in that order, and publishes them in that order once
+/// durable. Event jobs use the writer's `.ledger` isolation: a failed event write stops the process rather
+/// than leave a hole in a stream.
+///
+/// One of several hubs (`.database`), seqs come from `stream_counters` inside the writer's job, the same
+/// counters `PostgresLedger` takes (`SharedSeqs`): the counter row stays locked until COMMIT, so seqs are
+/// gapless per stream in commit order across hubs. Such a job runs in a savepoint; one that loses a deadlock
+/// or serialization race, or finds the database gone, rolls back alone and is queued again (nothing of it was
+/// answered or published), never stopping the process.
 final class EventSequencer: Sendable {
+    /// Where seqs come from.
+    enum Seqs: Sendable {
+        /// The in-memory heads (one writer on the database).
+        case memory
+        /// `stream_counters`, inside each job (several hubs on one PostgreSQL database).
+        case database
+    }
+
     private let heads: Mutex<[String: Int64]>
     let writer: any StorageWriter
     let fanout: any EventFanout
+    let seqs: Seqs
 
-    init(heads: [String: Int64], writer: any StorageWriter, fanout: any EventFanout) {
+    init(heads: [String: Int64], writer: any StorageWriter, fanout: any EventFanout, seqs: Seqs = .memory) {
         self.heads = Mutex(heads)
         self.writer = writer
         self.fanout = fanout
+        self.seqs = seqs
     }
 
-    /// The last seq given on `stream` (0 when none), committed or about to be: the in-memory head.
+    /// The last seq given on `stream` (0 when none), committed or about to be: the in-memory head. With seqs
+    /// from the database it is a lower bound: the last seq this hub gave or published.
     func head(of stream: String) -> Int64 {
         heads.withLock { $0[stream] ?? 0 }
+    }
+
+    /// Publishes events committed elsewhere on this hub (the shared ledger's), noting their seqs as heads.
+    func publishCommitted(_ events: [StoredEvent]) {
+        guard !events.isEmpty else { return }
+        noteHeads(events)
+        fanout.publish(events)
+        HubMetrics.eventsPublished(events.count)
+    }
+
+    private func noteHeads(_ events: [StoredEvent]) {
+        heads.withLock { heads in
+            for event in events where event.seq > heads[event.stream] ?? 0 { heads[event.stream] = event.seq }
+        }
     }
 
     /// Queues `body` plus the events in one job; `completion` runs after the commit, once the events are published.
@@ -60,6 +92,12 @@ final class EventSequencer: Sendable {
     func submit(_ drafts: [EventDraft], at: Timestamp, balances: [BalanceWrite] = [],
                 writing: @escaping @Sendable (any SQLDatabase, [StoredEvent]) throws -> Void,
                 completion: @escaping @Sendable () -> Void = {}) {
+        if case .database = seqs {
+            precondition(balances.isEmpty && !drafts.contains(where: \.derived),
+                         "with several hubs, money and its derived events go through the shared ledger")
+            submitTakingSeqs(drafts, at: at, writing: writing, completion: completion, attempt: 0)
+            return
+        }
         heads.withLock { heads in
             var logged: [StoredEvent] = []
             let events = drafts.map { draft -> StoredEvent in
@@ -80,6 +118,66 @@ final class EventSequencer: Sendable {
                 HubMetrics.eventsPublished(events.count)
                 completion()
             })
+        }
+    }
+
+    /// Longest pause before a job that lost a race, or found no database, is queued again.
+    static let retryPauseMillisecondsMax = 1_000
+
+    /// `.database`: one savepoint job that takes the seqs, runs `writing` and appends the events; published
+    /// after its COMMIT, or queued again after a pause when it did not commit (`unavailable`: a lost race, a
+    /// lost connection). Anything else stops the process, as a failed event write does alone on a database.
+    private func submitTakingSeqs(_ drafts: [EventDraft], at: Timestamp,
+                                  writing: @escaping @Sendable (any SQLDatabase, [StoredEvent]) throws -> Void,
+                                  completion: @escaping @Sendable () -> Void, attempt: Int) {
+        let taken = Mutex<[StoredEvent]>([])
+        writer.submit(.savepoint, balances: [], { db in
+            let events = try SharedSeqs.take(drafts, at: at, db)
+            try writing(db, events)
+            for event in events { try EventRecords.append(db, event) }
+            taken.withLock { $0 = events }
+        }, completion: { [self] result in
+            switch result {
+            case .success:
+                publishCommitted(taken.withLock { $0 })
+                completion()
+            case .failure(let error as BankError) where error.code == .unavailable && !error.message.contains("unknown"):
+                let pause = min(Self.retryPauseMillisecondsMax, 10 << min(attempt, 7))
+                Task {
+                    try? await Task.sleep(for: .milliseconds(pause))
+                    self.submitTakingSeqs(drafts, at: at, writing: writing, completion: completion, attempt: attempt + 1)
+                }
+            case .failure(let error):
+                preconditionFailure("an event job failed (\(error)); stopping rather than leave a stream's change "
+                                    + "unanswered")
+            }
+        })
+    }
+}
+
+/// Seqs from `stream_counters` inside a writer job (several hubs): the same upsert `PostgresLedger` runs, one
+/// counter per stream in name order (the lock order), each locked until the job's COMMIT.
+enum SharedSeqs {
+    static func take(_ drafts: [EventDraft], at: Timestamp, _ db: any SQLDatabase) throws -> [StoredEvent] {
+        var counts: [String: Int64] = [:]
+        for draft in drafts { counts[draft.stream.description, default: 0] += 1 }
+        var next: [String: Int64] = [:]
+        let statement = try db.prepare("""
+            INSERT INTO stream_counters AS c(stream, last_seq) VALUES (?, ?)
+            ON CONFLICT (stream) DO UPDATE SET last_seq = c.last_seq + EXCLUDED.last_seq RETURNING last_seq
+            """)
+        for stream in counts.keys.sorted() {
+            let count = counts[stream] ?? 0
+            guard let last = try statement.queryOne(stream, count, row: { $0.int64(0) }) else {
+                preconditionFailure("an upsert returns its row")
+            }
+            next[stream] = last - count + 1
+        }
+        return drafts.map { draft in
+            let stream = draft.stream.description
+            guard let seq = next[stream] else { preconditionFailure("a seq was taken for every stream") }
+            next[stream] = seq + 1
+            return StoredEvent(stream: stream, seq: seq, kind: draft.kind, data: draft.json, at: at.milliseconds)
         }
     }
 }

@@ -13,8 +13,8 @@ extension LedgerService {
     /// Opens an account for `owner`, deposits `initialDeposit` into it (if any) in the same commit, and
     /// returns once that commit is durable. A refused opening (too many accounts) or a bad amount changes
     /// nothing. The deposit's receipt is derived from it by the outbox worker (`ReceiptBatch`).
-    func openAccount(owner: UserID, name: String, initialDeposit: Money? = nil,
-                     at: Timestamp? = nil) async throws(BankError) -> OpenedAccount {
+    func openAccount(owner: UserID, name: String, initialDeposit: Money?,
+                     at: Timestamp?) async throws(BankError) -> OpenedAccount {
         if let amount = initialDeposit, !amount.isPositive || amount > Money.amountMax {
             throw BankError(.invalidAmount, "initial_deposit must be between 0.01 and \(Money.amountMax)",
                             field: "initial_deposit")

@@ -62,7 +62,7 @@ actor LedgerService {
     /// Applies each submission in order, as `submit(_:at:extras:completion:)` would one by one.
     func submit(_ batch: [Submission]) async {
         for submission in batch {
-            await submit(submission.request, completion: submission.completion)
+            await submit(submission.request, at: nil, extras: nil, completion: submission.completion)
         }
     }
 
@@ -75,8 +75,7 @@ actor LedgerService {
     /// An idempotency key older than the recent window is first resolved from the database (the only
     /// `await`); the key check and the apply then run together with no `await` between them, so a concurrent
     /// request with the same key is caught by the in-memory registry.
-    func submit(_ request: MoneyRequest, at: Timestamp? = nil,
-                extras: CommitExtras? = nil,
+    func submit(_ request: MoneyRequest, at: Timestamp?, extras: CommitExtras?,
                 completion: @escaping @Sendable (Result<MoneyOutcome, BankError>) -> Void) async {
         let fingerprint = IdempotencyRegistry.Fingerprint(request.command, note: request.note)
         var stored: StoredKey?

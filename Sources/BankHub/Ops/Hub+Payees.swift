@@ -28,7 +28,7 @@ extension Hub {
         let user = try session(of: id).user.id
         let account = try args.account("account")
         let nickname = try Self.requiredText(args, "nickname", lengthMax: PayeeRules.nicknameLengthMax)
-        guard await ledger.isPayable(account, by: user) else { throw .notFound("no account \(account)") }
+        guard try await ledger.isPayable(account, by: user) else { throw .notFound("no account \(account)") }
         respond(responder) { [services, userChanges, payeeIDs] in
             try await userChanges.run(user) {
                 let (payees, last) = try await services.readers.read { db in

@@ -79,7 +79,7 @@ extension Hub {
     /// Anything else is `not_found`, so ids are not confirmed to strangers.
     func readableAccount(_ account: AccountID, by user: UserRecord) async throws(BankError) -> AccountID {
         guard user.role == .admin else { return try await ownedAccount(account, by: user.id) }
-        guard await services.ledger.owner(of: account) != nil else { throw .notFound("no account \(account)") }
+        guard try await services.ledger.owner(of: account) != nil else { throw .notFound("no account \(account)") }
         return account
     }
 

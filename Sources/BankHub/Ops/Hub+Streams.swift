@@ -124,7 +124,8 @@ extension Hub {
             }
         }
         var foreign: Set<String> = []
-        for account in accounts where await ledger.owner(of: account) != user.id { foreign.insert("account:\(account)") }
+        // An owner that cannot be read now counts as another's: the subscription ends rather than outlive the role.
+        for account in accounts where (try? await ledger.owner(of: account)) != user.id { foreign.insert("account:\(account)") }
         guard !foreign.isEmpty else { return }
         // Re-read after the await: the connections may have changed meanwhile.
         for (id, connection) in connections where connection.session?.user.id == user.id {

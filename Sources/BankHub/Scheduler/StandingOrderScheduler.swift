@@ -17,7 +17,7 @@ import Logging
 /// shutting down) leaves it due for the next look.
 actor StandingOrderScheduler {
     struct Services: Sendable {
-        let ledger: LedgerService
+        let ledger: any LedgerAuthority
         let sequencer: EventSequencer
         let readers: any StorageReaders
         let writer: any StorageWriter

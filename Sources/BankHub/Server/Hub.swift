@@ -38,7 +38,7 @@ actor Hub {
     let statistics: HubStatistics
     let logger: Logger
 
-    nonisolated var ledger: LedgerService { services.ledger }
+    nonisolated var ledger: any LedgerAuthority { services.ledger }
     nonisolated var auth: AuthService { services.auth }
     nonisolated var notifier: Notifier { services.notifier }
     nonisolated var totp: SecondFactor { services.totp }
@@ -232,7 +232,7 @@ actor Hub {
 
     /// A customer account the caller owns, or `not_found` (also for other customers' accounts).
     func ownedAccount(_ account: AccountID, by user: UserID) async throws(BankError) -> AccountID {
-        guard await ledger.owner(of: account) == user else { throw .notFound("no account \(account)") }
+        guard try await ledger.owner(of: account) == user else { throw .notFound("no account \(account)") }
         return account
     }
 }

@@ -42,10 +42,12 @@ public final class HubServer: Sendable {
     let janitor: Janitor
     /// Queues last month's statement e-mails on the 1st (and after any restart that finds them missing).
     let statementsJob: MonthlyStatementJob
+    /// Which ledger the hub runs on (closed at shutdown).
+    private let hubLedger: HubLedger
 
     var writer: any StorageWriter { services.writer }
     var readers: any StorageReaders { services.readers }
-    var ledger: LedgerService { services.ledger }
+    var ledger: any LedgerAuthority { services.ledger }
     var auth: AuthService { services.auth }
     var notifier: Notifier { services.notifier }
     /// The one shutdown, once started (see `shutdown`).
@@ -66,13 +68,19 @@ public final class HubServer: Sendable {
         let storage = try openStorage(options)
         let writer = storage.writer
         let recentSince = Timestamp(milliseconds: Clock.nowMilliseconds() - options.hub.retention.idempotencyRecentMilliseconds)
-        let (problems, snapshot, heads, lastThreatID) = try await writer.write { db in
-            (try LedgerRecords.violations(db), try LedgerRecords.load(db, recentSince: recentSince), try EventRecords.heads(db),
-             try SecurityRecords.lastThreatID(db))
+        let (problems, lastThreatID) = try await writer.write { db in
+            (try LedgerRecords.violations(db), try SecurityRecords.lastThreatID(db))
         }
         guard problems.isEmpty else {
             storage.close()
             throw HubStartError(message: "the stored ledger is inconsistent: " + problems.joined(separator: "; "))
+        }
+        let ledger: HubLedger
+        do {
+            ledger = try await HubLedger.prepare(options, writer: writer, recentSince: recentSince)
+        } catch {
+            storage.close()
+            throw error
         }
         let codeKey: CodeKey
         do {
@@ -89,8 +97,8 @@ public final class HubServer: Sendable {
             storage.close()
             throw HubStartError(message: "cannot set up the \(options.notifications.sink) notification sink: \(error)")
         }
-        return HubServer(options: options, writer: writer, readers: storage.readers, notifier: notifier, snapshot: snapshot,
-                         heads: heads, lastThreatID: lastThreatID, codeKey: codeKey, orders: (orders, lastOrderID),
+        return HubServer(options: options, writer: writer, readers: storage.readers, notifier: notifier, ledger: ledger,
+                         lastThreatID: lastThreatID, codeKey: codeKey, orders: (orders, lastOrderID),
                          logger: logger)
     }
 
@@ -130,7 +138,7 @@ public final class HubServer: Sendable {
     }
 
     private init(options: Options, writer: any StorageWriter, readers: any StorageReaders, notifier: Notifier,
-                 snapshot: LedgerSnapshot, heads: [String: Int64], lastThreatID: Int64, codeKey: CodeKey,
+                 ledger hubLedger: HubLedger, lastThreatID: Int64, codeKey: CodeKey,
                  orders: (active: [StandingOrderRecord], lastID: Int64), logger: Logger) {
         var transportOptions = options.transport
         transportOptions.tooLargeReply = Reply.failure(id: nil, error: BankError(
@@ -143,8 +151,8 @@ public final class HubServer: Sendable {
             statistics.healthBody(version: HubServer.version)
         })
         let fanout = LocalEventFanout(sink: transport)
-        let sequencer = EventSequencer(heads: heads, writer: writer, fanout: fanout)
-        let ledger = LedgerService(snapshot: snapshot, sequencer: sequencer, readers: readers)
+        let (sequencer, ledger) = hubLedger.make(writer: writer, readers: readers, fanout: fanout)
+        self.hubLedger = hubLedger
         let auth = AuthService(hasher: PasswordHasher(iterations: options.hub.passwordIterations), writer: writer,
                                readers: readers, sessionLifetimeHours: options.hub.sessionLifetimeHours)
         self.transport = transport
@@ -289,6 +297,7 @@ public final class HubServer: Sendable {
         notifier.stop()
         // Before the writer closes: the janitor's delete job in progress is awaited.
         await janitor.stop()
+        hubLedger.close()
         writer.close()
         readers.close()
         logger.info("shut down: database closed")

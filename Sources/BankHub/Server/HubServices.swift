@@ -6,7 +6,7 @@ struct HubServices: Sendable {
     let readers: any StorageReaders
     let sequencer: EventSequencer
     let fanout: any EventFanout
-    let ledger: LedgerService
+    let ledger: any LedgerAuthority
     let auth: AuthService
     let totp: SecondFactor
     let codes: OneTimeCodes

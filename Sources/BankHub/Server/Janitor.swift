@@ -27,12 +27,12 @@ final class Janitor: Sendable {
     private let policy: RetentionPolicy
     private let writer: any StorageWriter
     private let readers: any StorageReaders
-    private let ledger: LedgerService
+    private let ledger: any LedgerAuthority
     private let logger: Logger
     private let loop = Mutex<Task<Void, Never>?>(nil)
     private let passes = Atomic<Int>(0)
 
-    init(policy: RetentionPolicy, writer: any StorageWriter, readers: any StorageReaders, ledger: LedgerService,
+    init(policy: RetentionPolicy, writer: any StorageWriter, readers: any StorageReaders, ledger: any LedgerAuthority,
          logger: Logger) {
         policy.validate()
         self.policy = policy
