@@ -13,6 +13,11 @@ import WebSocketClient
 /// machine shares, `out_of_order`, `closed_early`), then exits.
 final class ConnectionParts {
     static let processesMax = 16
+    /// The environment variable that hands a part the session token (not its arguments, which `ps` shows).
+    static let tokenVariable = "BANKHUB_BENCH_PART_TOKEN"
+
+    /// The token a part was handed (nil outside a part).
+    static var partToken: String? { ProcessInfo.processInfo.environment[tokenVariable] }
 
     private struct Part {
         let process: Process
@@ -38,7 +43,8 @@ final class ConnectionParts {
                 process.executableURL = URL(fileURLWithPath: executable)
                 process.arguments = ["connections", "--part", "--count", String(range.count),
                                      "--first-index", String(range.lowerBound), "--address-offset", String(addressOffset),
-                                     "--token", token, "--stream", stream] + urls
+                                     "--stream", stream] + urls
+                process.environment = ProcessInfo.processInfo.environment.merging([tokenVariable: token]) { $1 }
                 let input = Pipe()
                 let output = Pipe()
                 process.standardInput = input

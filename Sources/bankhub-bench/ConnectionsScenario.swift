@@ -25,7 +25,6 @@ struct ConnectionsScenario: AsyncParsableCommand {
 
     // One part of a run of several processes (started by the run, not by people).
     @Flag(help: .hidden) var part = false
-    @Option(help: .hidden) var token: String?
     @Option(help: .hidden) var stream: String?
     @Option(help: .hidden) var firstIndex = 0
     @Option(help: .hidden) var addressOffset = 0
@@ -34,13 +33,13 @@ struct ConnectionsScenario: AsyncParsableCommand {
         guard count > 0, (1...ConnectionParts.processesMax).contains(processes), processes <= count else {
             throw ValidationError("count must be positive, processes 1...\(ConnectionParts.processesMax) and at most count")
         }
-        if part, options.url.isEmpty || token == nil || stream == nil {
-            throw ValidationError("a part needs --url, --token and --stream")
+        if part, options.url.isEmpty || stream == nil || ConnectionParts.partToken == nil {
+            throw ValidationError("a part needs --url, --stream and \(ConnectionParts.tokenVariable)")
         }
     }
 
     func run() async throws {
-        if part, let token, let stream {
+        if part, let token = ConnectionParts.partToken, let stream {
             return try await ConnectionParts.runPart(count: count, hubs: options.url.map(HubAddress.init(url:)),
                                                      firstIndex: firstIndex, addressOffset: addressOffset,
                                                      token: token, stream: stream)
