@@ -114,7 +114,7 @@ started="$(date -u '+%Y-%m-%d %H:%M UTC')"
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB"
 echo "machine: $machine; load average at start $load_start"
 rows=()
-row() { printf '%-46s %-10s %-9s %-26s %-12s %-8s %s\n' "$@"; }
+row() { printf '%-46s %-10s %-9s %-32s %-14s %-8s %s\n' "$@"; }
 
 if [[ " $skip " != *" transfers "* ]]; then
   for round in $(seq 1 "$rounds"); do
