@@ -158,7 +158,7 @@ if [[ " $skip " != *" fanout "* ]]; then
   out="$work/$name.out"
   rows+=("$(row "fan-out across hubs, $fanout_rate/s x $fanout_subscribers subs" "$(field events_per_s "$out")" "ev/s" \
     "p50/p99 $(field p50_ms "$out") / $(field p99_ms "$out") ms" "p99.9 $(field p999_ms "$out")" \
-    "$(verdict "$out")" "$(load); missing $(field missing "$out"), max $(field max_ms "$out") ms")")
+    "$(verdict "$out")" "$(load); committed $(field committed "$out") of $(field sent "$out"), missing $(field missing "$out"), max $(field max_ms "$out") ms")")
   echo "${rows[-1]}"
 fi
 
@@ -178,6 +178,6 @@ if [[ " $skip " != *" connections "* ]]; then
 fi
 
 echo
-echo "== one run, $started; $machine; release build; load average $load_start at start, $(load) at end"
+echo "== one run, $started; $machine; $bin; load average $load_start at start, $(load) at end"
 row "measure" "figure" "ratio" "latency / memory" "cost" "checked" "load (1, 5, 15 min)"
 for line in "${rows[@]}"; do echo "$line"; done
