@@ -21,14 +21,26 @@ struct BenchCommand: AsyncParsableCommand {
 
 /// Options every scenario takes.
 struct BenchOptions: ParsableArguments {
-    @Option(help: "A running hub to target (ws://HOST:PORT/ws); by default a hub is started for the run.")
-    var url: String?
+    @Option(help: ArgumentHelp("""
+        A running hub to target (ws://HOST:PORT/ws); repeat it for several hubs of one bank (each scenario says \
+        how it spreads its connections over them). By default a hub is started for the run.
+        """, valueName: "url"))
+    var url: [String] = []
 
-    @Option(help: "With --url: that hub's SQLite file, to check the stored ledger at the end.")
+    @Option(help: "With one --url: that hub's SQLite file, to check the stored ledger at the end.")
     var db: String?
 
-    @Option(help: "With --url: that hub's process id on this machine, to report its CPU time (from /proc/PID/stat).")
-    var hubPid: Int32?
+    @Option(help: ArgumentHelp("""
+        With --url: the hubs' PostgreSQL database (postgresql://USER@HOST:PORT/DB), to check the stored ledger \
+        at the end (postings, balances, gapless streams).
+        """, valueName: "url"))
+    var database: String?
+
+    @Option(help: ArgumentHelp("""
+        With --url: the hub's process id on this machine, to report its CPU time (from /proc/PID/stat) and \
+        memory; repeat it in the order of --url (CPU is then summed over the hubs).
+        """, valueName: "pid"))
+    var hubPid: [Int32] = []
 
     @Flag(help: """
         Run the hub in this process instead of a `bankhub serve` child (its CPU time and memory then include \
@@ -40,12 +52,18 @@ struct BenchOptions: ParsableArguments {
     var json = false
 
     func validate() throws {
-        if url == nil, db != nil || hubPid != nil {
-            throw ValidationError("--db and --hub-pid describe the hub given by --url")
+        if url.isEmpty, db != nil || database != nil || !hubPid.isEmpty {
+            throw ValidationError("--db, --database and --hub-pid describe the hubs given by --url")
         }
-        if url != nil, inProcess { throw ValidationError("--in-process starts a hub; --url targets a running one: pick one") }
-        if let hubPid, !(hubPid > 0 && ProcessCPU.seconds(of: hubPid) != nil) {
-            throw ValidationError("--hub-pid \(hubPid): no such process whose CPU time this user can read")
+        if !url.isEmpty, inProcess { throw ValidationError("--in-process starts a hub; --url targets a running one: pick one") }
+        if db != nil, url.count > 1 || database != nil {
+            throw ValidationError("--db is one SQLite hub's file: several hubs of one bank share a --database")
+        }
+        if !hubPid.isEmpty, hubPid.count != url.count {
+            throw ValidationError("--hub-pid: give one per --url, in the same order (\(hubPid.count) for \(url.count) hubs)")
+        }
+        for pid in hubPid where !(pid > 0 && ProcessCPU.seconds(of: pid) != nil) {
+            throw ValidationError("--hub-pid \(pid): no such process whose CPU time this user can read")
         }
     }
 }

@@ -6,7 +6,9 @@ import WebSocketTransport
 
 /// The hub a scenario runs against: a `bankhub serve` child process on a temporary database (the default, so
 /// the hub's CPU time and memory are measured apart from the load generator's), one started in this process
-/// (`--in-process`), or a running hub given by `--url` (with `--hub-pid`, its CPU time is measured too).
+/// (`--in-process`), or running hubs given by `--url` (with `--hub-pid`, their CPU time is measured too). Several
+/// `--url`s are hubs of one bank (one PostgreSQL database, one bus): a scenario spreads its connections over
+/// them (``HubSpread``) and sets up its customers through the first.
 ///
 /// Hubs started here hash new passwords with 1,000 PBKDF2 iterations instead of 600,000, so that setting up
 /// thousands of users takes seconds (logins are setup, not what is measured), and run with rate limits off
@@ -16,24 +18,32 @@ import WebSocketTransport
 final class BenchTarget: Sendable {
     enum Kind: Sendable { case inProcess, child, external }
 
-    let address: HubAddress
+    /// Every hub, in the order of `--url` (one when started here).
+    let hubs: [HubAddress]
     let kind: Kind
     /// The SQLite file, when known (started here, or `--db` with `--url`): the ledger check reads it.
     let databasePath: String?
-    /// The hub's process id: this process, the child, or `--hub-pid` (0 when not known).
-    let processID: Int32
+    /// The hubs' PostgreSQL database (`--database` with `--url`): the ledger check reads it.
+    let databaseURL: String?
+    /// The hubs' process ids in the order of `hubs`: this process, the child, or `--hub-pid` (empty when not known).
+    let processIDs: [Int32]
     private let directory: URL?
     private let stopHub: @Sendable () async -> Void
 
-    private init(address: HubAddress, kind: Kind, databasePath: String?, processID: Int32, directory: URL?,
-                 stopHub: @escaping @Sendable () async -> Void) {
-        self.address = address
+    private init(hubs: [HubAddress], kind: Kind, databasePath: String?, databaseURL: String? = nil,
+                 processIDs: [Int32], directory: URL?, stopHub: @escaping @Sendable () async -> Void) {
+        precondition(!hubs.isEmpty && (processIDs.isEmpty || processIDs.count == hubs.count), "a process id per hub")
+        self.hubs = hubs
         self.kind = kind
         self.databasePath = databasePath
-        self.processID = processID
+        self.databaseURL = databaseURL
+        self.processIDs = processIDs
         self.directory = directory
         self.stopHub = stopHub
     }
+
+    /// The first hub: where customers are set up and, with several hubs, where payers send from.
+    var address: HubAddress { hubs[0] }
 
     static let burstTransfersPerMinute = 1_000_000_000
 
@@ -46,9 +56,10 @@ final class BenchTarget: Sendable {
     }()
 
     static func start(_ options: BenchOptions) async throws -> BenchTarget {
-        if let url = options.url {
-            return BenchTarget(address: try HubAddress(url: url), kind: .external, databasePath: options.db,
-                               processID: options.hubPid ?? 0, directory: nil, stopHub: {})
+        if !options.url.isEmpty {
+            return BenchTarget(hubs: try options.url.map(HubAddress.init(url:)), kind: .external,
+                               databasePath: options.db, databaseURL: options.database, processIDs: options.hubPid,
+                               directory: nil, stopHub: {})
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bankhub-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -76,8 +87,8 @@ final class BenchTarget: Sendable {
         let server = try await HubServer.open(options, logger: logger)
         let port = try server.start()
         let runner = Task.detached { await server.run() }
-        return BenchTarget(address: HubAddress(host: "127.0.0.1", port: port), kind: .inProcess,
-                           databasePath: databasePath, processID: getpid(), directory: directory) {
+        return BenchTarget(hubs: [HubAddress(host: "127.0.0.1", port: port)], kind: .inProcess,
+                           databasePath: databasePath, processIDs: [getpid()], directory: directory) {
             await server.shutdown()
             await runner.value
         }
@@ -86,8 +97,8 @@ final class BenchTarget: Sendable {
     private static func startChild(directory: URL, databasePath: String) async throws -> BenchTarget {
         let child = try await HubChild.start(directory: directory, databasePath: databasePath)
         let pid = child.processID
-        return BenchTarget(address: HubAddress(host: "127.0.0.1", port: child.port), kind: .child,
-                           databasePath: databasePath, processID: pid, directory: directory) { HubChild.stop(pid) }
+        return BenchTarget(hubs: [HubAddress(host: "127.0.0.1", port: child.port)], kind: .child,
+                           databasePath: databasePath, processIDs: [pid], directory: directory) { HubChild.stop(pid) }
     }
 
     /// Shuts the hub down (started here) so every commit is on disk before the ledger check reads the file.
@@ -96,26 +107,33 @@ final class BenchTarget: Sendable {
     /// Stops a child hub still running (a scenario that failed half-way) and removes the temporary database
     /// (started here only). For a `defer` at the top of every scenario.
     func removeFiles() {
-        if kind == .child { HubChild.stop(processID) }
+        if kind == .child { HubChild.stop(processIDs[0]) }
         if let directory { try? FileManager.default.removeItem(at: directory) }
     }
 
-    /// The hub's process when it is not this one (a child, or `--hub-pid`): only then is its CPU time its own.
-    var separateProcessID: Int32? {
-        kind != .inProcess && processID > 0 ? processID : nil
+    /// The hubs' processes when they are not this one (a child, or `--hub-pid`): only then is their CPU time
+    /// their own. Empty otherwise.
+    var separateProcessIDs: [Int32] {
+        kind != .inProcess ? processIDs : []
     }
 
-    /// What the report's `target` says: `child`, `in-process`, or the URL.
+    /// What the report's `target` says: `child`, `in-process`, or the URLs (space-separated).
     var label: String {
         switch kind {
         case .child: "child"
         case .inProcess: "in-process"
-        case .external: "ws://\(address.host):\(address.port)\(address.path)"
+        case .external: hubs.map { "ws://\($0.host):\($0.port)\($0.path)" }.joined(separator: " ")
         }
     }
 
-    /// The hub process's resident memory in bytes (VmRSS), or nil when it cannot be read.
-    func residentBytes() -> Int? {
+    /// Each hub process's resident memory in bytes, in the order of `hubs`; nil for one that cannot be read
+    /// (empty when the process ids are not known).
+    func residentBytes() -> [Int?] {
+        processIDs.map(Self.residentBytes(of:))
+    }
+
+    /// A process's resident memory in bytes (VmRSS from /proc/PID/status), or nil when it cannot be read.
+    static func residentBytes(of processID: Int32) -> Int? {
         guard processID > 0,
               let status = try? String(contentsOfFile: "/proc/\(processID)/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),

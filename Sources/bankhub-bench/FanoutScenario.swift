@@ -5,6 +5,10 @@ import WebSocketClient
 /// `bankhub-bench fanout`: subscribers on the payees' streams, a paced (open-loop) transfer rate, and the
 /// time from sending a transfer to its `balance` event reaching the payee's subscriber (commit included), and
 /// the CPU time per transfer sent of the hub and of the load generator.
+///
+/// With several `--url`s the payers send to the first hub and the subscribers are spread round robin over the
+/// others (``HubSpread/subscriberHubs(_:)``), so every event measured crossed the bus: the latency is from the
+/// transfer sent to hub A to its `balance` event received from hub B.
 struct FanoutScenario: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fanout", abstract: "Push latency: transfer sent -> balance event received by the payee's subscriber.")
@@ -38,7 +42,8 @@ struct FanoutScenario: AsyncParsableCommand {
         let payees = payeeCustomers.flatMap { customer in customer.accounts.map { (customer.token, $0) } }
         let load = FanoutLoad(plan: .init(payerAccounts: payerCustomers.map { $0.accounts[0] },
                                           payeeAccounts: payees.map(\.1)))
-        let subscribed = try await Subscribers.open(payees.count, address: target.address, loop: loop, request: {
+        let subscriberHubs = Array(target.hubs[HubSpread.subscriberHubs(target.hubs.count)])
+        let subscribed = try await Subscribers.open(payees.count, spreadOver: subscriberHubs, loop: loop, request: {
             (payees[$0].0, "account:\(payees[$0].1)", nil)
         }, onFrame: load.handleSubscriber)
         load.start(from: subscribed.heads)
@@ -56,7 +61,7 @@ struct FanoutScenario: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(warmup))
         load.beginMeasuring(at: measureFrom)
         let sentBefore = load.totals.sent
-        let cpu = CPUWindow.begin(hub: target.separateProcessID)
+        let cpu = CPUWindow.begin(hubs: target.separateProcessIDs)
         Progress.line("measuring for \(duration) s")
         await pacer.finished()
         let elapsed = Double(Nanoseconds.now() - measureFrom) / 1e9
@@ -82,6 +87,10 @@ struct FanoutScenario: AsyncParsableCommand {
         report.add("rate", rate, decimals: 1)
         report.add("duration_s", duration, decimals: 1)
         report.add("payers", payers)
+        if target.hubs.count > 1 {
+            report.add("hubs", target.hubs.count)
+            report.add("subscriber_hubs", subscriberHubs.count)
+        }
         report.add("sent", totals.sent)
         report.add("committed", totals.committed)
         report.add("events_per_s", Double(windowEvents) / elapsed, decimals: 1)

@@ -1,3 +1,4 @@
+import BankPostgres
 import BankStorage
 import BankStore
 import WebSocketClient
@@ -9,7 +10,8 @@ struct LedgerVerdict: Sendable {
     let conserved: Bool
     let expectedCents: Int64
     let foundCents: Int64
-    /// What `LedgerRecords.violations` found in the SQLite file (nil when the file is not known).
+    /// What `LedgerRecords.violations` found in the SQLite file, or `PostgresLedger.verify` in the PostgreSQL
+    /// database (nil when neither is known).
     let violations: [String]?
 
     var holds: Bool { conserved && (violations?.isEmpty ?? true) }
@@ -29,9 +31,10 @@ struct LedgerVerdict: Sendable {
 }
 
 enum LedgerCheck {
-    /// Sums the balances of the benchmark's accounts over the protocol and compares them with what was
-    /// deposited; then, when the database file is known, runs the stored-ledger invariant check on it.
-    /// Run after the load has drained (every request answered).
+    /// Sums the balances of the benchmark's accounts over the protocol (through the first hub) and compares
+    /// them with what was deposited; then, when the database is known (an SQLite file, or `--database` for hubs
+    /// on PostgreSQL), runs the stored-ledger invariant check on it. Run after the load has drained (every
+    /// request answered, so every acknowledged transfer is committed).
     static func verify(_ customers: [BenchCustomer], expectedCents expected: Int64, target: BenchTarget,
                        loop: WebSocketClientLoop) async throws -> LedgerVerdict {
         var found: Int64 = 0
@@ -51,6 +54,8 @@ enum LedgerCheck {
         var violations: [String]?
         if let path = target.databasePath {
             violations = try storedViolations(path: path)
+        } else if let url = target.databaseURL {
+            violations = try await storedViolations(url: url)
         }
         return LedgerVerdict(conserved: found == expected, expectedCents: expected, foundCents: found,
                              violations: violations)
@@ -78,5 +83,13 @@ enum LedgerCheck {
         try connection.execute("BEGIN")
         defer { try? connection.execute("COMMIT") }
         return try LedgerRecords.violations(connection)
+    }
+
+    /// The same on the hubs' PostgreSQL database, by `PostgresLedger.verify` (which also checks that every
+    /// stream's seqs run 1, 2, 3, … with no gap: several hubs take seqs from one counter per stream).
+    static func storedViolations(url: String) async throws -> [String] {
+        let ledger = try PostgresLedger(conninfo: url)
+        defer { ledger.close() }
+        return try await ledger.verify()
     }
 }

@@ -63,7 +63,7 @@ struct LedgerPGScenario: AsyncParsableCommand {
         if let measureAt { try await Self.sleep(until: measureAt) }
         load.recorder.reset()
         let committedBefore = load.committed
-        let cpu = CPUWindow.begin(hub: nil)
+        let cpu = CPUWindow.begin(hubs: [])
         try await Task.sleep(for: .seconds(duration))
         let committed = load.committed - committedBefore
         let usage = cpu.end()

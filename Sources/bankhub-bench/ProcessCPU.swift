@@ -24,17 +24,18 @@ enum ProcessCPU {
     }
 }
 
-/// CPU used by the hub (when it is a process of its own) and by this load generator over a measured window:
-/// `begin` when the window opens, `end` when it closes.
+/// CPU used by the hubs (when they are processes of their own) and by this load generator over a measured
+/// window: `begin` when the window opens, `end` when it closes. With several hubs their CPU is summed: a
+/// transfer's cost is what all of them spent on it.
 struct CPUWindow: Sendable {
-    private let hubProcessID: Int32?
+    private let hubProcessIDs: [Int32]
     private let hubStart: Double?
     private let benchStart: Double?
     private let wallStart: UInt64
 
-    /// `hub` is the hub's process id when it is not this process (see ``BenchTarget/separateProcessID``).
-    static func begin(hub: Int32?) -> CPUWindow {
-        CPUWindow(hubProcessID: hub, hubStart: hub.flatMap(ProcessCPU.seconds(of:)),
+    /// `hubs` are the hubs' process ids when they are not this process (see ``BenchTarget/separateProcessIDs``).
+    static func begin(hubs: [Int32]) -> CPUWindow {
+        CPUWindow(hubProcessIDs: hubs, hubStart: total(hubs.map(ProcessCPU.seconds(of:))),
                   benchStart: ProcessCPU.seconds(of: getpid()), wallStart: Nanoseconds.now())
     }
 
@@ -44,14 +45,27 @@ struct CPUWindow: Sendable {
             guard let start, let now, now >= start else { return nil }
             return now - start
         }
-        return CPUUsage(hubSeconds: used(hubStart, hubProcessID.flatMap(ProcessCPU.seconds(of:))),
+        return CPUUsage(hubSeconds: used(hubStart, Self.total(hubProcessIDs.map(ProcessCPU.seconds(of:)))),
                         benchSeconds: used(benchStart, ProcessCPU.seconds(of: getpid())), wallSeconds: wall)
+    }
+
+    /// The sum of the hubs' CPU seconds; nil when there are none or one cannot be read (a sum missing a hub
+    /// would understate the cost per transfer).
+    static func total(_ seconds: [Double?]) -> Double? {
+        guard !seconds.isEmpty else { return nil }
+        var sum = 0.0
+        for value in seconds {
+            guard let value else { return nil }
+            sum += value
+        }
+        return sum
     }
 }
 
 /// What ``CPUWindow`` measured.
 struct CPUUsage: Sendable {
-    /// nil when the hub runs in this process (its time is in `benchSeconds`) or its process is not known.
+    /// nil when the hub runs in this process (its time is in `benchSeconds`) or its process is not known;
+    /// summed over the hubs when there are several.
     let hubSeconds: Double?
     let benchSeconds: Double?
     let wallSeconds: Double

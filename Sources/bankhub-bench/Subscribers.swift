@@ -1,7 +1,8 @@
 import WebSocketClient
 
 /// Opens many authenticated, subscribed links at once (bounded concurrency), spreading their source
-/// addresses over 127.0.0.2, 127.0.0.3, ... so more connections fit than one address has ephemeral ports.
+/// addresses over 127.0.0.2, 127.0.0.3, ... so more connections fit than one address has ephemeral ports, and
+/// their hubs round robin over the hubs given (``HubSpread``).
 enum Subscribers {
     /// Connections per source address (the ephemeral port range here is 32768-60999).
     static let perSourceAddress = 5_000
@@ -19,14 +20,26 @@ enum Subscribers {
     static func open(_ count: Int, address: HubAddress, loop: WebSocketClientLoop, addressOffset: Int = 0,
                      request: @escaping @Sendable (Int) -> (token: String, stream: String, since: Int64?),
                      onFrame: @escaping @Sendable (Int, LinkFrame) -> Void) async throws -> Opened {
+        try await open(count, spreadOver: [address], loop: loop, addressOffset: addressOffset, request: request,
+                       onFrame: onFrame)
+    }
+
+    /// The same over several hubs: link `i` goes to `hubs[HubSpread.hub(of: firstIndex + i)]`, so processes
+    /// opening consecutive slices of one run (`firstIndex`) spread it as one process would.
+    static func open(_ count: Int, spreadOver hubs: [HubAddress], firstIndex: Int = 0, loop: WebSocketClientLoop,
+                     addressOffset: Int = 0,
+                     request: @escaping @Sendable (Int) -> (token: String, stream: String, since: Int64?),
+                     onFrame: @escaping @Sendable (Int, LinkFrame) -> Void) async throws -> Opened {
+        precondition(!hubs.isEmpty && firstIndex >= 0, "a hub to connect to")
         var links: [BenchLink?] = Array(repeating: nil, count: count)
         var heads: [Int64] = Array(repeating: 0, count: count)
-        let loopback = address.host == "127.0.0.1" || address.host == "localhost"
         try await withThrowingTaskGroup(of: (Int, BenchLink, Int64).self) { group in
             var next = 0
             func startOne() {
                 let index = next
                 next += 1
+                let address = hubs[HubSpread.hub(of: firstIndex + index, hubs: hubs.count)]
+                let loopback = address.host == "127.0.0.1" || address.host == "localhost"
                 let source = loopback ? "127.0.0.\(2 + addressOffset + index / perSourceAddress)" : nil
                 group.addTask {
                     let (token, stream, since) = request(index)

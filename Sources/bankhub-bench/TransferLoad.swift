@@ -23,6 +23,8 @@ final class TransferLoad: Sendable {
         var nextRound: [Int64]
         var outstanding = 0
         var committed = 0
+        /// Committed per connection (so a run over several hubs can say what each hub committed).
+        var committedByLink: [Int]
         var stopping = false
         var random = SplitMix64(seed: 0x5EED)
     }
@@ -44,7 +46,8 @@ final class TransferLoad: Sendable {
         payerPickers = plan.payerRanges.map { AccountPicker(count: $0.count, skew: plan.skew) }
         state = Mutex(State(sentAt: Array(repeating: Array(repeating: 0, count: plan.inFlight),
                                           count: plan.payerRanges.count),
-                            nextRound: Array(repeating: 0, count: plan.payerRanges.count)))
+                            nextRound: Array(repeating: 0, count: plan.payerRanges.count),
+                            committedByLink: Array(repeating: 0, count: plan.payerRanges.count)))
     }
 
     /// Fills every connection's window.
@@ -70,7 +73,10 @@ final class TransferLoad: Sendable {
             let next = state.withLock { state -> (BenchLink, String)? in
                 recorder.record(from: state.sentAt[index][slot], to: now)
                 state.outstanding -= 1
-                if ok { state.committed += 1 }
+                if ok {
+                    state.committed += 1
+                    state.committedByLink[index] += 1
+                }
                 guard !state.stopping else { return nil }
                 return (state.links[index], nextRequest(&state, link: index, slot: slot))
             }
@@ -108,6 +114,7 @@ final class TransferLoad: Sendable {
     }
 
     var committed: Int { state.withLock { $0.committed } }
+    var committedByLink: [Int] { state.withLock { $0.committedByLink } }
     var outstanding: Int { state.withLock { $0.outstanding } }
 
     /// Stops sending; replies still in flight are awaited by `drain`.

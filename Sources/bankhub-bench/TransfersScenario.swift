@@ -8,7 +8,8 @@ import WebSocketClient
 ///
 /// The default shape is the one users compare with `pgbench` tpcb-like at 16 clients: 16 connections, each a
 /// customer with 4 of the 64 accounts, keeping 8 transfers in flight from its own accounts to the other
-/// customers' accounts.
+/// customers' accounts. With several `--url`s the connections go round robin over the hubs (a payee's account
+/// is then often served by another hub than its payer's), and the report adds what each hub committed.
 struct TransfersScenario: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transfers", abstract: "Committed transfers/s and request-to-reply latency.")
@@ -50,18 +51,21 @@ struct TransfersScenario: AsyncParsableCommand {
                                             inFlight: inFlight, skew: zipf, amountCentsMax: 100))
         var links: [BenchLink] = []
         for index in 0..<connections {
-            links.append(try await BenchSetup.authenticated(target.address, loop: loop, index: index,
+            let hub = target.hubs[HubSpread.hub(of: index, hubs: target.hubs.count)]
+            links.append(try await BenchSetup.authenticated(hub, loop: loop, index: index,
                                                             token: customers[index].token, onFrame: load.handle))
         }
         Progress.line("running \(connections) connections x \(inFlight) in flight for \(warmup)+\(duration) s")
         load.start(links)
         try await Task.sleep(for: .seconds(warmup))
         let committedBefore = load.beginMeasuring()
-        let cpu = CPUWindow.begin(hub: target.separateProcessID)
+        let committedByLinkBefore = load.committedByLink
+        let cpu = CPUWindow.begin(hubs: target.separateProcessIDs)
         Progress.line("measuring for \(duration) s")
         try await Task.sleep(for: .seconds(duration))
         load.stop()
         let committed = load.committed - committedBefore
+        let committedByLink = zip(load.committedByLink, committedByLinkBefore).map { $0 - $1 }
         let usage = cpu.end()
         let unanswered = await load.drain(timeoutSeconds: 30)
         Progress.line("checking the ledger")
@@ -80,6 +84,12 @@ struct TransfersScenario: AsyncParsableCommand {
         report.add("zipf", zipf, decimals: 2)
         report.add("tps", Double(committed) / usage.wallSeconds, decimals: 1)
         report.add("committed", committed)
+        if target.hubs.count > 1 {
+            report.add("hubs", target.hubs.count)
+            let perHub = Self.perHub(committedByLink, hubs: target.hubs.count)
+            report.add("tps_per_hub", perHub.map { String(format: "%.0f", Double($0) / usage.wallSeconds) }
+                .joined(separator: " "))
+        }
         report.addLatency(load.recorder.summary)
         usage.add(to: &report, transfers: committed)
         report.addErrors(load.recorder.errors)
@@ -87,6 +97,13 @@ struct TransfersScenario: AsyncParsableCommand {
         verdict.add(to: &report)
         report.print(json: options.json)
         if !verdict.holds || unanswered > 0 { throw ExitCode(2) }
+    }
+
+    /// Per-connection counts summed per hub, the connections spread round robin (``HubSpread``).
+    static func perHub(_ byLink: [Int], hubs: Int) -> [Int] {
+        var sums = Array(repeating: 0, count: hubs)
+        for (index, count) in byLink.enumerated() { sums[HubSpread.hub(of: index, hubs: hubs)] += count }
+        return sums
     }
 
     /// Each customer's accounts as a range of indexes into all accounts (customer after customer).
