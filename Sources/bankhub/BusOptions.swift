@@ -11,8 +11,8 @@ struct BusOptions: ParsableArguments {
     var bus: String?
     @Option(help: "File holding the bus key as hex (at least 64 characters, mode 0600, the same on every hub); BANKHUB_BUS_KEY is used instead when set.")
     var busKeyFile: String?
-    @Flag(inversion: .prefixedNo, help: "Run the outbox worker (delivery, retries, receipts) on this hub. Of several hubs on one database exactly one may: pass --no-outbox-worker on the others.")
-    var outboxWorker = true
+    @Flag(help: "Do not run the outbox worker (delivery, retries, receipts) on this hub, only queue. Of several hubs on one database exactly one runs it: pass this on the others.")
+    var noOutboxWorker = false
 
     /// The servers of `--bus`, in order.
     var urls: [String] {
@@ -27,7 +27,7 @@ struct BusOptions: ParsableArguments {
     func validate(database: String?) throws {
         guard let bus else {
             if busKeyFile != nil { throw ValidationError("--bus-key-file is for --bus") }
-            if !outboxWorker { throw ValidationError("--no-outbox-worker is for --bus (a hub alone must deliver its own messages)") }
+            if noOutboxWorker { throw ValidationError("--no-outbox-worker is for --bus (a hub alone must deliver its own messages)") }
             return
         }
         guard database != nil else {
@@ -43,7 +43,7 @@ struct BusOptions: ParsableArguments {
 
     /// Sets `options.bus` (and so the shared hub lock on the database) when `--bus` is given.
     func apply(to options: inout HubServer.Options) {
-        options.notifications.outboxWorker = outboxWorker
+        options.notifications.outboxWorker = !noOutboxWorker
         guard bus != nil else { return }
         var bus = HubBusOptions(urls: urls)
         bus.keyHex = Self.keyFromEnvironment
