@@ -37,15 +37,13 @@ struct CodeKey: Sendable {
         if let hex { return try parse(hex, source: "BANKHUB_CODE_KEY") }
         guard let path = file else { throw LoadError(description: "no code key: set BANKHUB_CODE_KEY or a key file") }
         if let created = try create(at: path) { return created }
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue,
-              let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw LoadError(description: "cannot read the code key file \(path)")
+        let text: String
+        do {
+            text = try PrivateKeyFile.read(path, what: "code key")
+        } catch {
+            throw LoadError(description: error.description)
         }
-        guard mode & 0o077 == 0 else {
-            throw LoadError(description: "the code key file \(path) may be read by others (mode \(String(mode, radix: 8))); chmod 600 it")
-        }
-        return try parse(text.trimmingCharacters(in: .whitespacesAndNewlines), source: path)
+        return try parse(text, source: path)
     }
 
     private static func parse(_ hex: String, source: String) throws(LoadError) -> CodeKey {

@@ -140,15 +140,13 @@ enum BusKey {
         guard let path = file else {
             throw LoadError(description: "a hub on the bus needs the bus key: set BANKHUB_BUS_KEY or --bus-key-file")
         }
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue,
-              let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw LoadError(description: "cannot read the bus key file \(path)")
+        let text: String
+        do {
+            text = try PrivateKeyFile.read(path, what: "bus key")
+        } catch {
+            throw LoadError(description: error.description)
         }
-        guard mode & 0o077 == 0 else {
-            throw LoadError(description: "the bus key file \(path) may be read by others (mode \(String(mode, radix: 8))); chmod 600 it")
-        }
-        return try parse(text.trimmingCharacters(in: .whitespacesAndNewlines), source: path)
+        return try parse(text, source: path)
     }
 
     private static func parse(_ hex: String, source: String) throws(LoadError) -> [UInt8] {
