@@ -35,15 +35,20 @@ struct ServerRestartTests {
         }
         let peer = bank.peer
         let restarted = Box(false)
+        let sawFailure = Box(false)
+        // The server comes back only once the loop has seen it down: on a starved machine the loop may not run
+        // at all during a fixed outage, and the test would then prove nothing.
         let crash = Task.detached {
             try await Task.sleep(for: .milliseconds(150))
             try peer.stopServer(immediate: true)
-            try await Task.sleep(for: .milliseconds(500))
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !sawFailure.get() && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             try peer.startServer()
             restarted.set(true)
         }
-        // At least 400 deposits, and on until the server is back: however slow the machine, some are sent while
-        // it is down and some after.
+        // At least 400 deposits, and on until the server is back: some are sent while it is down and some after.
         var sent = 0
         var failed: [LedgerOperation] = []
         var codes = Set<ErrorCode>()
@@ -54,6 +59,7 @@ struct ServerRestartTests {
                 if case .failure(let error) = result {
                     failed.append(operation)
                     codes.insert(error.code)
+                    sawFailure.set(true)
                 }
             }
             try await Task.sleep(for: .milliseconds(3))
