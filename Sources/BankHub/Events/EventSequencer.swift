@@ -141,7 +141,7 @@ final class EventSequencer: Sendable {
             case .success:
                 publishCommitted(taken.withLock { $0 })
                 completion()
-            case .failure(let error as BankError) where error.code == .unavailable && !error.message.contains("unknown"):
+            case .failure(let error as BankError) where error.code == .unavailable && !error.outcomeUnknown:
                 let pause = min(Self.retryPauseMillisecondsMax, 10 << min(attempt, 7))
                 Task {
                     try? await Task.sleep(for: .milliseconds(pause))
