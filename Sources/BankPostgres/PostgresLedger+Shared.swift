@@ -123,22 +123,22 @@ extension PostgresLedger {
     /// pruned key is still replayed, never applied again. The janitor passes its window (the lone hub's
     /// `idempotencyRecentMilliseconds`, 24 h), so what is pruned is a day old: no batch waits on it.
     public func pruneKeyClaims(claimedBefore cutoff: Timestamp) async throws(PostgresError) -> Int {
-        try await withConnection { connection throws(PostgresError) in
-            var pruned = 0
-            for _ in 0..<Self.statementsPerCallMax {
-                // Each statement is its own short transaction: the claims it locks are held for one statement.
-                let rows = try connection.query(LedgerSQL.pruneClaims, [String(cutoff.milliseconds),
-                                                                        String(Self.claimsPerStatementMax)])
-                let count = Int(rows.int64(0, 0))
-                pruned += count
-                if count < Self.claimsPerStatementMax { break }
+        var pruned = 0
+        for _ in 0..<Self.statementsPerCallMax {
+            // One statement per turn on the connection, so the money batches queued meanwhile run in between; each
+            // is its own short transaction, holding the claims it deletes for that statement only.
+            let count = try await withConnection { connection throws(PostgresError) in
+                Int(try connection.query(LedgerSQL.pruneClaims, [String(cutoff.milliseconds),
+                                                                 String(Self.claimsPerStatementMax)]).int64(0, 0))
             }
-            return pruned
+            pruned += count
+            if count < Self.claimsPerStatementMax { break }
         }
+        return pruned
     }
 
-    /// Bounds of one `pruneKeyClaims`: a statement holds the ledger's connection (its money batches wait) for a
-    /// few milliseconds; a call for at most 100 of them. More is left for the next call.
+    /// Bounds of one `pruneKeyClaims`: a statement holds the ledger's connection (money batches queued behind it
+    /// wait) for a few milliseconds; a call runs at most 100 of them. More is left for the next call.
     public static let claimsPerStatementMax = 1_000
     public static let statementsPerCallMax = 100
 
