@@ -38,15 +38,21 @@ public struct BankError: Error, Sendable, Equatable {
     public var challenge: String?
     /// When that challenge expires (RFC 3339).
     public var expiresAt: String?
+    /// True when the operation may have happened after all: storage lost its connection (or its disk) during the
+    /// COMMIT. Such a failure must not be retried blindly (only with the same idempotency key). Not on the wire:
+    /// the message says so to people; code tests this instead of reading the message.
+    public var outcomeUnknown: Bool
 
     public init(_ code: ErrorCode, _ message: String, field: String? = nil,
-                retryAfterSeconds: Int? = nil, challenge: String? = nil, expiresAt: String? = nil) {
+                retryAfterSeconds: Int? = nil, challenge: String? = nil, expiresAt: String? = nil,
+                outcomeUnknown: Bool = false) {
         self.code = code
         self.message = message
         self.field = field
         self.retryAfterSeconds = retryAfterSeconds
         self.challenge = challenge
         self.expiresAt = expiresAt
+        self.outcomeUnknown = outcomeUnknown
     }
 
     public static func badRequest(_ message: String, field: String? = nil) -> BankError {

@@ -3,23 +3,25 @@ import BankCore
 /// Step 1 of a batch: the idempotency keys. Same key never moves money twice, across connections and so across
 /// hubs: a key is claimed in `idempotency_keys` before any account is locked; a hub that finds the key claimed
 /// by another's open transaction waits for its COMMIT, then finds it committed and replays its transaction.
+///
+/// `idempotency_keys` only serializes the hubs: the record of a used key is its transaction (`transactions`,
+/// `UNIQUE (user_id, idempotency_key)`, kept for ever). So the claims of committed keys may be pruned once no
+/// batch can still be waiting on them (`PostgresLedger.pruneKeyClaims`): a key whose claim was pruned is
+/// claimed afresh, then found in `transactions` and replayed, like any key claimed by an earlier commit.
 enum IdempotencyClaims {
-    /// Claims the keys of `operations` and reads the transactions of the keys already committed.
+    /// Claims the keys of `operations` and reads the committed transactions of all of them: those of keys
+    /// claimed by an earlier commit, and those of keys claimed here whose earlier claim was pruned. The read is
+    /// a statement after the claim, so it sees what a claim it waited for committed.
     static func claim(_ operations: [LedgerOperation], at: Timestamp,
                       on connection: PostgresConnection) throws(PostgresError)
         -> (claimed: Set<UserKey>, stored: [UserKey: StoredTransaction]) {
         let keys = Set(operations.compactMap(\.userKey)).sorted()
         guard !keys.isEmpty else { return ([], [:]) }
-        let rows = try connection.query(LedgerSQL.claimKeys, [
-            PostgresArray.integers(keys.map(\.user.rawValue)), PostgresArray.texts(keys.map(\.key)),
-            String(at.milliseconds),
-        ])
+        let users = PostgresArray.integers(keys.map(\.user.rawValue))
+        let texts = PostgresArray.texts(keys.map(\.key))
+        let rows = try connection.query(LedgerSQL.claimKeys, [users, texts, String(at.milliseconds)])
         let claimed = Set((0..<rows.rowCount).map { UserKey(user: UserID(rows.int64($0, 0)), key: rows.string($0, 1)) })
-        let others = keys.filter { !claimed.contains($0) }
-        guard !others.isEmpty else { return (claimed, [:]) }
-        let stored = try connection.query(LedgerSQL.storedKeys, [
-            PostgresArray.integers(others.map(\.user.rawValue)), PostgresArray.texts(others.map(\.key)),
-        ])
+        let stored = try connection.query(LedgerSQL.storedKeys, [users, texts])
         return (claimed, StoredTransaction.read(stored))
     }
 }

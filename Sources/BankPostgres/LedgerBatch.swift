@@ -2,7 +2,7 @@ import BankCore
 
 /// One group commit: many operations checked and applied inside ONE PostgreSQL transaction (one WAL flush).
 ///
-/// 1. claim the idempotency keys (in key order), read the transactions of keys already committed;
+/// 1. claim the idempotency keys (in key order), then read the committed transactions of all of them;
 /// 2. lock every account named, in id order, and build the rules' state from them (`LockedAccounts`);
 /// 3. run each operation through BankCore's rules in order: a rejected one fails alone, the others go on;
 /// 4. take transaction ids and, locking the stream counters in name order, the events' seqs;
@@ -38,13 +38,16 @@ struct LedgerBatch {
     }
 
     /// Runs `work` between BEGIN and COMMIT and says how it ended: a `BankError` it throws is `refused` (rolled
-    /// back), any other error `failed` (rolled back), a connection lost during COMMIT `commitUnknown`.
+    /// back), any other error `failed` (rolled back), a connection lost during COMMIT `commitUnknown`. A COMMIT
+    /// the server answered with ROLLBACK (a statement had failed and `work` swallowed the error, e.g. in a
+    /// caller's follow-up) is `failed` too (`PostgresConnection.commit`): nothing of it is stored, so no result
+    /// of it may be reported.
     static func transaction<T>(on connection: PostgresConnection, _ work: () throws -> T) throws(Failure) -> T {
         do {
             try connection.execute("BEGIN")
             let result = try work()
             do {
-                try connection.execute("COMMIT")
+                try connection.commit()
             } catch {
                 throw error.kind == .connectionLost ? Failure.commitUnknown(error) : Failure.failed(error)
             }

@@ -12,7 +12,20 @@ enum LedgerSQL {
         ON CONFLICT DO NOTHING RETURNING user_id, key
         """)
 
-    /// The committed transactions of keys this batch could not claim, one row per posting.
+    /// Deletes up to `$2` claims made before `$1` (ms), skipping rows another session holds (a second hub's
+    /// janitor pruning at the same time); returns how many. An uncommitted claim is invisible here, so a batch
+    /// in flight never loses its own (`IdempotencyClaims`).
+    static let pruneClaims = PostgresStatement(name: "ledger_prune_claims", sql: """
+        WITH pruned AS (
+            DELETE FROM idempotency_keys k USING (
+                SELECT user_id, key FROM idempotency_keys WHERE created_at < $1::bigint LIMIT $2::integer
+                FOR UPDATE SKIP LOCKED) old
+            WHERE k.user_id = old.user_id AND k.key = old.key
+            RETURNING 1)
+        SELECT count(*) FROM pruned
+        """)
+
+    /// The committed transactions of the batch's keys, one row per posting.
     static let storedKeys = PostgresStatement(name: "ledger_stored_keys", sql: """
         SELECT t.user_id, t.idempotency_key, t.id, t.kind, t.amount, t.debit_account, t.credit_account, t.note,
                t.created_at, p.account_id, p.balance_after

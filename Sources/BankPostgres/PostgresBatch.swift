@@ -130,7 +130,7 @@ enum PostgresBatch {
             return .failed(failure, cause: cause, dropConnection: false)
         }
         let unknown = BankError(.unavailable, "the database connection dropped during COMMIT; whether the operation "
-                                + "happened is unknown")
+                                + "happened is unknown", outcomeUnknown: true)
         if hasLedger {
             return .mustStop(reason: "the connection dropped during the COMMIT of ledger writes (\(cause)); whether "
                              + "they are in the database is unknown", error: unknown)

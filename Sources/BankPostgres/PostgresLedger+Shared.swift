@@ -38,12 +38,15 @@ public final class LedgerTransactionContext {
 /// batch, keys and all), `finish` runs last with their results and names the events to append. A `BankError`
 /// either throws rolls everything back and is the answer; a lost race runs both again from the start.
 public struct LedgerTransaction: Sendable {
+    /// The transaction's time (`LedgerTransactionContext.at`): now when nil, else backdated (demo seeding).
+    public let at: Timestamp?
     public let prepare: @Sendable (LedgerTransactionContext) throws -> [LedgerOperation]
     public let finish: @Sendable (LedgerTransactionContext, [Result<LedgerOutcome, BankError>]) throws -> [LedgerEventDraft]
 
-    public init(prepare: @escaping @Sendable (LedgerTransactionContext) throws -> [LedgerOperation],
+    public init(at: Timestamp? = nil, prepare: @escaping @Sendable (LedgerTransactionContext) throws -> [LedgerOperation],
                 finish: @escaping @Sendable (LedgerTransactionContext, [Result<LedgerOutcome, BankError>]) throws
                     -> [LedgerEventDraft]) {
+        self.at = at
         self.prepare = prepare
         self.finish = finish
     }
@@ -65,7 +68,7 @@ extension PostgresLedger {
             return try await withConnection { connection throws(PostgresError) in
                 Self.retrying(on: connection) { () throws(LedgerBatch.Failure) -> LedgerTransactionOutcome in
                     try LedgerBatch.transaction(on: connection) {
-                        let context = LedgerTransactionContext(connection, at: Self.now())
+                        let context = LedgerTransactionContext(connection, at: work.at ?? Self.now())
                         let operations = try work.prepare(context)
                         let results = operations.isEmpty ? []
                             : try LedgerBatch(operations: operations, at: context.at).body(connection)
@@ -114,10 +117,36 @@ extension PostgresLedger {
         return try answer.get()
     }
 
+    /// Deletes the key claims (`idempotency_keys`) made before `cutoff`, at most `claimsPerStatementMax` per
+    /// statement and `statementsPerCallMax` statements; returns how many went. Safe while any hub runs and for
+    /// any cutoff: a used key's record is its transaction, which every claim reads (`IdempotencyClaims`), so a
+    /// pruned key is still replayed, never applied again. The janitor passes its window (the lone hub's
+    /// `idempotencyRecentMilliseconds`, 24 h), so what is pruned is a day old: no batch waits on it.
+    public func pruneKeyClaims(claimedBefore cutoff: Timestamp) async throws(PostgresError) -> Int {
+        var pruned = 0
+        for _ in 0..<Self.statementsPerCallMax {
+            // One statement per turn on the connection, so the money batches queued meanwhile run in between; each
+            // is its own short transaction, holding the claims it deletes for that statement only.
+            let count = try await withConnection { connection throws(PostgresError) in
+                Int(try connection.query(LedgerSQL.pruneClaims, [String(cutoff.milliseconds),
+                                                                 String(Self.claimsPerStatementMax)]).int64(0, 0))
+            }
+            pruned += count
+            if count < Self.claimsPerStatementMax { break }
+        }
+        return pruned
+    }
+
+    /// Bounds of one `pruneKeyClaims`: a statement holds the ledger's connection (money batches queued behind it
+    /// wait) for a few milliseconds; a call runs at most 100 of them. More is left for the next call.
+    public static let claimsPerStatementMax = 1_000
+    public static let statementsPerCallMax = 100
+
     /// Makes a database a lone hub wrote safe for several: stream counters at least each stream's last seq
-    /// (stored and derived events), every used idempotency key claimed, and the id sequences past the ids a lone
-    /// hub chose itself. Idempotent, and harmless while other hubs of the bank run (counters and sequences only
-    /// move up, keys are only added); hubs starting together take turns (a transaction-level advisory lock).
+    /// (stored and derived events), and the id sequences past the ids a lone hub chose itself. The lone hub's
+    /// idempotency keys need nothing: a claim reads every key's transaction (`IdempotencyClaims`). Idempotent,
+    /// and harmless while other hubs of the bank run (counters and sequences only move up); hubs starting
+    /// together take turns (a transaction-level advisory lock).
     public func adoptLoneHubWrites() async throws(PostgresError) {
         try await withConnection { connection throws(PostgresError) in
             try connection.execute("BEGIN")
@@ -137,18 +166,13 @@ extension PostgresLedger {
                     SELECT stream, last FROM unnest($1::text[], $2::bigint[]) AS h(stream, last) ORDER BY stream
                     ON CONFLICT (stream) DO UPDATE SET last_seq = GREATEST(c.last_seq, EXCLUDED.last_seq)
                     """, [PostgresArray.texts(names), PostgresArray.integers(names.map { heads[$0]! })])
-                _ = try connection.query("""
-                    INSERT INTO idempotency_keys(user_id, key, created_at)
-                    SELECT user_id, idempotency_key, created_at FROM transactions WHERE idempotency_key IS NOT NULL
-                    ON CONFLICT DO NOTHING
-                    """)
                 for (sequence, table) in [("account_ids", "accounts"), ("transaction_ids", "transactions")] {
                     _ = try connection.query("""
                         SELECT setval('\(sequence)', m) FROM (SELECT max(id) AS m FROM \(table)) t
                         WHERE m > (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM \(sequence))
                         """)
                 }
-                try connection.execute("COMMIT")
+                try connection.commit()
             } catch {
                 try? connection.execute("ROLLBACK")
                 throw error

@@ -16,7 +16,8 @@ public final class PostgresLedger: Sendable {
     public static let raceRetriesMax = 3
 
     private enum Job: Sendable {
-        case money([LedgerOperation], @Sendable ([Result<LedgerOutcome, BankError>]) -> Void)
+        /// Operations to apply now (`at` nil), or at a given time in a transaction of their own.
+        case money([LedgerOperation], at: Timestamp?, @Sendable ([Result<LedgerOutcome, BankError>]) -> Void)
         case task(@Sendable (PostgresConnection) -> Void)
     }
 
@@ -38,22 +39,26 @@ public final class PostgresLedger: Sendable {
     }
 
     /// Checks and applies `operations` in order, committed in one transaction (with whatever else is queued);
-    /// returns once COMMIT returned, one result per operation. A rejected operation fails alone.
-    public func apply(_ operations: [LedgerOperation]) async -> [Result<LedgerOutcome, BankError>] {
+    /// returns once COMMIT returned, one result per operation. A rejected operation fails alone. `at` backdates
+    /// them (see `submit`).
+    public func apply(_ operations: [LedgerOperation], at: Timestamp? = nil) async -> [Result<LedgerOutcome, BankError>] {
         precondition(operations.count <= operationsPerTransactionMax, "at most operationsPerTransactionMax at once")
         guard !operations.isEmpty else { return [] }
         return await withCheckedContinuation { continuation in
-            submit(operations) { continuation.resume(returning: $0) }
+            submit(operations, at: at) { continuation.resume(returning: $0) }
         }
     }
 
     /// As `apply`, but queues `operations` now, before returning: operations submitted one after another are
     /// applied in that order. `completion` runs on the ledger's thread right after COMMIT (in commit order).
-    public func submit(_ operations: [LedgerOperation],
+    /// With `at`, their transactions, postings, events and key claims carry that time instead of now (demo
+    /// seeding and history in tests, as the lone hub's `submit(at:)`): they commit in a transaction of their
+    /// own, since one batch has one time.
+    public func submit(_ operations: [LedgerOperation], at: Timestamp? = nil,
                        completion: @escaping @Sendable ([Result<LedgerOutcome, BankError>]) -> Void) {
         precondition(operations.count <= operationsPerTransactionMax, "at most operationsPerTransactionMax at once")
         guard !operations.isEmpty else { return completion([]) }
-        thread.submit(.money(operations, completion))
+        thread.submit(.money(operations, at: at, completion))
     }
 
     /// Runs `body` on the ledger's connection, between batches.
@@ -77,13 +82,14 @@ public final class PostgresLedger: Sendable {
         thread.stop()
     }
 
-    /// Runs the jobs taken together: consecutive money jobs share transactions of at most `operationsMax`.
+    /// Runs the jobs taken together: consecutive money jobs of the present share transactions of at most
+    /// `operationsMax`; a backdated one commits alone, in its place in the order.
     private static func process(_ jobs: [Job], on connection: PostgresConnection, operationsMax: Int) {
         var group: [([LedgerOperation], @Sendable ([Result<LedgerOutcome, BankError>]) -> Void)] = []
         var count = 0
         func flush() {
             guard !group.isEmpty else { return }
-            let results = commit(group.flatMap(\.0), on: connection)
+            let results = commit(group.flatMap(\.0), at: now(), on: connection)
             var offset = 0
             for (operations, completion) in group {
                 completion(Array(results[offset..<offset + operations.count]))
@@ -95,7 +101,10 @@ public final class PostgresLedger: Sendable {
         }
         for job in jobs {
             switch job {
-            case .money(let operations, let completion):
+            case .money(let operations, at: let at?, let completion):
+                flush()
+                completion(commit(operations, at: at, on: connection))
+            case .money(let operations, at: nil, let completion):
                 if count + operations.count > operationsMax { flush() }
                 group.append((operations, completion))
                 count += operations.count
@@ -109,10 +118,10 @@ public final class PostgresLedger: Sendable {
 
     /// One batch, run again after a lost race or once after a reconnect; every operation fails with
     /// `unavailable` when the database stays out of reach.
-    private static func commit(_ operations: [LedgerOperation],
+    private static func commit(_ operations: [LedgerOperation], at: Timestamp,
                                on connection: PostgresConnection) -> [Result<LedgerOutcome, BankError>] {
         let result = retrying(on: connection) { () throws(LedgerBatch.Failure) in
-            try LedgerBatch(operations: operations, at: now()).run(on: connection)
+            try LedgerBatch(operations: operations, at: at).run(on: connection)
         }
         switch result {
         case .success(let results): return results
@@ -151,7 +160,8 @@ public final class PostgresLedger: Sendable {
                     return .failure(error)
                 case .commitUnknown:
                     return .failure(BankError(.unavailable, "the database connection was lost during COMMIT; whether "
-                                              + "the operation happened is unknown: retry with the same idempotency_key"))
+                                              + "the operation happened is unknown: retry with the same idempotency_key",
+                                              outcomeUnknown: true))
                 }
             }
         }

@@ -6,6 +6,7 @@
 ///   gapless (a rejected or rolled-back batch leaves a gap); only event seqs must be gapless;
 /// - `idempotency_keys` is where a hub claims a key before it locks accounts: a second hub inserting the
 ///   same key waits for the first one's COMMIT and then sees it (`PostgresLedger` explains the lock order);
+///   a used key's record stays its transaction, so old claims may be deleted (`pruneKeyClaims`);
 /// - events are rows for every stream, with their seq from `stream_counters` (one row per stream, locked by
 ///   the upsert that takes the next seqs), instead of being derived from postings;
 /// - migration 2 adds the rest of the SQLite schema (users and everything else the records keep), so the
@@ -327,7 +328,7 @@ public enum PostgresSchema {
                     VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
                     """, [String(migration.version)])
             }
-            try connection.execute("COMMIT")
+            try connection.commit()
         } catch {
             try? connection.execute("ROLLBACK")
             throw error

@@ -146,4 +146,77 @@ import Testing
             #expect(try LedgerRecords.violations(try a.database()) == [])
         }
     }
+
+    /// History written backdated through hub B (as demo seeding and statement tests do) keeps its time: last
+    /// month's statement, read on hub A, holds it, and this month's starts from its closing.
+    @Test func backdatedMoneyKeepsItsTime() async throws {
+        try await Self.withTwoHubs { a, b in
+            let alice = try await a.customer("alice", deposit: nil)
+            let bob = try await a.customer("bob", deposit: nil)
+            let account = AccountID(Int64(alice.account)!)
+            let deposited = try await b.backdated(.deposit(account: account, amount: Money(cents: 20_000)),
+                                                  by: alice.userID, at: TestHub.inLastMonth(3_600_000))
+            #expect(deposited.at == TestHub.inLastMonth(3_600_000))
+            _ = try await b.backdated(.transfer(from: account, to: AccountID(Int64(bob.account)!),
+                                                amount: Money(cents: 5_000)),
+                                      by: alice.userID, note: "gift", at: TestHub.inLastMonth(2 * 86_400_000))
+            _ = try await alice.client.ok("deposit", ["account": .string(alice.account), "amount": "10.00"])
+            let last = try await alice.client.ok("statement", ["account": .string(alice.account),
+                                                               "month": .string(TestHub.lastMonth.description)])
+            #expect(last["opening"] == "0.00" && last["credits"] == "200.00" && last["debits"] == "50.00")
+            #expect(last["closing"] == "150.00" && last["count"] == 2)
+            let month = CalendarMonth(containing: Clock.now()).description
+            let current = try await alice.client.ok("statement", ["account": .string(alice.account),
+                                                                  "month": .string(month)])
+            #expect(current["opening"] == "150.00" && current["closing"] == "160.00" && current["count"] == 1)
+        }
+    }
+
+    /// A goal movement retried with its key on the other hub gets the first reply's shape: the goal as the
+    /// original left it (not as it is now), beside the same txn and balance.
+    @Test func goalMoveRetriedOnTheOtherHubRepliesWithTheGoal() async throws {
+        try await Self.withTwoHubs { a, b in
+            let alice = try await a.customer("alice", deposit: "40.00")
+            let created = try await alice.client.ok("goal_create", ["account": .string(alice.account),
+                                                                    "name": "Bike", "target": "100.00"])
+            let goal = try #require(created["goal"]?["id"]?.stringValue)
+            let args: JSONValue = ["goal": .string(goal), "amount": "15.00", "idempotency_key": "bike-1"]
+            let first = try await alice.client.ok("goal_fund", args)
+            _ = try await alice.client.ok("goal_fund", ["goal": .string(goal), "amount": "5.00"])
+            let retry = try await Self.signIn("alice", on: b).ok("goal_fund", args)
+            #expect(retry["replayed"]?.boolValue == true && retry["txn"] == first["txn"])
+            #expect(retry["balance"] == first["balance"])
+            #expect(retry["goal"]?["id"]?.stringValue == goal && retry["goal"] == first["goal"], "\(JSONWriter.string(retry))")
+            #expect(retry["goal"]?["saved"] == "15.00")
+        }
+    }
+
+    /// The janitor's key compaction prunes the claims of keys past the window (`idempotency_keys` does not
+    /// grow for ever) and keeps those inside it; a key whose claim was pruned still replays on either hub.
+    @Test func keyClaimsPastTheWindowArePrunedAndStillReplay() async throws {
+        try await Self.withTwoHubs { a, b in
+            let alice = try await a.customer("alice", deposit: "50.00")
+            let bob = try await a.customer("bob", deposit: nil)
+            let args: JSONValue = ["from": .string(alice.account), "to": .string(bob.account), "amount": "12.00",
+                                   "idempotency_key": "rent-2026-11"]
+            let first = try await alice.client.ok("transfer", args)
+            let claims = { () throws -> Int64? in
+                try a.database().prepare("SELECT COUNT(*) FROM idempotency_keys").queryOne { $0.int64(0) }
+            }
+            let window = RetentionPolicy().idempotencyRecentMilliseconds
+            #expect(await b.server.ledger.compactKeys(recordedBefore: Timestamp(milliseconds: Clock.nowMilliseconds() - window)) == 0)
+            #expect(try claims() == 1, "a key inside the window keeps its claim")
+            // A day on: the janitor's cutoff is past the key.
+            #expect(await b.server.ledger.compactKeys(recordedBefore: Timestamp(milliseconds: Clock.nowMilliseconds() + 60_000)) == 1)
+            #expect(try claims() == 0)
+            let retry = try await Self.signIn("alice", on: b).ok("transfer", args)
+            #expect(retry["txn"] == first["txn"] && retry["replayed"]?.boolValue == true)
+            let changed: JSONValue = ["from": .string(alice.account), "to": .string(bob.account), "amount": "13.00",
+                                      "idempotency_key": "rent-2026-11"]
+            #expect(try await alice.client.errorCode("transfer", changed) == "conflict")
+            let accounts = try await Self.signIn("bob", on: b).ok("accounts")["accounts"]?.arrayValue ?? []
+            #expect(accounts.first?["balance"] == "12.00")
+            #expect(try LedgerRecords.violations(try a.database()) == [])
+        }
+    }
 }

@@ -48,6 +48,39 @@ struct IdempotencyAcrossHubsTests {
         #expect(try await bank.ledger.verify() == [])
     }
 
+    /// Claims made before the cutoff are pruned (those after it stay), and a key whose claim was pruned is still
+    /// the same key: retried on another hub it replays its transaction (another amount is `conflict`), nothing
+    /// moves twice.
+    @Test func keyWhoseClaimWasPrunedStillReplays() async throws {
+        let bank = try PostgresFixture()
+        defer { bank.stop() }
+        let other = try bank.secondLedger()
+        defer { other.close() }
+        let alice = UserID(1)
+        let a = try await bank.fundedAccount(owner: alice, cents: 1_000)
+        let b = try await bank.fundedAccount(owner: UserID(2), cents: 0)
+        let send = LedgerOperation(.transfer(from: a, to: b, amount: Money(cents: 300)), by: alice, idempotencyKey: "old")
+        let first = try await bank.ledger.apply([send])[0].get()
+        let claims = { () async throws -> Int64 in
+            try await bank.ledger.withConnection { connection throws(PostgresError) in
+                try connection.query("SELECT count(*) FROM idempotency_keys").int64(0, 0)
+            }
+        }
+        let windowStart = Timestamp(milliseconds: first.at.milliseconds - 60_000)
+        #expect(try await other.pruneKeyClaims(claimedBefore: windowStart) == 0)
+        #expect(try await claims() == 1)
+        let past = Timestamp(milliseconds: first.at.milliseconds + 60_000)
+        #expect(try await other.pruneKeyClaims(claimedBefore: past) == 1)
+        #expect(try await claims() == 0)
+        let retry = try await other.apply([send])[0].get()
+        #expect(retry.replayed && retry.transaction == first.transaction && retry.balance == Money(cents: 700))
+        let changed = LedgerOperation(.transfer(from: a, to: b, amount: Money(cents: 301)), by: alice,
+                                      idempotencyKey: "old")
+        #expect(await bank.ledger.apply([changed])[0].failureCode == .conflict)
+        #expect(try await bank.ledger.balance(of: b) == Money(cents: 300))
+        #expect(try await bank.ledger.verify() == [])
+    }
+
     /// A rejected keyed request does not use up its key: sent again after a deposit, it goes through.
     @Test func rejectedKeyCanBeSentAgain() async throws {
         let bank = try PostgresFixture()

@@ -245,6 +245,33 @@ struct PostgresWriterTests {
         #expect(try await readers.read { db in try db.prepare("SELECT counter FROM hub_probe").queryOne { $0.int64(0) } } == 42)
     }
 
+    /// A general job whose COMMIT loses the connection (a deferred trigger ends the session there) fails with
+    /// `unavailable` and `outcomeUnknown` set, the typed case a caller tests before sending it again (the event
+    /// sequencer resends only what surely did not happen); one that surely did not happen has it unset.
+    @Test func jobWhoseCommitLosesTheConnectionIsOutcomeUnknown() async throws {
+        let bench = try Bench()
+        defer { bench.stop() }
+        try await Self.submit(bench.writer, .savepoint) { db in
+            try db.execute(LedgerCommitTests.loseTheConnectionOnceAtCommit(table: "notes", when: "NEW.text = 'lose'"))
+        }.get()
+        let lost = await Self.submit(bench.writer, .savepoint, Self.insert(1, "lose"))
+        #expect(Self.code(lost) == .unavailable)
+        #expect(Self.unknown(lost) == true)
+        let swallowed = await Self.submit(bench.writer, .savepoint) { db in
+            try Self.insert(2, "kept?")(db)
+            try? Self.insert(2, "duplicate")(db)
+        }
+        #expect(Self.code(swallowed) == .unavailable)
+        #expect(Self.unknown(swallowed) == false)
+        try await Self.submit(bench.writer, .savepoint, Self.insert(3, "lose")).get()
+        #expect(!bench.writer.isHalted)
+    }
+
+    static func unknown<T>(_ result: Result<T, any Error>) -> Bool? {
+        guard case .failure(let error) = result else { return nil }
+        return (error as? BankError)?.outcomeUnknown
+    }
+
     /// Ledger writes that find the database gone fail-stop the writer (memory is ahead of the database) even
     /// though the server comes back: a restart must reload the ledger.
     @Test func ledgerBatchOnALostConnectionStopsTheWriter() async throws {

@@ -125,8 +125,10 @@ final class EventSequencer: Sendable {
     static let retryPauseMillisecondsMax = 1_000
 
     /// `.database`: one savepoint job that takes the seqs, runs `writing` and appends the events; published
-    /// after its COMMIT, or queued again after a pause when it did not commit (`unavailable`: a lost race, a
-    /// lost connection). Anything else stops the process, as a failed event write does alone on a database.
+    /// after its COMMIT, or queued again after a pause when it surely did not commit (`unavailable` without
+    /// `outcomeUnknown`: a lost race, no connection). Anything else stops the process, as a failed event write
+    /// does alone on a database, including a COMMIT whose outcome is unknown (sent again, its events could be
+    /// stored twice under new seqs).
     private func submitTakingSeqs(_ drafts: [EventDraft], at: Timestamp,
                                   writing: @escaping @Sendable (any SQLDatabase, [StoredEvent]) throws -> Void,
                                   completion: @escaping @Sendable () -> Void, attempt: Int) {
@@ -141,7 +143,7 @@ final class EventSequencer: Sendable {
             case .success:
                 publishCommitted(taken.withLock { $0 })
                 completion()
-            case .failure(let error as BankError) where error.code == .unavailable && !error.message.contains("unknown"):
+            case .failure(let error as BankError) where error.code == .unavailable && !error.outcomeUnknown:
                 let pause = min(Self.retryPauseMillisecondsMax, 10 << min(attempt, 7))
                 Task {
                     try? await Task.sleep(for: .milliseconds(pause))

@@ -43,21 +43,26 @@ final class SharedLedger: LedgerAuthority {
         }
     }
 
-    /// `at` is not honoured: the database's transaction time is its commit's (backdating is for demo seeding
-    /// on a lone hub's empty ledger).
+    /// `at` backdates the transaction as on a lone hub (demo seeding, history in tests): it commits in a
+    /// transaction of its own carrying that time (`PostgresLedger.submit(_:at:completion:)`).
     func submit(_ request: MoneyRequest, at: Timestamp?, extras: CommitExtras?,
                 completion: @escaping @Sendable (Result<MoneyOutcome, BankError>) -> Void) async {
-        enqueue([operation(for: request, extras: extras)], [request], [completion])
+        enqueue([operation(for: request, extras: extras)], [request], [completion], at: at)
     }
 
     /// Queues the operations on the ledger's connection now (so they are applied in submission order), and
     /// answers each after COMMIT, publishing its events first.
     private func enqueue(_ operations: [(LedgerOperation, GoalBox)], _ requests: [MoneyRequest],
-                         _ completions: [@Sendable (Result<MoneyOutcome, BankError>) -> Void]) {
+                         _ completions: [@Sendable (Result<MoneyOutcome, BankError>) -> Void], at: Timestamp? = nil) {
         let sequencer = self.sequencer
-        ledger.submit(operations.map(\.0)) { results in
+        let readers = self.readers
+        ledger.submit(operations.map(\.0), at: at) { results in
             for (index, result) in results.enumerated() {
                 switch result {
+                case .success(let outcome) where outcome.replayed && requests[index].command.goal != nil:
+                    // No follow-up ran (nothing was applied; a box may hold an attempt that lost a race).
+                    Self.answerReplayedGoalMove(outcome, of: requests[index], readers: readers,
+                                                completion: completions[index])
                 case .success(let outcome):
                     sequencer.publishCommitted(outcome.events.map { Self.stored($0, at: outcome.at) })
                     completions[index](.success(Self.moneyOutcome(outcome, goal: operations[index].1.read())))
@@ -97,6 +102,32 @@ final class SharedLedger: LedgerAuthority {
         })
         return (LedgerOperation(request.command, by: request.user, note: request.note,
                                 idempotencyKey: request.idempotencyKey, followUp: followUp), box)
+    }
+
+    /// Answers a retried goal movement as the lone hub does (`LedgerService.replay`): with the goal as the
+    /// original movement left it (its `saved` is the goal account's balance right after that transaction), read
+    /// from committed rows (the original is committed: it was found by its key).
+    private static func answerReplayedGoalMove(_ outcome: LedgerOutcome, of request: MoneyRequest,
+                                               readers: any StorageReaders,
+                                               completion: @escaping @Sendable (Result<MoneyOutcome, BankError>) -> Void) {
+        guard let goalID = request.command.goal else { preconditionFailure("only a goal movement is read back") }
+        let (user, transaction) = (request.user, outcome.transaction)
+        Task {
+            do {
+                let goal = try await readers.read { db -> GoalRecord? in
+                    guard let goal = try GoalRecords.goal(db, goalID, ownedBy: user),
+                          let saved = try LedgerRecords.balance(db, of: goalID, after: transaction) else { return nil }
+                    return goal.holding(saved)
+                }
+                guard let goal else {
+                    throw BankError(.internalError, "the goal of transaction \(transaction) is missing")
+                }
+                completion(.success(Self.moneyOutcome(outcome, goal: goal)))
+            } catch {
+                completion(.failure(error as? BankError
+                                    ?? BankError(.unavailable, "the original result could not be read now; retry")))
+            }
+        }
     }
 
     func check(_ request: MoneyRequest) async throws(BankError) -> Bool {
@@ -155,7 +186,7 @@ final class SharedLedger: LedgerAuthority {
                             field: "initial_deposit")
         }
         let opened = Mutex<AccountRecord?>(nil)
-        let outcome = try await transact(LedgerTransaction(prepare: { context in
+        let outcome = try await transact(LedgerTransaction(at: at, prepare: { context in
             try Self.lockUser(owner, context.db)
             var state = try context.lockAccounts(try Self.accountIDs(ownedBy: owner, context.db), goalsOf: nil)
             _ = try state.openAccount(owner: owner)
@@ -265,8 +296,13 @@ final class SharedLedger: LedgerAuthority {
 
     // MARK: Keys
 
-    /// Nothing to compact: keys live in `idempotency_keys`, not in this hub's memory.
-    func compactKeys(recordedBefore cutoff: Timestamp) async -> Int { 0 }
+    /// Keys live in the database, not in this hub's memory: prunes the claims (`idempotency_keys`) made before
+    /// `cutoff` instead, which keeps that table to the window's keys (a pruned key is still replayed: its
+    /// transaction is kept for ever, `PostgresLedger.pruneKeyClaims`). Returns how many went; 0 when the database
+    /// cannot be reached (the next pass tries again).
+    func compactKeys(recordedBefore cutoff: Timestamp) async -> Int {
+        (try? await ledger.pruneKeyClaims(claimedBefore: cutoff)) ?? 0
+    }
 
     var keyCounts: (recent: Int, stored: Int) { (0, 0) }
 

@@ -77,6 +77,9 @@ public final class HubServer: Sendable {
         let storage = try openStorage(options)
         let writer = storage.writer
         let recentSince = Timestamp(milliseconds: Clock.nowMilliseconds() - options.hub.retention.idempotencyRecentMilliseconds)
+        // Also on a hub starting beside running ones (several hubs): each check is one statement, one snapshot of
+        // committed rows, and every shared commit keeps the invariants whole, so their writes cannot show a false
+        // violation; plain reads, so they do not wait (docs/scaling.md, "The start-up check beside running hubs").
         let problems = try await writer.write { db in try LedgerRecords.violations(db) }
         guard problems.isEmpty else {
             storage.close()

@@ -114,7 +114,7 @@ enum BatchCommit {
         if storage?.leavesDiskUnknown == true {
             return .mustStop(reason: "what reached the disk is unknown after \(cause)",
                              error: BankError(.unavailable, "storage failed (\(storage?.storageProblem ?? "a failed write")); "
-                                              + "whether the operation happened is unknown"),
+                                              + "whether the operation happened is unknown", outcomeUnknown: true),
                              outcomeKnown: false)
         }
         if jobs.contains(where: { $0.isolation == .ledger }) {

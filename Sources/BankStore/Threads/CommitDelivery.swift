@@ -27,7 +27,7 @@ struct CommitDelivery: Sendable {
                 return
             }
             let unknown = BankError(.unavailable, "storage failed (the WAL fsync failed); whether the operation "
-                                    + "happened is unknown")
+                                    + "happened is unknown", outcomeUnknown: true)
             let statistics = self.statistics
             syncer.submit(WALSyncer.Entry(
                 needsSync: true, completions: answers, completionsIfUnknown: Self.general(jobs, failing: unknown),
