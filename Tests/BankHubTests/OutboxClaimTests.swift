@@ -102,7 +102,7 @@ import Testing
             #expect(try await Self.settled(hub), "the login notice is out")
             let db = try hub.database(write: true)
             let now = Clock.nowMilliseconds()
-            let leaseEnd = now + 4_000
+            let leaseEnd = now + 8_000
             try db.prepare("""
                 INSERT INTO outbox(channel, recipient, subject, body, next_attempt_at, created_at, claimed_by, claimed_until)
                 VALUES ('email', 'x@example.com', ?, 'b', ?, ?, 'dead-hub', ?)
@@ -216,7 +216,7 @@ import Testing
             }) { a in
                 let alice = try await Self.emailCustomer(a, "alice", deposit: "100.00")
                 let bob = try await Self.emailCustomer(a, "bob")
-                let start = Clock.nowMilliseconds() + 6_000
+                let start = Clock.nowMilliseconds() + 10_000
                 let paid = try await Self.order(alice, to: bob, amount: "10.00", start: start)
                 let cancelled = try await Self.order(alice, to: bob, amount: "20.00", start: start)
                 return (alice, paid, cancelled, start)
