@@ -280,7 +280,7 @@ actor StandingOrderScheduler {
     /// Commits a new active order and takes it into the book; `conflict` past `ordersPerUserMax` active ones.
     func create(_ draft: Draft, ordersPerUserMax: Int) async throws(BankError) -> StandingOrderRecord {
         guard !stopping else { throw BankError(.unavailable, "the hub is shutting down") }
-        guard try await activeCount(of: draft.user) + creating[draft.user, default: 0] < ordersPerUserMax else {
+        guard try await activeCount(of: draft.user, upTo: ordersPerUserMax) + creating[draft.user, default: 0] < ordersPerUserMax else {
             throw BankError(.conflict, "a user may have at most \(ordersPerUserMax) active standing orders; cancel one first")
         }
         let draftOrder = StandingOrderBook.newOrder(id: 0, user: draft.user, from: draft.from, to: draft.to,
@@ -305,12 +305,13 @@ actor StandingOrderScheduler {
         return order
     }
 
-    /// The user's active orders: the book's, or with claims (orders of every hub) the database's.
-    private func activeCount(of user: UserID) async throws(BankError) -> Int {
+    /// The user's active orders (counted up to `limit`): the book's, or with claims (orders made on every hub)
+    /// the database's.
+    private func activeCount(of user: UserID, upTo limit: Int) async throws(BankError) -> Int {
         guard services.claims != nil else { return book.activeCount(of: user) }
         do {
             return try await services.readers.read { db in
-                try OrderRecords.list(db, user: user, status: .active, limit: 1_000).count
+                try OrderRecords.list(db, user: user, status: .active, limit: limit).count
             }
         } catch {
             throw BankError(.unavailable, "the standing orders could not be counted; try again")
