@@ -1,12 +1,15 @@
 import BankStorage
 
-/// A hub's PostgreSQL database, opened: the writer (migrating it and taking the hub lock), the readers, and
-/// read-only sessions for workers on threads of their own. The hub's `HubStorage.postgres` wraps it.
+/// A hub's PostgreSQL database, opened: the writer (migrating it and taking the hub lock), the readers,
+/// read-only sessions for workers on threads of their own, and the claims of work several hubs share. The hub's
+/// `HubStorage.postgres` wraps it.
 public struct PostgresHubDatabase: Sendable {
     public let writer: PostgresWriter
     public let readers: PostgresReaders
     /// A new read-only session, bounded like the readers', for the calling thread only.
     public let openReadConnection: @Sendable () throws -> any SQLDatabase
+    /// Work claimed per row (outbox, receipts, standing orders), so several hubs on the database each do a part.
+    public let claims: PostgresWorkClaims
 
     /// Connects to `url` (a libpq URL or connection string), migrates the schema and takes the hub lock.
     /// Throws `PostgresHubLock.HeldElsewhere` when another hub serves this database.
@@ -23,7 +26,7 @@ public struct PostgresHubDatabase: Sendable {
         }
         return PostgresHubDatabase(writer: writer, readers: readers, openReadConnection: {
             try PostgresReaders.readOnlySession(connect(), options: options)
-        })
+        }, claims: PostgresWorkClaims(connect: connect, statementMillisecondsMax: options.readStatementMillisecondsMax))
     }
 
     /// A connection to `url` (a libpq URL or connection string) as the records use it.

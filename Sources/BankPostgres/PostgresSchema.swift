@@ -304,6 +304,17 @@ public enum PostgresSchema {
         CREATE INDEX code_failures_user ON code_failures(user_id, created_at);
         ALTER TABLE users ADD COLUMN failures_reset_at bigint;
         """),
+        // Work any hub of one database may do, claimed per row with a lease (`PostgresWorkClaims`): an outbox
+        // message, the receipt cursor (one hub reads and sends the next receipts) and a standing order's due
+        // period. A claim names its hub (`claimed_by`) and ends at `claimed_until` (ms): a hub that dies holding
+        // one leaves it to the others once that time passes. SQLite (one hub) has no such columns.
+        (4, """
+        ALTER TABLE outbox ADD COLUMN claimed_by text, ADD COLUMN claimed_until bigint;
+        CREATE INDEX outbox_due ON outbox(next_attempt_at, id) WHERE status = 'pending';
+        ALTER TABLE receipt_cursor ADD COLUMN claimed_by text, ADD COLUMN claimed_until bigint;
+        ALTER TABLE standing_orders ADD COLUMN claimed_by text, ADD COLUMN claimed_until bigint;
+        CREATE INDEX standing_orders_due ON standing_orders(next_due_at, id) WHERE status = 'active';
+        """),
     ]
 
     /// Any constant: the advisory lock that keeps two hubs starting together from migrating at once.

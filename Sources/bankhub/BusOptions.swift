@@ -11,7 +11,7 @@ struct BusOptions: ParsableArguments {
     var bus: String?
     @Option(help: "File holding the bus key as hex (at least 64 characters, mode 0600, the same on every hub); BANKHUB_BUS_KEY is used instead when set.")
     var busKeyFile: String?
-    @Flag(help: "Do not run the outbox worker (delivery, retries, receipts) on this hub, only queue. Of several hubs on one database exactly one runs it: pass this on the others.")
+    @Flag(help: "Do not run the outbox worker (delivery, retries, receipts) on this hub, only queue. Every hub of a database may run it (they claim messages per row); this leaves the sending to the others.")
     var noOutboxWorker = false
 
     /// The servers of `--bus`, in order.

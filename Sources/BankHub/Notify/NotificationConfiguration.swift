@@ -37,8 +37,9 @@ public struct NotificationConfiguration: Sendable {
     /// The worker looks for due messages at least this often, even when nothing was queued.
     public var pollIntervalMilliseconds = 1_000
     /// Whether this hub runs the outbox worker (delivery, retries, receipts). Hubs that share a database
-    /// (`--bus`) all queue messages, but the worker does not claim rows yet, so exactly one of them must run it
-    /// (`serve --no-outbox-worker` on the others; docs/scaling.md). A hub without it only queues.
+    /// (`--bus`) may all run it: on PostgreSQL the worker claims each message and the receipt cursor per row
+    /// (docs/scaling.md). Off (`serve --no-outbox-worker`) the hub only queues, for operators who want the
+    /// sending on some hubs only.
     public var outboxWorker = true
 
     public init() {}

@@ -23,7 +23,7 @@ final class Notifier: Sendable {
     /// Whether SMS really leaves the machine (an HTTP gateway is configured); without one, SMS goes to the log.
     let smsGateway: Bool
     /// Whether `start` starts the worker (`NotificationConfiguration.outboxWorker`).
-    private let runsWorker: Bool
+    let runsWorker: Bool
 
     /// The worker is created here but runs only between `start` and `stop`.
     init(storage: HubStorage, configuration: NotificationConfiguration, logger: Logger) throws {

@@ -20,8 +20,18 @@ import Synchronization
 /// `pollIntervalMilliseconds`; never sooner than `passIntervalMillisecondsMin` after the previous pass started. Delivery is at least once: a crash between a send and its record sends that
 /// message again after restart (the SMTP sink repeats its Message-ID so receivers can tell); a clean stop
 /// records what it sent.
+///
+/// On PostgreSQL (`HubStorage.claims`) every hub of the database may run a worker: a pass first claims its due
+/// messages and the receipt cursor, on a read-write connection of its own (`WorkClaims`: `FOR UPDATE SKIP
+/// LOCKED`, a lease of `claimLeaseMilliseconds` naming this hub), and works only on what it claimed, so each
+/// message and receipt goes out from one hub; the record of the pass gives the claims back. A hub that dies
+/// holding claims leaves them to the others once the lease ends. No delivery starts in the last
+/// `claimMarginMilliseconds` of the lease, so a pass that runs into a server's timeouts ends before its claims
+/// do (a message is then sent twice only when a hub stalls longer than the margin in the middle of one send).
 final class OutboxWorker: Sendable {
     private let openReadConnection: @Sendable () throws -> any SQLDatabase
+    /// Several hubs may share the database (PostgreSQL): work is claimed per row. Nil on SQLite.
+    private let claims: (any WorkClaims)?
     private let writer: any StorageWriter
     private let sinks: NotificationSinks
     private let configuration: NotificationConfiguration
@@ -35,9 +45,16 @@ final class OutboxWorker: Sendable {
     /// The longest the worker waits for the writer to record an outcome before giving up on that record.
     static let recordWaitSecondsMax = 30
 
+    /// How long a pass's claims last (PostgreSQL): far longer than a pass that sends its batch normally takes.
+    static let claimLeaseMilliseconds: Int64 = 120_000
+    /// No delivery starts once less than this is left of the pass's claims: more than one SMTP conversation
+    /// stuck at its timeouts (5 s to connect, 30 s per reply) takes before it gives up in practice.
+    static let claimMarginMilliseconds: Int64 = 60_000
+
     init(storage: HubStorage, sinks: NotificationSinks, configuration: NotificationConfiguration, logger: Logger) {
         configuration.validate()
         self.openReadConnection = storage.openReadConnection
+        self.claims = storage.claims
         self.writer = storage.writer
         self.sinks = sinks
         self.configuration = configuration
@@ -65,6 +82,7 @@ final class OutboxWorker: Sendable {
 
     private func run(_ control: DedicatedThread.Control) {
         var connection: (any SQLDatabase)?
+        var claimConnection: (any SQLDatabase)?
         var lastPass = ContinuousClock.now - .milliseconds(Self.passIntervalMillisecondsMin)
         while !control.isStopping {
             Self.spacePasses(after: lastPass)
@@ -74,24 +92,76 @@ final class OutboxWorker: Sendable {
             do {
                 let db = try connection ?? openReadConnection()
                 connection = db
-                // Both read before anything is sent, so a failed read never leaves a delivery unrecorded.
-                let due = try OutboxRecords.due(db, limit: configuration.batchMessagesMax, now: Clock.now())
-                let batch = try ReceiptBatch.read(db, limit: configuration.batchMessagesMax)
+                // Both taken before anything is sent, so a failed read never leaves a delivery unrecorded.
+                let work: Work
+                if let claims {
+                    let claimDB = try claimConnection ?? claims.openConnection()
+                    claimConnection = claimDB
+                    work = try claim(claims, claimDB, readDB: db)
+                } else {
+                    work = Work(due: try OutboxRecords.due(db, limit: configuration.batchMessagesMax, now: Clock.now()),
+                                batch: try ReceiptBatch.read(db, limit: configuration.batchMessagesMax), until: nil)
+                }
                 var outcomes: [Outcome] = []
-                for message in due where !control.isStopping { outcomes.append(deliver(message)) }
+                for message in work.due where !control.isStopping && work.mayStart() { outcomes.append(deliver(message)) }
                 var attempts: [OutboxRecords.FirstAttempt] = []
-                for receipt in batch.receipts {
-                    if control.isStopping { break }
+                for receipt in work.batch.receipts {
+                    if control.isStopping || !work.mayStart() { break }
                     attempts.append(deliver(receipt))
                 }
-                record(outcomes, receipts: batch.prefix(attempts.count), attempts)
-                waitMilliseconds = try Self.wait(after: max(due.count, batch.read), nextDue: OutboxRecords.nextDue(db),
-                                                 configuration: configuration)
+                let recorded = record(outcomes, receipts: work.batch.prefix(attempts.count), attempts,
+                                      release: claims == nil ? [] : work.due.map(\.id))
+                if let claims, let claimDB = claimConnection, work.receiptsClaimed, recorded {
+                    // After the record is durable: the next holder reads the cursor where this pass left it.
+                    try claims.releaseReceipts(claimDB)
+                }
+                // Claiming, a hub does not count due rows another hub holds (they may be held for a lease).
+                let nextDue = try claims != nil && work.due.isEmpty ? nil : OutboxRecords.nextDue(db)
+                waitMilliseconds = Self.wait(after: max(work.due.count, work.batch.read), nextDue: nextDue,
+                                             configuration: configuration)
             } catch {
                 logger.error("outbox: cannot read due messages", metadata: ["error": "\(error)"])
                 connection = nil
+                claimConnection = nil
             }
             if waitMilliseconds > 0 { _ = control.waitForWork(timeoutSeconds: Double(waitMilliseconds) / 1_000) }
+        }
+    }
+
+    /// What one pass delivers: due messages and the receipts after the cursor (on PostgreSQL, those it claimed).
+    private struct Work {
+        let due: [OutboxRecord]
+        let batch: ReceiptBatch
+        /// When the pass's claims end (ms), nil without claims.
+        let until: Int64?
+        var receiptsClaimed = false
+
+        /// Whether another delivery may start: always without claims, else while the margin is left.
+        func mayStart() -> Bool {
+            guard let until else { return true }
+            return Clock.nowMilliseconds() < until - OutboxWorker.claimMarginMilliseconds
+        }
+    }
+
+    /// Claims this pass's due messages and, when no other hub holds it, the receipt cursor, then reads the
+    /// receipts after it (none when another hub holds it: that hub sends them).
+    private func claim(_ claims: any WorkClaims, _ claimDB: any SQLDatabase, readDB: any SQLDatabase) throws -> Work {
+        let now = Clock.now()
+        let until = Timestamp(milliseconds: now.milliseconds + Self.claimLeaseMilliseconds)
+        let due = try claims.claimMessages(claimDB, limit: configuration.batchMessagesMax, now: now, until: until)
+        do {
+            guard try claims.claimReceipts(claimDB, now: now, until: until) else {
+                return Work(due: due, batch: ReceiptBatch.none, until: until.milliseconds)
+            }
+            var work = Work(due: due, batch: try ReceiptBatch.read(readDB, limit: configuration.batchMessagesMax),
+                            until: until.milliseconds)
+            work.receiptsClaimed = true
+            return work
+        } catch {
+            // Nothing is sent this pass: the messages go back at once rather than wait out the lease.
+            try? claims.releaseMessages(claimDB, ids: due.map(\.id))
+            try? claims.releaseReceipts(claimDB)
+            throw error
         }
     }
 
@@ -184,10 +254,15 @@ final class OutboxWorker: Sendable {
     /// Records the outcomes of a pass in one job of the writer's next commit and waits until it is durable,
     /// so the next pass reads them: the rows' outcomes, and the receipts as new rows with the cursor moved past
     /// `receipts.through`. When the cursor no longer stands where this pass read it (an earlier pass's record
-    /// committed after its wait gave up), the receipts were recorded then and are not recorded again.
-    private func record(_ outcomes: [Outcome], receipts: ReceiptBatch, _ attempts: [OutboxRecords.FirstAttempt]) {
+    /// committed after its wait gave up), the receipts were recorded then and are not recorded again. With
+    /// claims, the same job gives back the claims of the messages in `release` (recorded, or not attempted).
+    /// True once it is durable (or there was nothing to record).
+    @discardableResult
+    private func record(_ outcomes: [Outcome], receipts: ReceiptBatch, _ attempts: [OutboxRecords.FirstAttempt],
+                        release: [Int64]) -> Bool {
         precondition(receipts.receipts.count == attempts.count, "one attempt per receipt")
-        guard !outcomes.isEmpty || receipts.through > receipts.from else { return }
+        guard !outcomes.isEmpty || receipts.through > receipts.from || !release.isEmpty else { return true }
+        let claims = self.claims
         let done = DispatchSemaphore(value: 0)
         let failure = Mutex<(any Error)?>(nil)
         let logger = self.logger
@@ -202,6 +277,7 @@ final class OutboxWorker: Sendable {
                 // first (both delivered it: at least once). One hub is the database's only writer of its rows.
                 if !recorded { logger.warning("outbox: message already recorded by another hub", metadata: ["id": "\(outcome.id)"]) }
             }
+            if let claims { try claims.releaseMessages(db, ids: release) }
             guard receipts.through > receipts.from else { return }
             guard try ReceiptRecords.advance(db, from: receipts.from, to: receipts.through) else {
                 logger.warning("outbox: receipts already recorded", metadata: ["through": "\(receipts.through)"])
@@ -220,9 +296,12 @@ final class OutboxWorker: Sendable {
         if !Self.wait(for: done, writer: writer) {
             logger.error("outbox: the writer did not record outcomes in time",
                          metadata: ["messages": "\(outcomes.count)", "receipts": "\(attempts.count)"])
+            return false
         } else if let error = failure.withLock({ $0 }) {
             logger.error("outbox: cannot record outcomes",
                          metadata: ["messages": "\(outcomes.count)", "receipts": "\(attempts.count)", "error": "\(error)"])
+            return false
         }
+        return true
     }
 }

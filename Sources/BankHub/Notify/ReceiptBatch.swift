@@ -22,6 +22,9 @@ struct ReceiptBatch: Sendable {
     let read: Int
     let receipts: [Receipt]
 
+    /// No receipts (another hub holds the receipt cursor this pass).
+    static let none = ReceiptBatch(from: TransactionID(0), through: TransactionID(0), read: 0, receipts: [])
+
     /// Whether `kind` gets a receipt (docs/protocol.md "Notifications").
     static func receipted(_ kind: TransactionKind) -> Bool {
         switch kind {

@@ -53,6 +53,27 @@ struct StandingOrderBook {
         }
     }
 
+    /// An order the database found due and this hub claimed (several hubs), as stored: taken in (replacing this
+    /// book's copy) and made busy, with its current period. Nil when it is busy here (a cancellation).
+    mutating func takeClaimed(_ order: StandingOrderRecord) -> Plan? {
+        precondition(order.status == .active && order.nextDue != nil, "only an active order is due")
+        guard !busy.contains(order.id), let due = order.nextDue else { return nil }
+        orders[order.id] = order
+        busy.insert(order.id)
+        return Plan(order: order, period: order.nextIndex, due: due)
+    }
+
+    /// Drops an order that is not busy (several hubs: the database holds it, the book only what is under way).
+    mutating func forget(_ id: Int64) {
+        if !busy.contains(id) { orders[id] = nil }
+    }
+
+    /// Marks order `id` busy whether or not it is here (several hubs: a cancellation of an order this book does
+    /// not hold); false when it is already busy.
+    mutating func hold(_ id: Int64) -> Bool {
+        busy.insert(id).inserted
+    }
+
     /// Marks an order busy for other work (a cancellation); false when it is already busy or not here.
     mutating func claim(_ id: Int64) -> Bool {
         guard orders[id] != nil else { return false }

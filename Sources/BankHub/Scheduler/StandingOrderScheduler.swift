@@ -15,6 +15,13 @@ import Logging
 /// A period refused by the ledger (insufficient funds, a locked or closed account) is recorded as failed in
 /// one commit with its `order` event and a notification, and not retried; a transient error (the hub
 /// shutting down) leaves it due for the next look.
+///
+/// On PostgreSQL (`Services.claims`) any number of hubs on the database run a scheduler, and the database, not
+/// the book, says what is due: each look claims the due orders no other hub holds (`WorkClaims.claimOrders`,
+/// `FOR UPDATE SKIP LOCKED`, a lease of `claimLeaseMilliseconds`), as stored, so an order is paid by whichever
+/// hub claims it (one created on another hub too) and each period once. The commit that records a period
+/// gives the claim back; a cancellation claims the order in its own commit (waiting while another hub pays
+/// it). The book then holds only the orders this hub is working on.
 actor StandingOrderScheduler {
     struct Services: Sendable {
         let ledger: any LedgerAuthority
@@ -22,7 +29,15 @@ actor StandingOrderScheduler {
         let readers: any StorageReaders
         let writer: any StorageWriter
         let notifier: Notifier
+        /// Several hubs may share the database: due periods are claimed per order. Nil on SQLite.
+        var claims: (any WorkClaims)? = nil
     }
+
+    /// How long a claim of an order lasts: far longer than a payment takes. A hub that dies holding one
+    /// leaves the order to the others once it ends.
+    static let claimLeaseMilliseconds: Int64 = 120_000
+    /// How long a cancellation waits for another hub's payment of the order to be recorded.
+    static let cancelWaitMillisecondsMax = 5_000
 
     private var book: StandingOrderBook
     /// Orders being created per user, not yet committed (counted against the per-user limit).
@@ -37,7 +52,8 @@ actor StandingOrderScheduler {
 
     init(orders: [StandingOrderRecord], services: Services, configuration: SchedulerConfiguration, logger: Logger) {
         configuration.validate()
-        book = StandingOrderBook(orders: orders)
+        // Claiming, the database says what is due: the book starts empty.
+        book = StandingOrderBook(orders: services.claims == nil ? orders : [])
         self.services = services
         self.configuration = configuration
         self.logger = logger
@@ -80,7 +96,31 @@ actor StandingOrderScheduler {
 
     /// Starts every payment due at `now` (at most `paymentsPerCheckMax`).
     func tick(now: Timestamp) async {
+        if let claims = services.claims {
+            await tickClaiming(now: now, claims)
+            return
+        }
         for plan in book.takeDue(now: now, limit: configuration.paymentsPerCheckMax) {
+            await pay(plan)
+        }
+    }
+
+    /// Claims the orders due at `now` that no other hub holds, and pays their current periods.
+    private func tickClaiming(now: Timestamp, _ claims: any WorkClaims) async {
+        let until = Timestamp(milliseconds: now.milliseconds + Self.claimLeaseMilliseconds)
+        let limit = configuration.paymentsPerCheckMax
+        let claimed: [StandingOrderRecord]
+        do {
+            claimed = try await services.writer.write { db in
+                try claims.claimOrders(db, limit: limit, now: now, until: until)
+            }
+        } catch {
+            logger.error("standing orders: cannot claim due orders", metadata: ["error": "\(error)"])
+            return
+        }
+        for order in claimed {
+            // Busy here: this hub cancels it right now (the cancellation keeps the claim).
+            guard let plan = book.takeClaimed(order) else { continue }
             await pay(plan)
         }
     }
@@ -110,7 +150,10 @@ actor StandingOrderScheduler {
         let extras = CommitExtras(events: { outcome in
             [Self.event(plan, WireObjects.orderPaid(StandingOrderBook.advanced(order, paid: true, at: outcome.at),
                                                     outcome, due: plan.due))]
-        }, write: { db, outcome in
+        }, write: { [claims = services.claims] db, outcome in
+            // Lost claim (this hub outlived its lease and another hub took the order): that hub pays the period
+            // with the same key, replays this transfer and records the period then.
+            if let claims, try !claims.releaseOrder(db, id: order.id) { return }
             try OrderRecords.recordPeriod(db, Self.payment(plan, outcome.transaction, nil, at: outcome.at),
                                           orderAfter: StandingOrderBook.advanced(order, paid: true, at: outcome.at))
         })
@@ -129,7 +172,8 @@ actor StandingOrderScheduler {
                 // cannot happen while both share a commit, but if it does the progress is recorded now and the
                 // transfer is not made again.
                 logger.warning("standing orders: period paid earlier, recording it", metadata: ["order": "\(plan.order.id)"])
-                _ = try? await services.writer.write { db in
+                _ = try? await services.writer.write { [claims = services.claims] db in
+                    try claims?.releaseOrder(db, id: plan.order.id)
                     try OrderRecords.recordPeriod(db, Self.payment(plan, outcome.transaction, nil, at: outcome.at),
                                                   orderAfter: after)
                 }
@@ -147,6 +191,18 @@ actor StandingOrderScheduler {
     /// Records a refused period in one commit: its row, the order's progress, the `order` event and a message
     /// to the owner.
     private func recordFailure(_ plan: StandingOrderBook.Plan, _ error: BankError, user: UserRecord) async {
+        if let claims = services.claims {
+            // Renewed first, so no other hub takes the order before this commit; an event job cannot fail.
+            let now = Clock.now(), until = Timestamp(milliseconds: Clock.nowMilliseconds() + Self.claimLeaseMilliseconds)
+            let held = try? await services.writer.write { db in
+                try claims.claimOrder(db, id: plan.order.id, now: now, until: until)
+            }
+            guard held == true else {
+                logger.warning("standing orders: claim lost before recording a failed period", metadata: ["order": "\(plan.order.id)"])
+                release(plan.order.id)
+                return
+            }
+        }
         let now = Clock.now()
         let after = StandingOrderBook.advanced(plan.order, paid: false, at: now)
         let (subject, body) = Self.failureNotice(plan, error, after: after)
@@ -154,7 +210,8 @@ actor StandingOrderScheduler {
         let payment = Self.payment(plan, nil, error.code.rawValue, at: now)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             services.sequencer.submit([Self.event(plan, WireObjects.orderFailed(after, error, due: plan.due))], at: now,
-                                      body: { db in
+                                      body: { [claims = services.claims] db in
+                try claims?.releaseOrder(db, id: plan.order.id)
                 try OrderRecords.recordPeriod(db, payment, orderAfter: after)
                 try Notifier.queue(message, db, at: now)
             }, completion: { continuation.resume() })
@@ -165,11 +222,13 @@ actor StandingOrderScheduler {
 
     private func finish(_ plan: StandingOrderBook.Plan, after: StandingOrderRecord) {
         book.finish(plan, after: after)
+        if services.claims != nil { book.forget(plan.order.id) }
         wakeWaiters(of: plan.order.id)
     }
 
     private func release(_ id: Int64) {
         book.release(id)
+        if services.claims != nil { book.forget(id) }
         wakeWaiters(of: id)
     }
 
@@ -221,7 +280,7 @@ actor StandingOrderScheduler {
     /// Commits a new active order and takes it into the book; `conflict` past `ordersPerUserMax` active ones.
     func create(_ draft: Draft, ordersPerUserMax: Int) async throws(BankError) -> StandingOrderRecord {
         guard !stopping else { throw BankError(.unavailable, "the hub is shutting down") }
-        guard book.activeCount(of: draft.user) + creating[draft.user, default: 0] < ordersPerUserMax else {
+        guard try await activeCount(of: draft.user, upTo: ordersPerUserMax) + creating[draft.user, default: 0] < ordersPerUserMax else {
             throw BankError(.conflict, "a user may have at most \(ordersPerUserMax) active standing orders; cancel one first")
         }
         let draftOrder = StandingOrderBook.newOrder(id: 0, user: draft.user, from: draft.from, to: draft.to,
@@ -240,9 +299,23 @@ actor StandingOrderScheduler {
             logger.error("standing orders: cannot store a new order", metadata: ["error": "\(error)"])
             throw BankError(.internalError, "the standing order could not be stored; it was not created")
         }
-        // Due only from now on, once durable: a crash before this commit leaves no order behind.
-        book.add(order)
+        // Due only from now on, once durable: a crash before this commit leaves no order behind. Claiming, the
+        // database holds it for whichever hub claims it when due.
+        if services.claims == nil { book.add(order) }
         return order
+    }
+
+    /// The user's active orders (counted up to `limit`): the book's, or with claims (orders made on every hub)
+    /// the database's.
+    private func activeCount(of user: UserID, upTo limit: Int) async throws(BankError) -> Int {
+        guard services.claims != nil else { return book.activeCount(of: user) }
+        do {
+            return try await services.readers.read { db in
+                try OrderRecords.list(db, user: user, status: .active, limit: limit).count
+            }
+        } catch {
+            throw BankError(.unavailable, "the standing orders could not be counted; try again")
+        }
     }
 
     /// Cancels `id` for its owner `user`, after any payment of it under way was recorded. Someone else's order
@@ -251,6 +324,7 @@ actor StandingOrderScheduler {
         while book.isBusy(id) {
             await withCheckedContinuation { waiting[id, default: []].append($0) }
         }
+        if let claims = services.claims { return try await cancelClaiming(id, by: user, claims) }
         guard let order = book.order(id) else {
             let stored = try? await services.readers.read { db in try OrderRecords.order(db, id: id) }
             guard let stored, stored.user == user else { throw .notFound("no standing order \(id)") }
@@ -275,5 +349,62 @@ actor StandingOrderScheduler {
         wakeWaiters(of: id)
         guard let stored else { preconditionFailure("a cancelled order is still stored") }
         return stored
+    }
+
+    /// What a cancellation found in the database (several hubs).
+    private enum ClaimedCancel: Sendable {
+        case cancelled(StandingOrderRecord)
+        case notFound
+        case ended(StandingOrderStatus)
+        /// Another hub holds the order (it is paying a period): try again once that is recorded.
+        case heldElsewhere
+    }
+
+    /// `cancel` with claims: in one commit the order is claimed (so no hub pays it meanwhile; waiting for the
+    /// row while another hub's payment commits), cancelled if still active, and the claim given back. While
+    /// another hub holds it, tried again for up to `cancelWaitMillisecondsMax`, then `unavailable`.
+    private func cancelClaiming(_ id: Int64, by user: UserID, _ claims: any WorkClaims) async throws(BankError) -> StandingOrderRecord {
+        // Busy here whether or not this book has it, so this hub's own look does not pay it meanwhile (the claim
+        // names the hub, not the task).
+        let held = book.hold(id)
+        precondition(held, "cancel waited until the order was not busy")
+        let started = ContinuousClock.now
+        while true {
+            let now = Clock.now(), until = Timestamp(milliseconds: now.milliseconds + Self.claimLeaseMilliseconds)
+            let result: ClaimedCancel
+            do {
+                result = try await services.writer.write { db -> ClaimedCancel in
+                    guard let stored = try OrderRecords.order(db, id: id), stored.user == user else { return .notFound }
+                    guard stored.status == .active else { return .ended(stored.status) }
+                    guard try claims.claimOrder(db, id: id, now: now, until: until) else { return .heldElsewhere }
+                    // Read again under the claim's row lock: a payment that committed meanwhile may have ended it.
+                    let cancelled = try OrderRecords.cancel(db, id: id, at: now)
+                    try claims.releaseOrder(db, id: id)
+                    guard let after = try OrderRecords.order(db, id: id) else { preconditionFailure("an order stays stored") }
+                    return cancelled ? .cancelled(after) : .ended(after.status)
+                }
+            } catch {
+                release(id)
+                throw BankError(.internalError, "the standing order could not be cancelled; it is still active")
+            }
+            switch result {
+            case .cancelled(let order):
+                book.remove(id)
+                wakeWaiters(of: id)
+                return order
+            case .notFound, .ended:
+                release(id)
+                if case .ended(let status) = result {
+                    throw BankError(.conflict, "standing order \(id) is \(status.rawValue), not active")
+                }
+                throw .notFound("no standing order \(id)")
+            case .heldElsewhere:
+                guard ContinuousClock.now - started < .milliseconds(Self.cancelWaitMillisecondsMax) else {
+                    release(id)
+                    throw BankError(.unavailable, "standing order \(id) is being paid on another hub; try again")
+                }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
     }
 }

@@ -115,7 +115,7 @@ public final class HubServer: Sendable {
             throw error
         }
         return HubServer(options: options, writer: writer, readers: storage.readers, notifier: notifier, ledger: ledger,
-                         codeKey: codeKey, orders: orders, bus: bus, logger: logger)
+                         codeKey: codeKey, orders: orders, claims: storage.claims, bus: bus, logger: logger)
     }
 
     /// SQLite at `databasePath`, or PostgreSQL at `databaseURL`; a second hub on one PostgreSQL database is a
@@ -159,7 +159,7 @@ public final class HubServer: Sendable {
 
     private init(options: Options, writer: any StorageWriter, readers: any StorageReaders, notifier: Notifier,
                  ledger hubLedger: HubLedger, codeKey: CodeKey,
-                 orders: [StandingOrderRecord], bus: HubBus?, logger: Logger) {
+                 orders: [StandingOrderRecord], claims: (any WorkClaims)?, bus: HubBus?, logger: Logger) {
         var transportOptions = options.transport
         transportOptions.tooLargeReply = Reply.failure(id: nil, error: BankError(
             .tooLarge, "messages are limited to \(transportOptions.messageBytesMax) bytes; closing"))
@@ -190,7 +190,8 @@ public final class HubServer: Sendable {
             security: SecurityGuard(policy: options.hub.security),
             threats: ThreatReporter(sequencer: sequencer), notifier: notifier,
             orders: StandingOrderScheduler(orders: orders, services: .init(
-                ledger: ledger, sequencer: sequencer, readers: readers, writer: writer, notifier: notifier),
+                ledger: ledger, sequencer: sequencer, readers: readers, writer: writer, notifier: notifier,
+                claims: claims),
                                            configuration: options.hub.scheduler, logger: logger))
         self.services = services
         self.janitor = Janitor(policy: options.hub.retention, writer: writer, readers: readers, ledger: ledger,

@@ -11,6 +11,9 @@ struct HubStorage: Sendable {
     let readers: any StorageReaders
     /// A new read-only connection, for the calling thread only.
     let openReadConnection: @Sendable () throws -> any SQLDatabase
+    /// PostgreSQL: the outbox worker and the standing-order scheduler claim their work per row, so any number of
+    /// hubs on the database may run them. Nil on SQLite: the one hub does all of it.
+    var claims: (any WorkClaims)? = nil
 
     /// The embedded default: the SQLite file at `path` (created and migrated by the writer).
     static func sqlite(path: String, options: StorageOptions) throws -> HubStorage {
@@ -36,7 +39,7 @@ struct HubStorage: Sendable {
     static func postgres(url: String, options: PostgresStorageOptions) throws -> HubStorage {
         let database = try PostgresHubDatabase.open(url: url, options: options)
         return HubStorage(writer: database.writer, readers: database.readers,
-                          openReadConnection: database.openReadConnection)
+                          openReadConnection: database.openReadConnection, claims: database.claims)
     }
 
     func close() {

@@ -157,12 +157,16 @@ public enum OrderRecords {
         }
     }
 
-    private static let columns = """
-        SELECT id, user_id, from_account, to_account, amount, every, start_at, payments_max, note, status, next_index,
-               next_due_at, paid, failed, created_at, ended_at FROM standing_orders
+    /// The columns `record` reads, in its order (also read by claims: `WorkClaims`).
+    public static let columnList = """
+        id, user_id, from_account, to_account, amount, every, start_at, payments_max, note, status, next_index,
+        next_due_at, paid, failed, created_at, ended_at
         """
 
-    private static func record(_ row: any SQLRow) -> StandingOrderRecord {
+    private static let columns = "SELECT " + columnList + " FROM standing_orders"
+
+    /// The order in a row of `columnList`.
+    public static func record(_ row: any SQLRow) -> StandingOrderRecord {
         StandingOrderRecord(
             id: row.int64(0), user: UserID(row.int64(1)), from: AccountID(row.int64(2)), to: AccountID(row.int64(3)),
             amount: Money(cents: row.int64(4)), every: Recurrence(rawValue: row.string(5)) ?? .month,

@@ -145,11 +145,15 @@ public enum OutboxRecords {
         return try db.prepare(columns + " FROM outbox ORDER BY id DESC LIMIT ?").query(limit, row: record)
     }
 
-    private static let columns = """
-        SELECT id, channel, recipient, subject, body, status, attempts, next_attempt_at, last_error, created_at, sent_at
+    /// The columns `record` reads, in its order (also read by claims: `WorkClaims`).
+    public static let columnList = """
+        id, channel, recipient, subject, body, status, attempts, next_attempt_at, last_error, created_at, sent_at
         """
 
-    private static func record(_ row: any SQLRow) -> OutboxRecord {
+    private static let columns = "SELECT " + columnList
+
+    /// The message in a row of `columnList`.
+    public static func record(_ row: any SQLRow) -> OutboxRecord {
         OutboxRecord(id: row.int64(0), channel: row.string(1), recipient: row.string(2), subject: row.string(3),
                      body: row.string(4), status: OutboxRecord.Status(rawValue: row.string(5)) ?? .failed,
                      attempts: Int(row.int64(6)), nextAttemptAt: Timestamp(milliseconds: row.int64(7)),

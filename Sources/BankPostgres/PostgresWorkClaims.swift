@@ -1,0 +1,111 @@
+import BankCore
+import BankStorage
+import Glibc
+
+/// `WorkClaims` on PostgreSQL (migration 4): a claim is an UPDATE of `claimed_by` and `claimed_until` on rows
+/// picked with `FOR UPDATE SKIP LOCKED`, so two hubs claiming at once never wait for each other and never take
+/// the same row. Under READ COMMITTED the row lock re-reads a row another hub claimed meanwhile and re-checks the
+/// condition, so its committed claim is seen and the row skipped.
+///
+/// A row is free when nobody claimed it, its lease has passed, or this hub holds it (a hub renews its own claim).
+public struct PostgresWorkClaims: WorkClaims {
+    public let holder: String
+    private let connect: @Sendable () throws -> any SQLDatabase
+    private let statementMillisecondsMax: Int
+
+    /// Claims for one hub on the database `connect` reaches; each claim statement is bounded by
+    /// `statementMillisecondsMax`.
+    public init(connect: @escaping @Sendable () throws -> any SQLDatabase, statementMillisecondsMax: Int,
+                holder: String = PostgresWorkClaims.processHolder()) {
+        precondition(statementMillisecondsMax > 0 && !holder.isEmpty, "a positive bound and a name")
+        self.connect = connect
+        self.statementMillisecondsMax = statementMillisecondsMax
+        self.holder = holder
+    }
+
+    /// This process's name in `claimed_by`: host, process id and a random part (a restarted hub whose pid is
+    /// reused is still another holder, so it does not adopt a dead hub's claims before their lease ends).
+    public static func processHolder() -> String {
+        var name = [CChar](repeating: 0, count: 256)
+        let host = gethostname(&name, name.count) == 0 ? String(decoding: name.prefix { $0 != 0 }.map(UInt8.init(bitPattern:)),
+                                                                  as: UTF8.self) : "host"
+        return "\(host):\(getpid()):\(String(UInt32.random(in: .min ... .max), radix: 16))"
+    }
+
+    public func openConnection() throws -> any SQLDatabase {
+        let db = try connect()
+        try db.execute("SET statement_timeout = \(statementMillisecondsMax)")
+        return db
+    }
+
+    // MARK: Outbox
+
+    public func claimMessages(_ db: any SQLDatabase, limit: Int, now: Timestamp,
+                              until: Timestamp) throws -> [OutboxRecord] {
+        precondition(limit > 0 && until > now, "a positive batch and a lease in the future")
+        return try db.prepare("""
+            UPDATE outbox SET claimed_by = ?1, claimed_until = ?2
+            WHERE id IN (SELECT id FROM outbox
+                         WHERE status = 'pending' AND next_attempt_at <= ?3
+                           AND (claimed_until IS NULL OR claimed_until <= ?3 OR claimed_by = ?1)
+                         ORDER BY next_attempt_at, id LIMIT ?4 FOR UPDATE SKIP LOCKED)
+            RETURNING
+            """ + " " + OutboxRecords.columnList)
+            .query(holder, until.milliseconds, now.milliseconds, limit, row: OutboxRecords.record)
+            .sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
+    }
+
+    public func releaseMessages(_ db: any SQLDatabase, ids: [Int64]) throws {
+        let statement = try db.prepare("""
+            UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?
+            """)
+        for id in ids { try statement.run(id, holder) }
+    }
+
+    public func claimReceipts(_ db: any SQLDatabase, now: Timestamp, until: Timestamp) throws -> Bool {
+        precondition(until > now, "a lease in the future")
+        try db.prepare("""
+            UPDATE receipt_cursor SET claimed_by = ?1, claimed_until = ?2
+            WHERE id = 1 AND (claimed_until IS NULL OR claimed_until <= ?3 OR claimed_by = ?1)
+            """).run(holder, until.milliseconds, now.milliseconds)
+        return db.changes == 1
+    }
+
+    public func releaseReceipts(_ db: any SQLDatabase) throws {
+        try db.prepare("UPDATE receipt_cursor SET claimed_by = NULL, claimed_until = NULL WHERE id = 1 AND claimed_by = ?")
+            .run(holder)
+    }
+
+    // MARK: Standing orders
+
+    public func claimOrders(_ db: any SQLDatabase, limit: Int, now: Timestamp,
+                            until: Timestamp) throws -> [StandingOrderRecord] {
+        precondition(limit > 0 && until > now, "a positive batch and a lease in the future")
+        return try db.prepare("""
+            UPDATE standing_orders SET claimed_by = ?1, claimed_until = ?2
+            WHERE id IN (SELECT id FROM standing_orders
+                         WHERE status = 'active' AND next_due_at <= ?3
+                           AND (claimed_until IS NULL OR claimed_until <= ?3 OR claimed_by = ?1)
+                         ORDER BY next_due_at, id LIMIT ?4 FOR UPDATE SKIP LOCKED)
+            RETURNING
+            """ + " " + OrderRecords.columnList)
+            .query(holder, until.milliseconds, now.milliseconds, limit, row: OrderRecords.record)
+            .sorted { ($0.nextDue?.milliseconds ?? 0, $0.id) < ($1.nextDue?.milliseconds ?? 0, $1.id) }
+    }
+
+    public func claimOrder(_ db: any SQLDatabase, id: Int64, now: Timestamp, until: Timestamp) throws -> Bool {
+        precondition(until > now, "a lease in the future")
+        try db.prepare("""
+            UPDATE standing_orders SET claimed_by = ?1, claimed_until = ?2
+            WHERE id = ?3 AND (claimed_until IS NULL OR claimed_until <= ?4 OR claimed_by = ?1)
+            """).run(holder, until.milliseconds, id, now.milliseconds)
+        return db.changes == 1
+    }
+
+    @discardableResult
+    public func releaseOrder(_ db: any SQLDatabase, id: Int64) throws -> Bool {
+        try db.prepare("UPDATE standing_orders SET claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?")
+            .run(id, holder)
+        return db.changes == 1
+    }
+}

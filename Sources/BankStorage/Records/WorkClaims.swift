@@ -1,0 +1,46 @@
+import BankCore
+
+/// Work that any of several hubs on one database may do, claimed per row so that exactly one hub does each
+/// piece: an outbox message, the next receipts (the receipt cursor), a standing order's due period.
+///
+/// A claim names its hub (`holder`) and holds until a time (a lease): rows claimed by another hub whose lease
+/// has not passed are skipped, so a hub that dies after claiming leaves its work to the others once the lease
+/// ends. The engine that several hubs share (PostgreSQL: `PostgresWorkClaims`, `FOR UPDATE SKIP LOCKED`)
+/// implements it; on SQLite there is one hub and no claim (the hub passes nil and does everything itself).
+///
+/// Each function runs on the connection it is given: a claim's own connection (autocommit, so the claim is
+/// visible to the other hubs at once) or the writer's job that records the work (so the release commits with it).
+public protocol WorkClaims: Sendable {
+    /// This hub's name in `claimed_by`: unique per process.
+    var holder: String { get }
+
+    /// A connection of its own (read-write) for the claims of a worker that runs on a thread of its own.
+    func openConnection() throws -> any SQLDatabase
+
+    /// Claims up to `limit` pending messages due at `now` that no other hub holds, oldest due first, until
+    /// `until`; returns them.
+    func claimMessages(_ db: any SQLDatabase, limit: Int, now: Timestamp, until: Timestamp) throws -> [OutboxRecord]
+
+    /// Gives back this hub's claims of messages `ids` (recorded, or not attempted): due ones can be taken again
+    /// at once by any hub.
+    func releaseMessages(_ db: any SQLDatabase, ids: [Int64]) throws
+
+    /// Claims the receipt cursor until `until`: true when this hub may read and send the receipts after it now
+    /// (no other hub holds it).
+    func claimReceipts(_ db: any SQLDatabase, now: Timestamp, until: Timestamp) throws -> Bool
+
+    /// Gives back this hub's claim of the receipt cursor.
+    func releaseReceipts(_ db: any SQLDatabase) throws
+
+    /// Claims up to `limit` active standing orders due at `now` that no other hub holds, earliest due first, until
+    /// `until`; returns them as stored (their current period).
+    func claimOrders(_ db: any SQLDatabase, limit: Int, now: Timestamp, until: Timestamp) throws -> [StandingOrderRecord]
+
+    /// Claims order `id` (or renews this hub's claim) until `until`; false when another hub holds it.
+    func claimOrder(_ db: any SQLDatabase, id: Int64, now: Timestamp, until: Timestamp) throws -> Bool
+
+    /// Gives back this hub's claim of order `id`; false when this hub no longer holds it (its lease ended and
+    /// another hub took the order).
+    @discardableResult
+    func releaseOrder(_ db: any SQLDatabase, id: Int64) throws -> Bool
+}
