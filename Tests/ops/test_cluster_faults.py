@@ -568,3 +568,60 @@ async def wait_for_transfers(customers: list[Customer], count: int, timeout: flo
     while sum(len(c.transfers) for c in customers) < count:
         assert time.monotonic() < deadline, f"fewer than {count} transfers within {timeout} s"
         await asyncio.sleep(0.05)
+
+
+def test_nats_stopped_for_5_s_pauses_pushes_across_hubs_then_they_continue_without_a_gap(cluster):
+    """Hubs A and B, one customer paying from A with a screen on A and one on B. nats-server stops for 5 s while
+    the customer keeps paying: the screen on A follows live, the one on B gets nothing new and B's /readyz says
+    `bus_disconnected`. Once nats-server is back, B's screen gets every missed event in order (no event is sent
+    to make it come), and live pushes across hubs go on."""
+    a, b = cluster.start_hubs(2, one_port=False)
+    url_a, url_b = f"ws://127.0.0.1:{a.port}/ws", f"ws://127.0.0.1:{b.port}/ws"
+
+    async def run():
+        payer, payee = await sign_up_all([url_a, url_b], "nats")
+        screen_a, screen_b = Customer(url_a, payer.username), Customer(url_b, payer.username)
+        for screen in (screen_a, screen_b):
+            screen.account, screen.token, screen.head = payer.account, payer.token, payer.head
+            await screen.resume()          # auth with the payer's token, subscribe since the payer's head
+        screens, n = [payer, screen_a, screen_b], itertools.count()
+
+        async def pay(count: int) -> None:
+            for _ in range(count):
+                await payer.transfer(f"{payer.username}-t{next(n)}", payee.account, 1)
+
+        async def caught_up(screen: Customer, seq: int, timeout: float) -> bool:
+            deadline = time.monotonic() + timeout
+            while (screen.seqs[-1] if screen.seqs else screen.head) < seq and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            return (screen.seqs[-1] if screen.seqs else screen.head) >= seq
+
+        await pay(3)
+        assert await caught_up(screen_b, payer.seqs[-1], 10), "no live push across hubs before the outage"
+        before = payer.seqs[-1]
+
+        cluster.nats.stop()
+        outage = time.monotonic()
+        await asyncio.to_thread(wait_until, lambda: b.readyz()[1].get("status") == "bus_disconnected", 10,
+                                "B's /readyz to say bus_disconnected")
+        while time.monotonic() - outage < 5:
+            await pay(1)
+            assert await caught_up(screen_a, payer.seqs[-1], 5), "a push on the same hub stalled without the bus"
+            await asyncio.sleep(0.1)
+        during = payer.seqs[-1]
+        assert during > before and screen_b.seqs[-1] == before, "pushes across hubs went on without the bus"
+
+        cluster.nats.start()
+        assert await caught_up(screen_b, during, 20), (
+            f"B's screen stopped at {screen_b.seqs[-1]} of {during} once the bus was back")
+        await asyncio.to_thread(wait_until, lambda: b.readyz()[0] == 200, 10, "B's /readyz to be 200 again")
+        await pay(3)
+        assert await caught_up(screen_b, payer.seqs[-1], 10), "no live push across hubs after the outage"
+        await assert_streams_whole(screens)
+        for c in [payee, *screens]:
+            await c.close()
+        return payer, payee
+
+    payer, payee = asyncio.run(run())
+    assert a.alive and b.alive, cluster.logs()
+    assert_ledger_matches_replies(cluster, [payer, payee])
