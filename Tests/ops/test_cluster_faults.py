@@ -540,6 +540,18 @@ def test_kill_9_of_one_hub_under_load_loses_no_acknowledged_transfer(cluster):
           f"reconnects, {len(retried)} retried after no reply ({sum(t.replayed for t in retried)} replayed)")
 
 
+async def assert_first_try_works(url: str, customer: Customer) -> None:
+    """On a new connection: `login` (the sign-in reader, a session written), `accounts` on each general reader and
+    `history` are answered ok at the first try: no connection of the hub is left broken by the outage."""
+    async with connect(url, subprotocols=["bankhub.v1"], open_timeout=10) as ws:
+        link = Link(ws, lambda _: None)
+        calls = [("login", {"username": customer.username, "password": PASSWORD})]
+        calls += [("accounts", {})] * 3 + [("history", {"account": customer.account})]
+        for op, args in calls:
+            reply = await link.request(op, **args)
+            assert reply.get("ok"), f"{op} on {url} after PostgreSQL came back: {reply}"
+
+
 def holders(hub: ClusterHub, customers: list[Customer]) -> list[Customer]:
     """The customers whose current connection this hub accepted (matched by socket inode through /proc)."""
     if not hub.alive:
@@ -625,3 +637,48 @@ def test_nats_stopped_for_5_s_pauses_pushes_across_hubs_then_they_continue_witho
     payer, payee = asyncio.run(run())
     assert a.alive and b.alive, cluster.logs()
     assert_ledger_matches_replies(cluster, [payer, payee])
+
+
+def test_postgresql_restart_answers_unavailable_then_the_hubs_recover_by_themselves(cluster):
+    """Hubs A and B, two paying customers on each. PostgreSQL stops (`pg_ctl stop -m fast`: sessions ended, a
+    COMMIT under way cut off) for 4 s under load and starts again on the same port: meanwhile both hubs answer
+    `unavailable` (nothing else, no connection dropped, no hub exits); afterwards transfers on both hubs succeed
+    again without any restart of a hub, and the retried keys are in the ledger once."""
+    a, b = cluster.start_hubs(2, one_port=False)
+    url_a, url_b = f"ws://127.0.0.1:{a.port}/ws", f"ws://127.0.0.1:{b.port}/ws"
+
+    async def run():
+        customers = await sign_up_all([url_a, url_a, url_b, url_b], "pg")
+        stop, rng = asyncio.Event(), random.Random(4)
+        accounts = [c.account for c in customers]
+        load = [asyncio.create_task(c.pay_until([x for x in accounts if x != c.account], stop, rng))
+                for c in customers]
+        await wait_for_transfers(customers, 5 * len(customers))
+        await asyncio.to_thread(cluster.postgres.stop)
+        down_at = time.monotonic()
+        await asyncio.sleep(4)
+        await asyncio.to_thread(cluster.postgres.start)
+        up_at = time.monotonic()
+        recovered = {c.username: len(c.transfers) for c in customers}
+        await wait_for_transfers(customers, sum(recovered.values()) + len(customers))
+        for url in (url_a, url_b):
+            await assert_first_try_works(url, customers[0])
+        await asyncio.sleep(2)
+        stop.set()
+        await asyncio.gather(*load)
+        for c in customers:
+            assert any(down_at <= when <= up_at for when, code in c.errors), (
+                f"{c.username} on {c.url} got no `unavailable` while PostgreSQL was down")
+            assert len(c.transfers) > recovered[c.username], f"{c.username} on {c.url} did not recover"
+            assert c.reconnects == 0, f"{c.username}'s connection to {c.url} dropped"
+        await assert_streams_whole(customers)
+        for c in customers:
+            await c.close()
+        return customers
+
+    customers = asyncio.run(run())
+    assert a.alive and b.alive, cluster.logs()
+    assert_ledger_matches_replies(cluster, customers)
+    unavailable = sum(t.unavailable for c in customers for t in c.transfers)
+    print(f"PostgreSQL restart: {sum(len(c.transfers) for c in customers)} transfers, {unavailable} `unavailable` "
+          f"answers retried")
