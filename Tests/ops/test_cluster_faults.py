@@ -58,12 +58,6 @@ def amount(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
 
 
-def cents(text: str) -> int:
-    whole, _, frac = text.partition(".")
-    sign = -1 if whole.startswith("-") else 1
-    return sign * (abs(int(whole)) * 100 + int((frac + "00")[:2]))
-
-
 def wait_until(predicate, timeout: float, what: str, step: float = 0.1):
     """Polls `predicate` until it returns something truthy (returned) or `timeout` passes (AssertionError)."""
     deadline = time.monotonic() + timeout
@@ -268,11 +262,13 @@ def postgres():
 
 @pytest.fixture
 def cluster(postgres):
+    """A fresh cluster; the hubs' last log lines are printed at the end (pytest shows them when a test failed)."""
     c = Cluster(postgres)
     try:
         yield c
     finally:
         c.close()
+        print(c.logs())
 
 
 # -- the clients ----------------------------------------------------------------------------------------------
@@ -398,7 +394,7 @@ class Customer:
                 raise AssertionError(f"{self.username} could not resume on {self.url} within {timeout} s")
             await asyncio.sleep(0.2)
 
-    async def transfer(self, key: str, to: str, cents_: int, timeout: float = 40) -> Transfer:
+    async def transfer(self, key: str, to: str, amount_cents: int, timeout: float = 40) -> Transfer:
         """A transfer retried with the same key until it gets an ok reply: after a drop (resuming first) and after
         `unavailable`. Any other error fails the test."""
         deadline = time.monotonic() + timeout
@@ -406,7 +402,7 @@ class Customer:
         while True:
             assert time.monotonic() < deadline, f"{key} got no ok reply within {timeout} s"
             try:
-                reply = await self.link.request("transfer", **{"from": self.account}, to=to, amount=amount(cents_),
+                reply = await self.link.request("transfer", **{"from": self.account}, to=to, amount=amount(amount_cents),
                                                 idempotency_key=key)
             except Dropped:
                 unreplied += 1
@@ -414,7 +410,7 @@ class Customer:
                 continue
             if reply.get("ok"):
                 result = reply["result"]
-                done = Transfer(key, self.account, to, cents_, result["txn"]["id"], unreplied, unavailable,
+                done = Transfer(key, self.account, to, amount_cents, result["txn"]["id"], unreplied, unavailable,
                                 bool(result.get("replayed")))
                 self.transfers.append(done)
                 return done
@@ -469,9 +465,9 @@ def assert_ledger_matches_replies(cluster: Cluster, customers: list[Customer]) -
     assert len(keys) == len(set(keys)), "a key moved money twice"
     assert set(keys) == set(acked), (f"in the ledger without an ok reply: {sorted(set(keys) - set(acked))[:5]}; "
                                      f"acknowledged but missing: {sorted(set(acked) - set(keys))[:5]}")
-    for key, txn, cents_, debit, credit in rows:
+    for key, txn, amount_cents, debit, credit in rows:
         t = acked[key]
-        assert (txn, int(cents_), {debit, credit}) == (t.txn, t.cents, {t.source, t.to}), (key, t)
+        assert (txn, int(amount_cents), {debit, credit}) == (t.txn, t.cents, {t.source, t.to}), (key, t)
 
     expected = {c.account: OPENING_CENTS for c in customers}
     for t in acked.values():
@@ -526,6 +522,8 @@ def test_kill_9_of_one_hub_under_load_loses_no_acknowledged_transfer(cluster):
         assert sum(len(c.transfers) for c in customers) > killed_at, "no transfer after the kill"
         # The victim's customers noticed and came back on the same address; nobody else had to.
         assert {c.username for c in customers if c.reconnects} == {c.username for c in on_victim}
+        # Each of them had a transfer cut off without a reply, retried with its key (checked in the ledger below).
+        assert all(any(t.unreplied for t in c.transfers) for c in on_victim)
         assert sum(len(holders(hub, customers)) for hub in hubs if hub is not victim) == len(customers)
         await assert_streams_whole(customers)
         for c in customers:
@@ -629,7 +627,7 @@ def test_nats_stopped_for_5_s_pauses_pushes_across_hubs_then_they_continue_witho
         await asyncio.to_thread(wait_until, lambda: b.readyz()[0] == 200, 10, "B's /readyz to be 200 again")
         await pay(3)
         assert await caught_up(screen_b, payer.seqs[-1], 10), "no live push across hubs after the outage"
-        await assert_streams_whole(screens)
+        await assert_streams_whole([payee, *screens])
         for c in [payee, *screens]:
             await c.close()
         return payer, payee
@@ -656,7 +654,11 @@ def test_postgresql_restart_answers_unavailable_then_the_hubs_recover_by_themsel
         await wait_for_transfers(customers, 5 * len(customers))
         await asyncio.to_thread(cluster.postgres.stop)
         down_at = time.monotonic()
-        await asyncio.sleep(4)
+        await asyncio.sleep(1)
+        for c in (customers[0], customers[2]):       # a read on an open session of each hub, beside its transfers
+            reply = await c.link.request("accounts")
+            assert reply.get("error", {}).get("code") == "unavailable", f"accounts on {c.url} while down: {reply}"
+        await asyncio.sleep(3)
         await asyncio.to_thread(cluster.postgres.start)
         up_at = time.monotonic()
         recovered = {c.username: len(c.transfers) for c in customers}
