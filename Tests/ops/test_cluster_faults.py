@@ -402,8 +402,8 @@ class Customer:
         while True:
             assert time.monotonic() < deadline, f"{key} got no ok reply within {timeout} s"
             try:
-                reply = await self.link.request("transfer", **{"from": self.account}, to=to, amount=amount(amount_cents),
-                                                idempotency_key=key)
+                reply = await self.link.request("transfer", **{"from": self.account}, to=to,
+                                                amount=amount(amount_cents), idempotency_key=key)
             except Dropped:
                 unreplied += 1
                 await self.resume()
@@ -655,9 +655,12 @@ def test_postgresql_restart_answers_unavailable_then_the_hubs_recover_by_themsel
         await asyncio.to_thread(cluster.postgres.stop)
         down_at = time.monotonic()
         await asyncio.sleep(1)
-        for c in (customers[0], customers[2]):       # a read on an open session of each hub, beside its transfers
+        for c in (customers[0], customers[2]):       # on each hub: a read on an open session, beside its transfers,
             reply = await c.link.request("accounts")
             assert reply.get("error", {}).get("code") == "unavailable", f"accounts on {c.url} while down: {reply}"
+            async with connect(c.url, subprotocols=["bankhub.v1"], open_timeout=10) as ws:   # and a sign-in
+                reply = await Link(ws, lambda _: None).request("auth", token=c.token)
+                assert reply.get("error", {}).get("code") == "unavailable", f"auth on {c.url} while down: {reply}"
         await asyncio.sleep(3)
         await asyncio.to_thread(cluster.postgres.start)
         up_at = time.monotonic()
