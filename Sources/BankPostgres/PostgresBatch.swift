@@ -24,6 +24,9 @@ enum PostgresBatch {
         /// The writer must not go on: ledger writes did not commit, or whether they did is unknown.
         /// `.savepoint` jobs are answered with `error`; ledger jobs never are.
         case mustStop(reason: String, error: BankError)
+        /// BEGIN found the connection lost: nothing of the batch reached the server, so it may run again as it
+        /// is on a new connection (the writer does, once, when the lost one had served earlier batches).
+        case notBegun(cause: any Error)
     }
 
     static let notHappened = "the operation did not happen; try again later"
@@ -33,7 +36,7 @@ enum PostgresBatch {
         do {
             try db.execute("BEGIN")
         } catch {
-            return abandon(jobs, db, error)
+            return error.isConnectionLoss ? .notBegun(cause: error) : abandon(jobs, db, error)
         }
         var outcomes: [Result<Void, any Error>] = []
         outcomes.reserveCapacity(jobs.count)

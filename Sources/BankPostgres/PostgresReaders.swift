@@ -88,20 +88,37 @@ final class PostgresReaderSession {
         return db
     }
 
+    /// Runs `body` in one read-only snapshot. A connection that broke while idle (the server restarted) fails
+    /// on its first use: the read then runs once more on a new connection, so the first read after the database
+    /// is back is answered (a read changes nothing, so running it again is safe). A read on a connection made
+    /// for it fails at once: a server that is down costs one connection attempt.
     func read<T>(_ body: (any SQLDatabase) throws -> T) throws -> T {
+        let reused = database != nil
         do {
-            let db = try connected()
-            try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            return try snapshot(body)
+        } catch where reused && error.isConnectionLoss {
+            database = nil
             do {
-                let value = try body(db)
-                try db.execute("COMMIT")
-                return value
+                return try snapshot(body)
             } catch {
-                if !error.isConnectionLoss { try? db.execute("ROLLBACK") }
-                throw error
+                throw translated(error)
             }
         } catch {
             throw translated(error)
+        }
+    }
+
+    /// One `REPEATABLE READ READ ONLY` transaction around `body`; errors as they came.
+    private func snapshot<T>(_ body: (any SQLDatabase) throws -> T) throws -> T {
+        let db = try connected()
+        try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        do {
+            let value = try body(db)
+            try db.execute("COMMIT")
+            return value
+        } catch {
+            if !error.isConnectionLoss { try? db.execute("ROLLBACK") }
+            throw error
         }
     }
 

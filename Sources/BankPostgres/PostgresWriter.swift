@@ -49,13 +49,7 @@ public final class PostgresWriter: StorageWriter {
                 return
             }
             let started = DispatchTime.now().uptimeNanoseconds
-            let outcome: PostgresBatch.Outcome
-            do {
-                outcome = PostgresBatch.run(jobs, on: try session.connected())
-            } catch {
-                outcome = Self.unconnected(jobs, error)
-            }
-            switch outcome {
+            switch Self.run(jobs, session) {
             case .committed(let results):
                 statistics.record(batchSize: jobs.count,
                                   durationNanoseconds: DispatchTime.now().uptimeNanoseconds - started)
@@ -70,8 +64,29 @@ public final class PostgresWriter: StorageWriter {
                 _ = halted.claim()
                 Self.answer(jobs, error)
                 failStop(reason)
+            case .notBegun:
+                preconditionFailure("run(_:_:) answers a batch that did not begin as unconnected")
             }
         })
+    }
+
+    /// Runs one batch. A connection that broke while idle (the server restarted) is only found out by the
+    /// batch's BEGIN: that batch runs again once on a new connection, so the first writes after the database is
+    /// back are not refused; a batch that cannot begin on a new connection either is `unconnected`.
+    private static func run(_ jobs: [Job], _ session: PostgresWriterSession) -> PostgresBatch.Outcome {
+        var fresh = session.database == nil
+        while true {
+            let outcome: PostgresBatch.Outcome
+            do {
+                outcome = PostgresBatch.run(jobs, on: try session.connected())
+            } catch {
+                return unconnected(jobs, error)
+            }
+            guard case .notBegun(let cause) = outcome else { return outcome }
+            session.drop()
+            if fresh { return unconnected(jobs, cause) }
+            fresh = true
+        }
     }
 
     /// The batch could not even start: no connection (the database is down), or the new session found the hub

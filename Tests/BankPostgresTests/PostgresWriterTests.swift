@@ -272,6 +272,32 @@ struct PostgresWriterTests {
         return (error as? BankError)?.outcomeUnknown
     }
 
+    /// The server restarts while the writer and the readers are idle, so their connections are broken without
+    /// their knowing: the first general job, the first ledger job (no fail-stop: nothing of it had reached the
+    /// server) and the first read of every reader after it are answered on new connections, not `unavailable`.
+    @Test func firstJobsAndReadsAfterARestartWhileIdleSucceed() async throws {
+        let bench = try Bench()
+        defer { bench.stop() }
+        let readers = try bench.readers()
+        defer { readers.close() }
+        try await Self.submit(bench.writer, .savepoint, Self.insert(1, "before")).get()
+        try bench.peer.stopServer()
+        try bench.peer.startServer()
+        try await Self.submit(bench.writer, .savepoint, Self.insert(2, "general")).get()
+        try bench.peer.stopServer()
+        try bench.peer.startServer()
+        try await Self.submit(bench.writer, .ledger, Self.insert(3, "ledger")).get()
+        #expect(!bench.writer.isHalted && bench.stopped.get() == nil)
+        let count: @Sendable (any SQLDatabase) throws -> Int64 = { db in
+            try db.prepare("SELECT count(*) FROM notes").queryOne { $0.int64(0) } ?? -1
+        }
+        // Each general reader (two, taken in turn) and the sign-in reader.
+        for _ in 0..<PostgresStorageOptions().generalReadersCount {
+            #expect(try await readers.read(count) == 3)
+        }
+        #expect(try await ReadLane.$current.withValue(.signIn) { try await readers.read(count) } == 3)
+    }
+
     /// Ledger writes that find the database gone fail-stop the writer (memory is ahead of the database) even
     /// though the server comes back: a restart must reload the ledger.
     @Test func ledgerBatchOnALostConnectionStopsTheWriter() async throws {
