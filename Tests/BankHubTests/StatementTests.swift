@@ -40,7 +40,8 @@ import Testing
 
     /// Months meet exactly: last month's closing is this month's opening; a month without activity has equal
     /// opening and closing and no entries.
-    @Test func consecutiveMonthsMeet() async throws {
+    @Test(.disabled(if: TestDatabase.isPair, "backdates through the lone ledger (the shared ledger commits at the database's time)"))
+    func consecutiveMonthsMeet() async throws {
         try await TestHub.with { hub in
             let alice = try await hub.customer("alice", deposit: nil)
             let bob = try await hub.customer("bob", deposit: nil)

@@ -1,5 +1,6 @@
 import BankCrypto
 @testable import BankHub
+import BankWire
 import Foundation
 import NATSTestPeer
 
@@ -44,5 +45,43 @@ final class TestBus: Sendable {
 
     func stop() {
         peer.stop()
+    }
+}
+
+extension TestHub {
+    /// The event streams (`/api/v1/streams/…`) open on all of this test's hubs together.
+    func eventStreamCount() async -> Int {
+        var count = 0
+        for server in servers { count += await server.hub.eventStreamIDs().count }
+        return count
+    }
+}
+
+extension HubClient {
+    /// The error code `op` answers with once a revocation made through another connection (logout, password
+    /// change or reset, role change) has reached this connection's hub; nil when `op` succeeds. In the pair run
+    /// `op` is asked again until it answers `expected`, for up to 5 s: a hub applies the other hub's revocations
+    /// every `revocationPollMilliseconds` (250 ms) plus one read (docs/scaling.md, "Shared state"). On one hub it
+    /// is asked once, as a revocation is applied there before its reply.
+    func code(afterRevocation op: String, _ args: JSONValue = [:], expected: String?) async throws -> String? {
+        let deadline = ContinuousClock.now + (TestDatabase.isPair ? .seconds(5) : .zero)
+        while true {
+            let code = try await request(op, args)["error"]?["code"]?.stringValue
+            if code == expected || ContinuousClock.now >= deadline { return code }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
+
+extension HubClient {
+    /// The `count` events of one commit on `streams` (one or more on each), in the order one hub sends them:
+    /// stream by stream as listed (`account:` before `user:` for a money operation). In the pair run the commit
+    /// may have been made on the other hub, whose events come over the bus on one subject per stream: each
+    /// stream's stay in order, but not the streams among themselves, so they are put in `streams` order here.
+    func events(_ count: Int, ofOneCommitOn streams: [String]) async throws -> [JSONValue] {
+        let events = try await self.events(count)
+        guard TestDatabase.isPair else { return events }
+        let rank = { (event: JSONValue) in streams.firstIndex(of: event["stream"]?.stringValue ?? "") ?? streams.count }
+        return events.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
     }
 }

@@ -54,10 +54,17 @@ final class SharedLedger: LedgerAuthority {
     /// answers each after COMMIT, publishing its events first.
     private func enqueue(_ operations: [(LedgerOperation, GoalBox)], _ requests: [MoneyRequest],
                          _ completions: [@Sendable (Result<MoneyOutcome, BankError>) -> Void]) {
-        let sequencer = self.sequencer
+        let (sequencer, readers) = (self.sequencer, self.readers)
         ledger.submit(operations.map(\.0)) { results in
             for (index, result) in results.enumerated() {
                 switch result {
+                case .success(let outcome) where outcome.replayed && outcome.command.goal != nil:
+                    // A replay runs no follow-up: the goal is read as the original left it (the lone ledger's
+                    // replay does the same), so a retried goal movement answers its goal too.
+                    Task {
+                        let goal = await Self.goal(after: outcome, readers)
+                        completions[index](.success(Self.moneyOutcome(outcome, goal: goal)))
+                    }
                 case .success(let outcome):
                     sequencer.publishCommitted(outcome.events.map { Self.stored($0, at: outcome.at) })
                     completions[index](.success(Self.moneyOutcome(outcome, goal: operations[index].1.read())))
@@ -340,6 +347,15 @@ final class SharedLedger: LedgerAuthority {
         try db.prepare("SELECT owner_id FROM accounts WHERE id = ?").queryOne(account.rawValue) {
             $0.optionalInt64(0).map(UserID.init)
         } ?? nil
+    }
+
+    /// The goal of a committed goal movement as that movement left it; nil when it cannot be read now (the
+    /// reply then lacks only the goal, as for any other transaction).
+    private static func goal(after outcome: LedgerOutcome, _ readers: any StorageReaders) async -> GoalRecord? {
+        let transaction = outcome.transaction
+        return try? await readers.read { db in
+            try LedgerRecords.transaction(db, transaction).flatMap { try GoalRecords.goal(db, after: $0) }
+        }
     }
 
     private static func moneyOutcome(_ outcome: LedgerOutcome, goal: GoalRecord?) -> MoneyOutcome {
