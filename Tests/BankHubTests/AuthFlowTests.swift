@@ -62,7 +62,7 @@ import Testing
             #expect(resumed["user"]?["username"]?.stringValue == "alice")
             #expect(try await second.ok("accounts")["accounts"]?.arrayValue?.count == 1)
             _ = try await alice.client.ok("logout")
-            #expect(try await second.errorCode("accounts") == "unauthorized")
+            #expect(try await second.code(afterRevocation: "accounts", expected: "unauthorized") == "unauthorized")
             let third = try await hub.client()
             #expect(try await third.errorCode("auth", ["token": .string(alice.token)]) == "unauthorized")
             #expect(try await third.errorCode("auth", ["token": "not-a-token"]) == "unauthorized")

@@ -41,7 +41,8 @@ import Testing
             #expect(funded["txn"]?["kind"] == "goal_fund")
             #expect(funded["txn"]?["from"] == .string(alice.account))
             #expect(funded["txn"]?["to"] == goalID)
-            let fundEvents = try await screen.events(2)
+            let streams = ["account:\(alice.account)", "user:\(alice.userID)"]
+            let fundEvents = try await screen.events(2, ofOneCommitOn: streams)
             #expect(fundEvents.map { $0["event"]?.stringValue } == ["balance", "goal"])
             #expect(fundEvents[0]["data"]?["balance"] == "70.00")
             #expect(fundEvents[1]["data"]?["action"] == "funded")
@@ -50,7 +51,7 @@ import Testing
             let withdrawn = try await alice.client.ok("goal_withdraw", ["goal": goalID, "amount": "5.00"])
             #expect(withdrawn["balance"] == "75.00")
             #expect(withdrawn["goal"]?["saved"] == "25.00")
-            #expect(try await screen.events(2).map { $0["data"]?["action"]?.stringValue ?? $0["data"]?["balance"]?.stringValue }
+            #expect(try await screen.events(2, ofOneCommitOn: streams).map { $0["data"]?["action"]?.stringValue ?? $0["data"]?["balance"]?.stringValue }
                     == ["75.00", "withdrawn"])
             let listed = try await alice.client.ok("goals")["goals"]?.arrayValue ?? []
             #expect(listed.map { $0["saved"] } == ["25.00"])
@@ -64,7 +65,7 @@ import Testing
             #expect(deleted["txn"]?["kind"] == "goal_withdraw")
             #expect(deleted["txn"]?["amount"] == "25.00")
             #expect(deleted["balance"] == "100.00")
-            let deleteEvents = try await screen.events(2)
+            let deleteEvents = try await screen.events(2, ofOneCommitOn: streams)
             #expect(deleteEvents[0]["data"]?["balance"] == "100.00")
             #expect(deleteEvents[1]["data"]?["action"] == "deleted")
             #expect(try await alice.client.ok("goals")["goals"]?.arrayValue?.isEmpty == true)

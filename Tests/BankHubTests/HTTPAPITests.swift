@@ -146,7 +146,8 @@ import WebSocketClient
 
     /// Rate limits are the WebSocket's: requests of one user over both transports spend one bucket, and the
     /// refusal is 429 with `Retry-After`.
-    @Test func rateLimitsAreSharedWithWebSockets() async throws {
+    @Test(.disabled(if: TestDatabase.isPair, "rate-limit buckets are per hub (docs/scaling.md, Shared state)"))
+    func rateLimitsAreSharedWithWebSockets() async throws {
         try await TestHub.with(configure: {
             $0.hub.security.userRate = TokenBucket.Limit(ratePerSecond: 0.01, capacity: 12)
         }) { hub in
@@ -181,7 +182,7 @@ import WebSocketClient
             #expect(try await api.ok("logout") == [:])
             let after = try await api.call("accounts")
             #expect(after.status == 401 && after.code == "unauthorized")
-            #expect(try await user.client.errorCode("accounts") == "unauthorized")
+            #expect(try await user.client.code(afterRevocation: "accounts", expected: "unauthorized") == "unauthorized")
         }
     }
 

@@ -6,7 +6,8 @@ import Testing
 
 /// A hub on PostgreSQL (`serve --database`), whichever engine the rest of the run uses: one hub per database,
 /// and the one-time-code key kept out of the database.
-@Suite struct PostgresHubTests {
+@Suite(.disabled(if: TestDatabase.isPair, "one hub alone on its database, started by itself (the other runs run it)"))
+struct PostgresHubTests {
     /// Options of a hub on `url` with a code key, as `serve --database URL` with BANKHUB_CODE_KEY builds them.
     static func options(_ url: String) -> HubServer.Options {
         var options = HubServer.Options()

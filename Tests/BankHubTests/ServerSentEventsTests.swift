@@ -132,7 +132,7 @@ import WebSocketClient
                 port: hub.port, path: "/api/v1/streams/user:\(owner.userID)",
                 headers: [("Authorization", "Bearer \(owner.token)")], receiveBufferBytes: 4_096, segmentBytesMax: 536)
             defer { stream.close() }
-            #expect(await hub.server.hub.eventStreamIDs().count == 1)
+            #expect(await hub.eventStreamCount() == 1)
             // 800 `request` events of about 750 bytes (each carries its 500-character note): some 600 KB, far
             // past the 16 KiB queue and what the kernel buffers for a reader with a 536-byte MSS.
             let note = JSONValue.string(String(repeating: "n", count: 500))
@@ -155,7 +155,7 @@ import WebSocketClient
             }
             var open = true
             for _ in 0..<500 where open {
-                open = await !hub.server.hub.eventStreamIDs().isEmpty
+                open = await hub.eventStreamCount() > 0
                 if open { try await Task.sleep(for: .milliseconds(20)) }
             }
             #expect(!open, "the stalled stream was not cut off")

@@ -9,7 +9,8 @@ import Testing
 /// Two hubs on one PostgreSQL database (`hubLock = .shared`), each with its own ledger connection: PostgreSQL
 /// is the ledger's authority (`SharedLedger`), so money, keys, accounts, goals and seqs agree across them.
 /// Every test here fails when each hub trusts its own memory (`LedgerService` on both).
-@Suite struct SharedLedgerTests {
+@Suite(.disabled(if: TestDatabase.isPair, "starts its own two hubs on one database (the SQLite and postgres runs run it)"))
+struct SharedLedgerTests {
     /// Both hubs on `url`, sharing the code key (as `serve --bus` hubs of one bank do).
     static func withTwoHubs(_ body: (TestHub, TestHub) async throws -> Void) async throws {
         let url = try TestDatabase.freshDatabaseURL()

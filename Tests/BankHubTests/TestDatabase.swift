@@ -9,17 +9,24 @@ import Synchronization
 import Testing
 
 /// The engine the hub tests run on: SQLite (the default), or with `BANKHUB_TEST_DATABASE=postgres` a fresh
-/// database per hub on one throwaway PostgreSQL server shared by the whole run (`scripts/test` runs the suite
-/// both ways). Databases are not dropped when their hub stops: DROP DATABASE forces a checkpoint, and dozens of
-/// them stalled every hub of the run for seconds; the server's directory goes at exit (a few MB per hub). Tests that are about SQLite itself skip themselves there with `.disabled(if: TestDatabase.isPostgres, …)`.
+/// database per hub on one throwaway PostgreSQL server shared by the whole run, or with
+/// `BANKHUB_TEST_DATABASE=postgres-pair` two hubs joined by a bus on each fresh database (`TestHub+Pair.swift`);
+/// `scripts/test` runs the suite all three ways. Databases are not dropped when their hub stops: DROP DATABASE forces a checkpoint, and dozens of
+/// them stalled every hub of the run for seconds; the server's directory goes at exit (a few MB per hub). Tests that are about SQLite itself skip themselves there with `.disabled(if: TestDatabase.isPostgres, …)`;
+/// tests about one hub's insides skip the pair run with `.disabled(if: TestDatabase.isPair, …)`.
 enum TestDatabase {
-    static let isPostgres = ProcessInfo.processInfo.environment["BANKHUB_TEST_DATABASE"] == "postgres"
+    private static let mode = ProcessInfo.processInfo.environment["BANKHUB_TEST_DATABASE"]
+    /// The run is on PostgreSQL (one hub or a pair per database).
+    static let isPostgres = mode == "postgres" || mode == "postgres-pair"
+    /// Each `TestHub` is two hubs on one PostgreSQL database joined by NATS, connections alternating between them.
+    static let isPair = mode == "postgres-pair"
 
     /// The shared server: started on first use, stopped when the test process exits.
     private static let server: Result<PostgresPeer, any Error> = {
         Result {
-            // Many hubs run at once, each with a writer, three readers and an outbox worker session.
-            let peer = try PostgresPeer.start(maxConnections: 400)
+            // Many hubs run at once, each with a writer, three readers and an outbox worker session (twice as
+            // many hubs in the pair run, each with its ledger's and gap reader's sessions too).
+            let peer = try PostgresPeer.start(maxConnections: isPair ? 800 : 400)
             atexit { TestDatabase.stopServer() }
             return peer
         }
