@@ -9,18 +9,39 @@ public final class NATSPeer: @unchecked Sendable {
     public var url: String { "nats://127.0.0.1:\(port)" }
     private var process: Process?
     private let logPath: String
+    /// What clients must present: nats-server's `--user`/`--pass` or `--auth` arguments; none by default.
+    private let authArguments: [String]
 
-    /// Starts nats-server on a free port and waits until it accepts connections.
-    public static func start() async throws -> NATSPeer {
-        let peer = NATSPeer(port: try LoopbackPorts.unused())
+    /// How clients authenticate to the peer.
+    public enum Auth: Sendable {
+        case none
+        case user(String, password: String)
+        case token(String)
+    }
+
+    /// Starts nats-server on a free port and waits until it accepts connections; with `auth`, clients must
+    /// present those credentials (`url(user:password:)`, `url(token:)`).
+    public static func start(auth: Auth = .none) async throws -> NATSPeer {
+        let peer = NATSPeer(port: try LoopbackPorts.unused(), auth: auth)
         try await peer.start()
         return peer
     }
 
-    private init(port: Int) {
+    private init(port: Int, auth: Auth) {
         self.port = port
         logPath = FileManager.default.temporaryDirectory.appendingPathComponent("nats-peer-\(port).log").path
+        authArguments = switch auth {
+        case .none: []
+        case .user(let user, let password): ["--user", user, "--pass", password]
+        case .token(let token): ["--auth", token]
+        }
     }
+
+    /// The URL with a user and password before the host.
+    public func url(user: String, password: String) -> String { "nats://\(user):\(password)@127.0.0.1:\(port)" }
+
+    /// The URL with a token before the host.
+    public func url(token: String) -> String { "nats://\(token)@127.0.0.1:\(port)" }
 
     deinit { stop() }
 
@@ -29,7 +50,7 @@ public final class NATSPeer: @unchecked Sendable {
         precondition(process == nil, "nats-server already running")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.serverPath())
-        process.arguments = ["-a", "127.0.0.1", "-p", String(port)]
+        process.arguments = ["-a", "127.0.0.1", "-p", String(port)] + authArguments
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: logPath)
         process.standardOutput = FileHandle.nullDevice
