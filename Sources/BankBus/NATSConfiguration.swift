@@ -37,6 +37,19 @@ public struct NATSConfiguration: Sendable {
     /// Whether every server is spoken to over TLS (the URLs are `tls://`).
     public var secure: Bool { urls.first?.hasPrefix(Self.tlsScheme) == true }
 
+    /// The name the servers' TLS certificates must carry: the first URL's host. libnats checks it only when
+    /// told (`natsOptions_SetExpectedHostname`); one name serves every server, so several servers need a
+    /// certificate that names the first one too (a cluster certificate naming them all does).
+    public var tlsHostname: String? {
+        guard secure, let url = urls.first, let scheme = url.firstRange(of: "://") else { return nil }
+        var authority = url[scheme.upperBound...].prefix { $0 != "/" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        if authority.hasPrefix("[") {
+            return authority.firstIndex(of: "]").map { String(authority[authority.index(after: authority.startIndex)..<$0]) }
+        }
+        return String(authority.prefix { $0 != ":" })
+    }
+
     /// The URLs as they may be shown (logs, errors): each one through ``redacted(_:)``.
     public var displayURLs: String { urls.map(Self.redacted).joined(separator: ",") }
 

@@ -147,6 +147,9 @@ public final class NATSConnection: Sendable {
         }
         guard configuration.secure else { return }
         try LibNATSStatus.check(natsOptions_SetSecure(options, true), "turn TLS on")
+        if let hostname = configuration.tlsHostname, !hostname.isEmpty {
+            try LibNATSStatus.check(natsOptions_SetExpectedHostname(options, hostname), "set the TLS host name")
+        }
         if let caFile = configuration.caFile {
             let status = natsOptions_LoadCATrustedCertificates(options, caFile)
             guard status == NATS_OK else {

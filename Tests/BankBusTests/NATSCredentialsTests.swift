@@ -74,6 +74,48 @@ struct NATSCredentialsTests {
         try connection.flush()
     }
 
+    /// A TLS-only server whose certificate a test CA signed for `localhost`: `tls://` with that CA file connects
+    /// and carries messages; without it (the system's trust store) the handshake fails, and a certificate for
+    /// another name is refused even with the right CA (the host name is checked).
+    @Test func tlsWithACAFile() async throws {
+        let certificates = try TestCertificates.make(host: "localhost")
+        let peer = try await NATSPeer.start(tls: certificates)
+        var configuration = NATSConfiguration(urls: ["tls://localhost:\(peer.port)"])
+        configuration.caFile = certificates.caFile
+        #expect(configuration.tlsHostname == "localhost")
+        let connection = try NATSConnection(configuration)
+        defer { connection.close() }
+        #expect(connection.isConnected, "\(connection.lastError ?? "nil")")
+        let subscription = try connection.subscribe("events.>")
+        try connection.flush()
+        try connection.publish("events.tls", Array("sealed in transit".utf8))
+        var iterator = subscription.messages.makeAsyncIterator()
+        #expect(await iterator.next() == BusMessage(subject: "events.tls", payload: Array("sealed in transit".utf8)))
+
+        let untrusted = try NATSConnection(.init(urls: ["tls://localhost:\(peer.port)"]))
+        defer { untrusted.close() }
+        #expect(!untrusted.isConnected)
+        #expect(try await lastError(of: untrusted, within: .seconds(10))?.contains("SSL handshake error") == true)
+
+        let other = try TestCertificates.make(host: "nats.example")
+        let impostor = try await NATSPeer.start(tls: other)
+        var misnamed = NATSConfiguration(urls: ["tls://localhost:\(impostor.port)"])
+        misnamed.caFile = other.caFile
+        let refused = try NATSConnection(misnamed)
+        defer { refused.close() }
+        #expect(!refused.isConnected)
+        #expect(try await lastError(of: refused, within: .seconds(10))?.contains("hostname mismatch") == true)
+    }
+
+    /// A plain URL to a TLS-only server, or `tls://` to a plain one, does not connect.
+    @Test func tlsMismatchDoesNotConnect() async throws {
+        let plain = try await NATSPeer.start()
+        let connection = try NATSConnection(.init(urls: ["tls://localhost:\(plain.port)"]))
+        defer { connection.close() }
+        #expect(!connection.isConnected)
+        #expect(try await lastError(of: connection, within: .seconds(10)) != nil)
+    }
+
     /// Polls `lastError` (generous deadline: libnats retries in the background).
     private func lastError(of connection: NATSConnection, within limit: Duration) async throws -> String? {
         let deadline = ContinuousClock.now + limit
