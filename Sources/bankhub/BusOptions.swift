@@ -9,9 +9,11 @@ struct BusOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Join the other hubs of --database over this NATS bus (comma-separated servers, tried in order). Credentials go before the host: nats://USER:PASSWORD@HOST:PORT or nats://TOKEN@HOST:PORT (prefer BANKHUB_BUS to keep them off the command line; they are never logged). tls:// for TLS on every server. Needs the bus key: BANKHUB_BUS_KEY or --bus-key-file.",
                                valueName: "nats://HOST:PORT[,nats://…]"))
     var bus: String?
-    @Option(help: "PEM file of the certificate authorities that sign the NATS servers' certificates (tls:// only; default: the system's trust store).")
+    @Option(help: ArgumentHelp("PEM file of the certificate authorities that sign the NATS servers' certificates (tls:// only; default: the system's trust store). The certificates must name the first server's host.",
+                               valueName: "pem-file"))
     var busCaFile: String?
-    @Option(help: "How often, in milliseconds, the hub compares the streams its clients follow with the database: an event the bus did not bring reaches them within two periods plus one read.")
+    @Option(help: ArgumentHelp("How often the hub compares the streams its clients follow with the database: an event the bus did not bring reaches them within two periods plus one read.",
+                               valueName: "milliseconds"))
     var busHeadCheckMs = 250
     @Option(help: "File holding the bus key as hex (at least 64 characters, mode 0600, the same on every hub); BANKHUB_BUS_KEY is used instead when set.")
     var busKeyFile: String?
