@@ -9,12 +9,16 @@ public final class NATSConnection: Sendable {
     public let events: AsyncStream<BusEvent>
     public let configuration: NATSConfiguration
     private let connection: LibNATSPointer
+    /// Why the first attempt at start failed, when libnats said more than "no server" (see
+    /// ``firstAttemptFailure(_:)``); nil when it connected.
+    private let startFailure: String?
 
     /// Connects to the first reachable URL. When none is up yet it returns anyway and keeps trying:
     /// `.connected` arrives on ``events`` later, and publishes wait in the pending buffer meanwhile.
     public init(_ configuration: NATSConfiguration) throws(BusError) {
         try configuration.validate()
         self.configuration = configuration
+        startFailure = try Self.firstAttemptFailure(configuration)
         let (events, continuation) = AsyncStream<BusEvent>.makeStream(
             bufferingPolicy: .bufferingNewest(configuration.eventsQueuedMax))
         self.events = events
@@ -71,6 +75,18 @@ public final class NATSConnection: Sendable {
         return NATSSubscription(handle: handle, messages: messages, connection: self)
     }
 
+    /// Why the link is not up, when libnats knows (e.g. `Authorization Violation` from the server); nil while
+    /// all is well. Credentials from the URLs are masked.
+    public var lastError: String? {
+        var text: UnsafePointer<CChar>?
+        let status = natsConnection_GetLastError(connection.pointer, &text)
+        // After a refused first attempt libnats's own error is only "no server": the start's reason is better.
+        if status == NATS_OK || status == NATS_NO_SERVER, let startFailure, !isConnected { return startFailure }
+        guard status != NATS_OK else { return nil }
+        let message = text.map { String(cString: $0) } ?? ""
+        return configuration.scrub(message.isEmpty ? String(cString: natsStatus_GetText(status)) : message)
+    }
+
     /// Whether the link to a server is up now (libnats's status is `CONNECTED`: not connecting, reconnecting,
     /// draining or closed). A cheap read for health checks; ``events`` reports the changes in order.
     public var isConnected: Bool {
@@ -88,17 +104,65 @@ public final class NATSConnection: Sendable {
         try LibNATSStatus.check(natsOptions_Create(&options), "create options")
         defer { natsOptions_Destroy(options) }
         try LibNATSStatus.check(setOptions(options, configuration, closure), "set options")
+        try setSecurity(options, configuration)
         var connection: OpaquePointer?
         let status = natsConnection_Connect(&connection, options)
         // NATS_NOT_YET_CONNECTED: no server answered yet; libnats keeps trying in the background.
         guard status == NATS_OK || status == NATS_NOT_YET_CONNECTED else {
-            throw LibNATSStatus.error(status, "connect to \(configuration.urls.joined(separator: ","))")
+            throw LibNATSStatus.error(status, "connect to \(configuration.displayURLs)")
         }
         return LibNATSPointer(connection)
     }
 
+    /// One connection attempt to the servers without retrying in the background, closed at once. libnats
+    /// tells why an attempt failed (a refused password, a failed TLS handshake) only to the calling thread, and
+    /// forgets it when it retries on its own (after a refused first attempt it just closes, saying "no server").
+    /// Returns that reason, credentials masked; nil when the attempt connected or no server answered at all.
+    private static func firstAttemptFailure(_ configuration: NATSConfiguration) throws(BusError) -> String? {
+        var options: OpaquePointer?
+        try LibNATSStatus.check(natsOptions_Create(&options), "create options")
+        defer { natsOptions_Destroy(options) }
+        try LibNATSStatus.check(setOptions(options, configuration, nil), "set options")
+        try setSecurity(options, configuration)
+        var connection: OpaquePointer?
+        let status = natsConnection_Connect(&connection, options)
+        if status == NATS_OK {
+            natsConnection_Destroy(connection)
+            return nil
+        }
+        guard status != NATS_NO_SERVER else { return nil }
+        let text = nats_GetLastError(nil).map { String(cString: $0) } ?? String(cString: natsStatus_GetText(status))
+        return configuration.scrub(text)
+    }
+
+    /// Credentials (also for servers the cluster announces, whose URLs carry none) and TLS with its CA file.
+    private static func setSecurity(_ options: OpaquePointer?, _ configuration: NATSConfiguration) throws(BusError) {
+        switch configuration.credentials {
+        case .user(let user, let password)?:
+            try LibNATSStatus.check(natsOptions_SetUserInfo(options, user, password), "set the user")
+        case .token(let token)?:
+            try LibNATSStatus.check(natsOptions_SetToken(options, token), "set the token")
+        case nil:
+            break
+        }
+        guard configuration.secure else { return }
+        try LibNATSStatus.check(natsOptions_SetSecure(options, true), "turn TLS on")
+        if let hostname = configuration.tlsHostname, !hostname.isEmpty {
+            try LibNATSStatus.check(natsOptions_SetExpectedHostname(options, hostname), "set the TLS host name")
+        }
+        if let caFile = configuration.caFile {
+            let status = natsOptions_LoadCATrustedCertificates(options, caFile)
+            guard status == NATS_OK else {
+                let detail = nats_GetLastError(nil).map { String(cString: $0) } ?? String(cString: natsStatus_GetText(status))
+                throw BusError(.invalidConfiguration, "cannot load the CA file \(caFile): \(detail)")
+            }
+        }
+    }
+
+    /// The servers, name and limits; with `closure` (the ``ConnectionCallbacks``) also the reconnect policy and
+    /// the link callbacks, without it one plain attempt (``firstAttemptFailure(_:)``).
     private static func setOptions(_ options: OpaquePointer?, _ configuration: NATSConfiguration,
-                                   _ closure: UnsafeMutableRawPointer) -> natsStatus {
+                                   _ closure: UnsafeMutableRawPointer?) -> natsStatus {
         var cStrings = configuration.urls.map { strdup($0) }
         defer { cStrings.forEach { free($0) } }
         let steps: [() -> natsStatus] = [
@@ -111,6 +175,8 @@ public final class NATSConnection: Sendable {
             { natsOptions_SetName(options, configuration.name) },
             { natsOptions_SetNoEcho(options, configuration.noEcho) },
             { natsOptions_SetTimeout(options, Int64(configuration.connectTimeoutMilliseconds)) },
+        ]
+        let background: [() -> natsStatus] = closure == nil ? [] : [
             { natsOptions_SetMaxReconnect(options, -1) },
             { natsOptions_SetReconnectWait(options, Int64(configuration.reconnectWaitMilliseconds)) },
             { natsOptions_SetReconnectJitter(options, Int64(configuration.reconnectJitterMilliseconds),
@@ -121,7 +187,7 @@ public final class NATSConnection: Sendable {
             { natsOptions_SetReconnectedCB(options, ConnectionCallbacks.reconnected, closure) },
             { natsOptions_SetClosedCB(options, ConnectionCallbacks.closed, closure) },
         ]
-        for step in steps {
+        for step in steps + background {
             let status = step()
             guard status == NATS_OK else { return status }
         }

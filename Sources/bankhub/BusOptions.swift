@@ -6,9 +6,15 @@ import Foundation
 /// `bankhub serve` flags for several hubs on one PostgreSQL database, joined by a NATS bus (docs/scaling.md,
 /// "Several hubs on one database").
 struct BusOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Join the other hubs of --database over this NATS bus (comma-separated servers, tried in order). Needs the bus key: BANKHUB_BUS_KEY or --bus-key-file.",
+    @Option(help: ArgumentHelp("Join the other hubs of --database over this NATS bus (comma-separated servers, tried in order). Credentials go before the host: nats://USER:PASSWORD@HOST:PORT or nats://TOKEN@HOST:PORT (prefer BANKHUB_BUS to keep them off the command line; they are never logged). tls:// for TLS on every server. Needs the bus key: BANKHUB_BUS_KEY or --bus-key-file.",
                                valueName: "nats://HOST:PORT[,nats://…]"))
     var bus: String?
+    @Option(help: ArgumentHelp("PEM file of the certificate authorities that sign the NATS servers' certificates (tls:// only; default: the system's trust store). The certificates must name the first server's host.",
+                               valueName: "pem-file"))
+    var busCaFile: String?
+    @Option(help: ArgumentHelp("How often the hub compares the streams its clients follow with the database: an event the bus did not bring reaches them within two periods plus one read.",
+                               valueName: "milliseconds"))
+    var busHeadCheckMs = 250
     @Option(help: "File holding the bus key as hex (at least 64 characters, mode 0600, the same on every hub); BANKHUB_BUS_KEY is used instead when set.")
     var busKeyFile: String?
     @Flag(help: "Do not run the outbox worker (delivery, retries, receipts) on this hub, only queue. Every hub of a database may run it (they claim messages per row); this leaves the sending to the others.")
@@ -19,6 +25,9 @@ struct BusOptions: ParsableArguments {
         (bus ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
+    /// The servers with their credentials masked.
+    var displayURLs: String { HubBusOptions(urls: urls).displayURLs }
+
     static var keyFromEnvironment: String? {
         ProcessInfo.processInfo.environment["BANKHUB_BUS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
     }
@@ -27,6 +36,7 @@ struct BusOptions: ParsableArguments {
     func validate(database: String?) throws {
         guard let bus else {
             if busKeyFile != nil { throw ValidationError("--bus-key-file is for --bus") }
+            if busCaFile != nil { throw ValidationError("--bus-ca-file is for --bus") }
             if noOutboxWorker { throw ValidationError("--no-outbox-worker is for --bus (a hub alone must deliver its own messages)") }
             return
         }
@@ -34,7 +44,16 @@ struct BusOptions: ParsableArguments {
             throw ValidationError("--bus joins hubs that share a PostgreSQL database: give --database too (an SQLite file serves one hub)")
         }
         guard !urls.isEmpty, urls.allSatisfy({ $0.hasPrefix("nats://") || $0.hasPrefix("tls://") }) else {
-            throw ValidationError("--bus \(bus): use nats://HOST:PORT, several separated by commas")
+            throw ValidationError("--bus \(HubBusOptions(urls: [bus]).displayURLs): use nats://HOST:PORT, several separated by commas")
+        }
+        guard urls.allSatisfy({ $0.hasPrefix("tls://") }) || urls.allSatisfy({ $0.hasPrefix("nats://") }) else {
+            throw ValidationError("--bus: use tls:// for every server or for none")
+        }
+        if busCaFile != nil, !urls.allSatisfy({ $0.hasPrefix("tls://") }) {
+            throw ValidationError("--bus-ca-file is for tls:// servers")
+        }
+        guard (1...60_000).contains(busHeadCheckMs) else {
+            throw ValidationError("--bus-head-check-ms must be 1...60000")
         }
         guard busKeyFile != nil || Self.keyFromEnvironment != nil else {
             throw ValidationError("--bus needs the bus key (the same on every hub): set BANKHUB_BUS_KEY or --bus-key-file")
@@ -48,6 +67,8 @@ struct BusOptions: ParsableArguments {
         var bus = HubBusOptions(urls: urls)
         bus.keyHex = Self.keyFromEnvironment
         bus.keyFile = busKeyFile
+        bus.caFile = busCaFile
+        bus.headCheckMilliseconds = busHeadCheckMs
         bus.name = "bankhub-\(ProcessInfo.processInfo.processIdentifier)"
         options.bus = bus
         options.postgres.hubLock = .shared

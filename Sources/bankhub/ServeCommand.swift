@@ -108,7 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Handlers first: a SIGTERM sent as soon as the "listening" line appears must start the drain.
         let signals = Self.onTerminationSignal { Task { await server.shutdown() } }
         let boundPort = try server.start()
-        Console.line("bankhub listening on \(security.scheme)://\(host):\(boundPort) (WebSocket /ws, subprotocol bankhub.v1), database \(database.map(Self.withoutPassword) ?? db)\(bus.bus == nil ? "" : ", bus " + bus.urls.map(Self.withoutPassword).joined(separator: ","))")
+        Console.line("bankhub listening on \(security.scheme)://\(host):\(boundPort) (WebSocket /ws, subprotocol bankhub.v1), database \(database.map(Self.withoutPassword) ?? db)\(bus.bus == nil ? "" : ", bus " + bus.displayURLs)")
         if let metrics {
             let metricsBoundPort: Int
             do {

@@ -60,6 +60,45 @@ struct BusFollowedStreamsTests {
         #expect(streams.start("user:1", caughtUpThrough: 0, filler: store.filler).map(\.seq) == Array(1...count))
     }
 
+    /// The last event of a stream that the bus never brings (no later event shows the gap): the first head check
+    /// that sees the store ahead only notes it (it may still be on its way); the next one, still ahead, reads it.
+    @Test func headCheckReadsWhatTheBusHasNotBroughtForAWholePeriod() {
+        let store = Store((1...3).map { event($0) })
+        var streams = live(at: 2, store)
+        #expect(streams.liveStreams == ["user:1"])
+        #expect(streams.checkHeads(["user:1": 3], filler: store.filler).isEmpty)
+        #expect(store.asked.isEmpty)
+        #expect(streams.checkHeads(["user:1": 3], filler: store.filler).map(\.seq) == [3])
+        // Delivered: later checks read nothing more, and the event arriving late over the bus is a duplicate.
+        #expect(streams.checkHeads(["user:1": 3], filler: store.filler).isEmpty)
+        #expect(streams.admit([event(3)], filler: store.filler).isEmpty)
+        #expect(store.asked == [3...Int64(2 + BusFollowedStreams.fillEventsMax)])
+    }
+
+    /// An event in flight at one check that the bus brings before the next costs no read; a stream still
+    /// catching up is not checked (its catch-up reads the store anyway).
+    @Test func headCheckLeavesStreamsTheBusKeepsUpWith() {
+        let store = Store((1...3).map { event($0) })
+        var streams = live(at: 2, store)
+        #expect(streams.checkHeads(["user:1": 3], filler: store.filler).isEmpty)
+        #expect(streams.admit([event(3)], filler: store.filler).map(\.seq) == [3])
+        #expect(streams.checkHeads(["user:1": 3], filler: store.filler).isEmpty)
+        _ = streams.follow(2, "user:2")
+        #expect(streams.liveStreams == ["user:1"])
+        #expect(store.asked.isEmpty)
+    }
+
+    /// A head check whose read fails delivers nothing and tries again at the next check.
+    @Test func headCheckRetriesAFailedRead() {
+        let store = Store((1...3).map { event($0) })
+        var streams = live(at: 2, store)
+        _ = streams.checkHeads(["user:1": 3], filler: store.filler)
+        store.failing.withLock { $0 = true }
+        #expect(streams.checkHeads(["user:1": 3], filler: store.filler).isEmpty)
+        store.failing.withLock { $0 = false }
+        #expect(streams.checkHeads(["user:1": 3], filler: store.filler).map(\.seq) == [3])
+    }
+
     /// The last follower leaving forgets the stream; a stream nobody follows takes nothing.
     @Test func unfollowedStreamTakesNothing() {
         let store = Store([event(1)])

@@ -82,6 +82,49 @@ struct HubBusTests {
         }
     }
 
+    /// The bus never brings an event to hub B (here: B's NATS server is not A's, the limit case of an event
+    /// published before B's subscription took effect, or dropped while A was disconnected) and nothing else is
+    /// committed after it: B's head check still reads it from the database, within two periods (250 ms).
+    @Test func anEventTheBusNeverBringsReachesTheOtherHubByTheHeadCheck() async throws {
+        let elsewhere = try await NATSPeer.start()
+        try await withTwoHubs(busOfB: elsewhere.url) { _, b, alice, _ in
+            let watcher = try await Self.subscriber(on: b, of: alice)
+            let head = try await watcher.subscribe(alice.account)
+            _ = try await alice.client.ok("deposit", ["account": .string(alice.account), "amount": "1.00"])
+            let late = try await watcher.client.nextEvent(timeout: .seconds(10))
+            #expect(late["seq"]?.int64Value == head + 1 && late["data"]?["balance"] == "11.00")
+            // Once, in order: the next deposit comes the same way, the first is not sent again.
+            _ = try await alice.client.ok("deposit", ["account": .string(alice.account), "amount": "2.00"])
+            let next = try await watcher.client.nextEvent(timeout: .seconds(10))
+            #expect(next["seq"]?.int64Value == head + 2 && next["data"]?["balance"] == "13.00")
+            // (The first may also come from the read made once B's subscription is confirmed, if that is slow.)
+            let fanoutOfB = try #require(b.server.services.fanout as? BusEventFanout)
+            #expect(fanoutOfB.statistics.headCheckEvents >= 1)
+        }
+    }
+
+    /// A NATS server that wants a user and password: hubs with the right ones carry events as before; a hub
+    /// with a wrong password is not ready, and `/readyz` says why without showing the password.
+    @Test func busCredentialsAreCheckedAndNeverShown() async throws {
+        let peer = try await NATSPeer.start(auth: .user("hub", password: "right-pass"))
+        let right = peer.url(user: "hub", password: "right-pass")
+        try await withTwoHubs(peer: peer, busOfA: right, busOfB: right) { _, b, alice, _ in
+            let watcher = try await Self.subscriber(on: b, of: alice)
+            let head = try await watcher.subscribe(alice.account)
+            _ = try await alice.client.ok("deposit", ["account": .string(alice.account), "amount": "1.00"])
+            #expect(try await watcher.client.nextEvent(timeout: .seconds(10))["seq"]?.int64Value == head + 1)
+            #expect(try await ReadinessTests.readyz(b).status == 200)
+        }
+        try await withTwoHubs(peer: peer, busOfA: right, busOfB: peer.url(user: "hub", password: "wrong-pass")) {
+            a, b, _, _ in
+            let refused = try await Self.readyz(b, until: { $0.reply["detail"]?.stringValue?.contains("Authorization") == true })
+            #expect(refused.status == 503 && refused.reply["status"] == "bus_disconnected")
+            let detail = refused.reply["detail"]?.stringValue ?? ""
+            #expect(detail.contains("Authorization Violation") && !detail.contains("wrong-pass"), "\(detail)")
+            #expect(try await ReadinessTests.readyz(a).status == 200)
+        }
+    }
+
     /// A hub on the bus without the bus key, or with a short one, does not start; the message names the key.
     @Test func busWithoutAUsableKeyIsRefused() async throws {
         let peer = try await NATSPeer.start()
@@ -103,25 +146,27 @@ struct HubBusTests {
     /// The key both hubs seal bus messages with.
     static let busKey = Hex.encode(SecureRandom.bytes(BusEventSeal.keyBytesMin))
 
-    /// Starts nats-server and hub A on a fresh database, signs up `alice` on A with 10.00, then starts hub B on
-    /// the same database and bus, and runs `body`. `pendingBytesMaxOfA`: A's publish buffer while the bus is down.
-    private func withTwoHubs(pendingBytesMaxOfA: Int? = nil,
+    /// Starts nats-server (or uses `peer`) and hub A on a fresh database, signs up `alice` on A with 10.00, then
+    /// starts hub B on the same database and bus, and runs `body`. `pendingBytesMaxOfA`: A's publish buffer
+    /// while the bus is down; `busOfA`, `busOfB`: another bus URL for that hub (credentials, another server).
+    private func withTwoHubs(pendingBytesMaxOfA: Int? = nil, peer: NATSPeer? = nil, busOfA: String? = nil,
+                             busOfB: String? = nil,
                              _ body: (TestHub, TestHub, Customer, NATSPeer) async throws -> Void) async throws {
-        let peer = try await NATSPeer.start()
+        let peer = if let peer { peer } else { try await NATSPeer.start() }
         let url = try TestDatabase.freshDatabaseURL()
         let codeKey = Hex.encode(SecureRandom.bytes(32))
-        func configure(_ options: inout HubServer.Options, pendingBytesMax: Int?) {
+        func configure(_ options: inout HubServer.Options, bus busURL: String?, pendingBytesMax: Int?) {
             options.databaseURL = url
             options.hub.codeKeyHex = codeKey
             options.hub.readinessProbeIntervalMilliseconds = 100
-            var bus = HubBusOptions(urls: [peer.url])
+            var bus = HubBusOptions(urls: [busURL ?? peer.url])
             bus.keyHex = Self.busKey
             if let pendingBytesMax { bus.pendingBytesMax = pendingBytesMax }
             options.bus = bus
         }
-        try await TestHub.with(configure: { configure(&$0, pendingBytesMax: pendingBytesMaxOfA) }) { a in
+        try await TestHub.with(configure: { configure(&$0, bus: busOfA, pendingBytesMax: pendingBytesMaxOfA) }) { a in
             let alice = try await a.customer("alice", deposit: "10.00")
-            try await TestHub.with(configure: { configure(&$0, pendingBytesMax: nil) }) { b in
+            try await TestHub.with(configure: { configure(&$0, bus: busOfB, pendingBytesMax: nil) }) { b in
                 try await body(a, b, alice, peer)
             }
         }

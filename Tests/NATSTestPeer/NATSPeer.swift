@@ -9,18 +9,41 @@ public final class NATSPeer: @unchecked Sendable {
     public var url: String { "nats://127.0.0.1:\(port)" }
     private var process: Process?
     private let logPath: String
+    /// What clients must present: nats-server's `--user`/`--pass` or `--auth` arguments, and its `--tls` ones.
+    private let serverArguments: [String]
 
-    /// Starts nats-server on a free port and waits until it accepts connections.
-    public static func start() async throws -> NATSPeer {
-        let peer = NATSPeer(port: try LoopbackPorts.unused())
+    /// How clients authenticate to the peer.
+    public enum Auth: Sendable {
+        case none
+        case user(String, password: String)
+        case token(String)
+    }
+
+    /// Starts nats-server on a free port and waits until it accepts connections; with `auth`, clients must
+    /// present those credentials (`url(user:password:)`, `url(token:)`); with `tls`, it speaks only TLS with
+    /// that certificate (`TestCertificates`).
+    public static func start(auth: Auth = .none, tls: TestCertificates? = nil) async throws -> NATSPeer {
+        let peer = NATSPeer(port: try LoopbackPorts.unused(), auth: auth, tls: tls)
         try await peer.start()
         return peer
     }
 
-    private init(port: Int) {
+    private init(port: Int, auth: Auth, tls: TestCertificates?) {
         self.port = port
         logPath = FileManager.default.temporaryDirectory.appendingPathComponent("nats-peer-\(port).log").path
+        let credentials: [String] = switch auth {
+        case .none: []
+        case .user(let user, let password): ["--user", user, "--pass", password]
+        case .token(let token): ["--auth", token]
+        }
+        serverArguments = credentials + (tls.map { ["--tls", "--tlscert", $0.certificateFile, "--tlskey", $0.keyFile] } ?? [])
     }
+
+    /// The URL with a user and password before the host.
+    public func url(user: String, password: String) -> String { "nats://\(user):\(password)@127.0.0.1:\(port)" }
+
+    /// The URL with a token before the host.
+    public func url(token: String) -> String { "nats://\(token)@127.0.0.1:\(port)" }
 
     deinit { stop() }
 
@@ -29,7 +52,7 @@ public final class NATSPeer: @unchecked Sendable {
         precondition(process == nil, "nats-server already running")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.serverPath())
-        process.arguments = ["-a", "127.0.0.1", "-p", String(port)]
+        process.arguments = ["-a", "127.0.0.1", "-p", String(port)] + serverArguments
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: logPath)
         process.standardOutput = FileHandle.nullDevice
@@ -62,6 +85,40 @@ public final class NATSPeer: @unchecked Sendable {
         }
         return found
     }
+}
 
+/// A throwaway certificate authority and a server certificate it signed for `host` (DNS name), made with the
+/// `openssl` command in a temporary directory, for a TLS nats-server.
+public struct TestCertificates: Sendable {
+    public let caFile: String
+    public let certificateFile: String
+    public let keyFile: String
 
+    public static func make(host: String) throws -> TestCertificates {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nats-tls-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let (ca, caKey) = ("\(directory)/ca.pem", "\(directory)/ca-key.pem")
+        let (certificate, key, request) = ("\(directory)/server.pem", "\(directory)/server-key.pem", "\(directory)/server.csr")
+        let extensions = "\(directory)/server.ext"
+        try "subjectAltName=DNS:\(host)\n".write(toFile: extensions, atomically: true, encoding: .utf8)
+        try openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca, "-days", "1",
+                     "-subj", "/CN=bankhub test CA"])
+        try openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", request, "-subj", "/CN=\(host)"])
+        try openssl(["x509", "-req", "-in", request, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", certificate,
+                     "-days", "1", "-extfile", extensions])
+        return TestCertificates(caFile: ca, certificateFile: certificate, keyFile: key)
+    }
+
+    private static func openssl(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw PeerError(message: "openssl \(arguments.first ?? "") failed (\(process.terminationStatus))")
+        }
+    }
 }

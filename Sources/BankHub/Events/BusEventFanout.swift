@@ -12,8 +12,12 @@ import WebSocketTransport
 ///   `beginCatchUp` to `unsubscribe`, `revoke` or `drop`), and unsubscribes when the last one leaves.
 /// - Everything handed to the local fan-out, from this hub or the bus, goes through one ``StreamGapTracker`` per
 ///   stream (``BusFollowedStreams``): next in order is delivered, a duplicate dropped, a gap read from the store
-///   by the injected ``EventGapFiller`` and delivered first. On `reconnected` every followed stream is read from
-///   its last delivered seq to its end.
+///   by the injected ``EventGapFiller`` and delivered first. On `reconnected`, once the server has the restored
+///   subscriptions, every followed stream is read from its last delivered seq to its end.
+/// - A gap shows only when a later event arrives, so the last events of a stream that the bus never brought
+///   (published before a subscription took effect, or dropped by a hub that was disconnected) would wait for
+///   the next one. ``checkHeads(_:)``, called periodically (`HubBus`), compares the followed streams' heads
+///   in the store with what was delivered and reads what the bus missed (``BusFollowedStreams/checkHeads``).
 /// - Every message is sealed (``BusEventSeal``: HMAC-SHA256 under `key`, shared by the hubs, not by NATS). One
 ///   whose seal fails is dropped and counted, and its stream is read from the store instead, so a forged message
 ///   delivers nothing and a suppressed or mangled real one is still delivered.
@@ -34,6 +38,10 @@ public final class BusEventFanout: EventFanout {
         public var fillFailures = 0
         /// Bus subscriptions that could not be made (closed connection): the stream gets only local events.
         public var subscribeFailures = 0
+        /// Head checks whose read of the store's heads threw: the next check reads again.
+        public var headCheckFailures = 0
+        /// Events delivered by a head check: events the bus did not bring (and no later event revealed).
+        public var headCheckEvents = 0
     }
 
     private struct State {
@@ -47,10 +55,12 @@ public final class BusEventFanout: EventFanout {
     private let seal: BusEventSeal
     private let state = Mutex(State())
 
-    /// Starts a task that watches `bus`'s link events (it ends when the connection closes): on `connected` and
-    /// `reconnected` every followed stream is read from the store after its last delivered seq.
-    /// `key` (at least ``BusEventSeal/keyBytesMin`` bytes, the same on every hub) seals and checks the messages.
-    public init(local: LocalEventFanout, bus: NATSConnection, key: [UInt8], filler: @escaping EventGapFiller) {
+    /// Starts a task that watches `bus`'s link events (it ends when the connection closes): each is handed to
+    /// `linkChanged` (logging), and on `connected` and `reconnected` every followed stream is read from the store
+    /// after its last delivered seq. `key` (at least ``BusEventSeal/keyBytesMin`` bytes, the same on every hub)
+    /// seals and checks the messages.
+    public init(local: LocalEventFanout, bus: NATSConnection, key: [UInt8], filler: @escaping EventGapFiller,
+                linkChanged: @escaping @Sendable (BusEvent) -> Void = { _ in }) {
         precondition(bus.configuration.noEcho, "a hub must not receive its own events back: open the bus with noEcho")
         self.local = local
         self.bus = bus
@@ -58,8 +68,13 @@ public final class BusEventFanout: EventFanout {
         self.seal = BusEventSeal(key: key)
         let events = bus.events
         Task { [weak self] in
-            // `.connected` too: a hub that started before NATS was up may have missed events meanwhile.
-            for await event in events where event == .reconnected || event == .connected {
+            for await event in events {
+                linkChanged(event)
+                // `.connected` too: a hub that started before NATS was up may have missed events meanwhile.
+                guard event == .reconnected || event == .connected else { continue }
+                // libnats reports the reconnect before the restored subscriptions reach the server: an event
+                // published in between would be neither read nor received. The flush (a round trip) closes that.
+                _ = try? bus.flush()
                 guard let self else { return }
                 self.fillAll()
             }
@@ -161,6 +176,24 @@ public final class BusEventFanout: EventFanout {
                 guard let self else { return }
                 self.receive(message, stream: stream, id: id)
             }
+        }
+    }
+
+    /// The periodic head check: reads the store's heads of the live followed streams with `heads` (I/O, outside
+    /// the lock; one query for all of them), then delivers from the store what the bus has not brought for a whole
+    /// period (``BusFollowedStreams/checkHeads``). Does nothing when no stream is followed.
+    public func checkHeads(_ heads: ([String]) throws -> [String: Int64]) {
+        let streams = state.withLock { $0.followed.liveStreams }
+        guard !streams.isEmpty else { return }
+        let read: [String: Int64]
+        do { read = try heads(streams) } catch {
+            state.withLock { $0.statistics.headCheckFailures += 1 }
+            return
+        }
+        state.withLock { state in
+            let admitted = state.followed.checkHeads(read, filler: filler)
+            state.statistics.headCheckEvents += admitted.count
+            if !admitted.isEmpty { local.publish(admitted) }
         }
     }
 

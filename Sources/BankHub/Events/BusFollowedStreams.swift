@@ -41,6 +41,9 @@ struct BusFollowedStreams {
         /// Tells this follow's bus messages from those of an earlier follow of the same stream.
         let subscriptionID: UInt64
         var subscription: NATSSubscription?
+        /// The store's head of the stream at the last head check, when it was past the last delivered seq: if
+        /// the bus has not brought that far by the next check, the stream is read from the store.
+        var headBehind: Int64?
     }
 
     private(set) var streams: [String: Followed] = [:]
@@ -130,6 +133,38 @@ struct BusFollowedStreams {
         }
     }
 
+    /// The live streams, sorted: those whose heads the periodic head check reads.
+    var liveStreams: [String] {
+        streams.filter { $0.value.phase.isLive }.keys.sorted()
+    }
+
+    /// One periodic head check; `heads` is the store's last seq of (some of) the live streams, read just before.
+    /// A stream whose head was past its last delivered seq at the previous check and still is has waited a
+    /// whole period for the bus to bring those events: it is read from the store to its end. One that is behind
+    /// only now is noted (its events may still be on their way over the bus). So an event the bus never brings
+    /// (published before this hub's subscription took effect, dropped while a hub was disconnected) is
+    /// delivered within two check periods plus a read, even when no later event shows the gap.
+    mutating func checkHeads(_ heads: [String: Int64], filler: EventGapFiller) -> [StoredEvent] {
+        var out: [StoredEvent] = []
+        for (stream, head) in heads.sorted(by: { $0.key < $1.key }) {
+            guard let followed = streams[stream], case .live(let tracker) = followed.phase else { continue }
+            let last = Int64(tracker.lastDelivered[stream, default: 0])
+            guard head > last else {
+                streams[stream]?.headBehind = nil
+                continue
+            }
+            guard let noted = followed.headBehind, noted > last else {
+                streams[stream]?.headBehind = head
+                continue
+            }
+            out += fillToEnd(stream, filler: filler)
+            // A fill that failed or came back short is tried again at the next check.
+            let reached = Int64(streams[stream]?.phase.lastDelivered(of: stream) ?? 0)
+            streams[stream]?.headBehind = reached < head ? head : nil
+        }
+        return out
+    }
+
     private mutating func admit(_ event: StoredEvent, filler: EventGapFiller, into out: inout [StoredEvent]) {
         guard event.seq >= 1, let isLive = streams[event.stream]?.phase.isLive else { return }
         // Mutated in place (no local copy of the phase), so the held array is not copied per event.
@@ -202,6 +237,12 @@ extension BusFollowedStreams.Phase {
     var isLive: Bool {
         if case .live = self { return true }
         return false
+    }
+
+    /// The last seq handed over for `stream` while live; nil while pending.
+    func lastDelivered(of stream: String) -> UInt64? {
+        guard case .live(let tracker) = self else { return nil }
+        return tracker.lastDelivered[stream, default: 0]
     }
 
     /// Holds one more event while pending; past `pendingEventsMax` lets all go and owes a fill instead.

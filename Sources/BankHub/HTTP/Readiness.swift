@@ -16,9 +16,10 @@ struct ReadinessState: Sendable {
         /// A write probe has been waiting longer than `writeTimeoutMilliseconds` (the writer is stuck or the
         /// database locked by someone else).
         case storageStalled(milliseconds: Int64)
-        /// The hub has a bus (`--bus`) and its link to NATS is down: events committed on other hubs do not
-        /// reach this hub's subscribers until it is back (they are then read from the database).
-        case busDisconnected
+        /// The hub has a bus (`--bus`) and its link to NATS is down (`why`: libnats's last error, credentials
+        /// masked): events committed on other hubs reach this hub's subscribers only through the database's
+        /// head check (later) until it is back.
+        case busDisconnected(why: String)
     }
 
     let probeIntervalMilliseconds: Int64
@@ -70,12 +71,12 @@ final class Readiness: Sendable {
     private let state: Mutex<ReadinessState>
     private let writer: any StorageWriter
     private let probes = Atomic<Int64>(0)
-    /// Whether the bus link is up now (a cheap status read); nil for a hub without a bus.
-    private let busConnected: (@Sendable () -> Bool)?
+    /// Why the bus link is down now, nil while it is up (a cheap status read); nil for a hub without a bus.
+    private let busProblem: (@Sendable () -> String?)?
 
-    init(writer: any StorageWriter, configuration: HubConfiguration, busConnected: (@Sendable () -> Bool)? = nil) {
+    init(writer: any StorageWriter, configuration: HubConfiguration, busProblem: (@Sendable () -> String?)? = nil) {
         self.writer = writer
-        self.busConnected = busConnected
+        self.busProblem = busProblem
         state = Mutex(ReadinessState(probeIntervalMilliseconds: configuration.readinessProbeIntervalMilliseconds,
                                      writeTimeoutMilliseconds: configuration.readinessWriteTimeoutMilliseconds,
                                      now: Self.now()))
@@ -87,7 +88,7 @@ final class Readiness: Sendable {
         let (verdict, startProbe) = state.withLock { $0.check(now: Self.now()) }
         if startProbe { probe() }
         // The database's verdict first: a hub that cannot write is not ready whatever the bus does.
-        if verdict == .ready, let busConnected, !busConnected() { return .busDisconnected }
+        if verdict == .ready, let problem = busProblem?() { return .busDisconnected(why: problem) }
         return verdict
     }
 
@@ -117,9 +118,9 @@ final class Readiness: Sendable {
             case .storageStalled(let milliseconds):
                 (status, body) = (503, JSONWriter.string(["status": "storage_stalled",
                                                           "detail": .string("a write has waited \(milliseconds) ms")]))
-            case .busDisconnected:
+            case .busDisconnected(let why):
                 (status, body) = (503, JSONWriter.string(["status": "bus_disconnected", "detail": .string(
-                    "the NATS bus is unreachable: events from other hubs are delayed until it is back")]))
+                    "the NATS bus is unreachable (\(why)): events from other hubs come from the database meanwhile, later")]))
             }
             return HTTPResponse(status: status, headers: [HTTPStatus.cacheControl], body: Array(body.utf8))
         }

@@ -9,8 +9,16 @@ import WebSocketTransport
 /// How a hub joins the other hubs of its PostgreSQL database over NATS (`serve --bus`). See docs/scaling.md,
 /// "Several hubs on one database".
 public struct HubBusOptions: Sendable {
-    /// NATS servers (`nats://HOST:PORT`), tried in order on connect and on every reconnect.
+    /// NATS servers (`nats://HOST:PORT`, `tls://HOST:PORT`; credentials as `USER:PASSWORD@` or `TOKEN@` before
+    /// the host), tried in order on connect and on every reconnect. Shown only masked (`NATSConfiguration`).
     public var urls: [String]
+    /// PEM file of the certificate authorities of the servers' TLS certificates (`--bus-ca-file`, `tls://`
+    /// only); nil: the system's trust store.
+    public var caFile: String?
+    /// How often the hub compares the heads of the streams its connections follow with the database
+    /// (`--bus-head-check-ms`): an event the bus did not bring reaches the subscribers within two periods plus
+    /// one read, even when no later event shows the gap. One indexed query per period for all followed streams.
+    public var headCheckMilliseconds = 250
     /// The key that seals bus messages, as hex (`BANKHUB_BUS_KEY`); used instead of `keyFile` when set.
     public var keyHex: String?
     /// A file holding the key as hex (`--bus-key-file`), readable by its owner only; never created here: the
@@ -25,6 +33,9 @@ public struct HubBusOptions: Sendable {
     public init(urls: [String]) {
         self.urls = urls
     }
+
+    /// The servers as they may be shown (logs, the start-up line): credentials masked.
+    public var displayURLs: String { NATSConfiguration(urls: urls).displayURLs }
 }
 
 /// A hub's link to the other hubs of its database: the NATS connection (no echo), the key that seals the
@@ -38,6 +49,8 @@ struct HubBus: Sendable {
     let connection: NATSConnection
     private let key: [UInt8]
     private let gaps: BusGapReader
+    private let headCheck: BusHeadCheck
+    private let logger: Logger
 
     /// Loads the key and opens the connection. Throws `HubStartError` for a missing or malformed key, or NATS
     /// URLs libnats refuses; an unreachable server is not an error (see above).
@@ -48,7 +61,9 @@ struct HubBus: Sendable {
         } catch {
             throw HubStartError(message: error.description)
         }
+        precondition(options.headCheckMilliseconds > 0, "the bus head check period is positive")
         var configuration = NATSConfiguration(urls: options.urls)
+        configuration.caFile = options.caFile
         configuration.noEcho = true
         configuration.pendingBytesMax = options.pendingBytesMax
         configuration.name = options.name
@@ -56,48 +71,124 @@ struct HubBus: Sendable {
         do {
             connection = try NATSConnection(configuration)
         } catch {
-            throw HubStartError(message: "cannot use the bus \(options.urls.joined(separator: ",")): \(error)")
+            throw HubStartError(message: "cannot use the bus \(configuration.displayURLs): \(error)")
         }
         if !connection.isConnected {
-            logger.warning("the bus \(options.urls.joined(separator: ",")) is not reachable yet; serving this hub's own events and retrying (/readyz answers 503 until it connects)")
+            logger.warning("the bus \(configuration.displayURLs) is not reachable yet; serving this hub's own events and retrying (/readyz answers 503 until it connects)")
         }
-        return HubBus(connection: connection, key: key, gaps: BusGapReader(open: storage.openReadConnection))
+        return HubBus(connection: connection, key: key, gaps: BusGapReader(open: storage.openReadConnection),
+                      headCheck: BusHeadCheck(milliseconds: options.headCheckMilliseconds), logger: logger)
     }
 
-    /// Whether the link to NATS is up now (for `/readyz`).
-    var isConnected: @Sendable () -> Bool {
-        { [connection] in connection.isConnected }
+    /// Why the hub is not linked to NATS now, or nil when it is (for `/readyz`): libnats's last error when
+    /// it has one (e.g. `Authorization Violation`), credentials masked.
+    var problem: @Sendable () -> String? {
+        { [connection] in
+            guard !connection.isConnected else { return nil }
+            return connection.lastError.map { "last error: \($0)" } ?? "not connected"
+        }
     }
 
-    /// The hub's fan-out: the local one alone (one hub on its database), or joined to the bus.
+    /// The hub's fan-out: the local one alone (one hub on its database), or joined to the bus, with its
+    /// periodic head check started.
     static func makeFanout(_ bus: HubBus?, sink: any FrameSink) -> any EventFanout {
         let local = LocalEventFanout(sink: sink)
         guard let bus else { return local }
-        let gaps = bus.gaps
-        return BusEventFanout(local: local, bus: bus.connection, key: bus.key, filler: { stream, from, to in
+        let (gaps, connection, logger) = (bus.gaps, bus.connection, bus.logger)
+        let fanout = BusEventFanout(local: local, bus: connection, key: bus.key, filler: { stream, from, to in
             try gaps.read(stream, from: from, through: to)
+        }, linkChanged: { event in
+            Self.log(event, connection: connection, logger: logger)
         })
+        bus.headCheck.start(fanout, heads: gaps.heads)
+        return fanout
     }
 
-    /// Ends the bus subscriptions and the gap reader's session; after the transport stopped (no subscriber
-    /// is left to deliver to).
+    /// Says what happened to the link, and why when libnats knows (a refused password says
+    /// `Authorization Violation`); never the credentials.
+    private static func log(_ event: BusEvent, connection: NATSConnection, logger: Logger) {
+        let why = connection.lastError.map { ": \($0)" } ?? ""
+        let servers = connection.configuration.displayURLs
+        switch event {
+        case .connected: logger.info("connected to the bus \(servers)")
+        case .reconnected: logger.info("reconnected to the bus \(servers); reading what was missed from the database")
+        case .disconnected:
+            logger.warning("lost the bus \(servers)\(why); retrying, events from other hubs come from the database meanwhile")
+        case .closed:
+            guard !why.isEmpty else { return logger.info("closed the link to the bus \(servers)") }
+            logger.error("the bus \(servers) closed the link\(why); not retrying: fix --bus (credentials, TLS) and restart. /readyz answers 503")
+        }
+    }
+
+    /// Ends the head check, the bus subscriptions and the gap reader's session; after the transport stopped (no
+    /// subscriber is left to deliver to).
     func close() {
+        headCheck.stop()
         connection.close()
         gaps.close()
     }
 }
 
+/// Runs ``BusEventFanout/checkHeads(_:)`` every period until stopped (a task of its own; the read blocks its
+/// thread like the gap filler's).
+final class BusHeadCheck: Sendable {
+    let period: Duration
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    init(milliseconds: Int) {
+        period = .milliseconds(milliseconds)
+    }
+
+    func start(_ fanout: BusEventFanout, heads: @escaping @Sendable ([String]) throws -> [String: Int64]) {
+        let period = self.period
+        task.withLock { task in
+            task?.cancel()
+            task = Task { [weak fanout] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: period)
+                    guard !Task.isCancelled, let fanout else { return }
+                    fanout.checkHeads(heads)
+                }
+            }
+        }
+    }
+
+    func stop() {
+        task.withLock { task in
+            task?.cancel()
+            task = nil
+        }
+    }
+}
+
 /// Reads the events the bus did not bring (a gap in the seqs, a reconnect, a message without a valid seal)
-/// from the database, on a read-only session of its own: the gap filler runs synchronously under the bus
-/// fan-out's lock, so it cannot wait for the readers' threads. A session that failed is dropped and the next
-/// read opens a new one.
+/// and the heads of the followed streams (the head check) from the database, on a read-only session of its
+/// own: the gap filler runs synchronously under the bus fan-out's lock, so it cannot wait for the readers'
+/// threads. A session that failed is dropped and the next read opens a new one; after `close` reads throw.
 final class BusGapReader: Sendable {
+    struct Closed: Error, CustomStringConvertible {
+        var description: String { "the bus gap reader is closed" }
+    }
+
     private let open: @Sendable () throws -> any SQLDatabase
-    /// The session, used by one caller at a time (the fan-out's lock already serializes them).
-    private let session = Mutex<(any SQLDatabase)?>(nil)
+    /// The session, used by one caller at a time (its lock serializes the fan-out's filler and the head check).
+    private let session = Mutex<(db: (any SQLDatabase)?, closed: Bool)>((nil, false))
 
     init(open: @escaping @Sendable () throws -> any SQLDatabase) {
         self.open = open
+    }
+
+    /// The last seq of each of `streams` that has events, from `stream_counters` (several hubs take every seq
+    /// there, in the commit of its event): one indexed query for all of them.
+    func heads(_ streams: [String]) throws -> [String: Int64] {
+        // Stream names have no spaces (they are NATS subject tokens, `BusSubjects`): one text parameter.
+        let names = streams.filter { !$0.contains(" ") }.joined(separator: " ")
+        return try withSession { db in
+            var heads: [String: Int64] = [:]
+            _ = try db.prepare("SELECT stream, last_seq FROM stream_counters WHERE stream = ANY(string_to_array(?, ' '))")
+                .query(names) { row in heads[row.string(0)] = row.int64(1) }
+            return heads
+        }
     }
 
     /// The events of `stream` with seq in `from...through`, oldest first, read in one snapshot (stored rows and
@@ -105,24 +196,32 @@ final class BusGapReader: Sendable {
     func read(_ stream: String, from: Int64, through: Int64) throws -> [StoredEvent] {
         precondition(from >= 1 && through >= from, "a gap is a non-empty range of seqs")
         let limit = Int(min(through - from + 1, Int64(BusFollowedStreams.fillEventsMax)))
-        return try session.withLock { session in
-            do {
-                let db = try session ?? open()
-                session = db
-                // The bus runs only on PostgreSQL (HubServer refuses it on SQLite).
-                try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                let events = try EventRecords.events(db, stream: stream, after: from - 1, limit: limit)
-                try db.execute("COMMIT")
-                return events
-            } catch {
-                session = nil
-                throw error
-            }
+        return try withSession { db in
+            // The bus runs only on PostgreSQL (HubServer refuses it on SQLite).
+            try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            let events = try EventRecords.events(db, stream: stream, after: from - 1, limit: limit)
+            try db.execute("COMMIT")
+            return events
         }
     }
 
     func close() {
-        session.withLock { $0 = nil }
+        session.withLock { $0 = (nil, true) }
+    }
+
+    /// Runs `body` on the session (opened first if needed); a failure drops the session.
+    private func withSession<T: Sendable>(_ body: (any SQLDatabase) throws -> T) throws -> T {
+        try session.withLock { session in
+            guard !session.closed else { throw Closed() }
+            do {
+                let db = try session.db ?? open()
+                session.db = db
+                return try body(db)
+            } catch {
+                session.db = nil
+                throw error
+            }
+        }
     }
 }
 

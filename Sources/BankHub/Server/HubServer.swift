@@ -201,7 +201,7 @@ public final class HubServer: Sendable {
         let hub = Hub(sink: transport, services: services, configuration: options.hub, statistics: statistics,
                       logger: logger)
         self.hub = hub
-        readiness = Readiness(writer: writer, configuration: options.hub, busConnected: bus?.isConnected)
+        readiness = Readiness(writer: writer, configuration: options.hub, busProblem: bus?.problem)
         // Dynamic HTTP routes (the API, readiness, statement downloads); another one is one more `addRoute` here:
         // `HTTPRoute.responding(to:)` with `api.requireSession(request)` for its bearer token.
         let api = HTTPAPI(hub: hub, auth: auth, streamRetryMilliseconds: options.hub.eventStreamRetryMilliseconds)
