@@ -315,6 +315,11 @@ public enum PostgresSchema {
         ALTER TABLE standing_orders ADD COLUMN claimed_by text, ADD COLUMN claimed_until bigint;
         CREATE INDEX standing_orders_due ON standing_orders(next_due_at, id) WHERE status = 'active';
         """),
+        // Key claims are pruned by age (`pruneClaims`, a batch per statement): without this index each
+        // statement scans every claim of the retention window.
+        (5, """
+        CREATE INDEX idempotency_keys_age ON idempotency_keys(created_at);
+        """),
     ]
 
     /// Any constant: the advisory lock that keeps two hubs starting together from migrating at once.
