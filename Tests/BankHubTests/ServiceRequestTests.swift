@@ -140,7 +140,7 @@ import Testing
 
     /// A rejection needs a reason and records it; a resolved request cannot be resolved again, even when two
     /// staff race for it; staff cannot resolve their own requests.
-    @Test(.disabled(if: TestDatabase.isPair, "cross-hub bug: two hubs resolving one request at once stop one hub (the resolve gate is per hub)"))
+    @Test
     func rejectsWithReasonAndRefusesSecondResolution() async throws {
         try await TestHub.with { hub in
             let alice = try await hub.customer("alice")

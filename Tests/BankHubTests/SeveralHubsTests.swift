@@ -137,4 +137,35 @@ struct SeveralHubsTests {
                     "4 wrong codes over both hubs reach the limit of 4")
         }
     }
+
+    /// Staff on both hubs resolving the same requests at once (one approving on A, one rejecting on B): each
+    /// request is resolved exactly once, the other resolution is `conflict` and changed nothing, and both hubs
+    /// stay up (the resolve gate is per hub; the database's conditional update decides).
+    @Test func resolvingOneRequestOnBothHubsAtOnceResolvesItOnce() async throws {
+        try await Self.withTwoHubs(prepare: { a in
+            (try await a.customer("alice", deposit: nil), try await a.staff("erin", role: .employee),
+             try await a.staff("adam", role: .admin))
+        }) { a, b, users in
+            let (alice, erin, adam) = users
+            let adamOnB = try await Self.session(on: b, token: adam.token)
+            // Several rounds: one may not catch the two resolutions inside each other's window.
+            for round in 0..<8 {
+                let filed = try await alice.client.serviceRequest("request_create",
+                                                                  ["kind": "kyc_update", "note": .string("round \(round)")])
+                let id = try #require(filed["id"])
+                let (sentA, sentB) = (try await erin.client.send("request_approve", ["id": id]),
+                                      try await adamOnB.send("request_reject", ["id": id, "reason": "duplicate"]))
+                let (onA, onB) = (try await erin.client.reply(to: sentA), try await adamOnB.reply(to: sentB))
+                let winners = [onA, onB].compactMap { $0["result"]?["request"] }
+                #expect(winners.count == 1, "round \(round): \(JSONWriter.string(onA)) \(JSONWriter.string(onB))")
+                #expect([onA, onB].filter { $0["error"]?["code"] == "conflict" }.count == 1)
+                // What the database holds is the winner's resolution, seen alike from both hubs.
+                for client in [alice.client, try await Self.session(on: b, token: alice.token)] {
+                    let listed = try await client.ok("requests")["requests"]?.arrayValue ?? []
+                    let stored = listed.first { $0["id"] == id }
+                    #expect(stored?["status"] == winners.first?["status"], "round \(round)")
+                }
+            }
+        }
+    }
 }

@@ -95,7 +95,7 @@ final class EventSequencer: Sendable {
         if case .database = seqs {
             precondition(balances.isEmpty && !drafts.contains(where: \.derived),
                          "with several hubs, money and its derived events go through the shared ledger")
-            submitTakingSeqs(drafts, at: at, writing: writing, completion: completion, attempt: 0)
+            submitTakingSeqs(drafts, at: at, writing: writing, completion: completion, refusal: nil, attempt: 0)
             return
         }
         heads.withLock { heads in
@@ -121,17 +121,48 @@ final class EventSequencer: Sendable {
         }
     }
 
+    /// Thrown by a job's body to refuse the change with `error` (say, a row it changes conditionally was
+    /// changed by another hub since it was read). Only with seqs from the database (`.database`): the job's
+    /// savepoint rolls back, its seqs with it, and `submit(_:at:refusable:completion:)` answers `error`.
+    /// Alone on a database (`.memory`) the seqs were given before the job ran, so a refusal stops the process
+    /// as any failed event job does: there the caller's own guard must make refusing impossible.
+    struct Refusal: Error {
+        let error: BankError
+    }
+
+    /// As `submit(_:at:body:completion:)` (no balances), but `body` may throw `Refusal`: then nothing of the
+    /// job is committed or published and `completion` gets the refusal's error.
+    func submit(_ drafts: [EventDraft], at: Timestamp,
+                refusable body: @escaping @Sendable (any SQLDatabase) throws -> Void,
+                completion: @escaping @Sendable (Result<Void, BankError>) -> Void) {
+        guard case .database = seqs else {
+            submit(drafts, at: at, body: body, completion: { completion(.success(())) })
+            return
+        }
+        let refused = Mutex<BankError?>(nil)
+        submitTakingSeqs(drafts, at: at, writing: { db, _ in
+            do { try body(db) } catch let refusal as Refusal {
+                refused.withLock { $0 = refusal.error }
+                throw refusal
+            }
+        }, completion: { completion(.success(())) },
+        refusal: { completion(.failure(refused.withLock { $0 } ?? BankError(.internalError, "a job refused without a reason"))) },
+        attempt: 0)
+    }
+
     /// Longest pause before a job that lost a race, or found no database, is queued again.
     static let retryPauseMillisecondsMax = 1_000
 
     /// `.database`: one savepoint job that takes the seqs, runs `writing` and appends the events; published
     /// after its COMMIT, or queued again after a pause when it surely did not commit (`unavailable` without
-    /// `outcomeUnknown`: a lost race, no connection). Anything else stops the process, as a failed event write
+    /// `outcomeUnknown`: a lost race, no connection), or answered by `refusal` when its body threw `Refusal`
+    /// (rolled back with its savepoint). Anything else stops the process, as a failed event write
     /// does alone on a database, including a COMMIT whose outcome is unknown (sent again, its events could be
     /// stored twice under new seqs).
     private func submitTakingSeqs(_ drafts: [EventDraft], at: Timestamp,
                                   writing: @escaping @Sendable (any SQLDatabase, [StoredEvent]) throws -> Void,
-                                  completion: @escaping @Sendable () -> Void, attempt: Int) {
+                                  completion: @escaping @Sendable () -> Void,
+                                  refusal: (@Sendable () -> Void)?, attempt: Int) {
         let taken = Mutex<[StoredEvent]>([])
         writer.submit(.savepoint, balances: [], { db in
             let events = try SharedSeqs.take(drafts, at: at, db)
@@ -143,11 +174,14 @@ final class EventSequencer: Sendable {
             case .success:
                 publishCommitted(taken.withLock { $0 })
                 completion()
+            case .failure(is Refusal) where refusal != nil:
+                refusal?()
             case .failure(let error as BankError) where error.code == .unavailable && !error.outcomeUnknown:
                 let pause = min(Self.retryPauseMillisecondsMax, 10 << min(attempt, 7))
                 Task {
                     try? await Task.sleep(for: .milliseconds(pause))
-                    self.submitTakingSeqs(drafts, at: at, writing: writing, completion: completion, attempt: attempt + 1)
+                    self.submitTakingSeqs(drafts, at: at, writing: writing, completion: completion, refusal: refusal,
+                                          attempt: attempt + 1)
                 }
             case .failure(let error):
                 preconditionFailure("an event job failed (\(error)); stopping rather than leave a stream's change "

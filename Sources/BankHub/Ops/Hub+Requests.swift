@@ -52,7 +52,7 @@ extension Hub {
         let record = ServiceRequestRecord(id: new.id, user: user.id, username: user.username, kind: kind, note: note,
                                           account: account, status: .pending, createdAt: now, resolvedAt: nil,
                                           resolvedBy: nil, reason: nil)
-        await commitRequest(record, at: now, sequencer: services.sequencer) { db in
+        try await commitRequest(record, at: now, sequencer: services.sequencer) { db in
             _ = try ServiceRequestRecords.insert(db, new)
         }
         return ["request": WireObjects.serviceRequest(record)]
@@ -112,7 +112,8 @@ extension Hub {
 
     /// Resolves pending request `requestID`: `prepare` checks it and applies any effect; then the new status,
     /// the audit entry (when staff resolve) and the events are committed together. Only one resolution of a
-    /// request runs at a time; a request that is no longer pending is `conflict`.
+    /// request runs at a time on a hub; a request that is no longer pending is `conflict`, also when another
+    /// hub on the same database resolved it first (the commit changes the status only from pending).
     private nonisolated func resolve(_ requestID: Int64, by actor: UserRecord, to status: ServiceRequestStatus,
                                      reason: String?,
                                      prepare: (ServiceRequestRecord) async throws -> Void) async throws -> JSONValue {
@@ -131,11 +132,13 @@ extension Hub {
         let notice = status == .approved ? try await approvalNotice(for: request) : nil
         let action = status == .cancelled ? nil : (status == .approved ? "request_approve" : "request_reject")
         let detail = "\(request.kind.rawValue) of \(request.username)" + (reason.map { ": \($0)" } ?? "")
-        await Self.commitRequest(resolved, at: now, sequencer: services.sequencer) { db in
-            // The gate let no other resolution of this request run since the read above; the hub is the only
-            // writer, so the request is still pending. If it were not, stopping beats a wrong event.
+        try await Self.commitRequest(resolved, at: now, sequencer: services.sequencer) { db in
+            // The status changes only from pending, in this commit: another hub on the same database that
+            // resolved the request since the read above (the gate is per hub) makes this one `conflict`, and
+            // nothing of it is committed. Alone on a database the gate makes this impossible (see `Refusal`).
             guard try ServiceRequestRecords.resolve(db, resolved) else {
-                preconditionFailure("request \(requestID) changed outside the hub while being resolved")
+                throw EventSequencer.Refusal(error: BankError(.conflict, "request \(requestID) was resolved "
+                                                              + "by someone else"))
             }
             if let action {
                 try AuditRecords.append(db, actor: actor.id, action: action, target: "request:\(requestID)",
@@ -182,15 +185,17 @@ extension Hub {
         }
     }
 
-    /// Writes `body` and the `request` events about `record` in one commit; returns once durable and published.
+    /// Writes `body` and the `request` events about `record` in one commit; returns once durable and published,
+    /// or throws the error of a `Refusal` from `body` (then nothing was committed).
     private static func commitRequest(_ record: ServiceRequestRecord, at now: Timestamp, sequencer: EventSequencer,
-                                      body: @escaping @Sendable (any SQLDatabase) throws -> Void) async {
+                                      body: @escaping @Sendable (any SQLDatabase) throws -> Void) async throws(BankError) {
         let data = WireObjects.serviceRequest(record)
         let drafts = [EventDraft(stream: .staffRequests, kind: "request", data: data),
                       EventDraft(stream: .user(record.user), kind: "request", data: data)]
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            sequencer.submit(drafts, at: now, body: body, completion: { continuation.resume() })
+        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, BankError>, Never>) in
+            sequencer.submit(drafts, at: now, refusable: body, completion: { continuation.resume(returning: $0) })
         }
+        try outcome.get()
     }
 
     /// Staff do not resolve their own requests: another member of staff must.
