@@ -24,9 +24,10 @@ enum TestDatabase {
     /// The shared server: started on first use, stopped when the test process exits.
     private static let server: Result<PostgresPeer, any Error> = {
         Result {
-            // Many hubs run at once, each with a writer, three readers and an outbox worker session (twice as
-            // many hubs in the pair run, each with its ledger's and gap reader's sessions too).
-            let peer = try PostgresPeer.start(maxConnections: isPair ? 800 : 400)
+            // Many hubs run at once, each with a writer, three readers and an outbox worker session; a hub of
+            // several has its ledger's, claims', head check's and gap reader's sessions too, and the suites of
+            // several hubs (two per test) run beside each other in every mode (400 ran out in CI).
+            let peer = try PostgresPeer.start(maxConnections: isPair ? 1_600 : 1_000)
             atexit { TestDatabase.stopServer() }
             return peer
         }
