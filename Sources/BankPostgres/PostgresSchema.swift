@@ -320,6 +320,12 @@ public enum PostgresSchema {
         (5, """
         CREATE INDEX idempotency_keys_age ON idempotency_keys(created_at);
         """),
+        // A service request's resolution is claimed (`WorkClaims.claimRequest`, a lease as in 4) before its
+        // effects run (closing an account, sending a reset code), so of two hubs resolving it at once only the
+        // claimant runs them. SQLite (one hub) has no such columns: its per-hub gate suffices.
+        (6, """
+        ALTER TABLE service_requests ADD COLUMN claimed_by text, ADD COLUMN claimed_until bigint;
+        """),
     ]
 
     /// Any constant: the advisory lock that keeps two hubs starting together from migrating at once.

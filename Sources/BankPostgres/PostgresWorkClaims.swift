@@ -2,7 +2,7 @@ import BankCore
 import BankStorage
 import Glibc
 
-/// `WorkClaims` on PostgreSQL (migration 4): a claim is an UPDATE of `claimed_by` and `claimed_until` on rows
+/// `WorkClaims` on PostgreSQL (migrations 4 and 6): a claim is an UPDATE of `claimed_by` and `claimed_until` on rows
 /// picked with `FOR UPDATE SKIP LOCKED`, so two hubs claiming at once never wait for each other and never take
 /// the same row. Under READ COMMITTED the row lock re-reads a row another hub claimed meanwhile and re-checks the
 /// condition, so its committed claim is seen and the row skipped.
@@ -105,6 +105,24 @@ public struct PostgresWorkClaims: WorkClaims {
     @discardableResult
     public func releaseOrder(_ db: any SQLDatabase, id: Int64) throws -> Bool {
         try db.prepare("UPDATE standing_orders SET claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?")
+            .run(id, holder)
+        return db.changes == 1
+    }
+
+    // MARK: Service requests
+
+    public func claimRequest(_ db: any SQLDatabase, id: Int64, now: Timestamp, until: Timestamp) throws -> Bool {
+        precondition(until > now, "a lease in the future")
+        try db.prepare("""
+            UPDATE service_requests SET claimed_by = ?1, claimed_until = ?2
+            WHERE id = ?3 AND status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?4 OR claimed_by = ?1)
+            """).run(holder, until.milliseconds, id, now.milliseconds)
+        return db.changes == 1
+    }
+
+    @discardableResult
+    public func releaseRequest(_ db: any SQLDatabase, id: Int64) throws -> Bool {
+        try db.prepare("UPDATE service_requests SET claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?")
             .run(id, holder)
         return db.changes == 1
     }

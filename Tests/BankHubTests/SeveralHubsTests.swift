@@ -168,4 +168,39 @@ struct SeveralHubsTests {
             }
         }
     }
+
+    /// Staff on both hubs approving and rejecting one account closure at once, many rounds: exactly one wins,
+    /// the other is `conflict`, and the account is closed exactly when the approval won (the resolution is
+    /// claimed in the database before the approval closes the account, so the loser closes nothing).
+    @Test func racingClosureResolutionsCloseTheAccountOnlyWhenApproved() async throws {
+        let rounds = 10
+        try await Self.withTwoHubs(prepare: { a in
+            var owners: [Customer] = []
+            for round in 0..<rounds { owners.append(try await a.customer("owner\(round)", deposit: nil)) }
+            return (owners, try await a.staff("erin", role: .employee), try await a.staff("adam", role: .admin))
+        }) { a, b, users in
+            let (owners, erin, adam) = users
+            let adamOnB = try await Self.session(on: b, token: adam.token)
+            for (round, owner) in owners.enumerated() {
+                let filed = try await owner.client.serviceRequest("request_create", [
+                    "kind": "account_closure", "note": .string("round \(round)"), "account": .string(owner.account)])
+                let id = try #require(filed["id"])
+                // The approval alternates between the hubs, so each hub's effect races the other's commit.
+                let approve: JSONValue = ["id": id], reject: JSONValue = ["id": id, "reason": "kept open"]
+                let approveOnA = round.isMultiple(of: 2)
+                let (sentA, sentB) = (try await erin.client.send(approveOnA ? "request_approve" : "request_reject",
+                                                                 approveOnA ? approve : reject),
+                                      try await adamOnB.send(approveOnA ? "request_reject" : "request_approve",
+                                                             approveOnA ? reject : approve))
+                let (onA, onB) = (try await erin.client.reply(to: sentA), try await adamOnB.reply(to: sentB))
+                let winners = [onA, onB].compactMap { $0["result"]?["request"] }
+                let context = "round \(round): \(JSONWriter.string(onA)) \(JSONWriter.string(onB))"
+                #expect(winners.count == 1, "\(context)")
+                #expect([onA, onB].filter { $0["error"]?["code"] == "conflict" }.count == 1, "\(context)")
+                let winner = try #require(winners.first?["status"]?.stringValue)
+                let account = try await owner.client.ok("accounts")["accounts"]?.arrayValue?.first
+                #expect(account?["status"] == (winner == "approved" ? "closed" : "open"), "\(context)")
+            }
+        }
+    }
 }

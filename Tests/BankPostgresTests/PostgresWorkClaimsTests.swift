@@ -83,4 +83,31 @@ struct PostgresWorkClaimsTests {
             #expect(try b.claimReceipts(onB, now: now, until: until))
         }
     }
+
+    /// A request's resolution has one holder at a time; a passed lease (its hub died mid-resolution) is taken by
+    /// another hub, whose old holder then finds its claim gone; a resolved request cannot be claimed.
+    @Test func aRequestResolutionHasOneHolderUntilItsLeasePasses() throws {
+        try Self.withDatabase(messages: 0) { peer, _ in
+            let a = Self.claims(peer, "hub-a"), b = Self.claims(peer, "hub-b")
+            let onA = try a.openConnection(), onB = try b.openConnection()
+            let at = Clock.now()
+            let user = try UserRecords.insert(onA, .init(username: "alice", passwordHash: "x", role: .customer,
+                                                        email: nil, phone: nil, fullName: nil, at: at))
+            let request = try ServiceRequestRecords.insert(onA, .init(id: 1, user: user.id, kind: .kycUpdate,
+                                                                     note: "address", account: nil, at: at))
+            let (now, until) = Self.lease()
+            #expect(try a.claimRequest(onA, id: request.id, now: now, until: until))
+            #expect(try !b.claimRequest(onB, id: request.id, now: now, until: until), "A's lease is live")
+            #expect(try a.claimRequest(onA, id: request.id, now: now, until: until), "the holder renews its own claim")
+            let passed = Timestamp(milliseconds: until.milliseconds + 1)
+            #expect(try b.claimRequest(onB, id: request.id, now: passed,
+                                       until: Timestamp(milliseconds: passed.milliseconds + 60_000)))
+            #expect(try !a.releaseRequest(onA, id: request.id), "A's claim was taken after its lease passed")
+            let resolved = request.resolved(.cancelled, by: user.id, at: passed, reason: nil)
+            #expect(try ServiceRequestRecords.resolve(onB, resolved))
+            #expect(try b.releaseRequest(onB, id: request.id))
+            #expect(try !a.claimRequest(onA, id: request.id, now: passed, until: Timestamp(milliseconds: passed.milliseconds + 60_000)),
+                    "no longer pending")
+        }
+    }
 }

@@ -113,7 +113,9 @@ extension Hub {
     /// Resolves pending request `requestID`: `prepare` checks it and applies any effect; then the new status,
     /// the audit entry (when staff resolve) and the events are committed together. Only one resolution of a
     /// request runs at a time on a hub; a request that is no longer pending is `conflict`, also when another
-    /// hub on the same database resolved it first (the commit changes the status only from pending).
+    /// hub on the same database resolved it first (the commit changes the status only from pending). With
+    /// several hubs the resolution is first claimed in the database (`claimResolution`), so a hub that did not
+    /// win the claim answers `conflict` before any effect of its own runs.
     private nonisolated func resolve(_ requestID: Int64, by actor: UserRecord, to status: ServiceRequestStatus,
                                      reason: String?,
                                      prepare: (ServiceRequestRecord) async throws -> Void) async throws -> JSONValue {
@@ -123,6 +125,36 @@ extension Hub {
         defer { requestGate.endResolving(requestID) }
         guard let request = try await services.readers.read({ db in try ServiceRequestRecords.get(db, id: requestID) })
         else { throw BankError.notFound("no request \(requestID)") }
+        let claims = request.status == .pending ? services.claims : nil
+        if let claims { try await claimResolution(requestID, claims) }
+        do {
+            return try await resolveClaimed(request, by: actor, to: status, reason: reason, claims: claims,
+                                            prepare: prepare)
+        } catch {
+            // Not resolved here (refused, or the effect failed): the request may be resolved again at once.
+            if let claims { _ = try? await services.writer.write { db in try claims.releaseRequest(db, id: requestID) } }
+            throw error
+        }
+    }
+
+    /// How long a hub's claim of a resolution holds: far longer than an effect takes, so only a hub that died
+    /// mid-resolution leaves it, and the request can be resolved elsewhere once it passes.
+    static let resolutionLeaseMilliseconds: Int64 = 60_000
+
+    /// Claims the resolution of `requestID` in the database for this hub (committed, so the other hubs see it);
+    /// `conflict` when another hub holds it or resolved it since it was read.
+    private nonisolated func claimResolution(_ requestID: Int64, _ claims: any WorkClaims) async throws {
+        let now = Clock.now(), until = Timestamp(milliseconds: now.milliseconds + Self.resolutionLeaseMilliseconds)
+        guard try await services.writer.write({ db in try claims.claimRequest(db, id: requestID, now: now, until: until) })
+        else { throw BankError(.conflict, "request \(requestID) is being resolved by someone else") }
+    }
+
+    /// `resolve` once this hub may resolve `request` (its gate, and its claim when `claims` is given): runs
+    /// `prepare` and commits the resolution, giving the claim back in the same commit.
+    private nonisolated func resolveClaimed(_ request: ServiceRequestRecord, by actor: UserRecord,
+                                            to status: ServiceRequestStatus, reason: String?, claims: (any WorkClaims)?,
+                                            prepare: (ServiceRequestRecord) async throws -> Void) async throws -> JSONValue {
+        let requestID = request.id
         try await prepare(request)
         guard request.status == .pending else {
             throw BankError(.conflict, "request \(requestID) is already \(request.status.rawValue)")
@@ -136,7 +168,9 @@ extension Hub {
             // The status changes only from pending, in this commit: another hub on the same database that
             // resolved the request since the read above (the gate is per hub) makes this one `conflict`, and
             // nothing of it is committed. Alone on a database the gate makes this impossible (see `Refusal`).
-            guard try ServiceRequestRecords.resolve(db, resolved) else {
+            // With claims this hub must still hold its claim (a lease that passed may have been taken).
+            let held = try claims.map { claims in try claims.releaseRequest(db, id: requestID) } ?? true
+            guard held, try ServiceRequestRecords.resolve(db, resolved) else {
                 throw EventSequencer.Refusal(error: BankError(.conflict, "request \(requestID) was resolved "
                                                               + "by someone else"))
             }

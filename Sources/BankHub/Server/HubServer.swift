@@ -192,7 +192,8 @@ public final class HubServer: Sendable {
             orders: StandingOrderScheduler(orders: orders, services: .init(
                 ledger: ledger, sequencer: sequencer, readers: readers, writer: writer, notifier: notifier,
                 claims: claims),
-                                           configuration: options.hub.scheduler, logger: logger))
+                                           configuration: options.hub.scheduler, logger: logger),
+            claims: claims)
         self.services = services
         self.janitor = Janitor(policy: options.hub.retention, writer: writer, readers: readers, ledger: ledger,
                                logger: logger)

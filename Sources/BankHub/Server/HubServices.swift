@@ -15,4 +15,7 @@ struct HubServices: Sendable {
     let notifier: Notifier
     /// Standing orders: creates, cancels and pays them.
     let orders: StandingOrderScheduler
+    /// PostgreSQL: claims of the work several hubs on the database share (here: a request's resolution, claimed
+    /// before its effects run). Nil on SQLite: the one hub's gate suffices.
+    let claims: (any WorkClaims)?
 }

@@ -1,7 +1,8 @@
 import BankCore
 
 /// Work that any of several hubs on one database may do, claimed per row so that exactly one hub does each
-/// piece: an outbox message, the next receipts (the receipt cursor), a standing order's due period.
+/// piece: an outbox message, the next receipts (the receipt cursor), a standing order's due period, a service
+/// request's resolution.
 ///
 /// A claim names its hub (`holder`) and holds until a time (a lease): rows claimed by another hub whose lease
 /// has not passed are skipped, so a hub that dies after claiming leaves its work to the others once the lease
@@ -43,4 +44,13 @@ public protocol WorkClaims: Sendable {
     /// another hub took the order).
     @discardableResult
     func releaseOrder(_ db: any SQLDatabase, id: Int64) throws -> Bool
+
+    /// Claims the resolution of pending service request `id` (or renews this hub's claim) until `until`, before
+    /// any effect of it runs; false when the request is no longer pending or another hub holds it.
+    func claimRequest(_ db: any SQLDatabase, id: Int64, now: Timestamp, until: Timestamp) throws -> Bool
+
+    /// Gives back this hub's claim of request `id`; false when this hub no longer holds it (its lease ended and
+    /// another hub took the request).
+    @discardableResult
+    func releaseRequest(_ db: any SQLDatabase, id: Int64) throws -> Bool
 }
