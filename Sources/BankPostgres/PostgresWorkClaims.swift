@@ -38,20 +38,29 @@ public struct PostgresWorkClaims: WorkClaims {
         return db
     }
 
+    /// Claims up to `limit` rows of `table` in `status` that are due by `now` and free (never claimed, lease
+    /// passed, or already this hub's), earliest due first, skipping rows another hub is claiming right now.
+    private func claimDue<Record>(_ db: any SQLDatabase, table: String, status: String, dueColumn: String,
+                                  columns: String, limit: Int, now: Timestamp, until: Timestamp,
+                                  row: (any SQLRow) throws -> Record) throws -> [Record] {
+        try db.prepare("""
+            UPDATE \(table) SET claimed_by = ?1, claimed_until = ?2
+            WHERE id IN (SELECT id FROM \(table)
+                         WHERE status = '\(status)' AND \(dueColumn) <= ?3
+                           AND (claimed_until IS NULL OR claimed_until <= ?3 OR claimed_by = ?1)
+                         ORDER BY \(dueColumn), id LIMIT ?4 FOR UPDATE SKIP LOCKED)
+            RETURNING \(columns)
+            """).query(holder, until.milliseconds, now.milliseconds, limit, row: row)
+    }
+
     // MARK: Outbox
 
     public func claimMessages(_ db: any SQLDatabase, limit: Int, now: Timestamp,
                               until: Timestamp) throws -> [OutboxRecord] {
         precondition(limit > 0 && until > now, "a positive batch and a lease in the future")
-        return try db.prepare("""
-            UPDATE outbox SET claimed_by = ?1, claimed_until = ?2
-            WHERE id IN (SELECT id FROM outbox
-                         WHERE status = 'pending' AND next_attempt_at <= ?3
-                           AND (claimed_until IS NULL OR claimed_until <= ?3 OR claimed_by = ?1)
-                         ORDER BY next_attempt_at, id LIMIT ?4 FOR UPDATE SKIP LOCKED)
-            RETURNING
-            """ + " " + OutboxRecords.columnList)
-            .query(holder, until.milliseconds, now.milliseconds, limit, row: OutboxRecords.record)
+        return try claimDue(db, table: "outbox", status: "pending", dueColumn: "next_attempt_at",
+                            columns: OutboxRecords.columnList, limit: limit, now: now, until: until,
+                            row: OutboxRecords.record)
             .sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
     }
 
@@ -81,15 +90,9 @@ public struct PostgresWorkClaims: WorkClaims {
     public func claimOrders(_ db: any SQLDatabase, limit: Int, now: Timestamp,
                             until: Timestamp) throws -> [StandingOrderRecord] {
         precondition(limit > 0 && until > now, "a positive batch and a lease in the future")
-        return try db.prepare("""
-            UPDATE standing_orders SET claimed_by = ?1, claimed_until = ?2
-            WHERE id IN (SELECT id FROM standing_orders
-                         WHERE status = 'active' AND next_due_at <= ?3
-                           AND (claimed_until IS NULL OR claimed_until <= ?3 OR claimed_by = ?1)
-                         ORDER BY next_due_at, id LIMIT ?4 FOR UPDATE SKIP LOCKED)
-            RETURNING
-            """ + " " + OrderRecords.columnList)
-            .query(holder, until.milliseconds, now.milliseconds, limit, row: OrderRecords.record)
+        return try claimDue(db, table: "standing_orders", status: "active", dueColumn: "next_due_at",
+                            columns: OrderRecords.columnList, limit: limit, now: now, until: until,
+                            row: OrderRecords.record)
             .sorted { ($0.nextDue?.milliseconds ?? 0, $0.id) < ($1.nextDue?.milliseconds ?? 0, $1.id) }
     }
 
