@@ -7,16 +7,17 @@ import Glibc
 public enum HTTPProbe {
     /// Largest response read before giving up.
     static let responseBytesMax = 16 << 20
-    static let receiveTimeoutSeconds = 5
+    public static let receiveTimeoutSecondsDefault = 5
 
-    /// GETs `path`; headers come back with lower-cased names (repeated ones joined by ", ").
-    public static func get(host: String = "127.0.0.1", port: Int, path: String,
-                           headers: [String: String] = [:]) async throws -> (status: Int, headers: [String: String], body: [UInt8]) {
+    /// GETs `path`; headers come back with lower-cased names (repeated ones joined by ", "). Gives up when no
+    /// byte arrives for `receiveTimeoutSeconds`.
+    public static func get(host: String = "127.0.0.1", port: Int, path: String, headers: [String: String] = [:],
+                           receiveTimeoutSeconds: Int = receiveTimeoutSecondsDefault) async throws -> (status: Int, headers: [String: String], body: [UInt8]) {
         var lines = ["GET \(path) HTTP/1.1", "Host: \(host):\(port)", "Connection: close"]
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { lines.append("\(name): \(value)") }
         let request = Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
         let response = try await runOnOwnThread { () throws(WebSocketClientError) -> [UInt8] in
-            try exchange(request, host: host, port: port)
+            try exchange(request, host: host, port: port, receiveTimeoutSeconds: receiveTimeoutSeconds)
         }
         guard let headEnd = WebSocketHandshake.headEnd(in: response) else {
             throw WebSocketClientError.invalidHandshake("incomplete HTTP response")
@@ -28,7 +29,8 @@ public enum HTTPProbe {
     }
 
     /// Sends the request and reads until the server closes (or the Content-Length is complete).
-    private static func exchange(_ request: [UInt8], host: String, port: Int) throws(WebSocketClientError) -> [UInt8] {
+    private static func exchange(_ request: [UInt8], host: String, port: Int,
+                                 receiveTimeoutSeconds: Int) throws(WebSocketClientError) -> [UInt8] {
         let address = try ClientSocket.address(host: host, port: port)
         let descriptor = try ClientSocket.startConnect(to: address, sourceAddress: nil, blocking: true)
         defer { close(descriptor) }

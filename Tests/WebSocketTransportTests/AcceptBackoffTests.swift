@@ -77,8 +77,9 @@ struct AcceptBackoffRulesTests {
         let attemptsBefore = faults.attempts
         let wakesBefore = statistics.listenerWakes
         let port = harness.port
-        // Connects at once (the kernel completes it into the backlog) and waits up to 5 s for the answer.
-        let waiting = Task { try await HTTPProbe.get(port: port, path: "/healthz") }
+        // Connects at once (the kernel completes it into the backlog) and waits for the answer as long as a
+        // starved machine may take over the echoes below (they alone may take 5 × 5 s).
+        let waiting = Task { try await HTTPProbe.get(port: port, path: "/healthz", receiveTimeoutSeconds: 60) }
         // Five echoes while accepts fail (counted, not timed: a loaded machine only makes them slower), over at
         // least 300 ms, long enough for thousands of listener wakes without the back-off.
         let start = ContinuousClock.now
