@@ -97,35 +97,42 @@ public struct PostgresWorkClaims: WorkClaims {
     }
 
     public func claimOrder(_ db: any SQLDatabase, id: Int64, now: Timestamp, until: Timestamp) throws -> Bool {
-        precondition(until > now, "a lease in the future")
-        try db.prepare("""
-            UPDATE standing_orders SET claimed_by = ?1, claimed_until = ?2
-            WHERE id = ?3 AND (claimed_until IS NULL OR claimed_until <= ?4 OR claimed_by = ?1)
-            """).run(holder, until.milliseconds, id, now.milliseconds)
-        return db.changes == 1
+        try claimRow(db, table: "standing_orders", id: id, now: now, until: until)
     }
 
     @discardableResult
     public func releaseOrder(_ db: any SQLDatabase, id: Int64) throws -> Bool {
-        try db.prepare("UPDATE standing_orders SET claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?")
-            .run(id, holder)
-        return db.changes == 1
+        try releaseRow(db, table: "standing_orders", id: id)
     }
 
     // MARK: Service requests
 
     public func claimRequest(_ db: any SQLDatabase, id: Int64, now: Timestamp, until: Timestamp) throws -> Bool {
-        precondition(until > now, "a lease in the future")
-        try db.prepare("""
-            UPDATE service_requests SET claimed_by = ?1, claimed_until = ?2
-            WHERE id = ?3 AND status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?4 OR claimed_by = ?1)
-            """).run(holder, until.milliseconds, id, now.milliseconds)
-        return db.changes == 1
+        try claimRow(db, table: "service_requests", id: id, now: now, until: until, onlyIf: "status = 'pending'")
     }
 
     @discardableResult
     public func releaseRequest(_ db: any SQLDatabase, id: Int64) throws -> Bool {
-        try db.prepare("UPDATE service_requests SET claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?")
+        try releaseRow(db, table: "service_requests", id: id)
+    }
+
+    // MARK: One row
+
+    /// Claims row `id` of `table` (where `onlyIf` holds) when it is free: never claimed, its lease passed, or
+    /// already this hub's; true when this hub holds it now. `table` and `onlyIf` are this file's constants.
+    private func claimRow(_ db: any SQLDatabase, table: String, id: Int64, now: Timestamp, until: Timestamp,
+                          onlyIf condition: String = "TRUE") throws -> Bool {
+        precondition(until > now, "a lease in the future")
+        try db.prepare("""
+            UPDATE \(table) SET claimed_by = ?1, claimed_until = ?2
+            WHERE id = ?3 AND \(condition) AND (claimed_until IS NULL OR claimed_until <= ?4 OR claimed_by = ?1)
+            """).run(holder, until.milliseconds, id, now.milliseconds)
+        return db.changes == 1
+    }
+
+    /// Gives row `id` of `table` back, if this hub still holds it; true when it did.
+    private func releaseRow(_ db: any SQLDatabase, table: String, id: Int64) throws -> Bool {
+        try db.prepare("UPDATE \(table) SET claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?")
             .run(id, holder)
         return db.changes == 1
     }
