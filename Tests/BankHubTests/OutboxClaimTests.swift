@@ -10,7 +10,8 @@ import Testing
 /// Work several hubs on one PostgreSQL database share, claimed per row (`WorkClaims`, migration 4): every hub
 /// runs the outbox worker and the standing-order scheduler, and each message, receipt and due period is done
 /// by one of them. Real hubs, a real PostgreSQL server and a real SMTP server (aiosmtpd).
-@Suite(.serialized) struct OutboxClaimTests {
+@Suite(.serialized, .disabled(if: TestDatabase.isPair, "starts its own hubs on one database (the SQLite and postgres runs run it)"))
+struct OutboxClaimTests {
     /// A customer with an e-mail address, signed up and logged in on `hub`: receipts go to the SMTP server.
     static func emailCustomer(_ hub: TestHub, _ name: String, deposit: String? = nil) async throws -> Customer {
         let client = try await hub.client()
