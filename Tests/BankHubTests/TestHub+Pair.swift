@@ -78,8 +78,9 @@ extension HubClient {
     /// stream by stream as listed (`account:` before `user:` for a money operation). In the pair run the commit
     /// may have been made on the other hub, whose events come over the bus on one subject per stream: each
     /// stream's stay in order, but not the streams among themselves, so they are put in `streams` order here.
-    func events(_ count: Int, ofOneCommitOn streams: [String]) async throws -> [JSONValue] {
-        let events = try await self.events(count)
+    func events(_ count: Int, ofOneCommitOn streams: [String],
+                timeout: Duration = .seconds(5)) async throws -> [JSONValue] {
+        let events = try await self.events(count, timeout: timeout)
         guard TestDatabase.isPair else { return events }
         let rank = { (event: JSONValue) in streams.firstIndex(of: event["stream"]?.stringValue ?? "") ?? streams.count }
         return events.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
