@@ -4,8 +4,8 @@
 - kill -9 of one hub of three on one port (`--reuse-port`) under load: its clients reconnect to the same address,
   `auth` with their token, resume their account stream with `since` and retry the transfer that got no reply
   with the same idempotency key;
-- nats-server stopped for 5 s: pushes across hubs pause, pushes on one hub go on, and the other hub's subscriber
-  gets everything, in order, once the bus is back;
+- nats-server stopped for 5 s: pushes on one hub go on live, the other hub's subscriber keeps up from the
+  database (the head check) and gets everything in order, and pushes go over the bus again once it is back;
 - PostgreSQL stopped and started under load: the hubs answer `unavailable` meanwhile and recover by themselves.
 
 After each: every transfer that got an ok reply is in the ledger exactly once (with the txn id of its reply),
@@ -580,11 +580,12 @@ async def wait_for_transfers(customers: list[Customer], count: int, timeout: flo
         await asyncio.sleep(0.05)
 
 
-def test_nats_stopped_for_5_s_pauses_pushes_across_hubs_then_they_continue_without_a_gap(cluster):
+def test_nats_stopped_for_5_s_pushes_across_hubs_go_on_from_the_database_without_a_gap(cluster):
     """Hubs A and B, one customer paying from A with a screen on A and one on B. nats-server stops for 5 s while
-    the customer keeps paying: the screen on A follows live, the one on B gets nothing new and B's /readyz says
-    `bus_disconnected`. Once nats-server is back, B's screen gets every missed event in order (no event is sent
-    to make it come), and live pushes across hubs go on."""
+    the customer keeps paying: the screen on A follows live and B's /readyz says `bus_disconnected`; the screen on
+    B keeps up through B's head check (the streams it follows read from the database every 250 ms), so it is
+    late by about half a second at most, never for the whole outage, and sees every event in order. Once
+    nats-server is back, /readyz is 200 again and live pushes across hubs go on over the bus."""
     a, b = cluster.start_hubs(2, one_port=False)
     url_a, url_b = f"ws://127.0.0.1:{a.port}/ws", f"ws://127.0.0.1:{b.port}/ws"
 
@@ -619,11 +620,10 @@ def test_nats_stopped_for_5_s_pauses_pushes_across_hubs_then_they_continue_witho
             assert await caught_up(screen_a, payer.seqs[-1], 5), "a push on the same hub stalled without the bus"
             await asyncio.sleep(0.1)
         during = payer.seqs[-1]
-        assert during > before and screen_b.seqs[-1] == before, "pushes across hubs went on without the bus"
+        assert during > before and await caught_up(screen_b, during, 5), (
+            f"B's screen stopped at {screen_b.seqs[-1]} of {during} while the bus was down (the head check)")
 
         cluster.nats.start()
-        assert await caught_up(screen_b, during, 20), (
-            f"B's screen stopped at {screen_b.seqs[-1]} of {during} once the bus was back")
         await asyncio.to_thread(wait_until, lambda: b.readyz()[0] == 200, 10, "B's /readyz to be 200 again")
         await pay(3)
         assert await caught_up(screen_b, payer.seqs[-1], 10), "no live push across hubs after the outage"
