@@ -326,6 +326,18 @@ public enum PostgresSchema {
         (6, """
         ALTER TABLE service_requests ADD COLUMN claimed_by text, ADD COLUMN claimed_until bigint;
         """),
+        // Receipts in commit order (`ReceiptRecords`): each transaction row records the id of the PostgreSQL
+        // transaction that wrote it (the top-level one, also from inside a savepoint), and the receipt cursor
+        // becomes a position (commit order, transaction id). Existing rows get 0 (the default is set after the
+        // column is added, so they are not rewritten with this migration's id); the cursor starts at (0, its
+        // transaction), so rows it had not reached yet are still read, in id order. SQLite's migration 10 adds the
+        // same columns with 0 everywhere.
+        (7, """
+        ALTER TABLE transactions ADD COLUMN commit_order bigint NOT NULL DEFAULT 0;
+        ALTER TABLE transactions ALTER COLUMN commit_order SET DEFAULT (pg_current_xact_id()::text::bigint);
+        CREATE INDEX transactions_commit_order ON transactions(commit_order, id);
+        ALTER TABLE receipt_cursor ADD COLUMN last_commit_order bigint NOT NULL DEFAULT 0;
+        """),
     ]
 
     /// Any constant: the advisory lock that keeps two hubs starting together from migrating at once.

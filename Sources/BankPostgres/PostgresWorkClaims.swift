@@ -85,6 +85,18 @@ public struct PostgresWorkClaims: WorkClaims {
             .run(holder)
     }
 
+    /// The xmin of a snapshot taken now: the oldest transaction id still running (or the next one to be given,
+    /// when none runs). Transactions below it have ended; one still running or started later has an id ≥ it. A
+    /// transaction left open anywhere on the server (after it wrote anything) holds it back, so receipts of later
+    /// commits wait for it to end.
+    public func receiptHorizon(_ db: any SQLDatabase) throws -> Int64 {
+        guard let xmin = try db.prepare("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+            .queryOne(row: { $0.int64(0) }) else {
+            preconditionFailure("a SELECT without FROM returns one row")
+        }
+        return xmin
+    }
+
     // MARK: Standing orders
 
     public func claimOrders(_ db: any SQLDatabase, limit: Int, now: Timestamp,

@@ -36,7 +36,8 @@ struct OutboxClaimTests {
         while clock.now < end {
             let pending = try integer(hub, "SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
             let behind = try integer(hub, """
-                SELECT COUNT(*) FROM transactions WHERE id > (SELECT last_transaction_id FROM receipt_cursor)
+                SELECT COUNT(*) FROM transactions t JOIN receipt_cursor c ON c.id = 1
+                WHERE (t.commit_order, t.id) > (c.last_commit_order, c.last_transaction_id)
                 """)
             if pending == 0 && behind == 0 { return true }
             try await Task.sleep(for: .milliseconds(100))

@@ -26,26 +26,32 @@ struct ReceiptRecordsTests {
         return (database, db)
     }
 
-    /// A new database starts the cursor at 0; transactions after it come oldest first, at most the limit, each
-    /// with its reported account's balance after it (the credited account of a deposit, the payer's of a transfer).
+    /// The position of transaction `id` on SQLite: one writer commits in id order, so every commit order is 0.
+    private func at(_ id: Int64) -> ReceiptPosition { ReceiptPosition(commitOrder: 0, transaction: TransactionID(id)) }
+
+    /// A new database starts the cursor at the start; transactions after it come oldest first, at most the limit,
+    /// each with its position and its reported account's balance after it (the credited account of a deposit, the
+    /// payer's of a transfer).
     @Test func readsTransactionsAfterTheCursorWithTheirBalance() throws {
         let (_, db) = try ledger()
-        #expect(try ReceiptRecords.cursor(db) == TransactionID(0))
-        let first = try ReceiptRecords.transactions(db, after: TransactionID(0), limit: 1)
-        #expect(first.map(\.transaction.id) == [TransactionID(1)] && first.first?.balance == Money(cents: 10_000))
-        let second = try ReceiptRecords.transactions(db, after: TransactionID(1), limit: 32)
+        #expect(try ReceiptRecords.cursor(db) == .start)
+        let first = try ReceiptRecords.transactions(db, after: .start, horizon: nil, limit: 1)
+        #expect(first.map(\.position) == [at(1)] && first.first?.balance == Money(cents: 10_000))
+        let second = try ReceiptRecords.transactions(db, after: at(1), horizon: nil, limit: 32)
         #expect(second.map(\.transaction.id) == [TransactionID(2)] && second.first?.balance == Money(cents: 7_500))
-        #expect(try ReceiptRecords.transactions(db, after: TransactionID(2), limit: 32).isEmpty)
+        #expect(try ReceiptRecords.transactions(db, after: at(2), horizon: nil, limit: 32).isEmpty)
     }
 
     /// The cursor moves only from where the mover read it: a second record of the same batch changes nothing.
     @Test func advancesTheCursorOnlyFromWhereItStands() throws {
         let (_, db) = try ledger()
-        #expect(try ReceiptRecords.advance(db, from: TransactionID(0), to: TransactionID(1)))
-        #expect(try !ReceiptRecords.advance(db, from: TransactionID(0), to: TransactionID(1)))
-        #expect(try ReceiptRecords.cursor(db) == TransactionID(1))
+        #expect(try ReceiptRecords.advance(db, from: .start, to: at(1)))
+        #expect(try !ReceiptRecords.advance(db, from: .start, to: at(1)))
+        #expect(try ReceiptRecords.cursor(db) == at(1))
         try ReceiptRecords.skipAll(db)
-        #expect(try ReceiptRecords.cursor(db) == TransactionID(2))
+        #expect(try ReceiptRecords.cursor(db) == at(2))
+        try ReceiptRecords.skipAll(db)
+        #expect(try ReceiptRecords.cursor(db) == at(2), "nothing after it: the cursor stays")
     }
 
     /// A receipt recorded after its first attempt: `sent` with one attempt, `pending` for its retry, or `failed`.

@@ -65,7 +65,7 @@ def test_migrate_applies_the_schema_once_and_a_second_run_changes_nothing(postgr
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
     first = migrate(url)
     assert first.returncode == 0, first
-    assert "schema version before: 0" in first.stdout and "schema version after: 6" in first.stdout, first.stdout
+    assert "schema version before: 0" in first.stdout and "schema version after: 7" in first.stdout, first.stdout
     assert psql("SELECT count(*) FROM accounts WHERE kind = 'cash'") == "1"
     # Migration 2: the records' tables (users and the rest) and the receipt cursor's one row.
     assert psql("SELECT count(*) FROM users") == "0"
@@ -78,7 +78,7 @@ def test_migrate_applies_the_schema_once_and_a_second_run_changes_nothing(postgr
 
     second = migrate(url)
     assert second.returncode == 0, second
-    assert "schema version before: 6" in second.stdout and "already up to date" in second.stdout, second.stdout
+    assert "schema version before: 7" in second.stdout and "already up to date" in second.stdout, second.stdout
     assert psql("SELECT version, applied_at FROM schema_migrations ORDER BY version") == applied
     assert psql("SELECT count(*) FROM accounts") == "1"
 

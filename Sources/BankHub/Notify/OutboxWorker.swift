@@ -24,7 +24,9 @@ import Synchronization
 /// On PostgreSQL (`HubStorage.claims`) every hub of the database may run a worker: a pass first claims its due
 /// messages and the receipt cursor, on a read-write connection of its own (`WorkClaims`: `FOR UPDATE SKIP
 /// LOCKED`, a lease of `claimLeaseMilliseconds` naming this hub), and works only on what it claimed, so each
-/// message and receipt goes out from one hub; the record of the pass gives the claims back. A hub that dies
+/// message and receipt goes out from one hub; the record of the pass gives the claims back. There hubs commit in
+/// no id order, so the holder of the cursor reads only the transactions below the receipt horizon
+/// (`WorkClaims.receiptHorizon`): one committed later is never read past, only delayed. A hub that dies
 /// holding claims leaves them to the others once the lease ends. No delivery starts in the last
 /// `claimMarginMilliseconds` of the lease, so a pass that runs into a server's timeouts ends before its claims
 /// do (a message is then sent twice only when a hub stalls longer than the margin in the middle of one send).
@@ -100,7 +102,8 @@ final class OutboxWorker: Sendable {
                     work = try claim(claims, claimDB, readDB: db)
                 } else {
                     work = Work(due: try OutboxRecords.due(db, limit: configuration.batchMessagesMax, now: Clock.now()),
-                                batch: try ReceiptBatch.read(db, limit: configuration.batchMessagesMax), until: nil)
+                                batch: try ReceiptBatch.read(db, horizon: nil, limit: configuration.batchMessagesMax),
+                                until: nil)
                 }
                 var outcomes: [Outcome] = []
                 for message in work.due where !control.isStopping && work.mayStart() { outcomes.append(deliver(message)) }
@@ -144,7 +147,9 @@ final class OutboxWorker: Sendable {
     }
 
     /// Claims this pass's due messages and, when no other hub holds it, the receipt cursor, then reads the
-    /// receipts after it (none when another hub holds it: that hub sends them).
+    /// receipts after it (none when another hub holds it: that hub sends them) of the transactions below the
+    /// receipt horizon, taken before the read on the same connection: several hubs commit in no id order, and
+    /// the horizon keeps the read from passing a transaction that commits later (`ReceiptRecords`).
     private func claim(_ claims: any WorkClaims, _ claimDB: any SQLDatabase, readDB: any SQLDatabase) throws -> Work {
         let now = Clock.now()
         let until = Timestamp(milliseconds: now.milliseconds + Self.claimLeaseMilliseconds)
@@ -153,7 +158,9 @@ final class OutboxWorker: Sendable {
             guard try claims.claimReceipts(claimDB, now: now, until: until) else {
                 return Work(due: due, batch: ReceiptBatch.none, until: until.milliseconds)
             }
-            var work = Work(due: due, batch: try ReceiptBatch.read(readDB, limit: configuration.batchMessagesMax),
+            let horizon = try claims.receiptHorizon(readDB)
+            var work = Work(due: due, batch: try ReceiptBatch.read(readDB, horizon: horizon,
+                                                                    limit: configuration.batchMessagesMax),
                             until: until.milliseconds)
             work.receiptsClaimed = true
             return work

@@ -10,20 +10,23 @@ struct ReceiptBatch: Sendable {
     /// One receipt to deliver and then record.
     struct Receipt: Sendable {
         let transaction: TransactionID
+        /// Its transaction's place in the order receipts are read.
+        let position: ReceiptPosition
         let at: Timestamp
         let message: Notifier.Message
     }
 
     /// Where the cursor stood when read.
-    let from: TransactionID
-    /// The last transaction read (the cursor's new place once every receipt is recorded); `from` when none.
-    let through: TransactionID
+    let from: ReceiptPosition
+    /// The position of the last transaction read (the cursor's new place once every receipt is recorded);
+    /// `from` when none.
+    let through: ReceiptPosition
     /// How many transactions were read (a full batch means more may wait).
     let read: Int
     let receipts: [Receipt]
 
     /// No receipts (another hub holds the receipt cursor this pass).
-    static let none = ReceiptBatch(from: TransactionID(0), through: TransactionID(0), read: 0, receipts: [])
+    static let none = ReceiptBatch(from: .start, through: .start, read: 0, receipts: [])
 
     /// Whether `kind` gets a receipt (docs/protocol.md "Notifications").
     static func receipted(_ kind: TransactionKind) -> Bool {
@@ -33,10 +36,11 @@ struct ReceiptBatch: Sendable {
         }
     }
 
-    /// Reads the cursor and the transactions after it, and renders their receipts.
-    static func read(_ db: any SQLDatabase, limit: Int) throws -> ReceiptBatch {
+    /// Reads the cursor and the transactions after it that are below `horizon` (nil with one writer; on
+    /// PostgreSQL `WorkClaims.receiptHorizon`, read on `db` before this), and renders their receipts.
+    static func read(_ db: any SQLDatabase, horizon: Int64?, limit: Int) throws -> ReceiptBatch {
         let from = try ReceiptRecords.cursor(db)
-        let sources = try ReceiptRecords.transactions(db, after: from, limit: limit)
+        let sources = try ReceiptRecords.transactions(db, after: from, horizon: horizon, limit: limit)
         var users: [UserID: UserRecord] = [:]
         var receipts: [Receipt] = []
         for source in sources where receipted(source.transaction.kind) {
@@ -47,9 +51,10 @@ struct ReceiptBatch: Sendable {
             users[txn.user] = user
             let outcome = MoneyOutcome(transaction: txn.id, command: txn.command, note: txn.note, at: txn.at,
                                        balance: source.balance, replayed: false)
-            receipts.append(Receipt(transaction: txn.id, at: txn.at, message: Hub.receiptMessage(outcome, to: user)))
+            receipts.append(Receipt(transaction: txn.id, position: source.position, at: txn.at,
+                                    message: Hub.receiptMessage(outcome, to: user)))
         }
-        let through = sources.last?.transaction.id ?? from
+        let through = sources.last?.position ?? from
         precondition(through >= from, "transactions are read after the cursor")
         return ReceiptBatch(from: from, through: through, read: sources.count, receipts: receipts)
     }
@@ -60,7 +65,7 @@ struct ReceiptBatch: Sendable {
         precondition(delivered >= 0 && delivered <= receipts.count, "a prefix of the receipts")
         guard delivered < receipts.count else { return self }
         let kept = Array(receipts.prefix(delivered))
-        return ReceiptBatch(from: from, through: kept.last?.transaction ?? from, read: read, receipts: kept)
+        return ReceiptBatch(from: from, through: kept.last?.position ?? from, read: read, receipts: kept)
     }
 
     /// The message as a sink takes it, before it has a row (`receiptOf` names it).

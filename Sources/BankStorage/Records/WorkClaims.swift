@@ -33,6 +33,12 @@ public protocol WorkClaims: Sendable {
     /// Gives back this hub's claim of the receipt cursor.
     func releaseReceipts(_ db: any SQLDatabase) throws
 
+    /// The receipt horizon, read on `db` (the connection the receipts are then read on, so both see the same
+    /// server): every transaction whose `commit_order` is below it has ended, and every one that commits later
+    /// has a `commit_order` at or above it (`ReceiptRecords` explains why the read stops there). Several hubs
+    /// commit in no id order, so the engine they share must say which transactions are finished.
+    func receiptHorizon(_ db: any SQLDatabase) throws -> Int64
+
     /// Claims up to `limit` active standing orders due at `now` that no other hub holds, earliest due first, until
     /// `until`; returns them as stored (their current period).
     func claimOrders(_ db: any SQLDatabase, limit: Int, now: Timestamp, until: Timestamp) throws -> [StandingOrderRecord]

@@ -383,6 +383,14 @@ enum Schema {
         CREATE INDEX code_failures_user ON code_failures(user_id, created_at);
         ALTER TABLE users ADD COLUMN failures_reset_at INTEGER;
         """),
+        // The receipt cursor becomes a position (commit order, transaction id), as on PostgreSQL (migration 7),
+        // so `ReceiptRecords` runs the same SQL on both engines: one writer commits in id order, so every
+        // transaction's `commit_order` is 0 here and the order is the id's. The index serves the cursor's read.
+        (10, """
+        ALTER TABLE transactions ADD COLUMN commit_order INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX transactions_commit_order ON transactions(commit_order, id);
+        ALTER TABLE receipt_cursor ADD COLUMN last_commit_order INTEGER NOT NULL DEFAULT 0;
+        """),
     ]
 
     /// Pragmas set on every connection. WAL lets readers run beside the one writer; `synchronous=FULL`
