@@ -68,7 +68,8 @@ public enum ReceiptRecords {
     /// Two index seeks on `transactions_commit_order`, the rest of the cursor's commit order then the later ones:
     /// SQLite's planner bounds a row-value comparison `(commit_order, id) > (?, ?)` by its first column only, and
     /// there every commit order is 0, so that form would walk every transaction on each pass (~0.1 s of CPU at a
-    /// million transactions, against well under a millisecond for this one).
+    /// million transactions, against well under a millisecond for this one). The literal `commit_order > 0`
+    /// (implied by `> ?1`, as positions are not negative) lets SQLite use its partial index (migration 10).
     public static func transactions(_ db: any SQLDatabase, after cursor: ReceiptPosition, horizon: Int64?,
                                     limit: Int) throws -> [ReceiptSource] {
         precondition(limit > 0, "a positive batch")
@@ -80,7 +81,7 @@ public enum ReceiptRecords {
                                  ORDER BY id LIMIT ?4) AS same_order
                   UNION ALL
                   SELECT * FROM (SELECT commit_order, id FROM transactions
-                                 WHERE commit_order > ?1 AND commit_order < ?3
+                                 WHERE commit_order > ?1 AND commit_order > 0 AND commit_order < ?3
                                  ORDER BY commit_order, id LIMIT ?4) AS later) AS next
             JOIN transactions t ON t.id = next.id
             JOIN postings p ON p.txn_id = t.id AND p.account_id =
