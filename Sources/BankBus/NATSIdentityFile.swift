@@ -34,7 +34,8 @@ public enum NATSIdentityFile: Sendable, Equatable {
     /// seed with a valid checksum. Returns the seed's public key (`U…`), nil for a credentials file. Throws
     /// `.invalidConfiguration` naming the file, never its content.
     public func check() throws(BusError) -> String? {
-        let text = try Self.readPrivate(path, kind: kind)
+        var text = try Self.readPrivate(path, kind: kind)
+        defer { NKey.wipe(&text) }
         guard case .nkeySeed = self else { return nil }
         do {
             return try NKey.userPublicKey(fromSeed: text)
@@ -43,9 +44,9 @@ public enum NATSIdentityFile: Sendable, Equatable {
         }
     }
 
-    /// The file's text, refused when it is not a regular file, cannot be read, is too long, or its group or
-    /// others may read it.
-    private static func readPrivate(_ path: String, kind: String) throws(BusError) -> String {
+    /// The file's bytes (the caller zeroes them after use), refused when it is not a regular file, cannot be
+    /// read, is too long, or its group or others may read it.
+    private static func readPrivate(_ path: String, kind: String) throws(BusError) -> [UInt8] {
         var status = stat()
         guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
             throw BusError(.invalidConfiguration, "cannot read \(kind) \(path): no such file")
@@ -76,6 +77,6 @@ public enum NATSIdentityFile: Sendable, Equatable {
         guard count <= bytesMax else {
             throw BusError(.invalidConfiguration, "\(kind) \(path) is longer than \(bytesMax) bytes")
         }
-        return String(decoding: bytes[..<count], as: UTF8.self)
+        return Array(bytes[..<count])
     }
 }

@@ -21,6 +21,14 @@ public enum NKey {
     /// The public key (`U…`, 56 characters) of the user seed `text` (`SU…`, 58 characters; surrounding
     /// whitespace ignored). Throws when it is not a base32 user seed with a valid checksum.
     public static func userPublicKey(fromSeed text: String) throws(FormatError) -> String {
+        var bytes = Array(text.utf8)
+        defer { wipe(&bytes) }
+        return try userPublicKey(fromSeed: bytes)
+    }
+
+    /// ``userPublicKey(fromSeed:)-(String)`` of the seed's UTF-8 bytes (as read from its file, so the caller can
+    /// zero them after use).
+    public static func userPublicKey(fromSeed text: [UInt8]) throws(FormatError) -> String {
         var raw = try decodeUserSeed(text)
         defer { wipe(&raw) }
         let publicKey: [UInt8]
@@ -40,7 +48,15 @@ public enum NKey {
 
     /// The 32-byte Ed25519 seed inside a user seed, checked for its base32, length, prefixes and checksum.
     static func decodeUserSeed(_ text: String) throws(FormatError) -> [UInt8] {
-        let trimmed = text.filter { !$0.isWhitespace }
+        var bytes = Array(text.utf8)
+        defer { wipe(&bytes) }
+        return try decodeUserSeed(bytes)
+    }
+
+    /// ``decodeUserSeed(_:)-(String)`` of UTF-8 bytes; ASCII whitespace (a trailing newline) is ignored.
+    static func decodeUserSeed(_ text: [UInt8]) throws(FormatError) -> [UInt8] {
+        var trimmed = text.filter { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
+        defer { wipe(&trimmed) }
         guard var bytes = Base32.decode(trimmed), bytes.count >= 2 else {
             throw FormatError(description: "not an NKey seed (58 base32 characters starting with SU)")
         }
@@ -93,11 +109,11 @@ enum Base32 {
     }
 
     /// The bytes of `text`, or nil when a character is outside the alphabet or the leftover bits are not zero.
-    static func decode(_ text: String) -> [UInt8]? {
+    static func decode(_ text: [UInt8]) -> [UInt8]? {
         var out: [UInt8] = []
         var buffer: UInt32 = 0
         var bits = 0
-        for character in text.utf8 {
+        for character in text {
             guard let value = alphabet.firstIndex(of: character) else { return nil }
             buffer = buffer << 5 | UInt32(value)
             bits += 5
