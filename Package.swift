@@ -104,10 +104,12 @@ let package = Package(
         // Several-hub mode (issue 14): the NATS client library, the event bus over it, a real nats-server peer.
         .systemLibrary(name: "CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
         // Event bus between hubs: NATS connection, event envelope codec, per-stream gap tracking. No banking.
-        .target(name: "BankBus", dependencies: ["CNATS"]),
+        // Crypto (swift-crypto): the Ed25519 public key of an NKey seed (`--bus-nkey-seed-file`).
+        .target(name: "BankBus", dependencies: ["CNATS", .product(name: "Crypto", package: "swift-crypto")]),
         // A real nats-server child process on a free port, stoppable and restartable for fault tests.
         .target(name: "NATSTestPeer", dependencies: ["PeerSupport"], path: "Tests/NATSTestPeer"),
-        .testTarget(name: "BankBusTests", dependencies: ["BankBus", "NATSTestPeer"]),
+        .testTarget(name: "BankBusTests", dependencies: ["BankBus", "NATSTestPeer",
+                                                         .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "BankHubTests", dependencies: [
             "BankHub", "BankCore", "BankCrypto", "BankStorage", "BankStore", "BankWire", "WebSocketClient", "WebSocketTransport",
             "SMTPTestPeer", "CSQLiteFaults", "BankBus", "NATSTestPeer", "BankPostgres", "PostgresTestPeer",

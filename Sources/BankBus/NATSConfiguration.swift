@@ -2,8 +2,9 @@
 ///
 /// Credentials go in the URLs: `nats://USER:PASSWORD@host:port` or `nats://TOKEN@host:port` (the first URL that
 /// has them gives them for every server, servers the cluster announces included). `tls://host:port` asks for
-/// TLS (libnats ignores the scheme itself): every URL must then be `tls://`. Secrets never leave this type
-/// unmasked: messages use ``redacted(_:)`` and ``scrub(_:)``.
+/// TLS (libnats ignores the scheme itself): every URL must then be `tls://`. Instead of credentials in the URLs,
+/// ``identity`` may name an NKey seed file or a `.creds` file (decentralized auth). Secrets never leave this type
+/// unmasked: messages use ``redacted(_:)`` and ``scrub(_:)``, and the identity files are shown by path only.
 public struct NATSConfiguration: Sendable {
     /// Server URLs (`nats://host:port` or `tls://host:port`, with optional credentials); libnats tries them in
     /// order on connect and reconnect.
@@ -11,6 +12,9 @@ public struct NATSConfiguration: Sendable {
     /// PEM file of the certificate authorities that sign the servers' certificates (`tls://` only); nil: the
     /// system's trust store.
     public var caFile: String?
+    /// A file proving the client's identity by signing the server's nonce (the secret never crosses the wire);
+    /// nil: the URLs' credentials, if any. Never together with credentials in the URLs.
+    public var identity: NATSIdentityFile?
     /// Wait before trying the same server again after every server failed, in milliseconds.
     public var reconnectWaitMilliseconds: Int = 250
     /// Upper bound of the random delay added to each reconnect wait, so restarted hubs do not reconnect in step.
@@ -105,14 +109,18 @@ public struct NATSConfiguration: Sendable {
     }
 
     /// Throws `.invalidConfiguration` for an empty URL list, mixed `tls://` and plain URLs, a CA file without
-    /// TLS, or a limit out of range.
-    func validate() throws(BusError) {
+    /// TLS, an identity file beside credentials in the URLs, or a limit out of range. (The identity file itself
+    /// is checked when it is read: ``NATSIdentityFile/check()``.)
+    public func validate() throws(BusError) {
         guard !urls.isEmpty else { throw BusError(.invalidConfiguration, "no NATS server URL given") }
         guard urls.allSatisfy({ $0.hasPrefix(Self.tlsScheme) == secure }) else {
             throw BusError(.invalidConfiguration, "use tls:// for every NATS server or for none (\(displayURLs))")
         }
         guard caFile == nil || secure else {
             throw BusError(.invalidConfiguration, "a CA file is for tls:// servers (\(displayURLs))")
+        }
+        if let identity, credentials != nil {
+            throw BusError(.invalidConfiguration, "use \(identity.kind) or credentials in the URL, not both (\(displayURLs))")
         }
         guard reconnectWaitMilliseconds >= 1, reconnectJitterMilliseconds >= 0, connectTimeoutMilliseconds >= 1
         else { throw BusError(.invalidConfiguration, "reconnect wait and connect timeout must be positive") }

@@ -135,7 +135,8 @@ public final class NATSConnection: Sendable {
         return configuration.scrub(text)
     }
 
-    /// Credentials (also for servers the cluster announces, whose URLs carry none) and TLS with its CA file.
+    /// Credentials (also for servers the cluster announces, whose URLs carry none) or the identity file, and TLS
+    /// with its CA file.
     private static func setSecurity(_ options: OpaquePointer?, _ configuration: NATSConfiguration) throws(BusError) {
         switch configuration.credentials {
         case .user(let user, let password)?:
@@ -145,6 +146,7 @@ public final class NATSConnection: Sendable {
         case nil:
             break
         }
+        if let identity = configuration.identity { try setIdentity(options, identity) }
         guard configuration.secure else { return }
         try LibNATSStatus.check(natsOptions_SetSecure(options, true), "turn TLS on")
         if let hostname = configuration.tlsHostname, !hostname.isEmpty {
@@ -157,6 +159,17 @@ public final class NATSConnection: Sendable {
                 throw BusError(.invalidConfiguration, "cannot load the CA file \(caFile): \(detail)")
             }
         }
+    }
+
+    /// The identity file, checked first (``NATSIdentityFile/check()``): libnats reads it again on every connect
+    /// to sign the server's nonce, and says only "not found" or "invalid" about a file it cannot use.
+    private static func setIdentity(_ options: OpaquePointer?, _ identity: NATSIdentityFile) throws(BusError) {
+        let publicKey = try identity.check()
+        let status = switch identity {
+        case .nkeySeed(let path): natsOptions_SetNKeyFromSeed(options, publicKey, path)
+        case .credentials(let path): natsOptions_SetUserCredentialsFromFiles(options, path, nil)
+        }
+        try LibNATSStatus.check(status, "use \(identity.kind) \(identity.path)")
     }
 
     /// The servers, name and limits; with `closure` (the ``ConnectionCallbacks``) also the reconnect policy and

@@ -1,7 +1,9 @@
+import BankBus
 @testable import BankHub
 import BankCrypto
 import BankWire
 import Foundation
+import Logging
 import NATSTestPeer
 import Testing
 
@@ -125,6 +127,34 @@ struct HubBusTests {
         }
     }
 
+    /// A NATS server that lists the hubs' NKey (`--bus-nkey-seed-file`): hubs with the seed file carry events
+    /// across; a hub with another user's seed starts but is not ready, `/readyz` and its log say why, and
+    /// neither shows the seed.
+    @Test func busNKeySeedFileSignsInAndAWrongSeedIsNotReady() async throws {
+        let (right, rightFile) = try Self.seedFile()
+        let (wrong, wrongFile) = try Self.seedFile()
+        let peer = try await NATSPeer.start(auth: .nkeys([try NKey.userPublicKey(fromSeed: right)]))
+        try await withTwoHubs(peer: peer, seedFileOfA: rightFile, seedFileOfB: rightFile) { _, b, alice, _ in
+            let watcher = try await Self.subscriber(on: b, of: alice)
+            let head = try await watcher.subscribe(alice.account)
+            _ = try await alice.client.ok("deposit", ["account": .string(alice.account), "amount": "1.00"])
+            #expect(try await watcher.client.nextEvent(timeout: .seconds(10))["seq"]?.int64Value == head + 1)
+            #expect(try await ReadinessTests.readyz(b).status == 200)
+        }
+        let log = CapturedLog()
+        let logger = Logger(label: "bankhub-test") { _ in CapturingLogHandler(lines: log) }
+        try await withTwoHubs(peer: peer, seedFileOfA: rightFile, seedFileOfB: wrongFile, loggerOfB: logger) {
+            a, b, _, _ in
+            let refused = try await Self.readyz(b, until: { $0.reply["detail"]?.stringValue?.contains("Authorization") == true })
+            #expect(refused.status == 503 && refused.reply["status"] == "bus_disconnected")
+            let detail = refused.reply["detail"]?.stringValue ?? ""
+            #expect(detail.contains("Authorization Violation") && !detail.contains(wrong), "\(detail)")
+            #expect(try await ReadinessTests.readyz(a).status == 200)
+        }
+        #expect(log.all.contains { $0.contains("Authorization Violation") }, "\(log.all)")
+        #expect(!log.all.contains { $0.contains(wrong) || $0.contains(right) })
+    }
+
     /// A hub on the bus without the bus key, or with a short one, does not start; the message names the key.
     @Test func busWithoutAUsableKeyIsRefused() async throws {
         let peer = try await NATSPeer.start()
@@ -149,27 +179,43 @@ struct HubBusTests {
     /// Starts nats-server (or uses `peer`) and hub A on a fresh database, signs up `alice` on A with 10.00, then
     /// starts hub B on the same database and bus, and runs `body`. `pendingBytesMaxOfA`: A's publish buffer
     /// while the bus is down; `busOfA`, `busOfB`: another bus URL for that hub (credentials, another server).
+    /// `seedFileOfA`, `seedFileOfB`: that hub's `--bus-nkey-seed-file`; `loggerOfB`: where hub B logs.
     private func withTwoHubs(pendingBytesMaxOfA: Int? = nil, peer: NATSPeer? = nil, busOfA: String? = nil,
-                             busOfB: String? = nil,
+                             busOfB: String? = nil, seedFileOfA: String? = nil, seedFileOfB: String? = nil,
+                             loggerOfB: Logger? = nil,
                              _ body: (TestHub, TestHub, Customer, NATSPeer) async throws -> Void) async throws {
         let peer = if let peer { peer } else { try await NATSPeer.start() }
         let url = try TestDatabase.freshDatabaseURL()
         let codeKey = Hex.encode(SecureRandom.bytes(32))
-        func configure(_ options: inout HubServer.Options, bus busURL: String?, pendingBytesMax: Int?) {
+        func configure(_ options: inout HubServer.Options, bus busURL: String?, pendingBytesMax: Int?,
+                       seedFile: String?) {
             options.databaseURL = url
             options.hub.codeKeyHex = codeKey
             options.hub.readinessProbeIntervalMilliseconds = 100
             var bus = HubBusOptions(urls: [busURL ?? peer.url])
             bus.keyHex = Self.busKey
             if let pendingBytesMax { bus.pendingBytesMax = pendingBytesMax }
+            bus.nkeySeedFile = seedFile
             options.bus = bus
         }
-        try await TestHub.with(configure: { configure(&$0, bus: busOfA, pendingBytesMax: pendingBytesMaxOfA) }) { a in
+        try await TestHub.with(configure: {
+            configure(&$0, bus: busOfA, pendingBytesMax: pendingBytesMaxOfA, seedFile: seedFileOfA)
+        }) { a in
             let alice = try await a.customer("alice", deposit: "10.00")
-            try await TestHub.with(configure: { configure(&$0, bus: busOfB, pendingBytesMax: nil) }) { b in
+            try await TestHub.with(configure: { configure(&$0, bus: busOfB, pendingBytesMax: nil, seedFile: seedFileOfB) },
+                                   logger: loggerOfB) { b in
                 try await body(a, b, alice, peer)
             }
         }
+    }
+
+    /// A new user NKey seed and a file (mode 0600) holding it.
+    private static func seedFile() throws -> (seed: String, path: String) {
+        let seed = NKey.userSeed(raw: SecureRandom.bytes(32))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bus-seed-\(UUID()).nk").path
+        #expect(FileManager.default.createFile(atPath: path, contents: Data((seed + "\n").utf8),
+                                               attributes: [.posixPermissions: 0o600]))
+        return (seed, path)
     }
 
     /// A connection to `hub` signed in with `customer`'s token (issued by the other hub).

@@ -9,7 +9,8 @@ public final class NATSPeer: @unchecked Sendable {
     public var url: String { "nats://127.0.0.1:\(port)" }
     private var process: Process?
     private let logPath: String
-    /// What clients must present: nats-server's `--user`/`--pass` or `--auth` arguments, and its `--tls` ones.
+    /// What clients must present: nats-server's `--user`/`--pass` or `--auth` arguments (or `-c` and a
+    /// configuration file for NKeys and operator mode), and its `--tls` ones.
     private let serverArguments: [String]
 
     /// How clients authenticate to the peer.
@@ -17,6 +18,12 @@ public final class NATSPeer: @unchecked Sendable {
         case none
         case user(String, password: String)
         case token(String)
+        /// NKey users: the server lists their public keys (`U…`) in a configuration file
+        /// (`authorization { users = [ { nkey: U… } ] }`) and each client signs the server's nonce with its seed.
+        case nkeys([String])
+        /// Operator mode (decentralized auth): the operator's JWT and its accounts' JWTs (public key → JWT),
+        /// preloaded into a memory resolver; clients present a user JWT an account signed (a `.creds` file).
+        case operatorMode(operatorJWT: String, accounts: [String: String])
     }
 
     /// Starts nats-server on a free port and waits until it accepts connections; with `auth`, clients must
@@ -35,8 +42,21 @@ public final class NATSPeer: @unchecked Sendable {
         case .none: []
         case .user(let user, let password): ["--user", user, "--pass", password]
         case .token(let token): ["--auth", token]
+        case .nkeys(let publicKeys):
+            Self.configFile(port: port, "authorization { users = [ "
+                + publicKeys.map { "{ nkey: \"\($0)\" }" }.joined(separator: ", ") + " ] }\n")
+        case .operatorMode(let operatorJWT, let accounts):
+            Self.configFile(port: port, "operator: \"\(operatorJWT)\"\nresolver: MEMORY\nresolver_preload: {\n"
+                + accounts.map { "  \($0.key): \"\($0.value)\"\n" }.joined() + "}\n")
         }
         serverArguments = credentials + (tls.map { ["--tls", "--tlscert", $0.certificateFile, "--tlskey", $0.keyFile] } ?? [])
+    }
+
+    /// `-c PATH` for a configuration file holding `text`, written in the temporary directory.
+    private static func configFile(port: Int, _ text: String) -> [String] {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("nats-peer-\(port).conf").path
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        return ["-c", path]
     }
 
     /// The URL with a user and password before the host.

@@ -84,6 +84,50 @@ def test_bad_values_are_errors_not_silent_defaults(args, env):
     assert "Error" in out.stderr or "error" in out.stderr.lower(), out.stderr
 
 
+# The NKey example pair of the libnats README: a user seed (a secret in real life) and its public key.
+EXAMPLE_SEED = "SUACSSL3UAHUDXKFSNVUZRF5UHPMWZ6BFDTJ7M6USDXIEDNPPQYYYCU3VY"
+EXAMPLE_PUBLIC_KEY = "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4"
+
+
+def private_file(text, mode=0o600):
+    fd, path = tempfile.mkstemp(prefix="bankhub-nkey-")
+    os.write(fd, text.encode())
+    os.close(fd)
+    os.chmod(path, mode)
+    return path
+
+
+@pytest.mark.parametrize("case", ["without-bus", "both", "url-credentials", "missing", "group-readable",
+                                  "public-key", "account-seed", "env-missing"])
+def test_bus_identity_files_are_checked_before_anything_opens(case):
+    """--bus-nkey-seed-file and --bus-creds-file (or their variables) are refused with a clear error when
+    misplaced or unusable; the seed never appears in the output. (The server is never reached: nothing listens
+    on the --bus and --database ports.)"""
+    seed = private_file(EXAMPLE_SEED + "\n")
+    creds = private_file("-----BEGIN NATS USER JWT-----\n")
+    bus = ["--database", "postgresql://bank@127.0.0.1:1/bank", "--bus", "nats://127.0.0.1:1"]
+    env = {"BANKHUB_CODE_KEY": "ab" * 32, "BANKHUB_BUS_KEY": "cd" * 32}
+    args, expected = {
+        "without-bus": (["--bus-nkey-seed-file", seed], "--bus-nkey-seed-file is for --bus"),
+        "both": (bus + ["--bus-nkey-seed-file", seed, "--bus-creds-file", creds], "not both"),
+        "url-credentials": (["--database", "postgresql://bank@127.0.0.1:1/bank", "--bus",
+                             "nats://hub:s3cret@127.0.0.1:1", "--bus-creds-file", creds], "not both"),
+        "missing": (bus + ["--bus-nkey-seed-file", "/nonexistent/hub.nk"], "/nonexistent/hub.nk: no such file"),
+        "group-readable": (bus + ["--bus-nkey-seed-file", private_file(EXAMPLE_SEED, 0o640)],
+                           "may be read by others (mode 640); chmod 600"),
+        "public-key": (bus + ["--bus-nkey-seed-file", private_file(EXAMPLE_PUBLIC_KEY)], "a public key is not a seed"),
+        "account-seed": (bus + ["--bus-nkey-seed-file", private_file("SA" + EXAMPLE_SEED[2:])], "not a user NKey seed"),
+        "env-missing": (bus, "/nonexistent/hub.creds: no such file"),
+    }[case]
+    if case == "env-missing":
+        env["BANKHUB_BUS_CREDS_FILE"] = "/nonexistent/hub.creds"
+    out = run("serve", "--port", "0", *args, env=env, timeout=20)
+    assert out.returncode != 0, out
+    assert expected in out.stderr, out.stderr
+    assert "s3cret" not in out.stderr + out.stdout
+    assert EXAMPLE_SEED[2:] not in out.stderr + out.stdout
+
+
 def test_json_logs_are_one_object_per_line_without_secrets():
     tmp = tempfile.mkdtemp(prefix="bankhub-ops-")
     password = "a-secret-password-77"

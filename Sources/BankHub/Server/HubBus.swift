@@ -29,6 +29,12 @@ public struct HubBusOptions: Sendable {
     public var pendingBytesMax = 8 << 20
     /// The connection's name in NATS monitoring (e.g. `bankhub-2`).
     public var name = "bankhub"
+    /// A file holding this hub's user NKey seed (`SU…`, `--bus-nkey-seed-file`), instead of credentials in the
+    /// URLs: libnats signs the server's nonce with it, the public key is derived from it. Mode 0600.
+    public var nkeySeedFile: String?
+    /// A `.creds` file (user JWT and NKey seed, `--bus-creds-file`) for a NATS server in operator mode, instead
+    /// of credentials in the URLs. Mode 0600.
+    public var credsFile: String?
 
     public init(urls: [String]) {
         self.urls = urls
@@ -36,6 +42,36 @@ public struct HubBusOptions: Sendable {
 
     /// The servers as they may be shown (logs, the start-up line): credentials masked.
     public var displayURLs: String { NATSConfiguration(urls: urls).displayURLs }
+
+    /// Checks the NATS settings before anything is opened (`serve` runs it while validating its flags): the
+    /// URLs, at most one identity file and never beside credentials in the URLs, and the identity file itself
+    /// (readable, private, a user seed; ``NATSIdentityFile/check()``). The message names files, never their
+    /// content, and masks the URLs' secrets.
+    public func validate() throws(HubStartError) {
+        let configuration = try natsConfiguration()
+        do {
+            try configuration.validate()
+            _ = try configuration.identity?.check()
+        } catch {
+            throw HubStartError(message: error.message)
+        }
+    }
+
+    /// The connection's configuration: no echo (the hub delivers its own events itself), the identity file.
+    func natsConfiguration() throws(HubStartError) -> NATSConfiguration {
+        var configuration = NATSConfiguration(urls: urls)
+        configuration.caFile = caFile
+        configuration.noEcho = true
+        configuration.pendingBytesMax = pendingBytesMax
+        configuration.name = name
+        switch (nkeySeedFile, credsFile) {
+        case (let seed?, nil): configuration.identity = .nkeySeed(path: seed)
+        case (nil, let creds?): configuration.identity = .credentials(path: creds)
+        case (nil, nil): break
+        case (_?, _?): throw HubStartError(message: "an NKey seed file or a credentials file for the bus, not both")
+        }
+        return configuration
+    }
 }
 
 /// A hub's link to the other hubs of its database: the NATS connection (no echo), the key that seals the
@@ -52,8 +88,9 @@ struct HubBus: Sendable {
     private let headCheck: BusHeadCheck
     private let logger: Logger
 
-    /// Loads the key and opens the connection. Throws `HubStartError` for a missing or malformed key, or NATS
-    /// URLs libnats refuses; an unreachable server is not an error (see above).
+    /// Loads the key and opens the connection. Throws `HubStartError` for a missing or malformed key, NATS
+    /// URLs libnats refuses, or an identity file that cannot be used (`HubBusOptions.validate`); an unreachable
+    /// server, or one that refuses the credentials, is not an error (see above).
     static func open(_ options: HubBusOptions, storage: HubStorage, logger: Logger) throws -> HubBus {
         let key: [UInt8]
         do {
@@ -62,11 +99,7 @@ struct HubBus: Sendable {
             throw HubStartError(message: error.description)
         }
         precondition(options.headCheckMilliseconds > 0, "the bus head check period is positive")
-        var configuration = NATSConfiguration(urls: options.urls)
-        configuration.caFile = options.caFile
-        configuration.noEcho = true
-        configuration.pendingBytesMax = options.pendingBytesMax
-        configuration.name = options.name
+        let configuration = try options.natsConfiguration()
         let connection: NATSConnection
         do {
             connection = try NATSConnection(configuration)
@@ -104,8 +137,8 @@ struct HubBus: Sendable {
         return fanout
     }
 
-    /// Says what happened to the link, and why when libnats knows (a refused password says
-    /// `Authorization Violation`); never the credentials.
+    /// Says what happened to the link, and why when libnats knows (a refused password or NKey says
+    /// `Authorization Violation`); never the credentials (libnats never quotes a seed, only its file's path).
     private static func log(_ event: BusEvent, connection: NATSConnection, logger: Logger) {
         let why = connection.lastError.map { ": \($0)" } ?? ""
         let servers = connection.configuration.displayURLs
@@ -116,7 +149,7 @@ struct HubBus: Sendable {
             logger.warning("lost the bus \(servers)\(why); retrying, events from other hubs come from the database meanwhile")
         case .closed:
             guard !why.isEmpty else { return logger.info("closed the link to the bus \(servers)") }
-            logger.error("the bus \(servers) closed the link\(why); not retrying: fix --bus (credentials, TLS) and restart. /readyz answers 503")
+            logger.error("the bus \(servers) closed the link\(why); not retrying: fix --bus (credentials, NKey seed or creds file, TLS) and restart. /readyz answers 503")
         }
     }
 
