@@ -348,4 +348,22 @@ struct SeveralHubsTests {
             #expect(right["error"]?["code"] == "too_many_attempts")
         }
     }
+
+    /// Failed logins from one address spread over the hubs (three on A, one on B) reach the per-address limit
+    /// of 4: B, which saw only one itself, refuses that address's next login with `rate_limited` (it takes the
+    /// database's count at its own failure). Unknown usernames, so no user lockout is involved.
+    @Test func failedLoginsFromOneAddressOnBothHubsBlockItOnTheOther() async throws {
+        try await Self.withTwoHubs(configure: { $0.hub.security.addressFailuresMax = 4 },
+                                   prepare: { _ in }) { a, b, _ in
+            let onA = try await a.client(), onB = try await b.client()
+            for index in 0..<3 {
+                #expect(try await onA.errorCode("login", ["username": .string("nobody\(index)"),
+                                                          "password": "not the password"]) == "unauthorized")
+            }
+            #expect(try await onB.errorCode("login", ["username": "nobody3", "password": "not the password"])
+                    == "unauthorized")
+            #expect(try await onB.errorCode("login", ["username": "nobody4", "password": "not the password"])
+                    == "rate_limited", "4 failures from the address over both hubs")
+        }
+    }
 }

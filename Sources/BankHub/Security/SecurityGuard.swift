@@ -121,6 +121,13 @@ final class SecurityGuard: Sendable {
         state.withLock { $0.codeFailures.reset(subject) }
     }
 
+    /// Takes the failed logins of `address` in the window as the database counts them over every hub (times in
+    /// ms), so that this hub refuses the address once they reach `addressFailuresMax` even if most happened
+    /// elsewhere. Returns the address's failures in the window after.
+    func adoptAddressFailures(_ address: String, stored: [Int64], now: Int64) -> Int {
+        state.withLock { $0.addressFailures.adopt(address, times: stored, now: now) }
+    }
+
     /// Whether an address has failed so often that its logins are refused for now.
     func isAddressBlocked(_ address: String, now: Int64) -> Bool {
         guard policy.rateLimitsEnabled else { return false }

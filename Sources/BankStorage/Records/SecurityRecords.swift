@@ -124,6 +124,17 @@ public enum SecurityRecords {
             """).queryOne(user.rawValue, since.milliseconds) { $0.int64(0) } ?? 0)
     }
 
+    /// The times of the newest failed logins (wrong password or unknown user) from `ip` since `since`, at most
+    /// `limit`: the per-address block's count over every hub of the database. Walks the (ip, created_at) index.
+    public static func addressFailures(_ db: any SQLDatabase, ip: String, since: Timestamp,
+                                       limit: Int) throws -> [Timestamp] {
+        try db.prepare("""
+            SELECT created_at FROM login_attempts
+            WHERE ip = ? AND created_at >= ? AND outcome IN ('bad_password', 'unknown_user')
+            ORDER BY created_at DESC LIMIT ?
+            """).query(ip, since.milliseconds, limit) { Timestamp(milliseconds: $0.int64(0)) }
+    }
+
     /// Reserves one code check of `user` (several hubs): under the user's row lock (`UserRecords.lockForCounting`)
     /// forgets its failures from before `since`, reads its newest ones since then (at most `limit`, newest
     /// first) and, when there are fewer than `limit`, stores a failure at `at` and returns its id. The check then
