@@ -314,10 +314,11 @@ struct SeveralHubsTests {
         }
     }
 
-    /// Wrong reset codes sent to both hubs at once, five on each: exactly `codeFailuresMax` (4) are checked and
-    /// answered `otp_invalid`, the other six `too_many_attempts`; the right code is refused after. Checks under
-    /// way on either hub count toward the limit (each is reserved in the database before it runs), so asking
-    /// several hubs at once does not multiply the guesses.
+    /// Wrong reset codes sent to both hubs at once, five on each: at most `codeFailuresMax` (4) are checked and
+    /// answered `otp_invalid`, the others `too_many_attempts` (or `unavailable`, a check that lost a database race
+    /// and was not counted); wrong codes sent one by one after that reach exactly 4 in all, and the right code is
+    /// refused. Checks under way on either hub count toward the limit (each is reserved in the database before it
+    /// runs), so asking several hubs at once does not multiply the guesses.
     @Test func codeChecksOnBothHubsAtOnceStopAtTheLimit() async throws {
         let email = "alice@example.com", limit = 4
         try await Self.withTwoHubs(configure: {
@@ -341,8 +342,16 @@ struct SeveralHubsTests {
             }
             var codes: [String] = []
             for (client, id) in sent { codes.append(try await client.reply(to: id)["error"]?["code"]?.stringValue ?? "ok") }
-            #expect(codes.filter { $0 == "otp_invalid" }.count == limit, "\(codes)")
-            #expect(codes.filter { $0 == "too_many_attempts" }.count == 10 - limit, "\(codes)")
+            #expect(codes.filter { $0 == "otp_invalid" }.count <= limit, "\(codes)")
+            #expect(codes.allSatisfy { ["otp_invalid", "too_many_attempts", "unavailable"].contains($0) }, "\(codes)")
+            // One by one until refused: the wrong codes checked in all are exactly the limit.
+            var checked = codes.filter { $0 == "otp_invalid" }.count
+            for round in 0..<(limit + 1) {
+                let reply = try await (round.isMultiple(of: 2) ? onA : onB).request("reset_password", wrong)
+                guard reply["error"]?["code"] == "otp_invalid" else { break }
+                checked += 1
+            }
+            #expect(checked == limit, "\(codes)")
             let right = try await onB.request("reset_password", ["username": "alice", "code": .string(code),
                                                                   "new_password": "a new password here"])
             #expect(right["error"]?["code"] == "too_many_attempts")

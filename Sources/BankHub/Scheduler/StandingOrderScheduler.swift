@@ -287,9 +287,11 @@ actor StandingOrderScheduler {
         let stored: Int64?
         do {
             // The database gives the id (hubs on one database never pick the same one).
-            stored = try await services.writer.write { db in
+            stored = try await services.writer.writeRetryingRaces { db in
                 try OrderRecords.insert(db, draftOrder, activeMax: ordersPerUserMax)
             }
+        } catch let error as BankError where error.code == .unavailable {
+            throw error
         } catch {
             logger.error("standing orders: cannot store a new order", metadata: ["error": "\(error)"])
             throw BankError(.internalError, "the standing order could not be stored; it was not created")

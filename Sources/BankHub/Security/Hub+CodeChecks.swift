@@ -62,7 +62,7 @@ extension Hub {
         let policy = security.policy
         let limit = policy.codeFailuresMax, window = policy.codeFailureWindowMilliseconds
         let now = Clock.now(), since = Timestamp(milliseconds: now.milliseconds - window)
-        let (reserved, failures) = try await services.writer.write { db in
+        let (reserved, failures) = try await services.writer.writeRetryingRaces { db in
             try SecurityRecords.reserveCodeCheck(db, user: user, at: now, since: since, limit: limit)
         }
         guard let reserved else {
@@ -96,7 +96,7 @@ extension Hub {
     /// Deletes a check's reserved failure; if the database cannot be reached the row stays and counts as a wrong
     /// code until it leaves the window (the limit is never loosened by a fault).
     private nonisolated func releaseCodeCheck(_ id: Int64) async {
-        _ = try? await services.writer.write { db in try SecurityRecords.releaseCodeCheck(db, id: id) }
+        _ = try? await services.writer.writeRetryingRaces { db in try SecurityRecords.releaseCodeCheck(db, id: id) }
     }
 
     /// At most one `code_brute_force` threat a minute per subject.
