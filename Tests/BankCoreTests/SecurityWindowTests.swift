@@ -25,6 +25,16 @@ struct SecurityWindowTests {
         #expect(window.millisecondsUntil(below: 3, "alice", now: 1_050) == 0)
     }
 
+
+    /// Another counter's times replace a key's own only when more of them fall inside the window.
+    @Test func adoptsALargerCountFromElsewhere() {
+        var window = FailureWindow<String>(windowMilliseconds: 1_000, eventsMax: 3)
+        _ = window.record("addr", now: 500)
+        #expect(window.adopt("addr", times: [100], now: 600) == 1, "not more: its own stay")
+        #expect(window.adopt("addr", times: [550, -900, 300, 500], now: 600) == 3, "the expired one is left out")
+        #expect(window.millisecondsUntil(below: 3, "addr", now: 600) == 700, "the oldest adopted time leaves first")
+        #expect(window.adopt("other", times: [1, 2, 3, 4, 5], now: 10) == 3, "at most eventsMax are kept")
+    }
     /// A key keeps at most eventsMax times, and at most keysMax keys are tracked.
     @Test func staysBounded() {
         var window = FailureWindow<Int>(windowMilliseconds: 60_000, eventsMax: 3, keysMax: 4)

@@ -203,4 +203,176 @@ struct SeveralHubsTests {
             }
         }
     }
+
+    // MARK: Per-user limits across hubs
+
+    /// Sends `op` with `args` on both clients before reading either answer; returns both replies.
+    static func race(_ op: String, _ first: HubClient, _ argsFirst: JSONValue, _ second: HubClient,
+                     _ argsSecond: JSONValue) async throws -> [JSONValue] {
+        let (sentFirst, sentSecond) = (try await first.send(op, argsFirst), try await second.send(op, argsSecond))
+        return [try await first.reply(to: sentFirst), try await second.reply(to: sentSecond)]
+    }
+
+    /// A customer with 19 pending requests (the limit is 20) files one more on each hub at once, several rounds:
+    /// exactly one is filed, the other is `conflict` with the documented message, and 20 are pending after.
+    /// Each hub's gate orders only its own filings; the commit counts again under the user's row lock.
+    @Test func requestsFiledOnBothHubsAtOnceStopAtThePendingLimit() async throws {
+        let limit = ServiceRequestGate.pendingPerUserMax
+        try await Self.withTwoHubs(prepare: { a -> Customer in
+            let alice = try await a.customer("alice", deposit: nil)
+            for index in 0..<(limit - 1) {
+                _ = try await alice.client.serviceRequest("request_create", ["kind": "kyc_update",
+                                                                             "note": .string("filed \(index)")])
+            }
+            return alice
+        }) { _, b, alice in
+            let onB = try await Self.session(on: b, token: alice.token)
+            for round in 0..<4 {
+                let args: JSONValue = ["kind": "limit_increase", "note": .string("round \(round)")]
+                let replies = try await Self.race("request_create", alice.client, args, onB, args)
+                let context = "round \(round): \(replies.map { JSONWriter.string($0) })"
+                let filed = replies.compactMap { $0["result"]?["request"] }
+                #expect(filed.count == 1, "\(context)")
+                let refused = replies.compactMap { $0["error"] }
+                #expect(refused.count == 1 && refused.first?["code"] == "conflict"
+                        && refused.first?["message"]?.stringValue == "at most \(limit) requests may be pending; cancel one or wait for staff",
+                        "\(context)")
+                let pending = try await onB.ok("requests", ["status": "pending"])["requests"]?.arrayValue ?? []
+                #expect(pending.count == limit, "\(context)")
+                // Back to one below the limit for the next round.
+                let id = try #require(filed.first?["id"])
+                _ = try await alice.client.ok("request_cancel", ["id": id])
+            }
+        }
+    }
+
+    /// The same payee added on both hubs at once: one is added, the other is `conflict` naming it, and both
+    /// hubs stay up (the table's unique key would otherwise refuse the second inside an event job, which stops
+    /// its hub). A payee renamed on one hub while removed on the other: the removal wins or the rename does,
+    /// a rename of the removed payee is `not_found`, and both hubs still answer.
+    @Test func payeesChangedOnBothHubsAtOnceStayOnePerAccount() async throws {
+        let rounds = 6
+        try await Self.withTwoHubs(prepare: { a -> (Customer, [Customer]) in
+            var payees: [Customer] = []
+            for round in 0..<rounds { payees.append(try await a.customer("payee\(round)", deposit: nil)) }
+            return (try await a.customer("alice", deposit: nil), payees)
+        }) { _, b, users in
+            let (alice, payees) = users
+            let onB = try await Self.session(on: b, token: alice.token)
+            for (round, payee) in payees.enumerated() {
+                let args: JSONValue = ["account": .string(payee.account), "nickname": .string("payee \(round)")]
+                let replies = try await Self.race("payee_add", alice.client, args, onB, args)
+                let context = "round \(round): \(replies.map { JSONWriter.string($0) })"
+                let added = replies.compactMap { $0["result"]?["payee"] }
+                #expect(added.count == 1, "\(context)")
+                let id = try #require(added.first?["id"])
+                #expect(replies.compactMap { $0["error"] }.map { $0["code"] } == ["conflict"], "\(context)")
+                for client in [alice.client, onB] {
+                    let listed = try await client.ok("payees")["payees"]?.arrayValue ?? []
+                    #expect(listed.filter { $0["account"]?.stringValue == payee.account }.map { $0["id"] } == [id],
+                            "\(context)")
+                }
+                let changes = try await Self.race("payee_remove", alice.client, ["id": id],
+                                                  onB, ["id": id])
+                let removed = changes.filter { $0["ok"]?.boolValue == true }
+                #expect(removed.count == 1, "round \(round): \(changes.map { JSONWriter.string($0) })")
+                #expect(changes.compactMap { $0["error"]?["code"] } == ["not_found"])
+            }
+            #expect(try await alice.client.ok("payees")["payees"]?.arrayValue?.isEmpty == true)
+            #expect(try await onB.ok("payees")["payees"]?.arrayValue?.isEmpty == true)
+        }
+    }
+
+    /// A customer with 49 active standing orders (the limit is 50) creates one more on each hub at once, several
+    /// rounds: exactly one is created, the other is `conflict`, and 50 are active after.
+    @Test func ordersCreatedOnBothHubsAtOnceStopAtTheActiveLimit() async throws {
+        let limit = Hub.ordersPerUserMax
+        let start = JSONValue.string(Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1_000)
+                                               + 30 * 86_400_000).rfc3339)
+        try await Self.withTwoHubs(prepare: { a -> (Customer, JSONValue) in
+            let (alice, bob) = (try await a.customer("alice", deposit: nil), try await a.customer("bob", deposit: nil))
+            let args: JSONValue = ["from": .string(alice.account), "to": .string(bob.account), "amount": "1.00",
+                                   "every": "month", "start": start]
+            for _ in 0..<(limit - 1) { _ = try await alice.client.ok("order_create", args) }
+            return (alice, args)
+        }) { _, b, prepared in
+            let (alice, args) = prepared
+            let onB = try await Self.session(on: b, token: alice.token)
+            for round in 0..<4 {
+                let replies = try await Self.race("order_create", alice.client, args, onB, args)
+                let context = "round \(round): \(replies.map { JSONWriter.string($0) })"
+                let created = replies.compactMap { $0["result"]?["order"] }
+                #expect(created.count == 1, "\(context)")
+                let refused = replies.compactMap { $0["error"] }
+                #expect(refused.count == 1 && refused.first?["code"] == "conflict"
+                        && refused.first?["message"]?.stringValue == "a user may have at most \(limit) active standing orders; cancel one first",
+                        "\(context)")
+                let active = try await onB.ok("orders", ["status": "active"])["orders"]?.arrayValue ?? []
+                #expect(active.count == limit, "\(context)")
+                _ = try await alice.client.ok("order_cancel", ["id": try #require(created.first?["id"])])
+            }
+        }
+    }
+
+    /// Wrong reset codes sent to both hubs at once, five on each: at most `codeFailuresMax` (4) are checked and
+    /// answered `otp_invalid`, the others `too_many_attempts` (or `unavailable`, a check that lost a database race
+    /// and was not counted); wrong codes sent one by one after that reach exactly 4 in all, and the right code is
+    /// refused. Checks under way on either hub count toward the limit (each is reserved in the database before it
+    /// runs), so asking several hubs at once does not multiply the guesses.
+    @Test func codeChecksOnBothHubsAtOnceStopAtTheLimit() async throws {
+        let email = "alice@example.com", limit = 4
+        try await Self.withTwoHubs(configure: {
+            $0.hub.security.codeFailuresMax = limit
+            $0.hub.security.otpAttemptsMax = 100  // the per-challenge limit must not end the challenge first
+        }, prepare: { a in
+            let client = try await a.client()
+            _ = try await client.ok("signup", ["username": "alice", "password": "correct horse battery",
+                                               "email": .string(email)])
+        }) { a, b, _ in
+            let after = try a.lastOutboxID()
+            let onA = try await a.client(), onB = try await b.client()
+            _ = try await onA.ok("forgot_password", ["username": "alice"])
+            let code = try await a.code(to: email, after: after)
+            let wrong: JSONValue = ["username": "alice", "code": .string(code == "000000" ? "111111" : "000000"),
+                                    "new_password": "a new password here"]
+            var sent: [(HubClient, Int)] = []
+            for _ in 0..<5 {
+                sent.append((onA, try await onA.send("reset_password", wrong)))
+                sent.append((onB, try await onB.send("reset_password", wrong)))
+            }
+            var codes: [String] = []
+            for (client, id) in sent { codes.append(try await client.reply(to: id)["error"]?["code"]?.stringValue ?? "ok") }
+            #expect(codes.filter { $0 == "otp_invalid" }.count <= limit, "\(codes)")
+            #expect(codes.allSatisfy { ["otp_invalid", "too_many_attempts", "unavailable"].contains($0) }, "\(codes)")
+            // One by one until refused: the wrong codes checked in all are exactly the limit.
+            var checked = codes.filter { $0 == "otp_invalid" }.count
+            for round in 0..<(limit + 1) {
+                let reply = try await (round.isMultiple(of: 2) ? onA : onB).request("reset_password", wrong)
+                guard reply["error"]?["code"] == "otp_invalid" else { break }
+                checked += 1
+            }
+            #expect(checked == limit, "\(codes)")
+            let right = try await onB.request("reset_password", ["username": "alice", "code": .string(code),
+                                                                  "new_password": "a new password here"])
+            #expect(right["error"]?["code"] == "too_many_attempts")
+        }
+    }
+
+    /// Failed logins from one address spread over the hubs (three on A, one on B) reach the per-address limit
+    /// of 4: B, which saw only one itself, refuses that address's next login with `rate_limited` (it takes the
+    /// database's count at its own failure). Unknown usernames, so no user lockout is involved.
+    @Test func failedLoginsFromOneAddressOnBothHubsBlockItOnTheOther() async throws {
+        try await Self.withTwoHubs(configure: { $0.hub.security.addressFailuresMax = 4 },
+                                   prepare: { _ in }) { a, b, _ in
+            let onA = try await a.client(), onB = try await b.client()
+            for index in 0..<3 {
+                #expect(try await onA.errorCode("login", ["username": .string("nobody\(index)"),
+                                                          "password": "not the password"]) == "unauthorized")
+            }
+            #expect(try await onB.errorCode("login", ["username": "nobody3", "password": "not the password"])
+                    == "unauthorized")
+            #expect(try await onB.errorCode("login", ["username": "nobody4", "password": "not the password"])
+                    == "rate_limited", "4 failures from the address over both hubs")
+        }
+    }
 }

@@ -45,11 +45,21 @@ enum EverydayConformance {
         } catch let error as any SQLDatabaseError {
             #expect(error.isUniqueViolation)
         }
-        try PayeeRecords.rename(db, PayeeRecord(id: 1, user: alice.id, account: AccountID(1002), nickname: "Savings",
-                                                createdAt: at(7)))
+        #expect(try PayeeRecords.rename(db, PayeeRecord(id: 1, user: alice.id, account: AccountID(1002),
+                                                        nickname: "Savings", createdAt: at(7))))
         #expect(try PayeeRecords.payees(db, of: alice.id).map(\.nickname) == ["Savings"])
-        try PayeeRecords.delete(db, payee)
+        // The checked insert refuses a second payee for the account and one past the limit, writing nothing.
+        let again = PayeeRecord(id: 2, user: alice.id, account: AccountID(1002), nickname: "Again", createdAt: at(8))
+        #expect(try PayeeRecords.insert(db, again, payeesMax: 5) == .duplicate(id: 1))
+        let other = PayeeRecord(id: 3, user: alice.id, account: AccountID(1001), nickname: "Other", createdAt: at(9))
+        #expect(try PayeeRecords.insert(db, other, payeesMax: 1) == .full)
+        #expect(try PayeeRecords.payees(db, of: alice.id).map(\.id) == [1])
+        #expect(try PayeeRecords.delete(db, payee))
         #expect(try PayeeRecords.payee(db, 1, of: alice.id) == nil)
+        #expect(try !PayeeRecords.delete(db, payee), "a payee already removed is not removed again")
+        #expect(try !PayeeRecords.rename(db, payee), "nor renamed")
+        #expect(try PayeeRecords.insert(db, other, payeesMax: 1) == nil)
+        #expect(try PayeeRecords.payees(db, of: alice.id).map(\.id) == [3])
     }
 
     /// A standing order records a failed period (once), lists by status, and is cancelled once.

@@ -65,11 +65,20 @@ enum SharedStateConformance {
         try attempt("bad_password", 600)
         #expect(try SecurityRecords.loginFailures(db, user: alice.id, since: at(0)) == 1)
 
+        // Code checks are reserved as failures up to the limit; a released one no longer counts.
+        var reserved: [Int64] = []
         for time: Int64 in [10, 20, 30] {
-            try SecurityRecords.recordCodeFailure(db, user: alice.id, at: at(time), since: at(0))
+            let reservation = try SecurityRecords.reserveCodeCheck(db, user: alice.id, at: at(time), since: at(0), limit: 3)
+            reserved.append(try #require(reservation.reserved))
         }
         #expect(try SecurityRecords.codeFailures(db, user: alice.id, since: at(0), limit: 2) == [at(30), at(20)])
         #expect(try SecurityRecords.codeFailures(db, user: alice.id, since: at(15), limit: 10).count == 2)
+        let refused = try SecurityRecords.reserveCodeCheck(db, user: alice.id, at: at(35), since: at(0), limit: 3)
+        #expect(refused.reserved == nil && refused.failures == [at(30), at(20), at(10)], "the limit is reached")
+        try SecurityRecords.releaseCodeCheck(db, id: reserved[2])
+        #expect(try SecurityRecords.reserveCodeCheck(db, user: alice.id, at: at(36), since: at(0), limit: 3).reserved != nil)
+        let pruned = try SecurityRecords.reserveCodeCheck(db, user: alice.id, at: at(50), since: at(15), limit: 3)
+        #expect(pruned.reserved != nil && pruned.failures == [at(36), at(20)], "failures before the window are gone")
         try SecurityRecords.unlock(db, user: alice.id, at: at(40))
         #expect(try SecurityRecords.codeFailures(db, user: alice.id, since: at(0), limit: 10).isEmpty)
     }

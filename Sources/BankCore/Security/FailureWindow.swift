@@ -46,6 +46,17 @@ public struct FailureWindow<Key: Hashable & Sendable>: Sendable {
         return wait
     }
 
+    /// Takes what another counter saw of `key` (say, the database's count of every hub's events): when `times`
+    /// (in any order) hold more events inside the window than this window does, they replace its own (this
+    /// window's are among them when both count the same events). Returns the count inside the window after.
+    public mutating func adopt(_ key: Key, times: [Int64], now: Int64) -> Int {
+        let inside = times.filter { now - $0 < windowMilliseconds }.sorted().suffix(eventsMax)
+        guard inside.count > count(key, now: now) else { return count(key, now: now) }
+        if events.count >= keysMax, events[key] == nil { prune(now: now) }
+        events[key] = Array(inside)
+        return inside.count
+    }
+
     public mutating func reset(_ key: Key) { events[key] = nil }
 
     private mutating func prune(now: Int64) {

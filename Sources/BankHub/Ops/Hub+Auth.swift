@@ -108,11 +108,19 @@ extension Hub {
         let policy = security.policy
         let now = Clock.nowMilliseconds()
         var failures = security.recordLoginFailure(username: username, address: info.peerAddress, now: now)
-        if configuration.severalHubs, let user {
-            // The attempt is committed (above): the database's count holds the failures on every hub.
+        if configuration.severalHubs {
+            // The attempt is committed (above): the database's counts hold the failures on every hub. One read
+            // per failed login, none on other requests; a hub learns of the others' failures of an address at
+            // its own next one, so an address gets at most `addressFailuresMax` + hubs − 1 in a window.
             let since = Timestamp(milliseconds: now - policy.failureWindowMilliseconds)
-            if let stored = try? await readers.read({ db in try SecurityRecords.loginFailures(db, user: user.id, since: since) }) {
-                failures.user = stored
+            let address = info.peerAddress, limit = policy.addressFailuresMax
+            let stored = try? await readers.read { db in
+                (try user.map { try SecurityRecords.loginFailures(db, user: $0.id, since: since) },
+                 try SecurityRecords.addressFailures(db, ip: address, since: since, limit: limit))
+            }
+            if let stored {
+                if let count = stored.0 { failures.user = count }
+                failures.address = security.adoptAddressFailures(address, stored: stored.1.map(\.milliseconds), now: now)
             }
         }
         if failures.user >= 3, security.mayRaise("brute:user:\(username):\(failures.user)", now: now) {

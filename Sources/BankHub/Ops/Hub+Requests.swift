@@ -32,17 +32,17 @@ extension Hub {
         }
     }
 
-    /// Checks the pending limit and commits a new request with its events. Runs after the user's earlier
-    /// filings committed (see `ServiceRequestGate.filing`), so the count read here is exact.
+    /// Checks the pending limit and commits a new request with its events. Runs after this hub's earlier
+    /// filings of the user committed (see `ServiceRequestGate.filing`), so the count read here is exact on a lone
+    /// hub and refuses early without reserving an id. Another hub on the same database may file for the user
+    /// meanwhile, so the commit counts again, after locking the user's row, and refuses past the limit with the
+    /// same error (nothing committed): the limit holds across hubs.
     private static func file(_ kind: ServiceRequestKind, note: String, account: AccountID?, by user: UserRecord,
                              services: HubServices) async throws -> JSONValue {
         let pending = try await services.readers.read { db in
             try ServiceRequestRecords.pendingCount(db, user: user.id)
         }
-        guard pending < ServiceRequestGate.pendingPerUserMax else {
-            throw BankError(.conflict, "at most \(ServiceRequestGate.pendingPerUserMax) requests may be pending; "
-                            + "cancel one or wait for staff")
-        }
+        guard pending < ServiceRequestGate.pendingPerUserMax else { throw pendingLimitReached }
         // The id comes from the database before the commit that names it in the events: hubs sharing the
         // database never give one id twice.
         let id = try await services.writer.write { db in try IdentifierRecords.reserve(db, .serviceRequests) }
@@ -53,9 +53,17 @@ extension Hub {
                                           account: account, status: .pending, createdAt: now, resolvedAt: nil,
                                           resolvedBy: nil, reason: nil)
         try await commitRequest(record, at: now, sequencer: services.sequencer) { db in
-            _ = try ServiceRequestRecords.insert(db, new)
+            // Alone on a database the gate made the count above exact, so this never refuses there (see `Refusal`).
+            guard try ServiceRequestRecords.insert(db, new, pendingMax: ServiceRequestGate.pendingPerUserMax) != nil
+            else { throw EventSequencer.Refusal(error: pendingLimitReached) }
         }
         return ["request": WireObjects.serviceRequest(record)]
+    }
+
+    /// The refusal of a request past `ServiceRequestGate.pendingPerUserMax` (docs/protocol.md).
+    private static var pendingLimitReached: BankError {
+        BankError(.conflict, "at most \(ServiceRequestGate.pendingPerUserMax) requests may be pending; "
+                  + "cancel one or wait for staff")
     }
 
     /// A customer's own requests; every request for staff. Newest first.

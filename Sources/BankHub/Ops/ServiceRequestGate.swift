@@ -8,9 +8,11 @@ import Synchronization
 /// job stops the process), and their data, which names the request, is fixed before the job runs. So every
 /// check happens first: a new request's id is reserved in the database (`IdentifierRecords`), this gate
 /// runs one user's filings one after another (so each counts the pending requests of the one before it
-/// exactly), and lets only one resolution of a request run at a time. The hub is the database's only writer,
-/// so in-memory order is enough; the `WHERE status = 'pending'` of `ServiceRequestRecords.resolve` stays as
-/// the last guard.
+/// exactly), and lets only one resolution of a request run at a time. Alone on a database, in-memory order is
+/// enough. With several hubs it orders only this hub's: the filing's commit counts again under the user's row
+/// lock (`ServiceRequestRecords.insert(_:_:pendingMax:)`) and a resolution is claimed in the database, each
+/// refusing what another hub got to first; the `WHERE status = 'pending'` of `ServiceRequestRecords.resolve`
+/// stays as the last guard.
 final class ServiceRequestGate: Sendable {
     /// Pending requests one user may have at once; past this, `request_create` is `conflict`.
     static let pendingPerUserMax = 20

@@ -40,8 +40,6 @@ actor StandingOrderScheduler {
     static let cancelWaitMillisecondsMax = 5_000
 
     private var book: StandingOrderBook
-    /// Orders being created per user, not yet committed (counted against the per-user limit).
-    private var creating: [UserID: Int] = [:]
     /// Cancellations waiting for the order's payment under way to be recorded.
     private var waiting: [Int64: [CheckedContinuation<Void, Never>]] = [:]
     private var loop: Task<Void, Never>?
@@ -278,44 +276,36 @@ actor StandingOrderScheduler {
     }
 
     /// Commits a new active order and takes it into the book; `conflict` past `ordersPerUserMax` active ones.
+    /// The user's active orders are counted in the commit that inserts the new one, under the user's row lock
+    /// (`OrderRecords.insert(_:_:activeMax:)`): exact on a lone hub (one writer) and across hubs on one database,
+    /// where another hub may create the user's orders at the same time.
     func create(_ draft: Draft, ordersPerUserMax: Int) async throws(BankError) -> StandingOrderRecord {
         guard !stopping else { throw BankError(.unavailable, "the hub is shutting down") }
-        guard try await activeCount(of: draft.user, upTo: ordersPerUserMax) + creating[draft.user, default: 0] < ordersPerUserMax else {
-            throw BankError(.conflict, "a user may have at most \(ordersPerUserMax) active standing orders; cancel one first")
-        }
         let draftOrder = StandingOrderBook.newOrder(id: 0, user: draft.user, from: draft.from, to: draft.to,
                                                     amount: draft.amount, every: draft.every, start: draft.start,
                                                     count: draft.count, note: draft.note, at: Clock.now())
-        creating[draft.user, default: 0] += 1
-        defer { creating[draft.user, default: 1] -= 1 }
-        let order: StandingOrderRecord
+        let stored: Int64?
         do {
             // The database gives the id (hubs on one database never pick the same one).
-            let id = try await services.writer.write { db in try OrderRecords.insert(db, draftOrder) }
-            order = StandingOrderBook.newOrder(id: id, user: draft.user, from: draft.from, to: draft.to,
-                                               amount: draft.amount, every: draft.every, start: draft.start,
-                                               count: draft.count, note: draft.note, at: draftOrder.createdAt)
+            stored = try await services.writer.writeRetryingRaces { db in
+                try OrderRecords.insert(db, draftOrder, activeMax: ordersPerUserMax)
+            }
+        } catch let error as BankError where error.code == .unavailable {
+            throw error
         } catch {
             logger.error("standing orders: cannot store a new order", metadata: ["error": "\(error)"])
             throw BankError(.internalError, "the standing order could not be stored; it was not created")
         }
+        guard let id = stored else {
+            throw BankError(.conflict, "a user may have at most \(ordersPerUserMax) active standing orders; cancel one first")
+        }
+        let order = StandingOrderBook.newOrder(id: id, user: draft.user, from: draft.from, to: draft.to,
+                                               amount: draft.amount, every: draft.every, start: draft.start,
+                                               count: draft.count, note: draft.note, at: draftOrder.createdAt)
         // Due only from now on, once durable: a crash before this commit leaves no order behind. Claiming, the
         // database holds it for whichever hub claims it when due.
         if services.claims == nil { book.add(order) }
         return order
-    }
-
-    /// The user's active orders (counted up to `limit`): the book's, or with claims (orders made on every hub)
-    /// the database's.
-    private func activeCount(of user: UserID, upTo limit: Int) async throws(BankError) -> Int {
-        guard services.claims != nil else { return book.activeCount(of: user) }
-        do {
-            return try await services.readers.read { db in
-                try OrderRecords.list(db, user: user, status: .active, limit: limit).count
-            }
-        } catch {
-            throw BankError(.unavailable, "the standing orders could not be counted; try again")
-        }
     }
 
     /// Cancels `id` for its owner `user`, after any payment of it under way was recorded. Someone else's order

@@ -12,8 +12,9 @@ enum CodeSubject: Hashable, Sendable {
 /// The hub's memory of recent behaviour: token buckets per connection, user and address; failed logins per
 /// user and address; wrong codes per user; transfers per account per minute. Bounded (see `RateLimiter` and
 /// `FailureWindow`), in memory only: a restart forgives, while locks themselves are stored. With several hubs
-/// on one database, a known user's failed logins and wrong codes are counted in the database instead (the hub
-/// passes them in: `stored`), so they do not multiply by the number of hubs; everything else stays per hub.
+/// on one database, a known user's failed logins and code checks are counted in the database instead (the hub
+/// does not ask this guard about them), so they do not multiply by the number of hubs; everything else stays
+/// per hub (docs/scaling.md "Per-user limits across hubs" says why each may).
 final class SecurityGuard: Sendable {
     private struct State {
         var connections: RateLimiter<ConnectionID>
@@ -85,15 +86,12 @@ final class SecurityGuard: Sendable {
     /// Reserves one code check of `subject`: nil when it may go on (call `endCodeCheck` once it is decided), else
     /// the seconds until it may, because its wrong codes in the window plus its checks under way reached
     /// `codeFailuresMax`. Not switched off with the rate limits: this is what makes 6-digit codes unguessable.
-    /// `stored`: the subject's wrong codes in the window as the database counts them for every hub (times in
-    /// ms, newest first, at most `codeFailuresMax`), used instead of this hub's memory; checks under way are
-    /// this hub's.
-    func beginCodeCheck(_ subject: CodeSubject, now: Int64, stored: [Int64]? = nil) -> Int? {
+    /// With several hubs a known user's checks are counted in the database instead (`Hub.checkingCode`).
+    func beginCodeCheck(_ subject: CodeSubject, now: Int64) -> Int? {
         let limit = policy.codeFailuresMax
-        let window = policy.codeFailureWindowMilliseconds
         return state.withLock { state in
             let underWay = state.codeChecksUnderWay[subject, default: 0]
-            let failures = stored?.count ?? state.codeFailures.count(subject, now: now)
+            let failures = state.codeFailures.count(subject, now: now)
             guard failures + underWay >= limit else {
                 state.codeChecksUnderWay[subject] = underWay + 1
                 return nil
@@ -101,8 +99,7 @@ final class SecurityGuard: Sendable {
             // Below the limit on failures alone, only checks under way are in the way: they end within seconds.
             guard failures >= limit else { return 1 }
             // The count falls below the limit when the limit-th newest failure leaves the window.
-            let wait = stored.map { $0[limit - 1] + window - now }
-                ?? state.codeFailures.millisecondsUntil(below: limit, subject, now: now)
+            let wait = state.codeFailures.millisecondsUntil(below: limit, subject, now: now)
             return max(1, Int((wait + 999) / 1_000))
         }
     }
@@ -122,6 +119,13 @@ final class SecurityGuard: Sendable {
     /// Forgives a user's wrong codes (an admin unlocked the user).
     func clearCodeFailures(_ subject: CodeSubject) {
         state.withLock { $0.codeFailures.reset(subject) }
+    }
+
+    /// Takes the failed logins of `address` in the window as the database counts them over every hub (times in
+    /// ms), so that this hub refuses the address once they reach `addressFailuresMax` even if most happened
+    /// elsewhere. Returns the address's failures in the window after.
+    func adoptAddressFailures(_ address: String, stored: [Int64], now: Int64) -> Int {
+        state.withLock { $0.addressFailures.adopt(address, times: stored, now: now) }
     }
 
     /// Whether an address has failed so often that its logins are refused for now.

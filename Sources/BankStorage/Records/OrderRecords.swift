@@ -78,6 +78,18 @@ public struct StandingOrderPayment: Sendable, Equatable {
 
 /// Standing orders and their processed periods.
 public enum OrderRecords {
+    /// Inserts a new active order as `insert` does unless its user already has `activeMax` active orders: then
+    /// nil and nothing is written (also for a user with no row; users are never deleted). The user's row is
+    /// locked first (`UserRecords.lockForCounting`), so the count and the insert are one step for every writer
+    /// of the database, whichever hub it belongs to.
+    public static func insert(_ db: any SQLDatabase, _ order: StandingOrderRecord, activeMax: Int) throws -> Int64? {
+        guard try UserRecords.lockForCounting(db, user: order.user) else { return nil }
+        let active = try db.prepare("SELECT COUNT(*) FROM standing_orders WHERE user_id = ? AND status = 'active'")
+            .queryOne(order.user.rawValue) { $0.int64(0) } ?? 0
+        guard active < activeMax else { return nil }
+        return try insert(db, order)
+    }
+
     /// Inserts a new active order and returns the id the database gave it (`order.id` is not stored: hubs on one
     /// database never pick the same id). SQLite gives the next rowid, PostgreSQL the identity column's next value.
     public static func insert(_ db: any SQLDatabase, _ order: StandingOrderRecord) throws -> Int64 {

@@ -45,15 +45,43 @@ public enum PayeeRecords {
             .run(payee.id, payee.user.rawValue, payee.account.rawValue, payee.nickname, payee.createdAt.milliseconds)
     }
 
-    public static func rename(_ db: any SQLDatabase, _ payee: PayeeRecord) throws {
-        try db.prepare("UPDATE payees SET nickname = ? WHERE id = ? AND user_id = ?")
-            .run(payee.nickname, payee.id, payee.user.rawValue)
-        precondition(db.changes == 1, "a payee checked to exist is renamed")
+    /// Why `insert(_:_:payeesMax:)` wrote nothing.
+    public enum Refused: Sendable, Equatable {
+        /// The user already has this account as payee `id`.
+        case duplicate(id: Int64)
+        /// The user already has `payeesMax` payees.
+        case full
     }
 
-    public static func delete(_ db: any SQLDatabase, _ payee: PayeeRecord) throws {
+    /// Inserts `payee` unless its user already has its account as a payee or already has `payeesMax` payees;
+    /// then returns why and writes nothing. The user's row is locked first (`UserRecords.lockForCounting`), so
+    /// two writers adding payees for one user (two hubs on one database) take turns and each checks what the
+    /// other committed: neither the limit nor the one-payee-per-account rule can be passed, and the
+    /// `UNIQUE (user_id, account_id)` of the table is never what refuses (a failed event job stops its hub).
+    public static func insert(_ db: any SQLDatabase, _ payee: PayeeRecord, payeesMax: Int) throws -> Refused? {
+        guard try UserRecords.lockForCounting(db, user: payee.user) else { return .full }
+        if let existing = try db.prepare("SELECT id FROM payees WHERE user_id = ? AND account_id = ?")
+            .queryOne(payee.user.rawValue, payee.account.rawValue, row: { $0.int64(0) }) {
+            return .duplicate(id: existing)
+        }
+        let count = try db.prepare("SELECT COUNT(*) FROM payees WHERE user_id = ?")
+            .queryOne(payee.user.rawValue) { $0.int64(0) } ?? 0
+        guard count < payeesMax else { return .full }
+        try insert(db, payee)
+        return nil
+    }
+
+    /// Renames the user's payee; false when it is no longer there (removed since it was read, on another hub).
+    public static func rename(_ db: any SQLDatabase, _ payee: PayeeRecord) throws -> Bool {
+        try db.prepare("UPDATE payees SET nickname = ? WHERE id = ? AND user_id = ?")
+            .run(payee.nickname, payee.id, payee.user.rawValue)
+        return db.changes == 1
+    }
+
+    /// Removes the user's payee; false when it is no longer there (removed since it was read, on another hub).
+    public static func delete(_ db: any SQLDatabase, _ payee: PayeeRecord) throws -> Bool {
         try db.prepare("DELETE FROM payees WHERE id = ? AND user_id = ?").run(payee.id, payee.user.rawValue)
-        precondition(db.changes == 1, "a payee checked to exist is removed")
+        return db.changes == 1
     }
 
     private static let columns = "SELECT id, user_id, account_id, nickname, created_at FROM payees"

@@ -124,12 +124,40 @@ public enum SecurityRecords {
             """).queryOne(user.rawValue, since.milliseconds) { $0.int64(0) } ?? 0)
     }
 
-    /// Counts a wrong one-time code (or password guarding a factor) of `user` at `at`, and forgets its failures
-    /// from before `since` (the start of the window: they no longer count).
-    public static func recordCodeFailure(_ db: any SQLDatabase, user: UserID, at: Timestamp, since: Timestamp) throws {
+    /// The times of the newest failed logins (wrong password or unknown user) from `ip` since `since`, at most
+    /// `limit`: the per-address block's count over every hub of the database. Walks the (ip, created_at) index.
+    public static func addressFailures(_ db: any SQLDatabase, ip: String, since: Timestamp,
+                                       limit: Int) throws -> [Timestamp] {
+        try db.prepare("""
+            SELECT created_at FROM login_attempts
+            WHERE ip = ? AND created_at >= ? AND outcome IN ('bad_password', 'unknown_user')
+            ORDER BY created_at DESC LIMIT ?
+            """).query(ip, since.milliseconds, limit) { Timestamp(milliseconds: $0.int64(0)) }
+    }
+
+    /// Reserves one code check of `user` (several hubs): under the user's row lock (`UserRecords.lockForCounting`)
+    /// forgets its failures from before `since`, reads its newest ones since then (at most `limit`, newest
+    /// first) and, when there are fewer than `limit`, stores a failure at `at` and returns its id. The check then
+    /// runs counted as a wrong code: a wrong code leaves the row (it is the failure), a right one deletes it
+    /// (`releaseCodeCheck`). So checks under way on every hub count toward the limit, and at most `limit` checks
+    /// of one user can be under way or wrong in a window, however many hubs are asked at once. nil `reserved` when
+    /// the limit is reached (nothing is written then).
+    public static func reserveCodeCheck(_ db: any SQLDatabase, user: UserID, at: Timestamp, since: Timestamp,
+                                        limit: Int) throws -> (reserved: Int64?, failures: [Timestamp]) {
+        guard try UserRecords.lockForCounting(db, user: user) else { return (nil, []) }
         try db.prepare("DELETE FROM code_failures WHERE user_id = ? AND created_at < ?")
             .run(user.rawValue, since.milliseconds)
-        try db.prepare("INSERT INTO code_failures(user_id, created_at) VALUES (?, ?)").run(user.rawValue, at.milliseconds)
+        let failures = try codeFailures(db, user: user, since: since, limit: limit)
+        guard failures.count < limit else { return (nil, failures) }
+        let id = try db.prepare("INSERT INTO code_failures(user_id, created_at) VALUES (?, ?) RETURNING id")
+            .queryOne(user.rawValue, at.milliseconds) { $0.int64(0) }
+        guard let id else { preconditionFailure("INSERT ... RETURNING returns the new row") }
+        return (id, failures)
+    }
+
+    /// Deletes the failure a check reserved (`reserveCodeCheck`) once the code was right or was not checked.
+    public static func releaseCodeCheck(_ db: any SQLDatabase, id: Int64) throws {
+        try db.prepare("DELETE FROM code_failures WHERE id = ?").run(id)
     }
 
     /// The times of `user`'s newest wrong codes since `since`, newest first, at most `limit`: their number is the

@@ -93,6 +93,16 @@ public enum ServiceRequestRecords {
         return stored
     }
 
+    /// Inserts a pending request as `insert` does unless its owner already has `pendingMax` pending ones: then
+    /// nil and nothing is written (also for an owner with no row; users are never deleted). The owner's row is locked first (`UserRecords.lockForCounting`), so the
+    /// count and the insert are one step for every writer of the database, whichever hub it belongs to.
+    public static func insert(_ db: any SQLDatabase, _ request: NewRequest,
+                              pendingMax: Int) throws -> ServiceRequestRecord? {
+        guard try UserRecords.lockForCounting(db, user: request.user),
+              try pendingCount(db, user: request.user) < pendingMax else { return nil }
+        return try insert(db, request)
+    }
+
     /// The highest request id stored; 0 when there is none.
     public static func lastID(_ db: any SQLDatabase) throws -> Int64 {
         try db.prepare("SELECT COALESCE(MAX(id), 0) FROM service_requests").queryOne { $0.int64(0) } ?? 0

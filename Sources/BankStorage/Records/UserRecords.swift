@@ -86,6 +86,24 @@ public enum UserRecords {
         try db.prepare(userColumns + " FROM users WHERE id = ?").queryOne(id.rawValue, row: user)
     }
 
+    /// Takes `user`'s row lock for the rest of the writer's transaction, so that a per-user limit counted next
+    /// in the same transaction (pending requests, payees, active standing orders, wrong codes) cannot be passed
+    /// by another writer counting at the same time: hubs on one PostgreSQL database take turns per user here.
+    /// False when there is no such user.
+    ///
+    /// Why a lock and not a conditional `INSERT … SELECT … WHERE (SELECT count(*) …) < max`: under READ
+    /// COMMITTED (PostgreSQL's default, the hubs' level) each of two concurrent statements counts in its own
+    /// snapshot, where the other's row is not yet committed, so both would insert. Waiting on this row instead
+    /// puts the count after the other's COMMIT, and a statement that starts after that sees its row. The
+    /// no-op `UPDATE` is the form both engines accept (SQLite has no `FOR UPDATE`; its one writer serializes
+    /// anyway): on PostgreSQL it takes the row's `FOR NO KEY UPDATE` lock, which waits for another's and for the
+    /// shared ledger's `FOR UPDATE` of the same row, and not for foreign-key checks (`FOR KEY SHARE`). It sets a
+    /// column no index or trigger reads, so it costs one small heap-only tuple per limited insert.
+    public static func lockForCounting(_ db: any SQLDatabase, user: UserID) throws -> Bool {
+        try db.prepare("UPDATE users SET created_at = created_at WHERE id = ?").run(user.rawValue)
+        return db.changes == 1
+    }
+
     public static func insertSession(_ db: any SQLDatabase, tokenHash: [UInt8], user: UserID, at: Timestamp,
                                      expiresAt: Timestamp) throws {
         try db.prepare("INSERT INTO sessions(token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
