@@ -7,7 +7,8 @@ import Testing
 /// alone, leaving the connection usable.
 struct LedgerRoundTripsTests {
     /// Fifty operations with keys (a replay, a rejected one among them) in one batch: BEGIN with the keys and
-    /// the locks, the ids with the seqs, the write with COMMIT — three round trips, where they were eight.
+    /// the locks, the ids with the seqs, the write with COMMIT — three round trips, where they were eight (ten here:
+    /// the key statements' first use prepared them in round trips of their own; now in the pipeline).
     @Test func aBatchCostsThreeRoundTripsWhateverItHolds() async throws {
         let bank = try PostgresFixture()
         defer { bank.stop() }
