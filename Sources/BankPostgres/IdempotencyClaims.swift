@@ -9,19 +9,27 @@ import BankCore
 /// batch can still be waiting on them (`PostgresLedger.pruneKeyClaims`): a key whose claim was pruned is
 /// claimed afresh, then found in `transactions` and replayed, like any key claimed by an earlier commit.
 enum IdempotencyClaims {
-    /// Claims the keys of `operations` and reads the committed transactions of all of them: those of keys
-    /// claimed by an earlier commit, and those of keys claimed here whose earlier claim was pruned. The read is
-    /// a statement after the claim, so it sees what a claim it waited for committed.
-    static func claim(_ operations: [LedgerOperation], at: Timestamp,
-                      on connection: PostgresConnection) throws(PostgresError)
-        -> (claimed: Set<UserKey>, stored: [UserKey: StoredTransaction]) {
-        let keys = Set(operations.compactMap(\.userKey)).sorted()
-        guard !keys.isEmpty else { return ([], [:]) }
+    /// The keys of `operations`, once each, in claim order (user, key); empty when none has one.
+    static func keys(_ operations: [LedgerOperation]) -> [UserKey] {
+        Set(operations.compactMap(\.userKey)).sorted()
+    }
+
+    /// The two statements that claim `keys` (not empty) and read the committed transactions of all of them:
+    /// those of keys claimed by an earlier commit, and those of keys claimed here whose earlier claim was pruned.
+    /// They open the batch's first pipeline, the claim first: the server runs the read after the claim has
+    /// finished (waiting for another hub's COMMIT included), so it sees what that commit stored.
+    static func statements(_ keys: [UserKey], at: Timestamp) -> [PostgresConnection.PipelineStep] {
+        precondition(!keys.isEmpty, "statements for at least one key")
         let users = PostgresArray.integers(keys.map(\.user.rawValue))
         let texts = PostgresArray.texts(keys.map(\.key))
-        let rows = try connection.query(LedgerSQL.claimKeys, [users, texts, String(at.milliseconds)])
-        let claimed = Set((0..<rows.rowCount).map { UserKey(user: UserID(rows.int64($0, 0)), key: rows.string($0, 1)) })
-        let stored = try connection.query(LedgerSQL.storedKeys, [users, texts])
+        return [.prepared(LedgerSQL.claimKeys, [users, texts, String(at.milliseconds)]),
+                .prepared(LedgerSQL.storedKeys, [users, texts])]
+    }
+
+    /// What the two `statements` answered: the keys claimed here, and the committed transaction of each key.
+    static func read(claim: PostgresResult, stored: PostgresResult)
+        -> (claimed: Set<UserKey>, stored: [UserKey: StoredTransaction]) {
+        let claimed = Set((0..<claim.rowCount).map { UserKey(user: UserID(claim.int64($0, 0)), key: claim.string($0, 1)) })
         return (claimed, StoredTransaction.read(stored))
     }
 }

@@ -7,7 +7,10 @@ import BankCore
 /// 3. run each operation through BankCore's rules in order: a rejected one fails alone, the others go on;
 /// 4. take transaction ids and, locking the stream counters in name order, the events' seqs;
 /// 5. write transactions, postings, events and balances in one statement, release rejected ops' keys; COMMIT.
-/// Six to eight round trips whatever the batch size. Runs on the ledger's connection thread.
+/// A money batch alone costs three round trips whatever its size, each a pipeline (`PostgresConnection.pipeline`):
+/// BEGIN with steps 1 and 2; the ids with the seqs (step 4); the write with COMMIT. An operation with a follow-up
+/// takes two more (its events need its id before the seqs are taken, and its rows the seqs before COMMIT).
+/// Runs on the ledger's connection thread.
 struct LedgerBatch {
     /// What stopped a batch; nothing of it is committed, except perhaps after `commitUnknown`.
     enum Failure: Error {
@@ -32,39 +35,90 @@ struct LedgerBatch {
     let operations: [LedgerOperation]
     let at: Timestamp
 
-    func run(on connection: PostgresConnection) throws(Failure) -> [Result<LedgerOutcome, BankError>] {
-        precondition(!operations.isEmpty, "a batch holds at least one operation")
-        return try Self.transaction(on: connection) { try body(connection) }
+    /// Where a transaction's BEGIN and COMMIT go: in round trips of their own, around work that runs its own
+    /// statements besides the batch's (`PostgresLedger.transact`), or `inside` the batch's first and last
+    /// pipelines (a money batch alone, `run`).
+    enum Bracket {
+        case around
+        case inside
     }
 
-    /// Runs `work` between BEGIN and COMMIT and says how it ended: a `BankError` it throws is `refused` (rolled
-    /// back), any other error `failed` (rolled back), a connection lost during COMMIT `commitUnknown`. A COMMIT
-    /// the server answered with ROLLBACK (a statement had failed and `work` swallowed the error, e.g. in a
-    /// caller's follow-up) is `failed` too (`PostgresConnection.commit`): nothing of it is stored, so no result
-    /// of it may be reported.
-    static func transaction<T>(on connection: PostgresConnection, _ work: () throws -> T) throws(Failure) -> T {
+    func run(on connection: PostgresConnection) throws(Failure) -> [Result<LedgerOutcome, BankError>] {
+        precondition(!operations.isEmpty, "a batch holds at least one operation")
+        return try Self.transaction(on: connection, .inside) { try body(connection, .inside) }
+    }
+
+    /// Runs `work` as one transaction and says how it ended: a `BankError` it throws is `refused` (rolled back),
+    /// any other error `failed` (rolled back), a connection lost during COMMIT `commitUnknown`. A COMMIT the
+    /// server answered with ROLLBACK (a statement had failed and `work` swallowed the error, e.g. in a caller's
+    /// follow-up) is `failed` too (`PostgresConnection.commit`): nothing of it is stored, so no result of it may
+    /// be reported. With `.around` this sends BEGIN and COMMIT; with `.inside`, `work` does (`body`).
+    static func transaction<T>(on connection: PostgresConnection, _ bracket: Bracket = .around,
+                               _ work: () throws -> T) throws(Failure) -> T {
         do {
-            try connection.execute("BEGIN")
+            if bracket == .around { try connection.execute("BEGIN") }
             let result = try work()
-            do {
-                try connection.commit()
-            } catch {
-                throw error.kind == .connectionLost ? Failure.commitUnknown(error) : Failure.failed(error)
-            }
+            if bracket == .around { try commit(connection) }
             return result
         } catch let failure as Failure {
+            // A COMMIT that failed or answered ROLLBACK left nothing open.
+            if connection.isInTransaction { try? connection.execute("ROLLBACK") }
             throw failure
         } catch {
-            try? connection.execute("ROLLBACK")
+            if connection.isInTransaction { try? connection.execute("ROLLBACK") }
             if let refusal = error as? BankError { throw .refused(refusal) }
             throw .failed(error as? PostgresError ?? PostgresError(sqlState: nil, message: "\(error)", sql: nil))
         }
     }
 
-    func body(_ connection: PostgresConnection) throws(PostgresError) -> [Result<LedgerOutcome, BankError>] {
-        let (claimed, stored) = try IdempotencyClaims.claim(operations, at: at, on: connection)
-        var locked = LockedAccounts(rows: try connection.query(LedgerSQL.lockAccounts,
-                                                               [PostgresArray.integers(accountIDs)]))
+    /// COMMIT in a round trip of its own.
+    static func commit(_ connection: PostgresConnection) throws(Failure) {
+        do {
+            try connection.commit()
+        } catch {
+            throw committing(error)
+        }
+    }
+
+    /// `steps` and then COMMIT, in one pipeline; returns the steps' results. A step that fails is `failed` (the
+    /// COMMIT is skipped, the transaction stays open and aborted for the caller's ROLLBACK); a connection lost
+    /// anywhere in it is `commitUnknown`, since the COMMIT may have run before the answers were lost.
+    static func committing(_ steps: [PostgresConnection.PipelineStep],
+                           on connection: PostgresConnection) throws(Failure) -> [PostgresResult] {
+        do {
+            var results = try connection.pipeline(steps + [.text("COMMIT")])
+            try PostgresConnection.checkCommitted(results.removeLast())
+            return results
+        } catch {
+            throw committing(error)
+        }
+    }
+
+    private static func committing(_ error: PostgresError) -> Failure {
+        error.kind == .connectionLost ? .commitUnknown(error) : .failed(error)
+    }
+
+    /// Runs statements before COMMIT: what they throw is `failed`.
+    static func failing<T>(_ body: () throws(PostgresError) -> T) throws(Failure) -> T {
+        do {
+            return try body()
+        } catch {
+            throw .failed(error)
+        }
+    }
+
+    /// Steps 1 to 5. Steps 1 and 2 go in one pipeline (the keys before the accounts: the lock order), after BEGIN
+    /// when `bracket` is `.inside`, which also puts COMMIT in the last pipeline (`LedgerWrite.write`).
+    func body(_ connection: PostgresConnection, _ bracket: Bracket) throws(Failure) -> [Result<LedgerOutcome, BankError>] {
+        let keys = IdempotencyClaims.keys(operations)
+        var steps: [PostgresConnection.PipelineStep] = bracket == .inside ? [.text("BEGIN")] : []
+        let claimsAt = steps.count
+        if !keys.isEmpty { steps += IdempotencyClaims.statements(keys, at: at) }
+        steps.append(.prepared(LedgerSQL.lockAccounts, [PostgresArray.integers(accountIDs)]))
+        let answers = try Self.failing { () throws(PostgresError) in try connection.pipeline(steps) }
+        let (claimed, stored) = keys.isEmpty ? ([], [:])
+            : IdempotencyClaims.read(claim: answers[claimsAt], stored: answers[claimsAt + 1])
+        var locked = LockedAccounts(rows: answers[answers.count - 1])
         var applied: [(operation: LedgerOperation, transaction: AppliedTransaction)] = []
         var decisions: [Decision] = []
         var firstOfKey: [UserKey: Int] = [:]
@@ -86,7 +140,7 @@ struct LedgerBatch {
         let usedKeys = Set(applied.compactMap(\.operation.userKey))
         let released = claimed.subtracting(usedKeys).sorted()
         let written = try LedgerWrite.write(applied, balances: locked.changedBalances, released: released, at: at,
-                                            on: connection)
+                                            commit: bracket == .inside, on: connection)
         return decisions.map { decision -> Result<LedgerOutcome, BankError> in
             switch decision {
             case .rejected(let error): return .failure(error)

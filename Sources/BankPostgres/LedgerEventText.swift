@@ -20,4 +20,19 @@ enum LedgerEventText {
         }
         return drafts
     }
+
+    /// The streams of `drafts(for: txn, …)`, in the same order, without rendering anything: they do not depend
+    /// on the transaction's id, so a batch takes the seqs in the same round trip as the ids (`LedgerWrite`).
+    static func streams(for txn: AppliedTransaction) -> [StreamName] {
+        var streams: [StreamName] = []
+        streams.reserveCapacity(4)
+        for posting in txn.postings where posting.account != .cash && posting.account != txn.command.goal {
+            streams.append(.account(posting.account))
+        }
+        if case .transfer(let from, let to, _) = txn.command {
+            streams.append(.account(from))
+            streams.append(.account(to))
+        }
+        return streams
+    }
 }

@@ -1,6 +1,6 @@
 /// The statements of one ledger batch (`LedgerBatch`), prepared once per server session. Every list goes in as
-/// one array parameter and comes out of `unnest`, so a batch costs the same number of round trips whatever
-/// its size. Locks are taken in one global order: idempotency keys by (user, key), then accounts by id, then
+/// one array parameter and comes out of `unnest`, so a batch costs the same number of statements (and, sent as
+/// pipelines, round trips) whatever its size. Locks are taken in one global order: idempotency keys by (user, key), then accounts by id, then
 /// stream counters by name; a transaction that holds a later kind never waits for an earlier kind, so two hubs
 /// cannot deadlock.
 enum LedgerSQL {

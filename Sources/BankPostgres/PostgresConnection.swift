@@ -25,6 +25,10 @@ public final class PostgresConnection {
     private var statements: PostgresStatementCache
     /// The last id `newTextID` gave.
     private var lastTextID = 0
+    /// Round trips to the server so far (each waits for the server's answer once): a PQexec, PQprepare or
+    /// PQexec*Params is one, a whole `pipeline` is one (plus one per reconnect's handshake, not counted). What
+    /// the ledger's tests read to keep a batch's cost fixed (`LedgerRoundTripsTests`).
+    public private(set) var roundTrips = 0
 
     /// Connects with a libpq connection string (`host=127.0.0.1 port=5432 dbname=bank user=bank` or a
     /// `postgresql://` URL). Throws `connectionLost` when the server cannot be reached.
@@ -52,6 +56,13 @@ public final class PostgresConnection {
     /// Whether the socket is still believed good (libpq notices a loss only when a call fails).
     public var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
 
+    /// Whether a transaction is open on the session (also a failed one, which awaits ROLLBACK): what libpq saw
+    /// in the server's last answer.
+    var isInTransaction: Bool {
+        let status = PQtransactionStatus(handle)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
+    }
+
     /// Reconnects with the same parameters (PQreset); the server session, and so every prepared statement,
     /// is new.
     public func reconnect() throws(PostgresError) {
@@ -66,6 +77,7 @@ public final class PostgresConnection {
 
     /// Runs `sql` with no parameters; it may hold several statements (migrations, BEGIN, COMMIT).
     public func execute(_ sql: String) throws(PostgresError) {
+        roundTrips += 1
         _ = try check(PQexec(handle, sql), sql: sql)
     }
 
@@ -73,10 +85,13 @@ public final class PostgresConnection {
     /// instead: it does so without an error, answering `ROLLBACK`, when a statement had failed in it and was not
     /// rolled back to a savepoint.
     public func commit() throws(PostgresError) {
-        let result = PQexec(handle, "COMMIT")
-        let tag = result.map { String(cString: PQcmdStatus($0)) }
-        _ = try check(result, sql: "COMMIT")
-        guard tag == "COMMIT" else {
+        roundTrips += 1
+        try Self.checkCommitted(try check(PQexec(handle, "COMMIT"), sql: "COMMIT"))
+    }
+
+    /// Throws `in_failed_sql_transaction` (25P02) unless `result`, the answer to a COMMIT, says COMMIT.
+    static func checkCommitted(_ result: PostgresResult) throws(PostgresError) {
+        guard result.commandStatus == "COMMIT" else {
             throw PostgresError(sqlState: "25P02", message: "the transaction had failed; COMMIT rolled it back",
                                 sql: "COMMIT")
         }
@@ -85,6 +100,7 @@ public final class PostgresConnection {
     /// Runs one statement with text parameters `$1…$n` (nil is SQL NULL) and returns its rows.
     @discardableResult
     public func query(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> PostgresResult {
+        roundTrips += 1
         let result = withCParameters(parameters) { values in
             PQexecParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
         }
@@ -96,6 +112,7 @@ public final class PostgresConnection {
     @discardableResult
     public func query(_ sql: String, _ parameters: [String?], types: [UInt32]) throws(PostgresError) -> PostgresResult {
         precondition(parameters.count == types.count, "one type per parameter")
+        roundTrips += 1
         let result = withCParameters(parameters) { values in
             types.withUnsafeBufferPointer { oids in
                 PQexecParams(handle, sql, Int32(values.count), oids.baseAddress, values, nil, nil, 0)
@@ -108,13 +125,144 @@ public final class PostgresConnection {
     @discardableResult
     public func query(_ statement: PostgresStatement, _ parameters: [String?]) throws(PostgresError) -> PostgresResult {
         if !prepared.contains(statement.name) {
+            roundTrips += 1
             _ = try check(PQprepare(handle, statement.name, statement.sql, 0, nil), sql: statement.sql)
             prepared.insert(statement.name)
         }
+        roundTrips += 1
         let result = withCParameters(parameters) { values in
             PQexecPrepared(handle, statement.name, Int32(values.count), values, nil, nil, 0)
         }
         return try check(result, sql: statement.sql)
+    }
+
+    /// One statement of a `pipeline`: a text without parameters (`BEGIN`, `COMMIT`), or a `PostgresStatement`
+    /// with text parameters.
+    enum PipelineStep {
+        case text(String)
+        case prepared(PostgresStatement, [String?])
+
+        var sql: String {
+            switch self {
+            case .text(let sql): sql
+            case .prepared(let statement, _): statement.sql
+            }
+        }
+    }
+
+    /// Runs `steps` in order in ONE round trip (libpq's pipeline mode, one Sync at the end): all are sent, then
+    /// all answers read. The server still runs them one after the other, each seeing what the earlier ones did,
+    /// so a statement that waits for a lock holds back the ones after it as it would one at a time. Returns one
+    /// result per step. The first failing step throws its error; the steps after it are skipped by the server
+    /// (an open transaction is then aborted, and the caller rolls it back as after any failed statement).
+    /// A `PostgresStatement` not yet prepared on this session is prepared in the same pipeline.
+    ///
+    /// The socket stays blocking: libpq sends while the server reads, and the server's answers queue in the
+    /// socket buffers until they are read after the Sync. That cannot deadlock as long as the answers to a
+    /// pipeline's statements are small against those buffers while its parameters go out (the ledger's are: a
+    /// batch's largest answer is its locked accounts, about 50 bytes a row, and its large parameters go in
+    /// its last pipeline, whose answers are a row of counts and COMMIT).
+    func pipeline(_ steps: [PipelineStep]) throws(PostgresError) -> [PostgresResult] {
+        precondition(!steps.isEmpty, "a pipeline holds at least one statement")
+        guard PQenterPipelineMode(handle) == 1 else {
+            throw PostgresError(sqlState: nil, message: Self.trimmed(PQerrorMessage(handle)), sql: nil,
+                                connectionBad: !isConnected)
+        }
+        roundTrips += 1
+        // What was sent, in order: a preparation (its name) or a statement (its index in `steps`).
+        var sent: [(step: Int, preparing: String?)] = []
+        var sendFailure: PostgresError?
+        for (index, step) in steps.enumerated() {
+            let accepted: Int32
+            switch step {
+            case .text(let sql):
+                accepted = PQsendQueryParams(handle, sql, 0, nil, nil, nil, nil, 0)
+            case .prepared(let statement, let parameters):
+                if !prepared.contains(statement.name) && !sent.contains(where: { $0.preparing == statement.name }) {
+                    guard PQsendPrepare(handle, statement.name, statement.sql, 0, nil) == 1 else {
+                        accepted = 0
+                        break
+                    }
+                    sent.append((index, statement.name))
+                }
+                accepted = withCParameters(parameters) { values in
+                    PQsendQueryPrepared(handle, statement.name, Int32(values.count), values, nil, nil, 0)
+                }
+            }
+            guard accepted == 1 else {
+                sendFailure = PostgresError(sqlState: nil, message: Self.trimmed(PQerrorMessage(handle)),
+                                            sql: step.sql, connectionBad: !isConnected)
+                break
+            }
+            sent.append((index, nil))
+        }
+        if sendFailure == nil, PQpipelineSync(handle) != 1 {
+            sendFailure = PostgresError(sqlState: nil, message: Self.trimmed(PQerrorMessage(handle)), sql: nil,
+                                        connectionBad: !isConnected)
+        }
+        if let sendFailure {
+            // Nothing more can be read reliably: the session is dropped, and the next use reconnects.
+            abandonPipeline()
+            throw sendFailure
+        }
+        var results: [PostgresResult] = []
+        results.reserveCapacity(steps.count)
+        var failure: PostgresError?
+        for (step, preparing) in sent {
+            let sql = steps[step].sql
+            guard let result = PQgetResult(handle) else {
+                abandonPipeline()
+                throw failure ?? PostgresError(sqlState: nil, message: Self.trimmed(PQerrorMessage(handle)), sql: sql,
+                                               connectionBad: true)
+            }
+            // Each statement's answer is followed by a nil that ends it.
+            while let extra = PQgetResult(handle) { PQclear(extra) }
+            if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                PQclear(result)
+                continue
+            }
+            do throws(PostgresError) {
+                let checked = try check(result, sql: sql)
+                if let preparing {
+                    prepared.insert(preparing)
+                } else {
+                    results.append(checked)
+                }
+            } catch {
+                if failure == nil { failure = error }
+                if error.kind == .connectionLost {
+                    abandonPipeline()
+                    throw error
+                }
+            }
+        }
+        guard let sync = PQgetResult(handle), PQresultStatus(sync) == PGRES_PIPELINE_SYNC else {
+            abandonPipeline()
+            throw failure ?? PostgresError(sqlState: nil, message: "the pipeline's end was not answered", sql: nil,
+                                           connectionBad: true)
+        }
+        PQclear(sync)
+        guard PQexitPipelineMode(handle) == 1 else {
+            abandonPipeline()
+            throw failure ?? PostgresError(sqlState: nil, message: Self.trimmed(PQerrorMessage(handle)), sql: nil,
+                                           connectionBad: true)
+        }
+        if let failure { throw failure }
+        precondition(results.count == steps.count, "one result per statement of a pipeline")
+        return results
+    }
+
+    /// Leaves a pipeline whose answers could not all be read: out of pipeline mode if libpq allows it, else on a
+    /// new session (`PQreset`). What the old session held is rolled back by the server, unless a COMMIT of it had
+    /// already run.
+    private func abandonPipeline() {
+        guard PQexitPipelineMode(handle) != 1 else { return }
+        // Still in pipeline mode with answers pending: only a new session gets out of it (and has none of the
+        // old one's prepared statements). When the server cannot be reached, `isConnected` is false after it,
+        // which every caller checks before its next use.
+        prepared.removeAll()
+        statements.removeAll()
+        PQreset(handle)
     }
 
     /// An id for a SQL text this connection will run with `query(text:…)`: the id names the text in the
@@ -140,6 +288,7 @@ public final class PostgresConnection {
         } else {
             name = try prepare(key, sql)
         }
+        roundTrips += 1
         let result = withCParameters(parameters) { values in
             PQexecPrepared(handle, name, Int32(values.count), values, nil, nil, 0)
         }
@@ -154,6 +303,7 @@ public final class PostgresConnection {
             statements.remove(victim.key)
         }
         let name = statements.newName()
+        roundTrips += 1
         let result = key.types.withUnsafeBufferPointer { oids in
             PQprepare(handle, name, sql, Int32(oids.count), oids.baseAddress)
         }

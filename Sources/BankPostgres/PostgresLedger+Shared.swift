@@ -71,7 +71,7 @@ extension PostgresLedger {
                         let context = LedgerTransactionContext(connection, at: work.at ?? Self.now())
                         let operations = try work.prepare(context)
                         let results = operations.isEmpty ? []
-                            : try LedgerBatch(operations: operations, at: context.at).body(connection)
+                            : try LedgerBatch(operations: operations, at: context.at).body(connection, .around)
                         let events = try LedgerWrite.append(try work.finish(context, results), at: context.at,
                                                             on: connection)
                         return LedgerTransactionOutcome(results: results, events: events)

@@ -18,6 +18,8 @@ public final class PostgresResult {
     public var columnCount: Int { Int(PQnfields(handle)) }
     /// Rows an INSERT, UPDATE or DELETE touched (0 for other statements).
     public var affectedRows: Int { Int(String(cString: PQcmdTuples(handle))) ?? 0 }
+    /// The command tag (`INSERT 0 3`, `COMMIT`; `ROLLBACK` for a COMMIT the server refused).
+    var commandStatus: String { String(cString: PQcmdStatus(handle)) }
 
     public func isNull(_ row: Int, _ column: Int) -> Bool {
         precondition(row < rowCount && column < columnCount, "row \(row), column \(column) out of range")
