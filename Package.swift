@@ -104,8 +104,9 @@ let package = Package(
         // Several-hub mode (issue 14): the NATS client library, the event bus over it, a real nats-server peer.
         .systemLibrary(name: "CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
         // Event bus between hubs: NATS connection, event envelope codec, per-stream gap tracking. No banking.
-        // Crypto (swift-crypto): the Ed25519 public key of an NKey seed (`--bus-nkey-seed-file`).
-        .target(name: "BankBus", dependencies: ["CNATS", .product(name: "Crypto", package: "swift-crypto")]),
+        // Crypto (swift-crypto): the Ed25519 public key of an NKey seed (`--bus-nkey-seed-file`); BankCrypto: its
+        // base32.
+        .target(name: "BankBus", dependencies: ["CNATS", "BankCrypto", .product(name: "Crypto", package: "swift-crypto")]),
         // A real nats-server child process on a free port, stoppable and restartable for fault tests.
         .target(name: "NATSTestPeer", dependencies: ["PeerSupport"], path: "Tests/NATSTestPeer"),
         .testTarget(name: "BankBusTests", dependencies: ["BankBus", "NATSTestPeer",

@@ -1,3 +1,4 @@
+import BankCrypto
 import Crypto
 
 /// NATS NKeys (https://github.com/nats-io/nkeys): an Ed25519 key written as base32 without padding of
@@ -57,7 +58,9 @@ public enum NKey {
     static func decodeUserSeed(_ text: [UInt8]) throws(FormatError) -> [UInt8] {
         var trimmed = text.filter { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
         defer { wipe(&trimmed) }
-        guard var bytes = Base32.decode(trimmed), bytes.count >= 2 else {
+        // NKeys are upper case; the shared decoder would also take lower case, which libnats refuses.
+        guard !trimmed.contains(where: { (0x61...0x7A).contains($0) }),
+              var bytes = Base32.decode(utf8: trimmed), bytes.count >= 2 else {
             throw FormatError(description: "not an NKey seed (58 base32 characters starting with SU)")
         }
         defer { wipe(&bytes) }
@@ -78,52 +81,12 @@ public enum NKey {
     /// `payload` with its CRC-16 appended (little-endian), in base32 without padding.
     static func encode(_ payload: [UInt8]) -> String {
         let crc = CRC16.checksum(payload[...])
-        return Base32.encode(payload + [UInt8(crc & 0xFF), UInt8(crc >> 8)])
+        return Base32.encode(payload + [UInt8(crc & 0xFF), UInt8(crc >> 8)], padding: false)
     }
 
     /// Overwrites secret bytes before they are released (best effort: Swift may have copied them).
     static func wipe(_ bytes: inout [UInt8]) {
         for index in bytes.indices { bytes[index] = 0 }
-    }
-}
-
-/// RFC 4648 base32 (`A–Z2–7`) without padding, as NKeys are written.
-enum Base32 {
-    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8)
-
-    static func encode(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count * 8 + 4) / 5)
-        var buffer: UInt32 = 0
-        var bits = 0
-        for byte in bytes {
-            buffer = buffer << 8 | UInt32(byte)
-            bits += 8
-            while bits >= 5 {
-                bits -= 5
-                out.append(alphabet[Int(buffer >> UInt32(bits) & 31)])
-            }
-        }
-        if bits > 0 { out.append(alphabet[Int(buffer << UInt32(5 - bits) & 31)]) }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// The bytes of `text`, or nil when a character is outside the alphabet or the leftover bits are not zero.
-    static func decode(_ text: [UInt8]) -> [UInt8]? {
-        var out: [UInt8] = []
-        var buffer: UInt32 = 0
-        var bits = 0
-        for character in text {
-            guard let value = alphabet.firstIndex(of: character) else { return nil }
-            buffer = buffer << 5 | UInt32(value)
-            bits += 5
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(buffer >> UInt32(bits) & 0xFF))
-            }
-        }
-        guard buffer & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
-        return out
     }
 }
 

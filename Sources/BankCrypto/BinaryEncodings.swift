@@ -98,7 +98,13 @@ public enum Base32 {
     /// and trailing `=` padding is optional, but when present it must be complete; characters
     /// outside the alphabet, impossible lengths and non-zero unused bits are refused.
     public static func decode(_ text: String) -> [UInt8]? {
-        var input = Array(text.utf8)
+        decode(utf8: Array(text.utf8))
+    }
+
+    /// ``decode(_:)`` of the UTF-8 bytes of the text: for secrets (NKey seeds) read as bytes, so that the caller
+    /// can wipe them; no copy is made unless the text has padding to strip.
+    public static func decode(utf8 text: [UInt8]) -> [UInt8]? {
+        var input = text
         if let firstPad = input.firstIndex(of: UInt8(ascii: "=")) {
             guard input.count % 8 == 0,
                   input[firstPad...].allSatisfy({ $0 == UInt8(ascii: "=") })
