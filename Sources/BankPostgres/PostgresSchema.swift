@@ -338,6 +338,12 @@ public enum PostgresSchema {
         CREATE INDEX transactions_commit_order ON transactions(commit_order, id);
         ALTER TABLE receipt_cursor ADD COLUMN last_commit_order bigint NOT NULL DEFAULT 0;
         """),
+        // Which hubs are alive (`WorkClaims.beat`): each hub renews its row every second until `seen_until` (ms, by
+        // the server's clock) a few seconds ahead and deletes it at a clean stop. A claim whose holder has no row
+        // here, or one whose time has passed, is free at once, without waiting out its lease (`PostgresWorkClaims`).
+        (8, """
+        CREATE TABLE hub_heartbeats(holder text PRIMARY KEY, seen_until bigint NOT NULL);
+        """),
     ]
 
     /// Any constant: the advisory lock that keeps two hubs starting together from migrating at once.

@@ -2,25 +2,56 @@ import BankCore
 import BankStorage
 import Glibc
 
-/// `WorkClaims` on PostgreSQL (migrations 4 and 6): a claim is an UPDATE of `claimed_by` and `claimed_until` on rows
+/// `WorkClaims` on PostgreSQL (migrations 4, 6 and 8): a claim is an UPDATE of `claimed_by` and `claimed_until` on rows
 /// picked with `FOR UPDATE SKIP LOCKED`, so two hubs claiming at once never wait for each other and never take
 /// the same row. Under READ COMMITTED the row lock re-reads a row another hub claimed meanwhile and re-checks the
 /// condition, so its committed claim is seen and the row skipped.
 ///
-/// A row is free when nobody claimed it, its lease has passed, or this hub holds it (a hub renews its own claim).
+/// A row is free when nobody claimed it, its lease has passed, this hub holds it (a hub renews its own claim), or
+/// its holder has no live heartbeat (migration 8: no row in `hub_heartbeats`, or one whose `seen_until` has
+/// passed). Heartbeats are written and compared by the server's clock (`statement_timestamp()`), not the hubs':
+/// a window of seconds must not depend on how well the hubs' clocks agree. Leases still use the hubs' clocks, as
+/// before, and stay the bound for a hub that is alive but stuck.
 public struct PostgresWorkClaims: WorkClaims {
     public let holder: String
+    public let heartbeatMilliseconds: Int64
     private let connect: @Sendable () throws -> any SQLDatabase
     private let statementMillisecondsMax: Int
 
+    /// How long a heartbeat lasts by default: five renewals (one a second), so a hub misses four in a row (a
+    /// statement bounded at a second, a short stall of its thread or the network) before its work is taken, yet
+    /// a killed hub's receipts wait about 5 s rather than a 120 s lease.
+    public static let defaultHeartbeatMilliseconds: Int64 = 5_000
+
+    /// Heartbeats that ended longer ago than this are deleted by the next beat of any hub (an expired row and a
+    /// missing one mean the same; kept a while so an operator can see which hub stopped beating).
+    static let expiredHeartbeatsKeptMilliseconds: Int64 = 3_600_000
+
+    /// The server's clock in milliseconds, one value for the whole statement.
+    static let serverNow = "(extract(epoch FROM statement_timestamp()) * 1000)::bigint"
+
     /// Claims for one hub on the database `connect` reaches; each claim statement is bounded by
-    /// `statementMillisecondsMax`.
+    /// `statementMillisecondsMax`; this hub's heartbeats last `heartbeatMilliseconds`.
     public init(connect: @escaping @Sendable () throws -> any SQLDatabase, statementMillisecondsMax: Int,
-                holder: String = PostgresWorkClaims.processHolder()) {
+                holder: String = PostgresWorkClaims.processHolder(),
+                heartbeatMilliseconds: Int64 = PostgresWorkClaims.defaultHeartbeatMilliseconds) {
         precondition(statementMillisecondsMax > 0 && !holder.isEmpty, "a positive bound and a name")
+        precondition(heartbeatMilliseconds >= 2_000, "a heartbeat outlives at least one missed renewal")
         self.connect = connect
         self.statementMillisecondsMax = statementMillisecondsMax
         self.holder = holder
+        self.heartbeatMilliseconds = heartbeatMilliseconds
+    }
+
+    /// The condition under which `table`'s current row is free for this hub (parameters: `?1` this hub, `?now`
+    /// the claiming hub's clock): never claimed, lease passed, already this hub's, or its holder's heartbeat is
+    /// missing or has passed.
+    private static func free(_ table: String, now: String) -> String {
+        """
+        (\(table).claimed_until IS NULL OR \(table).claimed_until <= \(now) OR \(table).claimed_by = ?1
+         OR NOT EXISTS (SELECT 1 FROM hub_heartbeats h
+                        WHERE h.holder = \(table).claimed_by AND h.seen_until > \(serverNow)))
+        """
     }
 
     /// This process's name in `claimed_by`: host, process id and a random part (a restarted hub whose pid is
@@ -38,8 +69,24 @@ public struct PostgresWorkClaims: WorkClaims {
         return db
     }
 
+    // MARK: Heartbeats
+
+    public func beat(_ db: any SQLDatabase) throws {
+        try db.prepare("""
+            INSERT INTO hub_heartbeats(holder, seen_until) VALUES (?1, \(Self.serverNow) + ?2)
+            ON CONFLICT (holder) DO UPDATE SET seen_until = EXCLUDED.seen_until
+            """).run(holder, heartbeatMilliseconds)
+        try db.prepare("DELETE FROM hub_heartbeats WHERE seen_until < \(Self.serverNow) - ?")
+            .run(Self.expiredHeartbeatsKeptMilliseconds)
+    }
+
+    public func endBeat(_ db: any SQLDatabase) throws {
+        try db.prepare("DELETE FROM hub_heartbeats WHERE holder = ?").run(holder)
+    }
+
     /// Claims up to `limit` rows of `table` in `status` that are due by `now` and free (never claimed, lease
-    /// passed, or already this hub's), earliest due first, skipping rows another hub is claiming right now.
+    /// passed, already this hub's, or its holder dead), earliest due first, skipping rows another hub is claiming
+    /// right now (`FOR UPDATE OF` the table alone: the heartbeats read beside it are not locked).
     private func claimDue<Record>(_ db: any SQLDatabase, table: String, status: String, dueColumn: String,
                                   columns: String, limit: Int, now: Timestamp, until: Timestamp,
                                   row: (any SQLRow) throws -> Record) throws -> [Record] {
@@ -47,8 +94,8 @@ public struct PostgresWorkClaims: WorkClaims {
             UPDATE \(table) SET claimed_by = ?1, claimed_until = ?2
             WHERE id IN (SELECT id FROM \(table)
                          WHERE status = '\(status)' AND \(dueColumn) <= ?3
-                           AND (claimed_until IS NULL OR claimed_until <= ?3 OR claimed_by = ?1)
-                         ORDER BY \(dueColumn), id LIMIT ?4 FOR UPDATE SKIP LOCKED)
+                           AND \(Self.free(table, now: "?3"))
+                         ORDER BY \(dueColumn), id LIMIT ?4 FOR UPDATE OF \(table) SKIP LOCKED)
             RETURNING \(columns)
             """).query(holder, until.milliseconds, now.milliseconds, limit, row: row)
     }
@@ -75,7 +122,7 @@ public struct PostgresWorkClaims: WorkClaims {
         precondition(until > now, "a lease in the future")
         try db.prepare("""
             UPDATE receipt_cursor SET claimed_by = ?1, claimed_until = ?2
-            WHERE id = 1 AND (claimed_until IS NULL OR claimed_until <= ?3 OR claimed_by = ?1)
+            WHERE id = 1 AND \(Self.free("receipt_cursor", now: "?3"))
             """).run(holder, until.milliseconds, now.milliseconds)
         return db.changes == 1
     }
@@ -130,14 +177,14 @@ public struct PostgresWorkClaims: WorkClaims {
 
     // MARK: One row
 
-    /// Claims row `id` of `table` (where `onlyIf` holds) when it is free: never claimed, its lease passed, or
-    /// already this hub's; true when this hub holds it now. `table` and `onlyIf` are this file's constants.
+    /// Claims row `id` of `table` (where `onlyIf` holds) when it is free: never claimed, its lease passed,
+    /// already this hub's, or its holder dead; true when this hub holds it now. `table` and `onlyIf` are this file's constants.
     private func claimRow(_ db: any SQLDatabase, table: String, id: Int64, now: Timestamp, until: Timestamp,
                           onlyIf condition: String = "TRUE") throws -> Bool {
         precondition(until > now, "a lease in the future")
         try db.prepare("""
             UPDATE \(table) SET claimed_by = ?1, claimed_until = ?2
-            WHERE id = ?3 AND \(condition) AND (claimed_until IS NULL OR claimed_until <= ?4 OR claimed_by = ?1)
+            WHERE id = ?3 AND \(condition) AND \(Self.free(table, now: "?4"))
             """).run(holder, until.milliseconds, id, now.milliseconds)
         return db.changes == 1
     }

@@ -90,9 +90,9 @@ struct OutboxClaimTests {
         }
     }
 
-    /// Claims left by a hub that died: a message whose lease has passed is delivered at once; a message and the
-    /// receipt cursor still leased wait until the lease ends, then go out once.
-    @Test func claimsOfADeadHubAreTakenOnceTheirLeaseEnds() async throws {
+    /// Claims of a hub that is alive (its heartbeat renewed) but stuck: a message whose lease has passed is
+    /// delivered at once; a message and the receipt cursor still leased wait until the lease ends, then go out once.
+    @Test func claimsOfAStuckHubAreTakenOnceTheirLeaseEnds() async throws {
         let peer = try await SMTPPeer.start()
         defer { peer.stop() }
         let url = try TestDatabase.freshDatabaseURL()
@@ -105,6 +105,8 @@ struct OutboxClaimTests {
             let db = try hub.database(write: true)
             let now = Clock.nowMilliseconds()
             let leaseEnd = now + 8_000
+            // Alive for the whole test (as if it renewed its heartbeat every second), yet it never finishes.
+            try db.prepare("INSERT INTO hub_heartbeats(holder, seen_until) VALUES ('dead-hub', ?)").run(now + 600_000)
             try db.prepare("""
                 INSERT INTO outbox(channel, recipient, subject, body, next_attempt_at, created_at, claimed_by, claimed_until)
                 VALUES ('email', 'x@example.com', ?, 'b', ?, ?, 'dead-hub', ?)
@@ -131,6 +133,56 @@ struct OutboxClaimTests {
             #expect(try sentAt("still leased") >= leaseEnd)
             #expect(try sentAt("BankHub receipt: deposit of 7.00") >= leaseEnd)
         }
+    }
+
+    /// A hub killed while it holds the receipt cursor and two messages under a 120 s lease: once its heartbeat has
+    /// passed (its last beat lasted 3 s here), the live hub takes them and sends each once, within seconds rather
+    /// than after the lease. The live hub's own heartbeat is in the database while it runs and gone after its
+    /// clean stop.
+    @Test func claimsOfAKilledHubAreTakenSecondsAfterItsHeartbeatPasses() async throws {
+        let peer = try await SMTPPeer.start()
+        defer { peer.stop() }
+        let url = try TestDatabase.freshDatabaseURL()
+        let holder = try await TestHub.with(configure: { options in
+            options = PostgresHubTests.options(url)
+            NotifierTests.smtp(port: peer.port)(&options)
+        }) { hub in
+            let alice = try await Self.emailCustomer(hub, "alice")
+            #expect(try await Self.settled(hub), "the login notice is out")
+            let holder = try #require(hub.server.services.claims?.holder)
+            #expect(try Self.integer(hub, "SELECT COUNT(*) FROM hub_heartbeats WHERE holder = '\(holder)'") == 1,
+                    "a running hub beats")
+            let db = try hub.database(write: true)
+            let now = Clock.nowMilliseconds()
+            let leaseEnd = now + 120_000, heartbeatEnd = now + 3_000
+            try db.prepare("INSERT INTO hub_heartbeats(holder, seen_until) VALUES ('killed-hub', ?)").run(heartbeatEnd)
+            for subject in ["held one", "held two"] {
+                try db.prepare("""
+                    INSERT INTO outbox(channel, recipient, subject, body, next_attempt_at, created_at, claimed_by, claimed_until)
+                    VALUES ('email', 'x@example.com', ?, 'b', ?, ?, 'killed-hub', ?)
+                    """).run(subject, now, now, leaseEnd)
+            }
+            try db.prepare("UPDATE receipt_cursor SET claimed_by = 'killed-hub', claimed_until = ? WHERE id = 1").run(leaseEnd)
+            _ = try await alice.client.ok("deposit", ["account": .string(alice.account), "amount": "7.00"])
+            hub.server.notifier.queued()
+
+            #expect(try await Self.settled(hub, deadline: .seconds(30)), "delivered well before the lease ends")
+            let counts = try Self.subjects(peer)
+            #expect(counts["held one"] == 1 && counts["held two"] == 1
+                    && counts["BankHub receipt: deposit of 7.00"] == 1, "\(counts)")
+            let sentAt = { (subject: String) throws -> Int64 in
+                try db.prepare("SELECT sent_at FROM outbox WHERE subject = ?").queryOne(subject) { $0.int64(0) } ?? 0
+            }
+            for subject in ["held one", "held two", "BankHub receipt: deposit of 7.00"] {
+                let at = try sentAt(subject)
+                #expect(at >= heartbeatEnd, "\(subject): held while the killed hub's heartbeat was live")
+                #expect(at < heartbeatEnd + 10_000, "\(subject): sent \(at - heartbeatEnd) ms after its heartbeat passed")
+            }
+            return holder
+        }
+        let db = try TestDatabase.connection(path: "", url: url, write: false)
+        #expect(try db.prepare("SELECT COUNT(*) FROM hub_heartbeats WHERE holder = ?").queryOne(holder) { $0.int64(0) } == 0,
+                "a clean stop deletes the heartbeat")
     }
 
     /// Alice's standing order `start`-ing then, of `amount` to bob, once.

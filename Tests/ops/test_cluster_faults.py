@@ -7,8 +7,10 @@
 - nats-server stopped for 5 s: pushes on one hub go on live, the other hub's subscriber keeps up from the
   database (the head check) and gets everything in order, and pushes go over the bus again once it is back;
 - PostgreSQL stopped and started under load: the hubs answer `unavailable` meanwhile and recover by themselves.
+- kill -9 of the hub holding the receipt cursor: the other hub records the next receipts once the killed hub's
+  heartbeat has passed (about 5 s), not after the cursor's 120 s lease.
 
-After each: every transfer that got an ok reply is in the ledger exactly once (with the txn id of its reply),
+After each of the three under load: every transfer that got an ok reply is in the ledger exactly once (with the txn id of its reply),
 there is no other, balances are what the replies add up to and all balances sum to zero, and every stream a
 client followed was seen without a gap and without a duplicate.
 """
@@ -22,6 +24,7 @@ import os
 import random
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -687,3 +690,34 @@ def test_postgresql_restart_answers_unavailable_then_the_hubs_recover_by_themsel
     unavailable = sum(t.unavailable for c in customers for t in c.transfers)
     print(f"PostgreSQL restart: {sum(len(c.transfers) for c in customers)} transfers, {unavailable} `unavailable` "
           f"answers retried")
+
+
+def test_kill_9_of_the_hub_holding_the_receipt_cursor_receipts_resume_on_the_other_in_seconds(cluster):
+    """Hubs A and B, both with the outbox worker. A is frozen (SIGSTOP) as if in the middle of a pass, with the
+    receipt cursor claimed in its name for 120 s, and then killed (SIGKILL). A deposit on B gets past the receipt
+    cursor (its receipt recorded by B) once A's heartbeat has passed: within seconds of the freeze, far inside
+    the lease."""
+    url = cluster.postgres.url(cluster.database)
+    a = ClusterHub("A", url, cluster.nats, free_port(), reuse_port=False, outbox_worker=True, keys=cluster.keys)
+    cluster.hubs.append(a)
+    b = ClusterHub("B", url, cluster.nats, free_port(), reuse_port=False, outbox_worker=True, keys=cluster.keys)
+    cluster.hubs.append(b)
+    holder_a = wait_until(lambda: cluster.sql(f"SELECT holder FROM hub_heartbeats WHERE holder LIKE '%:{a.proc.pid}:%'"),
+                          10, "hub A's heartbeat")[0][0]
+    assert len(cluster.sql("SELECT holder FROM hub_heartbeats")) == 2, "one heartbeat per hub"
+
+    os.kill(a.proc.pid, signal.SIGSTOP)
+    frozen_at = time.monotonic()
+    cluster.sql(f"UPDATE receipt_cursor SET claimed_by = '{holder_a}', "
+                "claimed_until = (extract(epoch FROM now()) * 1000)::bigint + 120000 WHERE id = 1")
+    a.kill9()
+    asyncio.run(sign_up_all([f"ws://127.0.0.1:{b.port}/ws"], "receipt"))   # an opening deposit on B
+
+    def behind() -> int:
+        return int(cluster.sql("SELECT count(*) FROM transactions t JOIN receipt_cursor c ON c.id = 1 "
+                               "WHERE (t.commit_order, t.id) > (c.last_commit_order, c.last_transaction_id)")[0][0])
+    wait_until(lambda: behind() == 0, 30, "B to take the receipt cursor of the killed hub")
+    waited = time.monotonic() - frozen_at
+    print(f"receipts resumed on B {waited:.1f} s after hub A froze (heartbeat 5 s, lease 120 s)")
+    assert waited < 15, f"{waited:.1f} s: the lease, not the heartbeat?"
+    assert cluster.sql(f"SELECT count(*) FROM receipt_cursor WHERE claimed_by = '{holder_a}'") == [["0"]]

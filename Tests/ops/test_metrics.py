@@ -3,7 +3,9 @@ prometheus_client library's own parser, after real requests over a real WebSocke
 import json
 import os
 import re
+import secrets
 import signal
+import subprocess
 import tempfile
 import time
 import urllib.error
@@ -12,7 +14,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from hubkit import LISTEN_RE, ROOT, Hub, HubError, Proto
+from hubkit import LISTEN_RE, ROOT, Hub, HubError, Proto, bankhub_bin
 from test_operability import serve
 
 METRICS_RE = re.compile(r"bankhub metrics on http://127\.0\.0\.1:(\d+)/metrics")
@@ -93,6 +95,10 @@ def test_metrics_page_counts_requests_commits_threats_and_the_process(hub_with_m
     assert families["bankhub_connections"].type == "gauge"
     assert samples(families, "bankhub_connections")[0].value == 1  # this client's WebSocket
     assert samples(families, "bankhub_outbox_pending")[0].value >= 0
+    # Delivery keeps up on one SQLite hub: nothing due waits, every receipt is past the cursor within a pass.
+    assert families["bankhub_outbox_lag_seconds"].type == "gauge"
+    assert samples(families, "bankhub_outbox_due")[0].value >= 0
+    assert samples(families, "bankhub_receipt_lag_seconds")[0].value < 5
     assert samples(families, "bankhub_slow_consumer_closes", "bankhub_slow_consumer_closes_total")[0].value == 0
 
     assert {s.labels["kind"] for s in threats} == {"brute_force"}
@@ -127,3 +133,60 @@ def test_no_metrics_listener_without_the_flag():
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=20)
     assert not any(METRICS_RE.search(line) for line in lines + out.splitlines())
+
+
+def test_receipt_and_outbox_lag_rise_while_a_live_hub_holds_them_and_fall_once_it_dies():
+    """On PostgreSQL another hub, alive (its heartbeat live for 10 minutes) but not delivering, holds the receipt
+    cursor and a due message under a 120 s lease: `bankhub_receipt_lag_seconds`, `bankhub_outbox_due` and
+    `bankhub_outbox_lag_seconds` show it and grow. Once its heartbeat is gone (it died), this hub takes the work
+    within seconds, far inside the lease, and the gauges fall to 0."""
+    from test_cluster_faults import PG_BINS, Postgres, wait_until
+    if not PG_BINS:
+        pytest.skip("needs PostgreSQL (scripts/setup --tests installs it)")
+    pg = Postgres()
+    proc = None
+    try:
+        database = pg.create_database()
+        url = pg.url(database)
+        migrated = subprocess.run([bankhub_bin(), "migrate", "--database", url], capture_output=True, text=True,
+                                  cwd=ROOT)
+        assert migrated.returncode == 0, migrated
+        now_ms = "(extract(epoch FROM now()) * 1000)::bigint"
+        pg.sql(f"INSERT INTO hub_heartbeats(holder, seen_until) VALUES ('other-hub', {now_ms} + 600000)", database)
+        pg.sql(f"UPDATE receipt_cursor SET claimed_by = 'other-hub', claimed_until = {now_ms} + 120000", database)
+        pg.sql("INSERT INTO outbox(channel, recipient, subject, body, next_attempt_at, created_at, claimed_by, "
+               f"claimed_until) VALUES ('email', 'x@example.com', 'held', 'b', {now_ms}, {now_ms}, 'other-hub', "
+               f"{now_ms} + 120000)", database)
+        proc, metrics_port, lines = serve(["serve", "--port", "0", "--database", url, "--password-iterations", "1000",
+                                           "--metrics-port", "0"], {"BANKHUB_CODE_KEY": secrets.token_hex(32)},
+                                          wait_for=METRICS_RE)
+        hub = Hub.__new__(Hub)
+        hub.port = int(next(m for m in (LISTEN_RE.search(line) for line in lines) if m).group(1))
+        client = Proto(hub)
+        signup = client.call("signup", username="laguser", password=PASSWORD)
+        client.call("login", username="laguser", password=PASSWORD)
+        client.call("deposit", account=signup["account"]["id"], amount="5.00")
+
+        def lags() -> dict:
+            families = scrape(metrics_port)
+            for name in ("bankhub_receipt_lag_seconds", "bankhub_outbox_due", "bankhub_outbox_lag_seconds"):
+                assert families[name].type == "gauge", name
+            return {name: samples(families, name)[0].value
+                    for name in ("bankhub_receipt_lag_seconds", "bankhub_outbox_due", "bankhub_outbox_lag_seconds")}
+
+        first = wait_until(lambda: (lag := lags())["bankhub_receipt_lag_seconds"] >= 1 and lag, 15,
+                           "the receipt lag to show")
+        assert first["bankhub_outbox_due"] >= 1 and first["bankhub_outbox_lag_seconds"] >= 1, first
+        wait_until(lambda: (lag := lags())["bankhub_receipt_lag_seconds"] >= first["bankhub_receipt_lag_seconds"] + 1
+                   and lag["bankhub_outbox_lag_seconds"] >= first["bankhub_outbox_lag_seconds"] + 1, 15,
+                   "the lags to grow while the other hub holds the work")
+
+        pg.sql("DELETE FROM hub_heartbeats WHERE holder = 'other-hub'", database)  # the other hub died
+        wait_until(lambda: all(value == 0 for value in lags().values()), 15, "the lags to fall to 0 after it died")
+        assert pg.sql("SELECT status FROM outbox WHERE subject = 'held'", database) == [["sent"]]
+        client.close()
+    finally:
+        if proc:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=20)
+        pg.destroy()

@@ -65,7 +65,7 @@ def test_migrate_applies_the_schema_once_and_a_second_run_changes_nothing(postgr
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
     first = migrate(url)
     assert first.returncode == 0, first
-    assert "schema version before: 0" in first.stdout and "schema version after: 7" in first.stdout, first.stdout
+    assert "schema version before: 0" in first.stdout and "schema version after: 8" in first.stdout, first.stdout
     assert psql("SELECT count(*) FROM accounts WHERE kind = 'cash'") == "1"
     # Migration 2: the records' tables (users and the rest) and the receipt cursor's one row.
     assert psql("SELECT count(*) FROM users") == "0"
@@ -74,11 +74,13 @@ def test_migrate_applies_the_schema_once_and_a_second_run_changes_nothing(postgr
     assert psql("SELECT count(*) FROM session_revocations") == "0"
     # Migration 4: claims of outbox messages, the receipt cursor and standing orders (nobody holds one yet).
     assert psql("SELECT count(*) FROM receipt_cursor WHERE claimed_by IS NULL AND claimed_until IS NULL") == "1"
+    # Migration 8: hubs' heartbeats (no hub runs yet).
+    assert psql("SELECT count(*) FROM hub_heartbeats") == "0"
     applied = psql("SELECT version, applied_at FROM schema_migrations ORDER BY version")
 
     second = migrate(url)
     assert second.returncode == 0, second
-    assert "schema version before: 7" in second.stdout and "already up to date" in second.stdout, second.stdout
+    assert "schema version before: 8" in second.stdout and "already up to date" in second.stdout, second.stdout
     assert psql("SELECT version, applied_at FROM schema_migrations ORDER BY version") == applied
     assert psql("SELECT count(*) FROM accounts") == "1"
 

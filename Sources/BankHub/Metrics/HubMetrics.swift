@@ -1,4 +1,5 @@
 import BankCore
+import BankStorage
 import CoreMetrics
 import Dispatch
 import Metrics
@@ -19,6 +20,9 @@ enum HubMetricName {
     static let commitDuration = "bankhub_commit_duration_seconds"
     static let commitSyncDuration = "bankhub_commit_sync_duration_seconds"
     static let outboxPending = "bankhub_outbox_pending"
+    static let outboxDue = "bankhub_outbox_due"
+    static let outboxLag = "bankhub_outbox_lag_seconds"
+    static let receiptLag = "bankhub_receipt_lag_seconds"
     static let slowConsumerCloses = "bankhub_slow_consumer_closes_total"
     static let threats = "bankhub_threats_total"
     static let residentMemory = "process_resident_memory_bytes"
@@ -101,6 +105,8 @@ final class ScrapeMetrics: Sendable {
     struct Reading: Sendable {
         var connections: Int
         var outboxPending: Int?
+        /// How far delivery is behind (nil when the read failed: the gauges keep their last values).
+        var backlog: DeliveryBacklog?
         var slowConsumerCloses: Int
         var process: ProcessStatistics.Reading?
     }
@@ -109,6 +115,11 @@ final class ScrapeMetrics: Sendable {
     func update(_ reading: Reading) {
         Gauge(label: HubMetricName.connections).record(reading.connections)
         if let pending = reading.outboxPending { Gauge(label: HubMetricName.outboxPending).record(pending) }
+        if let backlog = reading.backlog {
+            Gauge(label: HubMetricName.outboxDue).record(backlog.outboxDue)
+            Gauge(label: HubMetricName.outboxLag).record(backlog.outboxLagSeconds)
+            Gauge(label: HubMetricName.receiptLag).record(backlog.receiptLagSeconds)
+        }
         let (closesGrown, cpuGrown) = mirrored.withLock { last -> (Int, Double) in
             let closes = max(0, reading.slowConsumerCloses - last.slowConsumerCloses)
             last.slowConsumerCloses += closes
@@ -123,5 +134,31 @@ final class ScrapeMetrics: Sendable {
             Gauge(label: HubMetricName.residentMemory).record(process.residentBytes)
             Gauge(label: HubMetricName.openFileDescriptors).record(process.openFileDescriptors)
         }
+    }
+}
+
+/// How far the delivery of messages and receipts is behind, read at scrape time: what a user notices as a late
+/// e-mail, and an operator otherwise never sees (a dead hub's claims, a stuck SMTP server, a transaction left open
+/// on PostgreSQL that holds the receipt horizon back).
+struct DeliveryBacklog: Sendable, Equatable {
+    /// Pending outbox messages already due (not those waiting for a later retry).
+    var outboxDue: Int
+    /// Seconds since the earliest due message fell due; 0 when none is due.
+    var outboxLagSeconds: Double
+    /// Seconds since the earliest transaction not yet past the receipt cursor was made; 0 when none is.
+    var receiptLagSeconds: Double
+
+    /// The backlog on `db` at `now`: two small reads (`OutboxRecords.dueBacklog`, `ReceiptRecords.oldestWaiting`).
+    static func read(_ db: any SQLDatabase, now: Timestamp) throws -> DeliveryBacklog {
+        let outbox = try OutboxRecords.dueBacklog(db, now: now)
+        let receipt = try ReceiptRecords.oldestWaiting(db)
+        return DeliveryBacklog(outboxDue: outbox.count, outboxLagSeconds: seconds(since: outbox.earliest, now: now),
+                               receiptLagSeconds: seconds(since: receipt, now: now))
+    }
+
+    /// Seconds from `time` to `now`, never negative (a hub's clock may be behind another's); 0 without a time.
+    static func seconds(since time: Timestamp?, now: Timestamp) -> Double {
+        guard let time else { return 0 }
+        return Double(max(0, now.milliseconds - time.milliseconds)) / 1_000
     }
 }

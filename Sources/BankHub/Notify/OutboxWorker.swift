@@ -27,13 +27,18 @@ import Synchronization
 /// message and receipt goes out from one hub; the record of the pass gives the claims back. There hubs commit in
 /// no id order, so the holder of the cursor reads only the transactions below the receipt horizon
 /// (`WorkClaims.receiptHorizon`): one committed later is never read past, only delayed. A hub that dies
-/// holding claims leaves them to the others once the lease ends. No delivery starts in the last
-/// `claimMarginMilliseconds` of the lease, so a pass that runs into a server's timeouts ends before its claims
-/// do (a message is then sent twice only when a hub stalls longer than the margin in the middle of one send).
+/// holding claims leaves them to the others once its heartbeat passes (`HubLiveness`, about 5 s), one alive but
+/// stuck once the lease ends. No delivery starts in the last `claimMarginMilliseconds` of the lease, so a pass
+/// that runs into a server's timeouts ends before its claims do, nor while this hub's heartbeat is not known to
+/// be live (`HubLiveness.isAlive`: before its first beat, or cut off from the database), when it claims nothing
+/// either. A message is then sent twice only when a hub stalls longer than the margin in the middle of one send,
+/// or loses the database for longer than its heartbeat during one.
 final class OutboxWorker: Sendable {
     private let openReadConnection: @Sendable () throws -> any SQLDatabase
     /// Several hubs may share the database (PostgreSQL): work is claimed per row. Nil on SQLite.
     private let claims: (any WorkClaims)?
+    /// With claims: whether this hub's heartbeat is live, asked before claiming and before each delivery.
+    private let liveness: HubLiveness?
     private let writer: any StorageWriter
     private let sinks: NotificationSinks
     private let configuration: NotificationConfiguration
@@ -52,11 +57,14 @@ final class OutboxWorker: Sendable {
     /// No delivery starts once less than this is left of the pass's claims: more than one SMTP conversation
     /// stuck at its timeouts (5 s to connect, 30 s per reply) takes before it gives up in practice.
     static let claimMarginMilliseconds: Int64 = 60_000
+    /// How often a hub whose heartbeat is not known to be live looks again (no database work: a local check).
+    static let notAliveWaitMilliseconds = 100
 
     init(storage: HubStorage, sinks: NotificationSinks, configuration: NotificationConfiguration, logger: Logger) {
         configuration.validate()
         self.openReadConnection = storage.openReadConnection
         self.claims = storage.claims
+        self.liveness = storage.liveness
         self.writer = storage.writer
         self.sinks = sinks
         self.configuration = configuration
@@ -91,6 +99,12 @@ final class OutboxWorker: Sendable {
             lastPass = ContinuousClock.now
             wakePending.store(false, ordering: .releasing)
             var waitMilliseconds = configuration.pollIntervalMilliseconds
+            if claims != nil, let liveness, !liveness.isAlive() {
+                // Before the first beat, or cut off from the database: the other hubs may take what this one
+                // would claim, so it claims and sends nothing until a beat succeeds again.
+                _ = control.waitForWork(timeoutSeconds: Double(Self.notAliveWaitMilliseconds) / 1_000)
+                continue
+            }
             do {
                 let db = try connection ?? openReadConnection()
                 connection = db
@@ -137,12 +151,15 @@ final class OutboxWorker: Sendable {
         let batch: ReceiptBatch
         /// When the pass's claims end (ms), nil without claims.
         let until: Int64?
+        /// With claims: this hub's heartbeat, which must still be live for a delivery to start.
+        var liveness: HubLiveness? = nil
         var receiptsClaimed = false
 
-        /// Whether another delivery may start: always without claims, else while the margin is left.
+        /// Whether another delivery may start: always without claims, else while the margin is left and this
+        /// hub's heartbeat is live (the other hubs cannot have taken its claims yet).
         func mayStart() -> Bool {
             guard let until else { return true }
-            return Clock.nowMilliseconds() < until - OutboxWorker.claimMarginMilliseconds
+            return Clock.nowMilliseconds() < until - OutboxWorker.claimMarginMilliseconds && (liveness?.isAlive() ?? true)
         }
     }
 
@@ -156,12 +173,12 @@ final class OutboxWorker: Sendable {
         let due = try claims.claimMessages(claimDB, limit: configuration.batchMessagesMax, now: now, until: until)
         do {
             guard try claims.claimReceipts(claimDB, now: now, until: until) else {
-                return Work(due: due, batch: ReceiptBatch.none, until: until.milliseconds)
+                return Work(due: due, batch: ReceiptBatch.none, until: until.milliseconds, liveness: liveness)
             }
             let horizon = try claims.receiptHorizon(readDB)
             var work = Work(due: due, batch: try ReceiptBatch.read(readDB, horizon: horizon,
                                                                     limit: configuration.batchMessagesMax),
-                            until: until.milliseconds)
+                            until: until.milliseconds, liveness: liveness)
             work.receiptsClaimed = true
             return work
         } catch {

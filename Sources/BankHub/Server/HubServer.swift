@@ -47,6 +47,8 @@ public final class HubServer: Sendable {
     let statementsJob: MonthlyStatementJob
     /// Which ledger the hub runs on (closed at shutdown).
     private let hubLedger: HubLedger
+    /// Several hubs may claim work on the database: this hub's heartbeat there, from `start()` to `shutdown()`.
+    private let liveness: HubLiveness?
 
     var writer: any StorageWriter { services.writer }
     var readers: any StorageReaders { services.readers }
@@ -74,7 +76,9 @@ public final class HubServer: Sendable {
         if options.bus != nil { options.postgres.hubLock = .shared }
         if options.databaseURL != nil, options.postgres.hubLock == .shared { options.hub.severalHubs = true }
         options.hub.validate()
-        let storage = try openStorage(options)
+        var storage = try openStorage(options)
+        // Several hubs may claim work on this database: a heartbeat says this one is alive (started by `start`).
+        if let claims = storage.claims { storage.liveness = HubLiveness(claims: claims, logger: logger) }
         let writer = storage.writer
         let recentSince = Timestamp(milliseconds: Clock.nowMilliseconds() - options.hub.retention.idempotencyRecentMilliseconds)
         // Also on a hub starting beside running ones (several hubs): each check is one statement, one snapshot of
@@ -115,7 +119,8 @@ public final class HubServer: Sendable {
             throw error
         }
         return HubServer(options: options, writer: writer, readers: storage.readers, notifier: notifier, ledger: ledger,
-                         codeKey: codeKey, orders: orders, claims: storage.claims, bus: bus, logger: logger)
+                         codeKey: codeKey, orders: orders, claims: storage.claims, liveness: storage.liveness, bus: bus,
+                         logger: logger)
     }
 
     /// SQLite at `databasePath`, or PostgreSQL at `databaseURL`; a second hub on one PostgreSQL database is a
@@ -159,7 +164,8 @@ public final class HubServer: Sendable {
 
     private init(options: Options, writer: any StorageWriter, readers: any StorageReaders, notifier: Notifier,
                  ledger hubLedger: HubLedger, codeKey: CodeKey,
-                 orders: [StandingOrderRecord], claims: (any WorkClaims)?, bus: HubBus?, logger: Logger) {
+                 orders: [StandingOrderRecord], claims: (any WorkClaims)?, liveness: HubLiveness?, bus: HubBus?,
+                 logger: Logger) {
         var transportOptions = options.transport
         transportOptions.tooLargeReply = Reply.failure(id: nil, error: BankError(
             .tooLarge, "messages are limited to \(transportOptions.messageBytesMax) bytes; closing"))
@@ -174,6 +180,7 @@ public final class HubServer: Sendable {
         self.bus = bus
         let (sequencer, ledger) = hubLedger.make(writer: writer, readers: readers, fanout: fanout)
         self.hubLedger = hubLedger
+        self.liveness = liveness
         let auth = AuthService(hasher: PasswordHasher(iterations: options.hub.passwordIterations), writer: writer,
                                readers: readers, sessionLifetimeHours: options.hub.sessionLifetimeHours)
         self.transport = transport
@@ -215,6 +222,8 @@ public final class HubServer: Sendable {
     /// scheduler and the monthly statements job; returns the bound port.
     public func start() throws -> Int {
         try transport.start()
+        // Before the workers that claim: they claim nothing until its first beat.
+        liveness?.start()
         notifier.start()
         janitor.start()
         let orders = services.orders
@@ -272,12 +281,15 @@ public final class HubServer: Sendable {
     }
 
     /// Brings the values read at scrape time up to date in the metrics system (open connections, pending
-    /// outbox messages, the transport's slow-consumer closes, the process's memory, descriptors and CPU); call it
-    /// just before emitting the metrics. The outbox count is one indexed read (skipped when the read fails).
+    /// outbox messages, how far messages and receipts are behind, the transport's slow-consumer closes, the
+    /// process's memory, descriptors and CPU); call it just before emitting the metrics. The outbox count and the
+    /// backlog are one read job of a few index seeks (skipped when the read fails), once per scrape.
     public func refreshMetrics() async {
-        let pending = try? await readers.read { db in try OutboxRecords.pendingCount(db) }
+        let read = try? await readers.read { db in
+            (try OutboxRecords.pendingCount(db), try DeliveryBacklog.read(db, now: Clock.now()))
+        }
         scrapeMetrics.update(ScrapeMetrics.Reading(
-            connections: statistics.connections.load(ordering: .relaxed), outboxPending: pending,
+            connections: statistics.connections.load(ordering: .relaxed), outboxPending: read?.0, backlog: read?.1,
             slowConsumerCloses: transport.statistics.slowConsumerCloses, process: ProcessStatistics.read()))
     }
 
@@ -325,6 +337,9 @@ public final class HubServer: Sendable {
         notifier.stop()
         // Before the writer closes: the janitor's delete job in progress is awaited.
         await janitor.stop()
+        // After every worker that claims gave its claims back, before the database closes: what this hub still
+        // holds (a resolution cut off by the stop) is free to the other hubs at once.
+        liveness?.stop()
         hubLedger.close()
         writer.close()
         readers.close()

@@ -14,6 +14,9 @@ struct HubStorage: Sendable {
     /// PostgreSQL: the outbox worker and the standing-order scheduler claim their work per row, so any number of
     /// hubs on the database may run them. Nil on SQLite: the one hub does all of it.
     var claims: (any WorkClaims)? = nil
+    /// With `claims`: this hub's heartbeat, which lets the other hubs take its claims soon after it dies, and which
+    /// the outbox worker asks before it claims or sends (`HubLiveness`). Made by `HubServer.open`; nil on SQLite.
+    var liveness: HubLiveness? = nil
 
     /// The embedded default: the SQLite file at `path` (created and migrated by the writer).
     static func sqlite(path: String, options: StorageOptions) throws -> HubStorage {

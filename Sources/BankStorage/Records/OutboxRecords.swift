@@ -104,6 +104,17 @@ public enum OutboxRecords {
         try db.prepare("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").queryOne { $0.int64(0) }.map(Int.init) ?? 0
     }
 
+    /// The pending messages due by `now`: how many, and when the earliest of them fell due (nil when none is). For
+    /// the metrics scrape: a range of `outbox_pending` (SQLite) or `outbox_due` (PostgreSQL), so as cheap as
+    /// `pendingCount`.
+    public static func dueBacklog(_ db: any SQLDatabase, now: Timestamp) throws -> (count: Int, earliest: Timestamp?) {
+        try db.prepare("""
+            SELECT COUNT(*), MIN(next_attempt_at) FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?
+            """).queryOne(now.milliseconds) { row in
+            (Int(row.int64(0)), row.optionalInt64(1).map { Timestamp(milliseconds: $0) })
+        } ?? (0, nil)
+    }
+
     /// When the earliest pending message is due, or nil when none is pending.
     public static func nextDue(_ db: any SQLDatabase) throws -> Timestamp? {
         try db.prepare("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")

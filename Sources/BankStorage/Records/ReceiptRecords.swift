@@ -99,6 +99,23 @@ public enum ReceiptRecords {
         }
     }
 
+    /// When the earliest transaction still after the cursor was made (nil when the cursor is past every one): its
+    /// receipt has waited since then. The first after the cursor in each of the two ranges `transactions` reads
+    /// (two index seeks, cheap enough for every metrics scrape); no horizon, so on PostgreSQL a transaction that
+    /// waits for the horizon counts as waiting.
+    public static func oldestWaiting(_ db: any SQLDatabase) throws -> Timestamp? {
+        let after = try cursor(db)
+        return try db.prepare("""
+            SELECT MIN(created_at) FROM (
+                SELECT * FROM (SELECT created_at FROM transactions WHERE commit_order = ?1 AND id > ?2
+                               ORDER BY id LIMIT 1) AS same_order
+                UNION ALL
+                SELECT * FROM (SELECT created_at FROM transactions WHERE commit_order > ?1 AND commit_order > 0
+                               ORDER BY commit_order, id LIMIT 1) AS later) AS first
+            """).queryOne(after.commitOrder, after.transaction.rawValue) { $0.optionalInt64(0) }?
+            .map { Timestamp(milliseconds: $0) }
+    }
+
     /// Moves the cursor from `from` to `to`; false (and nothing changed) when it no longer stands at `from`
     /// (the receipts were recorded already, by an earlier pass whose commit was late), so a caller records each
     /// receipt once.

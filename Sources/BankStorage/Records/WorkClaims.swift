@@ -4,9 +4,11 @@ import BankCore
 /// piece: an outbox message, the next receipts (the receipt cursor), a standing order's due period, a service
 /// request's resolution.
 ///
-/// A claim names its hub (`holder`) and holds until a time (a lease): rows claimed by another hub whose lease
-/// has not passed are skipped, so a hub that dies after claiming leaves its work to the others once the lease
-/// ends. The engine that several hubs share (PostgreSQL: `PostgresWorkClaims`, `FOR UPDATE SKIP LOCKED`)
+/// A claim names its hub (`holder`) and holds until a time (a lease). Each hub also keeps a heartbeat in the
+/// database (`beat`, renewed every second, lasting `heartbeatMilliseconds`): rows claimed by another hub are
+/// skipped while that hub's heartbeat is live and its lease has not passed, so a hub that dies after claiming
+/// leaves its work to the others within seconds (its heartbeat stops), and one that is alive but stuck leaves it
+/// once the lease ends. The engine that several hubs share (PostgreSQL: `PostgresWorkClaims`, `FOR UPDATE SKIP LOCKED`)
 /// implements it; on SQLite there is one hub and no claim (the hub passes nil and does everything itself).
 ///
 /// Each function runs on the connection it is given: a claim's own connection (autocommit, so the claim is
@@ -17,6 +19,18 @@ public protocol WorkClaims: Sendable {
 
     /// A connection of its own (read-write) for the claims of a worker that runs on a thread of its own.
     func openConnection() throws -> any SQLDatabase
+
+    /// How long one heartbeat keeps this hub's claims from the others (ms): past it without a renewal, the hub
+    /// counts as dead and any hub may take what it holds.
+    var heartbeatMilliseconds: Int64 { get }
+
+    /// Records that this hub is alive for `heartbeatMilliseconds` from now (by the database's clock), on a claim
+    /// connection of its own (autocommit). Called every second by the hub's heartbeat thread.
+    func beat(_ db: any SQLDatabase) throws
+
+    /// Removes this hub's heartbeat (a clean stop, after its workers gave their claims back): anything it still
+    /// holds is free at once.
+    func endBeat(_ db: any SQLDatabase) throws
 
     /// Claims up to `limit` pending messages due at `now` that no other hub holds, oldest due first, until
     /// `until`; returns them.
