@@ -18,7 +18,7 @@ job() {
   local out="$1"; shift
   "$@" >"$out" 2>"$out.err" &
   job_pid=$!
-  if ! wait "$job_pid"; then echo "$bench_name: $* failed; last lines:" >&2; tail -5 "$out.err" "$out" >&2; fi
+  if ! wait "$job_pid"; then echo "$bench_name: $* failed; last lines:" >&2; tail -n 5 "$out.err" "$out" >&2; fi
   job_pid=""
 }
 
