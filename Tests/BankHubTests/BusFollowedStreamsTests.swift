@@ -65,7 +65,7 @@ struct BusFollowedStreamsTests {
     @Test func headCheckReadsWhatTheBusHasNotBroughtForAWholePeriod() {
         let store = Store((1...3).map { event($0) })
         var streams = live(at: 2, store)
-        #expect(streams.liveStreams == ["user:1"])
+        #expect(streams.headCheckSlice(tick: 0) == ["user:1"])
         #expect(streams.checkHeads(["user:1": 3], filler: store.filler).isEmpty)
         #expect(store.asked.isEmpty)
         #expect(streams.checkHeads(["user:1": 3], filler: store.filler).map(\.seq) == [3])
@@ -84,8 +84,26 @@ struct BusFollowedStreamsTests {
         #expect(streams.admit([event(3)], filler: store.filler).map(\.seq) == [3])
         #expect(streams.checkHeads(["user:1": 3], filler: store.filler).isEmpty)
         _ = streams.follow(2, "user:2")
-        #expect(streams.liveStreams == ["user:1"])
+        #expect(streams.headCheckSlice(tick: 0) == ["user:1"])
         #expect(store.asked.isEmpty)
+    }
+
+    /// Past the slice size, each check reads one slice of the live streams in turn: every live stream once per
+    /// round of checks, none twice, no slice larger than the limit; a stream still catching up is in none.
+    @Test func headChecksReadTheLiveStreamsInBoundedSlicesInTurn() {
+        let store = Store([])
+        var streams = BusFollowedStreams()
+        for n in 1...9 {
+            _ = streams.follow(UInt64(n), "user:\(n)")
+            if n != 5 { _ = streams.start("user:\(n)", caughtUpThrough: 0, filler: store.filler) }
+        }
+        let live = Set((1...9).filter { $0 != 5 }.map { "user:\($0)" })
+        #expect(Set(streams.headCheckSlice(tick: 7, max: 9)) == live)
+        let round = (0..<3).map { streams.headCheckSlice(tick: $0, max: 4) }
+        #expect(round.allSatisfy { $0.count <= 4 })
+        #expect(round.flatMap { $0 }.count == live.count)
+        #expect(Set(round.flatMap { $0 }) == live)
+        #expect(streams.headCheckSlice(tick: 3, max: 4) == round[0])
     }
 
     /// A head check whose read fails delivers nothing and tries again at the next check.

@@ -46,6 +46,8 @@ public final class BusEventFanout: EventFanout {
 
     private struct State {
         var followed = BusFollowedStreams()
+        /// Head checks begun: which slice of the followed streams the next one reads.
+        var headChecks = 0
         var statistics = Statistics()
     }
 
@@ -179,11 +181,14 @@ public final class BusEventFanout: EventFanout {
         }
     }
 
-    /// The periodic head check: reads the store's heads of the live followed streams with `heads` (I/O, outside
-    /// the lock; one query for all of them), then delivers from the store what the bus has not brought for a whole
+    /// The periodic head check: reads the store's heads of the live followed streams (a slice of them past
+    /// `BusFollowedStreams.headCheckStreamsMax`) with `heads` (I/O, outside the lock; one query), then delivers from the store what the bus has not brought for a whole
     /// period (``BusFollowedStreams/checkHeads``). Does nothing when no stream is followed.
     public func checkHeads(_ heads: ([String]) throws -> [String: Int64]) {
-        let streams = state.withLock { $0.followed.liveStreams }
+        let streams = state.withLock { state in
+            defer { state.headChecks += 1 }
+            return state.followed.headCheckSlice(tick: state.headChecks)
+        }
         guard !streams.isEmpty else { return }
         let read: [String: Int64]
         do { read = try heads(streams) } catch {
