@@ -111,7 +111,7 @@ import WebSocketClient
         #expect(before.count == 2)
         // As the schema was before migration 8 (and so before 10), with the receipts already in the outbox.
         try hub.database().execute("""
-            DROP TABLE receipt_cursor; DROP INDEX transactions_commit_order;
+            DROP TABLE receipt_cursor;
             ALTER TABLE transactions DROP COLUMN commit_order;
             DELETE FROM schema_migrations WHERE version IN (8, 10);
             """)

@@ -149,9 +149,10 @@ struct DeliveryBacklog: Sendable, Equatable {
     var receiptLagSeconds: Double
 
     /// The backlog on `db` at `now`: two small reads (`OutboxRecords.dueBacklog`, `ReceiptRecords.oldestWaiting`).
-    static func read(_ db: any SQLDatabase, now: Timestamp) throws -> DeliveryBacklog {
+    /// `severalWriters`: hubs share the database (claims), so transactions commit in no id order.
+    static func read(_ db: any SQLDatabase, now: Timestamp, severalWriters: Bool) throws -> DeliveryBacklog {
         let outbox = try OutboxRecords.dueBacklog(db, now: now)
-        let receipt = try ReceiptRecords.oldestWaiting(db)
+        let receipt = try ReceiptRecords.oldestWaiting(db, severalWriters: severalWriters)
         return DeliveryBacklog(outboxDue: outbox.count, outboxLagSeconds: seconds(since: outbox.earliest, now: now),
                                receiptLagSeconds: seconds(since: receipt, now: now))
     }

@@ -285,8 +285,9 @@ public final class HubServer: Sendable {
     /// process's memory, descriptors and CPU); call it just before emitting the metrics. The outbox count and the
     /// backlog are one read job of a few index seeks (skipped when the read fails), once per scrape.
     public func refreshMetrics() async {
+        let severalWriters = services.claims != nil
         let read = try? await readers.read { db in
-            (try OutboxRecords.pendingCount(db), try DeliveryBacklog.read(db, now: Clock.now()))
+            (try OutboxRecords.pendingCount(db), try DeliveryBacklog.read(db, now: Clock.now(), severalWriters: severalWriters))
         }
         scrapeMetrics.update(ScrapeMetrics.Reading(
             connections: statistics.connections.load(ordering: .relaxed), outboxPending: read?.0, backlog: read?.1,

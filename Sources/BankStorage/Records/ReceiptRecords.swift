@@ -61,28 +61,31 @@ public enum ReceiptRecords {
         return last
     }
 
-    /// The transactions after `cursor` whose `commit_order` is below `horizon` (nil: no bound, one writer), in
-    /// (commit order, id) order, at most `limit`, of every kind (the caller decides which get a receipt), each
-    /// with its reported account's balance right after it.
+    /// The transactions after `cursor` whose `commit_order` is below `horizon`, in (commit order, id) order, at
+    /// most `limit`, of every kind (the caller decides which get a receipt), each with its reported account's
+    /// balance right after it. `horizon` nil: one writer (SQLite), every commit order is 0, and only the rest of
+    /// the cursor's commit order is read, by the primary key.
     ///
-    /// Two index seeks on `transactions_commit_order`, the rest of the cursor's commit order then the later ones:
-    /// SQLite's planner bounds a row-value comparison `(commit_order, id) > (?, ?)` by its first column only, and
-    /// there every commit order is 0, so that form would walk every transaction on each pass (~0.1 s of CPU at a
-    /// million transactions, against well under a millisecond for this one). The literal `commit_order > 0`
-    /// (implied by `> ?1`, as positions are not negative) lets SQLite use its partial index (migration 10).
+    /// With a horizon, two index seeks on `transactions_commit_order` (PostgreSQL migration 7), the rest of the
+    /// cursor's commit order then the later ones: a row-value comparison `(commit_order, id) > (?, ?)` would be
+    /// bounded by its first column only. SQLite has no such index and never reads later commit orders: an index
+    /// there cost the writer a page per commit, and a partial one (`WHERE commit_order > 0`) made SQLite prepare
+    /// this statement again at every bind (its planner compares bound values with a partial index's condition),
+    /// which doubled the outbox worker's CPU at 20,000 transfers/s.
     public static func transactions(_ db: any SQLDatabase, after cursor: ReceiptPosition, horizon: Int64?,
                                     limit: Int) throws -> [ReceiptSource] {
         precondition(limit > 0, "a positive batch")
+        let sameOrder = "SELECT id FROM transactions WHERE commit_order = ?1 AND id > ?2 AND commit_order < ?3 ORDER BY id LIMIT ?4"
+        let next = horizon == nil ? sameOrder : """
+            SELECT * FROM (\(sameOrder)) AS same_order
+            UNION ALL
+            SELECT * FROM (SELECT id FROM transactions WHERE commit_order > ?1 AND commit_order < ?3
+                           ORDER BY commit_order, id LIMIT ?4) AS later
+            """
         return try db.prepare("""
             SELECT t.id, t.kind, t.user_id, t.amount, t.debit_account, t.credit_account, t.note, t.created_at,
                    p.balance_after, t.commit_order
-            FROM (SELECT * FROM (SELECT commit_order, id FROM transactions
-                                 WHERE commit_order = ?1 AND id > ?2 AND commit_order < ?3
-                                 ORDER BY id LIMIT ?4) AS same_order
-                  UNION ALL
-                  SELECT * FROM (SELECT commit_order, id FROM transactions
-                                 WHERE commit_order > ?1 AND commit_order > 0 AND commit_order < ?3
-                                 ORDER BY commit_order, id LIMIT ?4) AS later) AS next
+            FROM (\(next)) AS next
             JOIN transactions t ON t.id = next.id
             JOIN postings p ON p.txn_id = t.id AND p.account_id =
                 CASE WHEN t.kind IN ('deposit', 'goal_withdraw') THEN t.credit_account ELSE t.debit_account END
@@ -101,18 +104,18 @@ public enum ReceiptRecords {
 
     /// When the earliest transaction still after the cursor was made (nil when the cursor is past every one): its
     /// receipt has waited since then. The first after the cursor in each of the two ranges `transactions` reads
-    /// (two index seeks, cheap enough for every metrics scrape); no horizon, so on PostgreSQL a transaction that
-    /// waits for the horizon counts as waiting.
-    public static func oldestWaiting(_ db: any SQLDatabase) throws -> Timestamp? {
+    /// (the second only with `severalWriters`, as there); cheap enough for every metrics scrape. No horizon, so on
+    /// PostgreSQL a transaction that waits for the horizon counts as waiting.
+    public static func oldestWaiting(_ db: any SQLDatabase, severalWriters: Bool) throws -> Timestamp? {
         let after = try cursor(db)
-        return try db.prepare("""
-            SELECT MIN(created_at) FROM (
-                SELECT * FROM (SELECT created_at FROM transactions WHERE commit_order = ?1 AND id > ?2
-                               ORDER BY id LIMIT 1) AS same_order
-                UNION ALL
-                SELECT * FROM (SELECT created_at FROM transactions WHERE commit_order > ?1 AND commit_order > 0
-                               ORDER BY commit_order, id LIMIT 1) AS later) AS first
-            """).queryOne(after.commitOrder, after.transaction.rawValue) { $0.optionalInt64(0) }?
+        let sameOrder = "SELECT created_at FROM transactions WHERE commit_order = ?1 AND id > ?2 ORDER BY id LIMIT 1"
+        let later = severalWriters ? """
+            UNION ALL
+            SELECT * FROM (SELECT created_at FROM transactions WHERE commit_order > ?1
+                           ORDER BY commit_order, id LIMIT 1) AS later
+            """ : ""
+        return try db.prepare("SELECT MIN(created_at) FROM (SELECT * FROM (\(sameOrder)) AS same_order \(later)) AS first")
+            .queryOne(after.commitOrder, after.transaction.rawValue) { $0.optionalInt64(0) }?
             .map { Timestamp(milliseconds: $0) }
     }
 

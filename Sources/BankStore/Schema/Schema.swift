@@ -385,12 +385,10 @@ enum Schema {
         """),
         // The receipt cursor becomes a position (commit order, transaction id), as on PostgreSQL (migration 7),
         // so `ReceiptRecords` runs the same SQL on both engines: one writer commits in id order, so every
-        // transaction's `commit_order` is 0 here and the order is the id's. The index serves the read of later
-        // commit orders; it is partial (`> 0`), so here it stays empty and costs the writer no page per commit
-        // (the same commit order is read by the primary key).
+        // transaction's `commit_order` is 0 here and the order is the id's, read by the primary key: no index
+        // on `commit_order` (`ReceiptRecords.transactions` says why).
         (10, """
         ALTER TABLE transactions ADD COLUMN commit_order INTEGER NOT NULL DEFAULT 0;
-        CREATE INDEX transactions_commit_order ON transactions(commit_order, id) WHERE commit_order > 0;
         ALTER TABLE receipt_cursor ADD COLUMN last_commit_order INTEGER NOT NULL DEFAULT 0;
         """),
     ]
