@@ -46,6 +46,15 @@ struct OutboxClaimTests {
     }
 
     /// How many messages the SMTP server got with each subject.
+    /// A message due `now`, claimed by hub `holder` until `until`, as a hub that claimed it left it.
+    static func insertClaimedMessage(_ db: any SQLDatabase, _ subject: String, by holder: String, now: Int64,
+                                     until: Int64) throws {
+        try db.prepare("""
+            INSERT INTO outbox(channel, recipient, subject, body, next_attempt_at, created_at, claimed_by, claimed_until)
+            VALUES ('email', 'x@example.com', ?, 'b', ?, ?, ?, ?)
+            """).run(subject, now, now, holder, until)
+    }
+
     static func subjects(_ peer: SMTPPeer) throws -> [String: Int] {
         try peer.received().reduce(into: [:]) { $0[$1.subject, default: 0] += 1 }
     }
@@ -107,14 +116,8 @@ struct OutboxClaimTests {
             let leaseEnd = now + 8_000
             // Alive for the whole test (as if it renewed its heartbeat every second), yet it never finishes.
             try db.prepare("INSERT INTO hub_heartbeats(holder, seen_until) VALUES ('dead-hub', ?)").run(now + 600_000)
-            try db.prepare("""
-                INSERT INTO outbox(channel, recipient, subject, body, next_attempt_at, created_at, claimed_by, claimed_until)
-                VALUES ('email', 'x@example.com', ?, 'b', ?, ?, 'dead-hub', ?)
-                """).run("lease passed", now, now, now - 1_000)
-            try db.prepare("""
-                INSERT INTO outbox(channel, recipient, subject, body, next_attempt_at, created_at, claimed_by, claimed_until)
-                VALUES ('email', 'x@example.com', ?, 'b', ?, ?, 'dead-hub', ?)
-                """).run("still leased", now, now, leaseEnd)
+            try Self.insertClaimedMessage(db, "lease passed", by: "dead-hub", now: now, until: now - 1_000)
+            try Self.insertClaimedMessage(db, "still leased", by: "dead-hub", now: now, until: leaseEnd)
             try db.prepare("UPDATE receipt_cursor SET claimed_by = 'dead-hub', claimed_until = ? WHERE id = 1").run(leaseEnd)
             _ = try await alice.client.ok("deposit", ["account": .string(alice.account), "amount": "7.00"])
             hub.server.notifier.queued()
@@ -157,10 +160,7 @@ struct OutboxClaimTests {
             let leaseEnd = now + 120_000, heartbeatEnd = now + 3_000
             try db.prepare("INSERT INTO hub_heartbeats(holder, seen_until) VALUES ('killed-hub', ?)").run(heartbeatEnd)
             for subject in ["held one", "held two"] {
-                try db.prepare("""
-                    INSERT INTO outbox(channel, recipient, subject, body, next_attempt_at, created_at, claimed_by, claimed_until)
-                    VALUES ('email', 'x@example.com', ?, 'b', ?, ?, 'killed-hub', ?)
-                    """).run(subject, now, now, leaseEnd)
+                try Self.insertClaimedMessage(db, subject, by: "killed-hub", now: now, until: leaseEnd)
             }
             try db.prepare("UPDATE receipt_cursor SET claimed_by = 'killed-hub', claimed_until = ? WHERE id = 1").run(leaseEnd)
             _ = try await alice.client.ok("deposit", ["account": .string(alice.account), "amount": "7.00"])
