@@ -213,6 +213,18 @@ struct SeveralHubsTests {
         return [try await first.reply(to: sentFirst), try await second.reply(to: sentSecond)]
     }
 
+    /// Of two racing replies: expects exactly one to carry `result[key]` and the other to be `conflict` with
+    /// `message`; returns the winners' `result[key]` (one, when the expectations hold).
+    static func expectOneWonOneRefused(_ replies: [JSONValue], result key: String, context: String,
+                                       conflict message: String) -> [JSONValue] {
+        let won = replies.compactMap { $0["result"]?[key] }
+        #expect(won.count == 1, "\(context)")
+        let refused = replies.compactMap { $0["error"] }
+        #expect(refused.count == 1 && refused.first?["code"] == "conflict"
+                && refused.first?["message"]?.stringValue == message, "\(context)")
+        return won
+    }
+
     /// A customer with 19 pending requests (the limit is 20) files one more on each hub at once, several rounds:
     /// exactly one is filed, the other is `conflict` with the documented message, and 20 are pending after.
     /// Each hub's gate orders only its own filings; the commit counts again under the user's row lock.
@@ -231,12 +243,8 @@ struct SeveralHubsTests {
                 let args: JSONValue = ["kind": "limit_increase", "note": .string("round \(round)")]
                 let replies = try await Self.race("request_create", alice.client, args, onB, args)
                 let context = "round \(round): \(replies.map { JSONWriter.string($0) })"
-                let filed = replies.compactMap { $0["result"]?["request"] }
-                #expect(filed.count == 1, "\(context)")
-                let refused = replies.compactMap { $0["error"] }
-                #expect(refused.count == 1 && refused.first?["code"] == "conflict"
-                        && refused.first?["message"]?.stringValue == "at most \(limit) requests may be pending; cancel one or wait for staff",
-                        "\(context)")
+                let filed = Self.expectOneWonOneRefused(replies, result: "request", context: context,
+                    conflict: "at most \(limit) requests may be pending; cancel one or wait for staff")
                 let pending = try await onB.ok("requests", ["status": "pending"])["requests"]?.arrayValue ?? []
                 #expect(pending.count == limit, "\(context)")
                 // Back to one below the limit for the next round.
@@ -301,12 +309,8 @@ struct SeveralHubsTests {
             for round in 0..<4 {
                 let replies = try await Self.race("order_create", alice.client, args, onB, args)
                 let context = "round \(round): \(replies.map { JSONWriter.string($0) })"
-                let created = replies.compactMap { $0["result"]?["order"] }
-                #expect(created.count == 1, "\(context)")
-                let refused = replies.compactMap { $0["error"] }
-                #expect(refused.count == 1 && refused.first?["code"] == "conflict"
-                        && refused.first?["message"]?.stringValue == "a user may have at most \(limit) active standing orders; cancel one first",
-                        "\(context)")
+                let created = Self.expectOneWonOneRefused(replies, result: "order", context: context,
+                    conflict: "a user may have at most \(limit) active standing orders; cancel one first")
                 let active = try await onB.ok("orders", ["status": "active"])["orders"]?.arrayValue ?? []
                 #expect(active.count == limit, "\(context)")
                 _ = try await alice.client.ok("order_cancel", ["id": try #require(created.first?["id"])])
