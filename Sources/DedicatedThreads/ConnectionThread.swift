@@ -8,21 +8,24 @@ import Synchronization
 /// Jobs queue behind a mutex; the thread drains everything queued at once and hands it to `process` in
 /// batches of at most `batchJobsMax`, which is how the writer groups many operations into one commit.
 public final class ConnectionThread<Connection, Job: Sendable>: Sendable {
-    private let pending = LockedQueue<Job>()
+    private let pending: LockedQueue<Job>
     private let thread: DedicatedThread
     public let batchJobsMax: Int
 
     /// Opens the connection on the new thread and starts draining jobs. Throws if `open` throws.
     /// `beforeBatch` runs before each batch is taken (the writer waits there for room in its commit pipeline,
-    /// so jobs that arrive meanwhile join the batch); `finish` runs last, before the connection closes.
-    public init<Failure: Error>(name: String, batchJobsMax: Int,
+    /// so jobs that arrive meanwhile join the batch); `finish` runs last, before the connection closes. `queue`
+    /// is where submitted jobs wait: pass one to look at it from `process` (the writer checks whether anything
+    /// is queued behind the batch it committed).
+    public init<Failure: Error>(name: String, batchJobsMax: Int, queue: LockedQueue<Job> = LockedQueue<Job>(),
                                 open: @escaping @Sendable () throws(Failure) -> Connection,
                                 beforeBatch: (@Sendable () -> Void)? = nil,
                                 finish: (@Sendable () -> Void)? = nil,
                                 process: @escaping @Sendable (Connection, [Job]) -> Void) throws(Failure) {
         precondition(batchJobsMax > 0, "a batch holds at least one job")
         self.batchJobsMax = batchJobsMax
-        let pending = self.pending
+        self.pending = queue
+        let pending = queue
         thread = try DedicatedThread.opening(name: name, open: open) { connection, control in
             while true {
                 let more = control.waitForWork()

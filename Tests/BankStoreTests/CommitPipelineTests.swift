@@ -12,18 +12,29 @@ final class SyncGate: Sendable {
     let reached = DispatchSemaphore(value: 0)
     private let gate = DispatchSemaphore(value: 0)
     private let opened = Atomic<Bool>(false)
+    private let onReach = Mutex<(@Sendable () -> Void)?>(nil)
 
     func pass() {
         guard !opened.load(ordering: .acquiring) else { return }
+        onReach.withLock { $0 }?()
         reached.signal()
         gate.wait()
     }
+
+    /// Runs `body` on the fsyncing thread each time a held fsync is reached (before `reached` is signalled).
+    func whenReached(_ body: @escaping @Sendable () -> Void) { onReach.withLock { $0 = body } }
 
     /// Lets the held fsync and every later one go.
     func open() {
         guard !opened.exchange(true, ordering: .acquiringAndReleasing) else { return }
         gate.signal()
     }
+}
+
+/// The calling thread's name for the OS (`DedicatedThread` sets it), as `/proc/self/task/*/comm` shows it.
+func currentThreadName() -> String {
+    ((try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "")
+        .trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
 /// Completions in the order they ran.
@@ -52,10 +63,12 @@ struct CommitPipelineTests {
 
     /// While the fsync of a commit is held, the writer commits the next batch, and neither batch's job is
     /// answered; once the fsync returns both are, in commit order.
+    /// (Idle commits are handed over too here: answered on the writer's thread, the first commit would hold it.)
     @Test func noCompletionBeforeItsFsyncAndTheWriterGoesOnMeanwhile() async throws {
         let database = try TemporaryDatabase()
         let gate = SyncGate()
-        let writer = try DatabaseWriter(path: database.path, options: StorageOptions(beforeWALSync: gate.pass))
+        let writer = try DatabaseWriter(path: database.path,
+                                        options: StorageOptions(idleCommitsInline: false, beforeWALSync: gate.pass))
         defer { writer.close() }
         defer { gate.open() }
         let log = CompletionLog()
@@ -81,6 +94,7 @@ struct CommitPipelineTests {
         #expect(bankhub_faults_register() == 0)
         var options = recorder.options
         options.vfs = String(cString: bankhub_faults_vfs_name())
+        options.idleCommitsInline = false
         options.beforeWALSync = gate.pass
         let prefix = database.directory.path
         defer { bankhub_faults_disarm(prefix) }
@@ -109,11 +123,36 @@ struct CommitPipelineTests {
         #expect(writer.isHalted)
     }
 
-    /// Completions run in submission order across many batches, with and without the pipeline, and each
-    /// commit's sample carries its fsync duration when the pipeline runs it apart.
-    @Test(arguments: [true, false]) func completionsKeepCommitOrderAcrossBatches(pipeline: Bool) async throws {
+    /// A commit with nothing queued behind it is fsynced and answered on the writer thread itself, with no
+    /// hand-off to the syncer or the completion thread — and still only after its fsync returned.
+    @Test func anIdleCommitIsAnsweredOnTheWriterThreadAfterItsFsync() async throws {
         let database = try TemporaryDatabase()
-        let writer = try DatabaseWriter(path: database.path, options: StorageOptions(commitPipeline: pipeline))
+        let gate = SyncGate()
+        let writer = try DatabaseWriter(path: database.path, options: StorageOptions(beforeWALSync: gate.pass))
+        defer { writer.close() }
+        defer { gate.open() }
+        let answeredOn = Mutex<[String]>([])
+        let syncedOn = Mutex<[String]>([])
+        gate.whenReached { syncedOn.withLock { $0.append(currentThreadName()) } }
+        writer.submit(.savepoint, { db in try db.execute("CREATE TABLE notes(text TEXT NOT NULL)") },
+                      completion: { _ in answeredOn.withLock { $0.append(currentThreadName()) } })
+        #expect(await wait(for: gate.reached, seconds: 10), "the commit's fsync never started")
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(answeredOn.withLock { $0 }.isEmpty, "a job was answered before the fsync covering its commit returned")
+        gate.open()
+        _ = try await writer.write { _ in }
+        #expect(syncedOn.withLock { $0 }.first == "bankhub-writer")
+        #expect(answeredOn.withLock { $0 } == ["bankhub-writer"])
+    }
+
+    /// Completions run in submission order across many batches, with and without the pipeline and with idle
+    /// commits answered in place or handed over, and each commit's sample carries its fsync duration when the
+    /// pipeline runs it apart.
+    @Test(arguments: [true, false], [true, false])
+    func completionsKeepCommitOrderAcrossBatches(pipeline: Bool, idleInline: Bool) async throws {
+        let database = try TemporaryDatabase()
+        let writer = try DatabaseWriter(path: database.path,
+                                        options: StorageOptions(commitPipeline: pipeline, idleCommitsInline: idleInline))
         defer { writer.close() }
         let samples = Mutex<[CommitSample]>([])
         writer.observeCommits { sample in samples.withLock { $0.append(sample) } }

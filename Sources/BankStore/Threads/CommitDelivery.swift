@@ -7,9 +7,16 @@ import Dispatch
 /// thread (COMMIT fsynced before it returned); with it, through the `WALSyncer`, which releases them in commit
 /// order after the fsync that covers them. Failed batches go the same way, so answers never overtake each
 /// other. Called on the writer thread, exactly once per batch (the syncer's window counts on that).
+///
+/// A commit with no job queued behind it (`queued` empty; `StorageOptions.idleCommitsInline`) is synced and
+/// answered on the writer thread when the syncer and the completion thread have nothing unfinished: at low
+/// rates that is most commits, and it saves two thread wake-ups each. Under load the hand-offs run as before.
 struct CommitDelivery: Sendable {
     let completions: CompletionThread
     let syncer: WALSyncer?
+    /// The writer's queue of jobs not yet taken into a batch.
+    let queued: LockedQueue<DatabaseWriter.Job>
+    let idleCommitsInline: Bool
     let statistics: WriterStatistics
     let checkpointer: WALCheckpointer
     let halted: OnceFlag
@@ -21,20 +28,22 @@ struct CommitDelivery: Sendable {
             let durationNanoseconds = DispatchTime.now().uptimeNanoseconds - startedNanoseconds
             let answers: CompletionThread.Batch = zip(jobs, outcomes).map { job, outcome in { job.completion(outcome) } }
             checkpointer.request()
+            let idle = idleCommitsInline && queued.count == 0
             guard let syncer else {
                 statistics.record(batchSize: jobs.count, durationNanoseconds: durationNanoseconds)
-                completions.submit(answers)
+                if idle { completions.runHereIfIdle(answers) } else { completions.submit(answers) }
                 return
             }
             let unknown = BankError(.unavailable, "storage failed (the WAL fsync failed); whether the operation "
                                     + "happened is unknown", outcomeUnknown: true)
             let statistics = self.statistics
-            syncer.submit(WALSyncer.Entry(
+            let entry = WALSyncer.Entry(
                 needsSync: true, completions: answers, completionsIfUnknown: Self.general(jobs, failing: unknown),
                 synced: { syncNanoseconds in
                     statistics.record(batchSize: jobs.count, durationNanoseconds: durationNanoseconds,
                                       syncNanoseconds: syncNanoseconds)
-                }))
+                })
+            if !(idle && syncer.syncHereIfIdle(entry)) { syncer.submit(entry) }
         case .failed(let error, let cause):
             // Nothing of the batch is on disk; the next batch starts afresh (the error may be transient).
             statistics.recordFailure(cause)

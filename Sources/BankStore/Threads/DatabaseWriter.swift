@@ -45,12 +45,14 @@ public final class DatabaseWriter: StorageWriter {
         let completions = CompletionThread(name: "bankhub-completions")
         let walFile = WALFileSlot()
         let syncer = options.commitPipeline ? Self.syncer(walFile, completions, statistics, halted, options) : nil
-        let delivery = CommitDelivery(completions: completions, syncer: syncer, statistics: statistics,
+        let queued = LockedQueue<Job>()
+        let delivery = CommitDelivery(completions: completions, syncer: syncer, queued: queued,
+                                      idleCommitsInline: options.idleCommitsInline, statistics: statistics,
                                       checkpointer: checkpointer, halted: halted, failStop: options.failStop)
         self.checkpointer = checkpointer
         self.completions = completions
         self.syncer = syncer
-        thread = try ConnectionThread(name: "bankhub-writer", batchJobsMax: Self.batchJobsMax, open: {
+        thread = try ConnectionThread(name: "bankhub-writer", batchJobsMax: Self.batchJobsMax, queue: queued, open: {
             let connection = try SQLiteConnection(path: path, mode: .readWrite, vfs: vfs)
             try Schema.migrate(connection)
             try connection.execute("PRAGMA wal_autocheckpoint = \(Self.walPagesMax)")
@@ -82,7 +84,8 @@ public final class DatabaseWriter: StorageWriter {
                                _ statistics: WriterStatistics, _ halted: OnceFlag,
                                _ options: StorageOptions) -> WALSyncer {
         let failStop = options.failStop
-        return WALSyncer(completions: completions, gate: options.beforeWALSync, sync: {
+        return WALSyncer(completions: completions, completionsHereWhenIdle: options.idleCommitsInline,
+                         gate: options.beforeWALSync, sync: {
             walFile.file?.sync() ?? SQLITE_OK
         }, fail: { reason in
             statistics.recordFailure(reason)
@@ -91,8 +94,10 @@ public final class DatabaseWriter: StorageWriter {
         })
     }
 
-    /// Queues `body` for the next commit; `completion` runs on the completion thread after that commit (or
-    /// with `unavailable` when the batch could not commit).
+    /// Queues `body` for the next commit; `completion` runs after that commit is durable (or with `unavailable`
+    /// when the batch could not commit): on the completion thread, or on the writer's or syncer's own when the
+    /// commit found nothing queued behind it (`StorageOptions.idleCommitsInline`). It must be quick and never
+    /// block (it holds up the next commit) — hand anything longer to another thread.
     /// `balances` are written after every job of the commit ran, the last value per account winning.
     public func submit(_ isolation: Isolation, balances: [BalanceWrite],
                        _ body: @escaping @Sendable (any SQLDatabase) throws -> Void,

@@ -26,7 +26,14 @@ public struct StorageOptions: Sendable {
     /// fsyncs it and then releases the completions, while the writer commits the next batch. Off: every COMMIT
     /// fsyncs itself (`synchronous=FULL`), one batch at a time (kept for A/B measurements and tests).
     public var commitPipeline: Bool
-    /// Tests only: runs on the syncer thread right before each WAL fsync (a test blocks in it to hold the fsync).
+    /// A commit that finds no job queued behind it and nothing handed over still unanswered is fsynced and
+    /// answered on the writer thread itself, instead of going through the syncer and the completion thread:
+    /// at low rates most commits are alone, and each hand-off is a thread wake-up and a context switch (see
+    /// docs/performance.md). Under load (jobs queued) the pipeline's hand-offs run as before. Off: every
+    /// commit is handed over (kept for A/B measurements, and for the tests that hold the syncer's fsync).
+    public var idleCommitsInline: Bool
+    /// Tests only: runs right before each WAL fsync, on the thread that runs it (a test blocks in it to hold the
+    /// fsync).
     public var beforeWALSync: (@Sendable () -> Void)?
 
     public static let readStepsMaxDefault = 10_000_000
@@ -34,15 +41,19 @@ public struct StorageOptions: Sendable {
     /// The pipeline's default: on, unless the environment variable `BANKHUB_COMMIT_PIPELINE` is `off` (for A/B
     /// measurements of the same binary with `bankhub-bench`, whose hub child inherits the environment).
     public static let commitPipelineDefault = ProcessInfo.processInfo.environment["BANKHUB_COMMIT_PIPELINE"] != "off"
+    /// `idleCommitsInline`'s default: on, unless `BANKHUB_IDLE_COMMITS_INLINE` is `off` (A/B measurements).
+    public static let idleCommitsInlineDefault = ProcessInfo.processInfo.environment["BANKHUB_IDLE_COMMITS_INLINE"] != "off"
 
     public init(vfs: String? = nil, failStop: @escaping FailStop = StorageOptions.stopProcess,
                 readStepsMax: Int = StorageOptions.readStepsMaxDefault,
                 commitPipeline: Bool = StorageOptions.commitPipelineDefault,
+                idleCommitsInline: Bool = StorageOptions.idleCommitsInlineDefault,
                 beforeWALSync: (@Sendable () -> Void)? = nil) {
         self.vfs = vfs
         self.failStop = failStop
         self.readStepsMax = readStepsMax
         self.commitPipeline = commitPipeline
+        self.idleCommitsInline = idleCommitsInline
         self.beforeWALSync = beforeWALSync
     }
 }
