@@ -44,8 +44,8 @@ public final class DatabaseWriter: StorageWriter {
         let checkpointer = WALCheckpointer(path: path)
         let completions = CompletionThread(name: "bankhub-completions")
         let walFile = WALFileSlot()
-        let syncer = options.commitPipeline ? Self.syncer(walFile, completions, statistics, halted, options) : nil
         let queued = LockedQueue<Job>()
+        let syncer = options.commitPipeline ? Self.syncer(walFile, completions, queued, statistics, halted, options) : nil
         let delivery = CommitDelivery(completions: completions, syncer: syncer, queued: queued,
                                       idleCommitsInline: options.idleCommitsInline, statistics: statistics,
                                       checkpointer: checkpointer, halted: halted, failStop: options.failStop)
@@ -80,11 +80,13 @@ public final class DatabaseWriter: StorageWriter {
 
     /// The syncer: fsyncs through the writer's WAL file, or does nothing when `WALFile.open` found the pipeline
     /// unsafe (then the writer's COMMITs stay at synchronous=FULL and were durable when they returned).
-    private static func syncer(_ walFile: WALFileSlot, _ completions: CompletionThread,
+    private static func syncer(_ walFile: WALFileSlot, _ completions: CompletionThread, _ queued: LockedQueue<Job>,
                                _ statistics: WriterStatistics, _ halted: OnceFlag,
                                _ options: StorageOptions) -> WALSyncer {
         let failStop = options.failStop
-        return WALSyncer(completions: completions, completionsHereWhenIdle: options.idleCommitsInline,
+        var writerIsIdle: (@Sendable () -> Bool)?
+        if options.idleCommitsInline { writerIsIdle = { queued.count == 0 } }
+        return WALSyncer(completions: completions, writerIsIdle: writerIsIdle,
                          gate: options.beforeWALSync, sync: {
             walFile.file?.sync() ?? SQLITE_OK
         }, fail: { reason in

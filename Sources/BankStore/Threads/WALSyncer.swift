@@ -49,9 +49,11 @@ final class WALSyncer: Sendable {
 
     /// `sync` fsyncs the WAL (the writer's own file handle, see `DatabaseWriter`) and returns an SQLite result
     /// code; `gate` (tests only) runs right before each fsync; `fail` gets the reason when an fsync failed.
-    /// `completionsHereWhenIdle`: with no later commit waiting, this thread runs the completions itself when the
-    /// completion thread has nothing unfinished (`StorageOptions.idleCommitsInline`).
-    init(completions: CompletionThread, completionsHereWhenIdle: Bool, gate: (@Sendable () -> Void)?,
+    /// `writerIsIdle` (nil: never): when it says no job waits for the writer and no later commit waits for this
+    /// thread, this thread runs the completions itself if the completion thread has nothing unfinished
+    /// (`StorageOptions.idleCommitsInline`). Under load it hands them over, so the next fsync does not wait
+    /// behind a large batch's fan-out.
+    init(completions: CompletionThread, writerIsIdle: (@Sendable () -> Bool)?, gate: (@Sendable () -> Void)?,
          sync: @escaping @Sendable () -> Int32, fail: @escaping @Sendable (String) -> Void) {
         let pending = self.pending
         let window = self.window
@@ -62,7 +64,8 @@ final class WALSyncer: Sendable {
                 let more = control.waitForWork()
                 while case let entries = pending.take(max: Self.commitsUnsyncedMax), !entries.isEmpty {
                     // Completions run here only when no later commit waits for this thread's next fsync.
-                    release.run(entries, completionsHereIfIdle: completionsHereWhenIdle && pending.count == 0)
+                    let idle = pending.count == 0 && writerIsIdle?() == true
+                    release.run(entries, completionsHereIfIdle: idle)
                     window.release(entries.count)
                 }
                 if !more { return }
