@@ -3,7 +3,7 @@
 # fields"): `bankhub-bench fanout --json` at each rate of RATES, one after the other, each with its own
 # `bankhub serve` child (bankhub-bench starts and stops it; this script starts nothing else), and one table:
 # per rate the push latency p50/p99/p99.9/max, the hub's CPU microseconds per transfer and cores, the whole
-# machine's busy cores, the run-queue wait of the hub's threads (µs per transfer and ms per second: time
+# machine's busy and idle cores, the run-queue wait of the hub's threads (µs per transfer and ms per second: time
 # runnable but waiting for a CPU) and of the load generator's, and the hub threads that waited most (ms per
 # second each). If the p99 grows with the rate together with the run-queue wait while the machine's busy cores
 # reach its core count, the tail is queueing for CPU. The load average is printed before and after: on
@@ -53,15 +53,16 @@ load_end="$(load)"
 
 echo
 echo "== push latency against the rate, $started; $machine; $subscribers subscribers, $duration s per rate; load average $load_start before, $load_end after"
-echo "   (ms; hub and bench run-queue wait: time runnable but waiting for a CPU; threads: comm:ms of wait per s)"
-row() { printf '%6s %7s %7s %7s %7s %8s %6s %9s %9s %8s %9s %-13s %s\n' "$@"; }
-row "rate/s" "p50" "p99" "p99.9" "max" "hub_us/t" "hub_c" "busy/cpus" "hubwait" "hubwait" "benchwait" "check" "top waiting hub threads"
+echo "   (ms; busy/idle/cpus: the machine's cores busy and idle of its CPUs; hub and bench run-queue wait: time"
+echo "   runnable but waiting for a CPU; threads: comm:ms of wait per s)"
+row() { printf '%6s %7s %7s %7s %7s %8s %6s %14s %9s %8s %9s %-13s %s\n' "$@"; }
+row "rate/s" "p50" "p99" "p99.9" "max" "hub_us/t" "hub_c" "busy/idle/cpus" "hubwait" "hubwait" "benchwait" "check" "top waiting hub threads"
 row "" "" "" "" "" "" "" "" "us/t" "ms/s" "us/t" "" ""
 for rate in $rates; do
   out="$work/fanout-$rate.out"
   row "$rate" "$(field p50_ms "$out")" "$(field p99_ms "$out")" "$(field p999_ms "$out")" "$(field max_ms "$out")" \
     "$(field hub_cpu_us_per_transfer "$out")" "$(field hub_cpu_cores "$out")" \
-    "$(field machine_busy_cores "$out")/$(field machine_cores "$out")" \
+    "$(field machine_busy_cores "$out")/$(field machine_idle_cores "$out")/$(field machine_cores "$out")" \
     "$(field hub_runqueue_wait_us_per_transfer "$out")" "$(field hub_runqueue_wait_ms_per_s "$out")" \
     "$(field bench_runqueue_wait_us_per_transfer "$out")" "$(check "$out")" "$(text_field hub_threads_wait "$out")"
 done

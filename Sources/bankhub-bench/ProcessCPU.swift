@@ -110,10 +110,14 @@ struct CPUUsage: Sendable {
         addRunQueue(to: &report, transfers: transfers)
     }
 
-    /// `machine_busy_cores` (busy ticks of all CPUs / ticks per second / window seconds) and `machine_cores`.
+    /// `machine_busy_cores` (busy ticks of all CPUs / ticks per second / window seconds), `machine_idle_cores`
+    /// (the same of the idle ticks) and `machine_cores`. On a tickless kernel /proc/stat's idle time is measured
+    /// at each idle entry and exit while busy time is sampled at each tick, so short bursts can leave busy low:
+    /// busy + idle short of the cores says by how much, and cores - idle is then the better figure.
     func addMachine(to report: inout BenchReport) {
         guard let machine else { return }
         report.add("machine_busy_cores", machine.busyCores(wallSeconds: wallSeconds), decimals: 2)
+        report.add("machine_idle_cores", machine.idleCores(wallSeconds: wallSeconds), decimals: 2)
         report.add("machine_cores", machine.cores)
     }
 
@@ -139,18 +143,24 @@ struct CPUUsage: Sendable {
 /// The machine's ticks at both ends of a window.
 struct MachineUsage: Sendable, Equatable {
     let busyTicks: Int
+    let idleTicks: Int
     let cores: Int
     let ticksPerSecond: Int
 
     /// nil when either end is missing or the counters went backwards.
     init?(begin: MachineTicks?, end: MachineTicks?, ticksPerSecond: Int = ProcessCPU.ticksPerSecond) {
-        guard let begin, let end, end.busy >= begin.busy, ticksPerSecond > 0 else { return nil }
+        guard let begin, let end, end.busy >= begin.busy, end.idle >= begin.idle, ticksPerSecond > 0 else { return nil }
         busyTicks = end.busy - begin.busy
+        idleTicks = end.idle - begin.idle
         cores = end.cpus
         self.ticksPerSecond = ticksPerSecond
     }
 
     func busyCores(wallSeconds: Double) -> Double {
         Double(busyTicks) / Double(ticksPerSecond) / wallSeconds
+    }
+
+    func idleCores(wallSeconds: Double) -> Double {
+        Double(idleTicks) / Double(ticksPerSecond) / wallSeconds
     }
 }

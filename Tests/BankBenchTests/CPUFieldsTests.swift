@@ -32,12 +32,13 @@ import Testing
         #expect(MachineTicks.parse(procStat: "") == nil)
     }
 
-    /// 250 busy ticks at 100 a second over a 2-second window: 1.25 cores busy of 2.
+    /// 250 busy and 150 idle ticks at 100 a second over a 2-second window: 1.25 cores busy, 0.75 idle, of 2.
     @Test func busyCoresOverAWindow() throws {
         let begin = MachineTicks(busy: 1_000, idle: 500, cpus: 2)
         let end = MachineTicks(busy: 1_250, idle: 650, cpus: 2)
         let usage = try #require(MachineUsage(begin: begin, end: end, ticksPerSecond: 100))
         #expect(usage.busyCores(wallSeconds: 2) == 1.25)
+        #expect(usage.idleCores(wallSeconds: 2) == 0.75)
         #expect(usage.cores == 2)
         #expect(MachineUsage(begin: end, end: begin, ticksPerSecond: 100) == nil)
         #expect(MachineUsage(begin: nil, end: end, ticksPerSecond: 100) == nil)
@@ -109,7 +110,7 @@ import Testing
         var report = BenchReport(scenario: "fanout")
         usage.add(to: &report, transfers: 50_000)
         let json = report.jsonLine
-        for expected in ["\"machine_busy_cores\":1.90", "\"machine_cores\":2",
+        for expected in ["\"machine_busy_cores\":1.90", "\"machine_idle_cores\":0.10", "\"machine_cores\":2",
                          "\"hub_runqueue_wait_us_per_transfer\":50.0", "\"hub_runqueue_wait_ms_per_s\":250.0",
                          "\"hub_threads_wait\":\"lws-service:250.0\"", "\"hub_threads_cpu\":\"lws-service:700.0\"",
                          "\"bench_runqueue_wait_us_per_transfer\":10.0", "\"bench_runqueue_wait_ms_per_s\":50.0"] {
