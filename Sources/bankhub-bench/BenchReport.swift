@@ -58,8 +58,11 @@ struct BenchReport {
         for (key, value) in rows {
             Console.line(key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value)
         }
-        if json { Console.line(JSONWriter.string(.object(fields))) }
+        if json { Console.line(jsonLine) }
     }
+
+    /// The JSON object `print(json: true)` ends with, on one line.
+    var jsonLine: String { JSONWriter.string(.object(fields)) }
 
     static func number(_ value: Double, decimals: Int) -> JSONValue {
         guard value.isFinite else { return .null }
