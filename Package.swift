@@ -78,6 +78,8 @@ let package = Package(
         ]),
 
         .testTarget(name: "BankCoreTests", dependencies: ["BankCore"]),
+        // The load generator's pure parts (how a scenario spreads its connections over several hubs).
+        .testTarget(name: "BenchTests", dependencies: ["bankhub-bench"]),
         .testTarget(name: "BankWireTests", dependencies: ["BankCore", "BankWire"]),
         .testTarget(name: "BankCryptoTests", dependencies: ["BankCrypto"]),
         // Test-only: a fault-injecting SQLite VFS (fails the Nth write or fsync). No product target depends on it.
