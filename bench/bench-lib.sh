@@ -4,6 +4,7 @@
 #                           a signal reaches the clean-up at once instead of after CMD; a failure is reported, not
 #                           fatal (the table shows what is missing)
 #   field NAME FILE         a number from the JSON line (last line) of a bankhub-bench output file; n/a when absent
+#   text_field NAME FILE    a string from the JSON line of a bankhub-bench output file (no quotes inside); n/a when absent
 #   ratio A B               A / B as "1.23x"; n/a when either is missing
 #   load                    the machine's load averages (1, 5, 15 min)
 #   percentile Q            the Q-th percentile (0-100) of the sorted numbers on stdin (microseconds), in ms
@@ -25,6 +26,12 @@ job() {
 field() {
   local value
   value="$(tail -1 "$2" 2>/dev/null | grep -oE "\"$1\":-?[0-9.]+" | head -1 | cut -d: -f2 || true)"
+  echo "${value:-n/a}"
+}
+
+text_field() {
+  local value
+  value="$(tail -1 "$2" 2>/dev/null | grep -oE "\"$1\":\"[^\"]*\"" | head -1 | cut -d: -f2 | tr -d '"' || true)"
   echo "${value:-n/a}"
 }
 
