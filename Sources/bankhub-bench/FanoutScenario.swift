@@ -14,7 +14,9 @@ struct FanoutScenario: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fanout", abstract: "Push latency: transfer sent -> balance event received by the payee's subscriber.",
         discussion: """
-            Payee j is paid only by payer connection j mod P. With several --url hubs the payer connections go             round robin over all of them (payer i on hub i mod N) and payee j's subscriber on the hub after its             payer's, so every event crosses the bus between hubs and every hub commits a share of the transfers.
+            Payee j is paid only by payer connection j mod P. With several --url hubs the payer connections go \
+            round robin over all of them (payer i on hub i mod N) and payee j's subscriber on the hub after its \
+            payer's, so every event crosses the bus between hubs and every hub commits a share of the transfers.
             """)
 
     @OptionGroup var options: BenchOptions
