@@ -164,8 +164,9 @@ if [[ " $skip " != *" fanout "* ]]; then
   out="$work/$name.out"
   rows+=("$(row "fan-out across hubs, $fanout_rate/s x $fanout_subscribers subs" "$(field events_per_s "$out")" "ev/s" \
     "p50/p99 $(field p50_ms "$out") / $(field p99_ms "$out") ms" "p99.9 $(field p999_ms "$out")" \
-    "$(verdict "$out")" "$(load); committed $(field committed "$out") of $(field sent "$out"), missing $(field missing "$out"), out of order $(field out_of_order "$out"), max $(field max_ms "$out") ms; payers per hub $(text_field payers_per_hub "$out"), subscribers per hub $(text_field subscribers_per_hub "$out")")")
+    "$(verdict "$out")" "$(load); committed $(field committed "$out") of $(field sent "$out"), missing $(field missing "$out"), out of order $(field out_of_order "$out"), refused rate_limited $(field rate_limited "$out"), max $(field max_ms "$out") ms; payers per hub $(text_field payers_per_hub "$out"), subscribers per hub $(text_field subscribers_per_hub "$out")")")
   echo "${rows[-1]}"
+  echo "fanout JSON: $(tail -1 "$out")"
 fi
 
 if [[ " $skip " != *" connections "* ]]; then
