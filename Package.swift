@@ -80,7 +80,8 @@ let package = Package(
         .testTarget(name: "BankCoreTests", dependencies: ["BankCore"]),
         .testTarget(name: "BankWireTests", dependencies: ["BankCore", "BankWire"]),
         .testTarget(name: "BankCryptoTests", dependencies: ["BankCrypto"]),
-        // The load generator's pure parts (the /proc parsers behind its CPU and run-queue fields).
+        // The load generator's pure parts (the /proc parsers behind its CPU and run-queue fields, how a scenario
+        // spreads its connections over several hubs).
         .testTarget(name: "BankBenchTests", dependencies: ["bankhub-bench"]),
         // Test-only: a fault-injecting SQLite VFS (fails the Nth write or fsync). No product target depends on it.
         .target(name: "CSQLiteFaults", dependencies: ["CSQLite"], path: "Tests/CSQLiteFaults"),

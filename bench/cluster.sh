@@ -6,8 +6,10 @@
 #   1. for N in HUBS (1 2 3): N hubs on one fresh database, `transfers` 16 × 8 with the connections round robin
 #      over the hubs (hub CPU µs/transfer summed over the hubs; PostgreSQL's own CPU is not counted), then
 #      pgbench tpcb-like @16 (scale 16, -M prepared) on the same server; ROUNDS times, interleaved;
-#   2. cross-hub fan-out: 3 hubs, payers on the first, 1,000 subscribers on the other two, 5,000 transfers/s;
-#      latency from the transfer sent to hub A to the payee's `balance` event received from hub B;
+#   2. cross-hub fan-out: 3 hubs, the payer connections round robin over all three (FANOUT_PAYERS, by default
+#      4 per hub), 1,000 subscribers each on the hub after its payer's (so every hub commits a third of the
+#      5,000 transfers/s and every event crosses the bus); latency from the transfer sent to hub A to the
+#      payee's `balance` event received from hub B;
 #   3. CONNECTIONS_TOTAL (50,000) authenticated, subscribed connections over 3 hubs, from 3 load-generating
 #      processes (a process here holds at most 20,000 files); each hub's RSS, one event to all of them.
 # Every run checks the money (balances over the protocol, PostgresLedger.verify on the database: postings,
@@ -15,7 +17,8 @@
 # Ctrl-C, SIGTERM) it stops what it started and removes the cluster.
 #
 # Environment: DURATION seconds per measured run (10), ROUNDS (1), HUBS ("1 2 3"), CONNECTIONS (16), IN_FLIGHT
-# (8), PG_SCALE (16), FANOUT_RATE (5000), FANOUT_SUBSCRIBERS (1000), CONNECTIONS_TOTAL (50000),
+# (8), PG_SCALE (16), FANOUT_RATE (5000), FANOUT_SUBSCRIBERS (1000), FANOUT_PAYERS (bankhub-bench's default: 4 per
+# hub), CONNECTIONS_TOTAL (50000),
 # CONNECTION_PROCESSES (3), SKIP (any of: transfers fanout connections), BANKHUB_BIN (default: a release build of
 # this checkout; bankhub-bench must sit next to it). A quick run: DURATION=3 CONNECTIONS_TOTAL=3000 bench/cluster.sh
 set -euo pipefail
@@ -29,6 +32,7 @@ in_flight="${IN_FLIGHT:-8}"
 scale="${PG_SCALE:-16}"
 fanout_rate="${FANOUT_RATE:-5000}"
 fanout_subscribers="${FANOUT_SUBSCRIBERS:-1000}"
+fanout_payers="${FANOUT_PAYERS:-}"
 connections_total="${CONNECTIONS_TOTAL:-50000}"
 connection_processes="${CONNECTION_PROCESSES:-3}"
 skip="${SKIP:-}"
@@ -152,15 +156,17 @@ fi
 if [[ " $skip " != *" fanout "* ]]; then
   name="fanout"
   start_hubs "$name" 3
-  echo "== cross-hub fan-out: 3 hubs, $fanout_subscribers subscribers on hubs 2 and 3, $fanout_rate transfers/s, $duration s"
+  payer_args=(); [ -n "$fanout_payers" ] && payer_args=(--payers "$fanout_payers")
+  echo "== cross-hub fan-out: 3 hubs, payers round robin over all 3, $fanout_subscribers subscribers each on the hub after its payer's, $fanout_rate transfers/s, $duration s"
   job "$work/$name.out" "$bench" fanout "${hub_urls[@]}" "${pid_args[@]}" --database "$database_url" \
-    --subscribers "$fanout_subscribers" --rate "$fanout_rate" --duration "$duration" --json
+    --subscribers "$fanout_subscribers" --rate "$fanout_rate" --duration "$duration" "${payer_args[@]}" --json
   stop_hubs
   out="$work/$name.out"
   rows+=("$(row "fan-out across hubs, $fanout_rate/s x $fanout_subscribers subs" "$(field events_per_s "$out")" "ev/s" \
     "p50/p99 $(field p50_ms "$out") / $(field p99_ms "$out") ms" "p99.9 $(field p999_ms "$out")" \
-    "$(verdict "$out")" "$(load); committed $(field committed "$out") of $(field sent "$out"), missing $(field missing "$out"), max $(field max_ms "$out") ms")")
+    "$(verdict "$out")" "$(load); committed $(field committed "$out") of $(field sent "$out"), missing $(field missing "$out"), out of order $(field out_of_order "$out"), refused rate_limited $(field rate_limited "$out"), max $(field max_ms "$out") ms; payers per hub $(text_field payers_per_hub "$out"), subscribers per hub $(text_field subscribers_per_hub "$out")")")
   echo "${rows[-1]}"
+  echo "fanout JSON: $(tail -1 "$out")"
 fi
 
 if [[ " $skip " != *" connections "* ]]; then

@@ -3,10 +3,10 @@ import Synchronization
 /// The `fanout` scenario's bookkeeping, touched by the pacer thread (sends) and the client loop thread
 /// (events and replies), behind one mutex.
 ///
-/// Payee `j` is paid only by payer link `j % payers`, and the hub handles one connection's requests in
-/// order, so the n-th transfer sent to payee `j` causes the n-th `balance` event on its stream: that pairs
-/// each event with the time its transfer was due (open loop: latency counts from when the transfer should
-/// have been sent, so a stalled hub cannot hide its stall by slowing the sender).
+/// Payee `j` is paid only by payer link `j % payers` (``payer(ofPayee:payers:)``), and the hub handles one
+/// connection's requests in order, so the n-th transfer sent to payee `j` causes the n-th `balance` event on
+/// its stream: that pairs each event with the time its transfer was due (open loop: latency counts from when
+/// the transfer should have been sent, so a stalled hub cannot hide its stall by slowing the sender).
 final class FanoutLoad: Sendable {
     struct Plan: Sendable {
         let payerAccounts: [Int64]
@@ -32,6 +32,12 @@ final class FanoutLoad: Sendable {
         var stopping = false
     }
 
+    /// The one payer link that pays payee `payee` (``HubSpread`` places its subscriber on another hub).
+    static func payer(ofPayee payee: Int, payers: Int) -> Int {
+        precondition(payee >= 0 && payers > 0, "a payee and a payer")
+        return payee % payers
+    }
+
     let plan: Plan
     private let state: Mutex<State>
     let recorder = LatencyRecorder()
@@ -55,7 +61,7 @@ final class FanoutLoad: Sendable {
     /// Sends transfer number `k` (pacer thread), due at `dueAt`.
     func send(_ k: Int, dueAt: UInt64) {
         let payee = k % plan.payeeAccounts.count
-        let payerIndex = payee % plan.payerAccounts.count
+        let payerIndex = Self.payer(ofPayee: payee, payers: plan.payerAccounts.count)
         let link = state.withLock { state -> BenchLink in
             state.payees[payee].dueAt.append(dueAt)
             state.sent += 1

@@ -31,6 +31,14 @@ enum Subscribers {
                      request: @escaping @Sendable (Int) -> (token: String, stream: String, since: Int64?),
                      onFrame: @escaping @Sendable (Int, LinkFrame) -> Void) async throws -> Opened {
         precondition(!hubs.isEmpty && firstIndex >= 0, "a hub to connect to")
+        return try await open(count, hubOf: { hubs[HubSpread.hub(of: firstIndex + $0, hubs: hubs.count)] }, loop: loop,
+                              addressOffset: addressOffset, request: request, onFrame: onFrame)
+    }
+
+    /// The same with each link's hub chosen by the caller: link `i` goes to `hubOf(i)`.
+    static func open(_ count: Int, hubOf: (Int) -> HubAddress, loop: WebSocketClientLoop, addressOffset: Int = 0,
+                     request: @escaping @Sendable (Int) -> (token: String, stream: String, since: Int64?),
+                     onFrame: @escaping @Sendable (Int, LinkFrame) -> Void) async throws -> Opened {
         var links: [BenchLink?] = Array(repeating: nil, count: count)
         var heads: [Int64] = Array(repeating: 0, count: count)
         try await withThrowingTaskGroup(of: (Int, BenchLink, Int64).self) { group in
@@ -38,7 +46,7 @@ enum Subscribers {
             func startOne() {
                 let index = next
                 next += 1
-                let address = hubs[HubSpread.hub(of: firstIndex + index, hubs: hubs.count)]
+                let address = hubOf(index)
                 let loopback = address.host == "127.0.0.1" || address.host == "localhost"
                 let source = loopback ? "127.0.0.\(2 + addressOffset + index / perSourceAddress)" : nil
                 group.addTask {
