@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "BankStorage", dependencies: ["BankCore"]),
         .target(name: "BankStore", dependencies: ["BankCore", "BankStorage", "CSQLite", "DedicatedThreads"]),
         // WebSocket + static HTTP server on libwebsockets. Knows nothing about banking.
-        .target(name: "WebSocketTransport", dependencies: ["CLibWebSockets"]),
+        .target(name: "WebSocketTransport", dependencies: ["CLibWebSockets", "CThreadName"]),
         // SMTP client (STARTTLS via OpenSSL) for the e-mail notification sink.
         .target(name: "SMTPClient", dependencies: ["COpenSSL"]),
         // WebSocket client over POSIX sockets, for tests and the load generator.

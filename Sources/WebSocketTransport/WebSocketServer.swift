@@ -1,3 +1,4 @@
+import CThreadName
 import Foundation
 import Synchronization
 
@@ -38,6 +39,9 @@ public final class WebSocketServer: Sendable {
 
     /// Creates the lws context, binds, and starts the service thread. Throws ``WebSocketServerError``
     /// (`.addressInUse` when the port is taken; `.listenFailed` when the listening socket cannot be made otherwise).
+    /// The lws service thread's name (15 bytes at most, the kernel's limit).
+    static let serviceThreadName = "bankhub-lws"
+
     public func start() throws {
         let mayStart = core.lifecycle.withLock { state -> Bool in
             guard case .created = state else { return false }
@@ -55,13 +59,16 @@ public final class WebSocketServer: Sendable {
                                      routePrefixes: core.routes.withLock { $0.map(\.pathPrefix) })
         let core = self.core
         let thread = Thread {
+            // For the OS too (`/proc/PID/task/N/comm`, `top -H`, perf, the bench's per-thread fields): a new
+            // thread otherwise carries its creator's name, here a dispatch worker's ("…root.default-qos").
+            _ = bankhub_name_running_thread(Self.serviceThreadName)
             core.runServiceThread(resources: resources) { result in
                 outcome.withLock { $0 = result }
                 reported.signal()
             }
             core.serviceThreadFinished.signal()
         }
-        thread.name = "lws-service"
+        thread.name = Self.serviceThreadName
         thread.start()
         reported.wait()
         switch outcome.withLock({ $0 })! {

@@ -62,6 +62,17 @@ struct ServerLifecycleTests {
         harness.server.shutdown()
     }
 
+    /// The service thread carries its name for the OS, so `top -H`, perf and the bench's per-thread fields show
+    /// which thread is the transport (it would otherwise carry its creator's, a dispatch worker's).
+    @Test func serviceThreadIsNamedForTheOS() throws {
+        let harness = try EchoHarness()
+        defer { harness.stop() }
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
+        let names = tasks.compactMap { try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8) }
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        #expect(names.contains("bankhub-lws"))
+    }
+
     /// Starting a second server on a port already in use throws addressInUse.
     @Test func startOnBusyPortThrowsAddressInUse() throws {
         let harness = try EchoHarness()
