@@ -8,10 +8,16 @@ import Dispatch
 /// order after the fsync that covers them. Failed batches go the same way, so answers never overtake each
 /// other. Called on the writer thread, exactly once per batch (the syncer's window counts on that).
 ///
-/// A commit with no job queued behind it (`queued` empty; `StorageOptions.idleCommitsInline`) is synced and
-/// answered on the writer thread when the syncer and the completion thread have nothing unfinished: at low
-/// rates that is most commits, and it saves two thread wake-ups each. Under load the hand-offs run as before.
+/// A small commit (at most `idleBatchJobsMax` jobs) with no job queued behind it (`queued` empty;
+/// `StorageOptions.idleCommitsInline`) is synced and answered on the writer thread when the syncer and the
+/// completion thread have nothing unfinished: at low rates that is most commits, and it saves two thread
+/// wake-ups each. Under load the hand-offs run as before: a large batch means requests are waiting for its
+/// answers and more will follow them, and the writer must be free to commit those while this one fsyncs
+/// (measured: inline large batches cost 3 % of throughput at 16 connections × 8 in flight).
 struct CommitDelivery: Sendable {
+    /// The largest batch a thread of the pipeline answers itself instead of handing it on.
+    static let idleBatchJobsMax = 4
+
     let completions: CompletionThread
     let syncer: WALSyncer?
     /// The writer's queue of jobs not yet taken into a batch.
@@ -28,7 +34,7 @@ struct CommitDelivery: Sendable {
             let durationNanoseconds = DispatchTime.now().uptimeNanoseconds - startedNanoseconds
             let answers: CompletionThread.Batch = zip(jobs, outcomes).map { job, outcome in { job.completion(outcome) } }
             checkpointer.request()
-            let idle = idleCommitsInline && queued.count == 0
+            let idle = idleCommitsInline && jobs.count <= Self.idleBatchJobsMax && queued.count == 0
             guard let syncer else {
                 statistics.record(batchSize: jobs.count, durationNanoseconds: durationNanoseconds)
                 if idle { completions.runHereIfIdle(answers) } else { completions.submit(answers) }

@@ -49,8 +49,9 @@ final class WALSyncer: Sendable {
 
     /// `sync` fsyncs the WAL (the writer's own file handle, see `DatabaseWriter`) and returns an SQLite result
     /// code; `gate` (tests only) runs right before each fsync; `fail` gets the reason when an fsync failed.
-    /// `writerIsIdle` (nil: never): when it says no job waits for the writer and no later commit waits for this
-    /// thread, this thread runs the completions itself if the completion thread has nothing unfinished
+    /// `writerIsIdle` (nil: never): when it says no job waits for the writer, no later commit waits for this
+    /// thread and the batches are small (`CommitDelivery.idleBatchJobsMax`), this thread runs the completions
+    /// itself if the completion thread has nothing unfinished
     /// (`StorageOptions.idleCommitsInline`). Under load it hands them over, so the next fsync does not wait
     /// behind a large batch's fan-out.
     init(completions: CompletionThread, writerIsIdle: (@Sendable () -> Bool)?, gate: (@Sendable () -> Void)?,
@@ -65,6 +66,7 @@ final class WALSyncer: Sendable {
                 while case let entries = pending.take(max: Self.commitsUnsyncedMax), !entries.isEmpty {
                     // Completions run here only when no later commit waits for this thread's next fsync.
                     let idle = pending.count == 0 && writerIsIdle?() == true
+                        && entries.allSatisfy { $0.completions.count <= CommitDelivery.idleBatchJobsMax }
                     release.run(entries, completionsHereIfIdle: idle)
                     window.release(entries.count)
                 }
