@@ -13,7 +13,11 @@
 #   pgbench_run WORK PORT SCALE CLIENTS DURATION
 #                           pgbench tpcb-like on the running pg-cluster.sh cluster (initialised at SCALE, -M prepared,
 #                           CLIENTS clients, DURATION s, -l: one line per transaction, its latency in µs the third
-#                           field); sets pg_tps, pg_p50, pg_p99 (ms)
+#                           field); sets pg_tps, pg_p50, pg_p99 (ms) and pg_machine ("busy B / idle I cores" of the
+#                           whole machine while pgbench ran, from /proc/stat as bankhub-bench's machine_* fields)
+#   machine_ticks           "busy idle" clock ticks of the whole machine so far (first line of /proc/stat)
+#   machine_cores_since TICKS START
+#                           "busy B / idle I cores" since `machine_ticks` said TICKS at `date +%s.%N` START
 
 job() {
   local out="$1"; shift
@@ -48,11 +52,26 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "n/a" && b != "n/a" && b > 0
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 percentile() { awk -v q="$1" '{ v[NR] = $1 } END { if (NR == 0) { print "n/a"; exit } i = int(NR * q / 100 + 0.999999); if (i < 1) i = 1; printf "%.3f", v[i] / 1000 }'; }
 
+machine_ticks() {
+  # user nice system idle iowait irq softirq steal: busy as bankhub-bench counts it (MachineCPU.swift).
+  awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; exit }' /proc/stat
+}
+machine_cores_since() {
+  local now; now="$(machine_ticks)"
+  awk -v before="$1" -v now="$now" -v start="$2" -v end="$(date +%s.%N)" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+    split(before, b, " "); split(now, n, " "); seconds = end - start
+    if (seconds <= 0) { print "n/a"; exit }
+    printf "busy %.2f / idle %.2f cores", (n[1] - b[1]) / hz / seconds, (n[2] - b[2]) / hz / seconds }'
+}
+
 pgbench_run() {
   local work="$1" port="$2" scale="$3" clients="$4" duration="$5"
   pg_as_postgres "$pg_bin/pgbench" -h 127.0.0.1 -p "$port" -U postgres -i -q -s "$scale" postgres >/dev/null 2>&1
+  local ticks started
+  ticks="$(machine_ticks)"; started="$(date +%s.%N)"
   job "$work/pgbench.out" pg_as_postgres "$pg_bin/pgbench" -h 127.0.0.1 -p "$port" -U postgres -M prepared \
     -c "$clients" -j 2 -T "$duration" -l --log-prefix="$work/pgbench_log" postgres
+  pg_machine="$(machine_cores_since "$ticks" "$started")"
   pg_tps="$(sed -nE 's/^tps = ([0-9]+\.?[0-9]?).*/\1/p' "$work/pgbench.out" | head -1)"
   pg_tps="${pg_tps:-n/a}"
   cat "$work"/pgbench_log.* 2>/dev/null | awk '{ print $3 }' | sort -n >"$work/pg_latency_us" || true
