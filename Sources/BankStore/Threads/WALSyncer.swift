@@ -49,11 +49,10 @@ final class WALSyncer: Sendable {
 
     /// `sync` fsyncs the WAL (the writer's own file handle, see `DatabaseWriter`) and returns an SQLite result
     /// code; `gate` (tests only) runs right before each fsync; `fail` gets the reason when an fsync failed.
-    /// `writerIsIdle` (nil: never): when it says no job waits for the writer, no later commit waits for this
-    /// thread and the batches are small (`CommitDelivery.idleBatchJobsMax`), this thread runs the completions
-    /// itself if the completion thread has nothing unfinished
-    /// (`StorageOptions.idleCommitsInline`). Under load it hands them over, so the next fsync does not wait
-    /// behind a large batch's fan-out.
+    /// `writerIsIdle` (nil: never; `StorageOptions.idleCommitsInline`): when it says no job waits for the
+    /// writer, no later commit waits for this thread and the batches are small (`CommitDelivery.idleBatchJobsMax`),
+    /// this thread runs the completions itself if the completion thread has nothing unfinished. Under load it
+    /// hands them over, so the next fsync does not wait behind a large batch's fan-out.
     init(completions: CompletionThread, writerIsIdle: (@Sendable () -> Bool)?, gate: (@Sendable () -> Void)?,
          sync: @escaping @Sendable () -> Int32, fail: @escaping @Sendable (String) -> Void) {
         let pending = self.pending
