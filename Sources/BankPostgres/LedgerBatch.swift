@@ -35,6 +35,15 @@ struct LedgerBatch {
     let operations: [LedgerOperation]
     let at: Timestamp
 
+    /// Sent right after every ledger transaction's BEGIN: its statements — and the foreign-key checks of its
+    /// inserts, planned once per session and cached — look rows up by key, so the planner must not choose a
+    /// sequential scan however small a table looked when it planned. On a young database (the accounts a few
+    /// rows when a hub's session first planned, a thousand a minute later and updated thousands of times a
+    /// second) it did, and each insert then walked every row version of `accounts`: ~2,500 scans a second at
+    /// 1,000 transfers/s over three hubs (docs/scaling.md, "Figures"). `LOCAL`: only ledger transactions; the
+    /// checks that read whole tables (`verify`) plan as usual.
+    static let plannerSettings = "SET LOCAL enable_seqscan = off"
+
     /// Where a transaction's BEGIN and COMMIT go: in round trips of their own, around work that runs its own
     /// statements besides the batch's (`PostgresLedger.transact`), or `inside` the batch's first and last
     /// pipelines (a money batch alone, `run`).
@@ -56,7 +65,7 @@ struct LedgerBatch {
     static func transaction<T>(on connection: PostgresConnection, _ bracket: Bracket = .around,
                                _ work: () throws -> T) throws(Failure) -> T {
         do {
-            if bracket == .around { try connection.execute("BEGIN") }
+            if bracket == .around { try connection.execute("BEGIN; " + plannerSettings) }
             let result = try work()
             if bracket == .around { try commit(connection) }
             return result
@@ -111,7 +120,7 @@ struct LedgerBatch {
     /// when `bracket` is `.inside`, which also puts COMMIT in the last pipeline (`LedgerWrite.write`).
     func body(_ connection: PostgresConnection, _ bracket: Bracket) throws(Failure) -> [Result<LedgerOutcome, BankError>] {
         let keys = IdempotencyClaims.keys(operations)
-        var steps: [PostgresConnection.PipelineStep] = bracket == .inside ? [.text("BEGIN")] : []
+        var steps: [PostgresConnection.PipelineStep] = bracket == .inside ? [.text("BEGIN"), .text(Self.plannerSettings)] : []
         let claimsAt = steps.count
         if !keys.isEmpty { steps += IdempotencyClaims.statements(keys, at: at) }
         steps.append(.prepared(LedgerSQL.lockAccounts, [PostgresArray.integers(accountIDs)]))
