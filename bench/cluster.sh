@@ -20,7 +20,9 @@
 # (8), PG_SCALE (16), FANOUT_RATE (5000), FANOUT_SUBSCRIBERS (1000), FANOUT_PAYERS (bankhub-bench's default: 4 per
 # hub), CONNECTIONS_TOTAL (50000),
 # CONNECTION_PROCESSES (3), SKIP (any of: transfers fanout connections), BANKHUB_BIN (default: a release build of
-# this checkout; bankhub-bench must sit next to it). A quick run: DURATION=3 CONNECTIONS_TOTAL=3000 bench/cluster.sh
+# this checkout; bankhub-bench must sit next to it), PG_STATEMENTS=1 (load pg_stat_statements and print, after each
+# transfers and fan-out run, PostgreSQL's costliest statements and the tables it scanned sequentially, set-up
+# included: where PostgreSQL's share of the CPU goes). A quick run: DURATION=3 CONNECTIONS_TOTAL=3000 bench/cluster.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +38,8 @@ fanout_payers="${FANOUT_PAYERS:-}"
 connections_total="${CONNECTIONS_TOTAL:-50000}"
 connection_processes="${CONNECTION_PROCESSES:-3}"
 skip="${SKIP:-}"
+pg_statements="${PG_STATEMENTS:-}"
+[ -n "$pg_statements" ] && export PG_EXTRA_OPTIONS="-c shared_preload_libraries=pg_stat_statements"
 # Each hub may hold this many connections (the open-file limit is 20,000 per process here).
 hub_connections_max=19500
 
@@ -85,6 +89,9 @@ export BANKHUB_BUS_KEY="$(openssl rand -hex 32)"
 start_hubs() {
   local name="$1" count="$2" n log port pid
   psql_ -c "CREATE DATABASE $name"
+  if [ -n "$pg_statements" ]; then
+    psql_ -d "$name" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
+  fi
   database_url="postgresql://postgres@127.0.0.1:$pg_port/$name"
   hub_pids=(); hub_urls=(); pid_args=()
   for n in $(seq 1 "$count"); do
@@ -114,6 +121,18 @@ verdict() {
   else echo "n/a"; fi
 }
 
+# statements NAME: with PG_STATEMENTS, PostgreSQL's costliest statements of database NAME since its hubs started,
+# and its tables by sequential scans.
+statements() {
+  [ -n "$pg_statements" ] || return 0
+  echo "-- PostgreSQL, database $1: statements by total time (calls, ms, ms per call), tables by sequential scans"
+  psql_ -d "$1" -F ' | ' -c "SELECT calls, round(total_exec_time::numeric), round((total_exec_time / calls)::numeric, 3),
+    left(regexp_replace(query, '\s+', ' ', 'g'), 100) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database
+    WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 8"
+  psql_ -d "$1" -F ' | ' -c "SELECT relname, seq_scan, seq_tup_read, idx_scan FROM pg_stat_user_tables
+    WHERE seq_scan > 0 ORDER BY seq_tup_read DESC LIMIT 5"
+}
+
 load_start="$(load)"
 started="$(date -u '+%Y-%m-%d %H:%M UTC')"
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB"
@@ -131,6 +150,7 @@ if [[ " $skip " != *" transfers "* ]]; then
       job "$work/$name.out" "$bench" transfers "${hub_urls[@]}" "${pid_args[@]}" --database "$database_url" \
         --connections "$connections" --in-flight "$in_flight" --duration "$duration" --json
       stop_hubs
+      statements "$name"
       hub_loads+=("$(load)")
       echo "tps $(field tps "$work/$name.out"), p99 $(field p99_ms "$work/$name.out") ms, $(verdict "$work/$name.out")"
     done
@@ -161,6 +181,7 @@ if [[ " $skip " != *" fanout "* ]]; then
   job "$work/$name.out" "$bench" fanout "${hub_urls[@]}" "${pid_args[@]}" --database "$database_url" \
     --subscribers "$fanout_subscribers" --rate "$fanout_rate" --duration "$duration" "${payer_args[@]}" --json
   stop_hubs
+  statements "$name"
   out="$work/$name.out"
   rows+=("$(row "fan-out across hubs, $fanout_rate/s x $fanout_subscribers subs" "$(field events_per_s "$out")" "ev/s" \
     "p50/p99 $(field p50_ms "$out") / $(field p99_ms "$out") ms" "p99.9 $(field p999_ms "$out")" \

@@ -2,7 +2,9 @@
 # comparison, set up the same way for both (fsync=on, synchronous_commit=on, shared_buffers 512MB, loopback only,
 # its socket in the work directory). PostgreSQL refuses to run as root, so its programs run as `postgres`.
 #   pg_cluster_install            installs postgresql (+ contrib, for pgbench) with apt-get when missing; sets pg_bin
-#   pg_cluster_start DIR PORT     initdb in DIR/pg (DIR must exist), start on 127.0.0.1:PORT, wait until it accepts
+#   pg_cluster_start DIR PORT     initdb in DIR/pg (DIR must exist), start on 127.0.0.1:PORT, wait until it accepts;
+#                                 PG_EXTRA_OPTIONS (e.g. "-c shared_preload_libraries=pg_stat_statements") is added
+#                                 to the server's options
 #   pg_cluster_stop [MODE]        pg_ctl stop (fast by default; immediate from a clean-up trap), if it runs
 #   pg_as_postgres CMD...         runs CMD as `postgres`
 pg_cluster_dir=""
@@ -25,7 +27,7 @@ pg_cluster_start() {
   chown postgres "$dir"
   pg_as_postgres "$pg_bin/initdb" -D "$dir/pg" -A trust -U postgres >/dev/null
   pg_as_postgres "$pg_bin/pg_ctl" -D "$dir/pg" -l "$dir/pg.log" -w start \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=100 -c shared_buffers=512MB" >/dev/null
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=100 -c shared_buffers=512MB ${PG_EXTRA_OPTIONS:-}" >/dev/null
 }
 
 pg_cluster_stop() {

@@ -333,19 +333,29 @@ struct PostgresWriterTests {
         let readers = try bench.readers(timeoutMilliseconds: 5_000)
         defer { readers.close() }
         // Two rounds of 2 s reads on the two general readers: a read queued behind them waits at least 2 s.
-        let slow = (0..<4).map { _ in Task { try await readers.read { db in try db.execute("SELECT pg_sleep(2)") } } }
-        // Under a loaded machine the reads take a while to reach the readers: wait until one is queued.
+        // Each read says when it starts; a reader runs one at a time, so two started means both are busy (a
+        // reader may have taken its two reads as one batch, so its queue can be empty while it is busy).
+        let started = StartedReads()
+        let slow = (0..<4).map { _ in
+            Task {
+                try await readers.read { db in
+                    started.count.add(1, ordering: .relaxed)
+                    try db.execute("SELECT pg_sleep(2)")
+                }
+            }
+        }
+        // Under a loaded machine the reads take a while to reach the readers.
         let deadline = ContinuousClock.now + .seconds(10)
-        while readers.queuedReads(.general) < 1, ContinuousClock.now < deadline {
+        while started.count.load(ordering: .relaxed) < 2, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
         }
-        #expect(readers.queuedReads(.general) >= 1, "the general readers are busy")
-        let started = ContinuousClock.now
+        #expect(started.count.load(ordering: .relaxed) >= 2, "the general readers are busy")
+        let asked = ContinuousClock.now
         let five = try await ReadLane.$current.withValue(.signIn) {
             try await readers.read { db in try db.prepare("SELECT 5").queryOne { $0.int64(0) } }
         }
         #expect(five == 5)
-        #expect(ContinuousClock.now - started < .milliseconds(1_500), "the sign-in read waited for a general reader")
+        #expect(ContinuousClock.now - asked < .milliseconds(1_500), "the sign-in read waited for a general reader")
         for task in slow { try await task.value }
     }
 
@@ -367,4 +377,9 @@ final class Box<Value: Sendable>: Sendable {
     init(_ initial: Value) { value = Mutex(initial) }
     func set(_ newValue: Value) { value.withLock { $0 = newValue } }
     func get() -> Value { value.withLock { $0 } }
+}
+
+/// How many of a test's reads have started (an `Atomic` in a class, so escaping closures can share it).
+private final class StartedReads: Sendable {
+    let count = Atomic<Int>(0)
 }
