@@ -16,6 +16,7 @@
 #                           field); sets pg_tps, pg_p50, pg_p99 (ms) and pg_machine ("busy B / idle I cores" of the
 #                           whole machine while pgbench ran, from /proc/stat as bankhub-bench's machine_* fields)
 #   machine_ticks           "busy idle" clock ticks of the whole machine so far (first line of /proc/stat)
+#   machine_of FILE         "busy B / idle I cores" from a bankhub-bench output file (its machine_* fields)
 #   machine_cores_since TICKS START
 #                           "busy B / idle I cores" since `machine_ticks` said TICKS at `date +%s.%N` START
 
@@ -56,6 +57,7 @@ machine_ticks() {
   # user nice system idle iowait irq softirq steal: busy as bankhub-bench counts it (MachineCPU.swift).
   awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; exit }' /proc/stat
 }
+machine_of() { echo "busy $(field machine_busy_cores "$1") / idle $(field machine_idle_cores "$1") cores"; }
 machine_cores_since() {
   local now; now="$(machine_ticks)"
   awk -v before="$1" -v now="$now" -v start="$2" -v end="$(date +%s.%N)" -v hz="$(getconf CLK_TCK)" 'BEGIN {

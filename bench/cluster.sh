@@ -165,7 +165,7 @@ if [[ " $skip " != *" transfers "* ]]; then
       tps="$(field tps "$out")"
       rows+=("$(row "transfers, $hubs hub(s), $connections x $in_flight (round $round)" "$tps" "$(ratio "$tps" "$pg_tps")" \
         "p50/p99 $(field p50_ms "$out") / $(field p99_ms "$out") ms" "$(field hub_cpu_us_per_transfer "$out") us/tx" \
-        "$(verdict "$out")" "${hub_loads[$index]}; machine busy $(field machine_busy_cores "$out") / idle $(field machine_idle_cores "$out") cores")")
+        "$(verdict "$out")" "${hub_loads[$index]}; machine $(machine_of "$out")")")
       index=$((index + 1))
     done
     rows+=("$(row "pgbench tpcb-like @$connections, scale $scale (round $round)" "$pg_tps" "1.00x" \
@@ -185,7 +185,7 @@ if [[ " $skip " != *" fanout "* ]]; then
   out="$work/$name.out"
   rows+=("$(row "fan-out across hubs, $fanout_rate/s x $fanout_subscribers subs" "$(field events_per_s "$out")" "ev/s" \
     "p50/p99 $(field p50_ms "$out") / $(field p99_ms "$out") ms" "p99.9 $(field p999_ms "$out")" \
-    "$(verdict "$out")" "$(load); committed $(field committed "$out") of $(field sent "$out"), missing $(field missing "$out"), out of order $(field out_of_order "$out"), machine busy $(field machine_busy_cores "$out") / idle $(field machine_idle_cores "$out") cores, refused rate_limited $(field rate_limited "$out"), max $(field max_ms "$out") ms; payers per hub $(text_field payers_per_hub "$out"), subscribers per hub $(text_field subscribers_per_hub "$out")")")
+    "$(verdict "$out")" "$(load); committed $(field committed "$out") of $(field sent "$out"), missing $(field missing "$out"), out of order $(field out_of_order "$out"), machine $(machine_of "$out"), refused rate_limited $(field rate_limited "$out"), max $(field max_ms "$out") ms; payers per hub $(text_field payers_per_hub "$out"), subscribers per hub $(text_field subscribers_per_hub "$out")")")
   echo "${rows[-1]}"
   echo "fanout JSON: $(tail -1 "$out")"
 fi
